@@ -1,0 +1,268 @@
+"""The one strict cattrs converter for untrusted data files, and TOML loading.
+
+Data files (catalogues, policies, calendar overrides, scenarios) are written by people, so
+the converter never coerces: ``"20"`` is not an int, ``1`` is not a string, ``true`` is not
+a number. Every failure becomes a :class:`~creditcommit.errors.DataFileError` naming the file,
+the path inside it (``items[3].materials[1].kind``) and what was expected.
+
+Schema classes structured here should carry types only; checks that need several fields
+(promised <= statutory limit, unique codes, ...) belong to the module that owns the schema
+and report :class:`~creditcommit.errors.Problem` objects with paths of their own, because an
+exception raised inside an attrs ``__init__`` reaches cattrs without its location.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import os
+import tomllib
+import typing
+from collections import abc
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn
+
+from creditcommit.errors import DataFileError, Problem
+
+T = TypeVar("T")
+
+
+class _Expected(ValueError):
+    """Raised by the strict hooks; its message is what the user reads."""
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, int | float):
+        return f"number {value!r}"
+    if isinstance(value, dt.datetime):
+        return f"date-time {value.isoformat()}"
+    if isinstance(value, dt.date):
+        return f"date {value.isoformat()}"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return type(value).__name__
+
+
+def _str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise _Expected(f"expected a string, got {_describe(value)}")
+    return value
+
+
+def _int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Expected(f"expected an integer, got {_describe(value)}")
+    return value
+
+
+def _float(value: object, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Expected(f"expected a number, got {_describe(value)}")
+    return float(value)
+
+
+def _bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise _Expected(f"expected true or false, got {_describe(value)}")
+    return value
+
+
+def _date(value: object, _: type) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise _Expected(f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Expected(f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+
+
+def _datetime(value: object, _: type) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise _Expected(f"expected a date-time with offset, got {_describe(value)}") from None
+    else:
+        raise _Expected(f"expected a date-time with offset, got {_describe(value)}")
+    if parsed.tzinfo is None:
+        raise _Expected(f"expected a date-time with offset (e.g. +08:00), got {_describe(value)}")
+    return parsed
+
+
+def _is_enum(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, enum.Enum)
+
+
+def _enum_hook(cls: type[enum.Enum]) -> Any:
+    values = [member.value for member in cls]
+
+    def structure(value: object, _: type) -> enum.Enum:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise _Expected(f"expected one of {_choices(values)}, got {_describe(value)}")
+        try:
+            return cls(value)
+        except ValueError:
+            raise _Expected(f"expected one of {_choices(values)}, got {_describe(value)}") from None
+
+    return structure
+
+
+def _choices(values: list[Any]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def make_converter() -> cattrs.Converter:
+    """A new strict converter (forbids unknown keys, never coerces)."""
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook(dt.date, _date)
+    conv.register_structure_hook(dt.datetime, _datetime)
+    conv.register_structure_hook_factory(_is_enum, _enum_hook)
+
+    def attrs_hook(cls: type[Any]) -> Any:
+        inner = make_dict_structure_fn(
+            cls, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
+        )
+
+        def structure(value: object, _: type) -> Any:
+            if not isinstance(value, Mapping):
+                raise _Expected(f"expected a table, got {_describe(value)}")
+            return inner(value, cls)
+
+        return structure
+
+    conv.register_structure_hook_factory(attrs.has, attrs_hook)
+    conv.register_structure_hook_factory(_is_array, lambda cls: _array_hook(conv, cls))
+    return conv
+
+
+_ARRAY_ORIGINS = (list, tuple, set, frozenset, abc.Sequence, abc.Set, abc.MutableSequence)
+
+
+def _is_array(cls: Any) -> bool:
+    return typing.get_origin(cls) in _ARRAY_ORIGINS and bool(typing.get_args(cls))
+
+
+def _array_hook(conv: cattrs.Converter, cls: Any) -> Any:
+    """Arrays must be arrays: a string is not a list of characters, a table not its keys."""
+    origin = typing.get_origin(cls)
+    args = typing.get_args(cls)
+    inner: Any
+    if origin in (list, abc.Sequence, abc.MutableSequence):
+        inner = list_structure_factory(cls, conv)
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        inner = homogenous_tuple_structure_factory(cls, conv)
+    elif origin is tuple:
+        inner = conv._structure_tuple
+    elif origin is set:
+        inner = conv._structure_set
+    else:
+        inner = conv._structure_frozenset
+
+    def structure(value: object, type_: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise _Expected(f"expected an array, got {_describe(value)}")
+        return inner(value, type_)
+
+    return structure
+
+
+CONVERTER = make_converter()
+
+
+def _join(path: str, part: str | int) -> str:
+    if isinstance(part, int):
+        return f"{path}[{part}]"
+    return f"{path}.{part}" if path else part
+
+
+def problems_from(exc: BaseException, path: str = "") -> list[Problem]:
+    """Flatten a cattrs validation error into problems with readable paths."""
+    if isinstance(exc, IterableValidationError):
+        found: list[Problem] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            found.extend(problems_from(sub, _join(path, note.index)))
+        for sub in without:
+            found.extend(problems_from(sub, path))
+        return found
+    if isinstance(exc, ClassValidationError):
+        found = []
+        class_notes, class_without = exc.group_exceptions()
+        for sub, cnote in class_notes:
+            found.extend(problems_from(sub, _join(path, cnote.name)))
+        for sub in class_without:
+            found.extend(problems_from(sub, path))
+        return found
+    return [Problem(path, _message(exc))]
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, _Expected):
+        return str(exc)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        extra = ", ".join(repr(k) for k in sorted(exc.extra_fields))
+        allowed = ""
+        if attrs.has(exc.cl):
+            names = [a.alias or a.name for a in attrs.fields(exc.cl)]
+            allowed = f" (allowed: {', '.join(names)})"
+        return f"unknown key {extra}{allowed}"
+    if isinstance(exc, KeyError):
+        return "required key is missing"
+    if isinstance(exc, AttributeError | TypeError) and "items" in str(exc):
+        return "expected a table"
+    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+        return "expected an array"
+    return f"invalid value ({exc})"
+
+
+def structure(data: object, cls: type[T], *, source: str = "<data>") -> T:
+    """Structure plain data into ``cls`` strictly, or raise :class:`DataFileError`."""
+    try:
+        return CONVERTER.structure(data, cls)
+    except (ClassValidationError, IterableValidationError) as exc:
+        raise DataFileError(source, problems_from(exc)) from None
+    except (_Expected, ForbiddenExtraKeysError, KeyError, TypeError) as exc:
+        raise DataFileError(source, [Problem("", _message(exc))]) from None
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML file; unreadable or malformed files raise :class:`DataFileError`."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(name, [Problem("", f"not valid TOML: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise DataFileError(name, [Problem("", f"not UTF-8 text: {exc}")]) from None
+    except OSError as exc:
+        raise DataFileError(name, [Problem("", f"cannot read file: {exc.strerror}")]) from None
+
+
+def load_toml(path: str | os.PathLike[str], cls: type[T]) -> T:
+    """Read a TOML file and structure it into ``cls`` strictly."""
+    return structure(read_toml(path), cls, source=os.fspath(path))

@@ -1,0 +1,797 @@
+"""Credit grades, credit records and the evidence a credit source returns.
+
+- :class:`GradeScale` and :class:`Grade`: a scale of credit grades (信用等级) as data, ordered
+  from best (lowest risk) to worst. Presets: Yangzhou A–E, SAMR A–D, GB/T 22116 A+…D-.
+- :class:`CreditRecord`: one credit record (信用记录) — a dishonesty finding, a penalty, a
+  broken or false commitment — with its publicity periods and optional repair date, and
+  whether it is active on a given day.
+- :class:`CreditEvidence` and :class:`CreditLookupFailure`: what a credit source said about a
+  subject (grade and records, with a SHA-256 digest), or why it could not say anything.
+
+Everything here is pure: days and times are passed in, never read from the clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Self
+
+import attrs
+
+from creditcommit._converter import read_toml, structure
+from creditcommit.errors import (
+    DataFileError,
+    InvalidValue,
+    Problem,
+    ScaleMismatch,
+    UnknownGrade,
+)
+
+__all__ = [
+    "CreditEvidence",
+    "CreditLookupFailure",
+    "CreditRecord",
+    "CreditRecordKind",
+    "DEFAULT_PUBLICITY_BASIS",
+    "DEFAULT_PUBLICITY_MONTHS",
+    "GBT_22116",
+    "Grade",
+    "GradeScale",
+    "PublicityPeriod",
+    "SAMR_A_D",
+    "Severity",
+    "YANGZHOU_A_E",
+    "add_months",
+]
+
+
+def _raise_if(kind: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidValue(kind, problems)
+
+
+def _under(prefix: str, problems: Iterable[Problem]) -> list[Problem]:
+    """Problems of a nested value, with paths under ``prefix`` (``records[2].subject``)."""
+    return [Problem(f"{prefix}.{p.path}", p.message) for p in problems]
+
+
+def _non_empty(path: str, value: str | None, what: str) -> list[Problem]:
+    if value is not None and not value.strip():
+        return [Problem(path, f"expected a non-empty {what}, got {value!r}")]
+    return []
+
+
+def _aware(path: str, value: object) -> list[Problem]:
+    if not isinstance(value, dt.datetime):
+        return [Problem(path, f"expected a date-time with offset, got {value!r}")]
+    if value.utcoffset() is None:
+        return [Problem(path, f"expected a date-time with offset (e.g. +08:00), got {value!r}")]
+    return []
+
+
+def _a_date(path: str, value: object) -> list[Problem]:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return [Problem(path, f"expected a date, got {value!r}")]
+    return []
+
+
+# --------------------------------------------------------------------------- grade scales
+
+
+def _grade_key(code: str) -> str:
+    # Letters match in any case; "+" and "-" are not letters, so they must match exactly.
+    return code.casefold()
+
+
+def _scale_problems(name: str, grades: Sequence[str], labels: Mapping[str, str]) -> list[Problem]:
+    problems = _non_empty("name", name, "scale name")
+    if not grades:
+        problems.append(Problem("grades", "expected at least one grade"))
+    seen: dict[str, int] = {}
+    for i, code in enumerate(grades):
+        if not code or any(ch.isspace() for ch in code):
+            problems.append(
+                Problem(f"grades[{i}]", f"expected a grade code without spaces, got {code!r}")
+            )
+            continue
+        key = _grade_key(code)
+        if key in seen:
+            problems.append(
+                Problem(f"grades[{i}]", f"duplicate grade {code!r} (same as grades[{seen[key]}])")
+            )
+        else:
+            seen[key] = i
+    for code in labels:
+        if code not in grades:
+            problems.append(
+                Problem(
+                    f"labels.{code}", f"not a grade of this scale (grades: {', '.join(grades)})"
+                )
+            )
+    return problems
+
+
+def _tuple_of_str(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _frozen_labels(labels: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(labels))
+
+
+@attrs.frozen
+class _GradeScaleSchema:
+    name: str
+    grades: list[str]
+    labels: dict[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class GradeScale:
+    """A scale of credit grades (信用等级), ordered from best (lowest risk) to worst.
+
+    Grade codes are unique ignoring letter case; :meth:`grade` accepts ``"b"`` for ``"B"``
+    and ``"a+"`` for ``"A+"``, but ``"+"`` and ``"-"`` must match exactly. Policies compare
+    grades within one scale; the scale's ``name`` identifies it.
+
+    >>> scale = GradeScale.yangzhou()
+    >>> scale.grade("b") > scale.grade("C")
+    True
+    >>> sorted(scale.at_least("B"))
+    ['A', 'B']
+    """
+
+    name: str
+    grades: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    labels: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_frozen_labels, hash=False, repr=False
+    )
+    _keys: Mapping[str, str] = attrs.field(init=False, eq=False, hash=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("GradeScale", _scale_problems(self.name, self.grades, self.labels))
+        keys = MappingProxyType({_grade_key(code): code for code in self.grades})
+        object.__setattr__(self, "_keys", keys)
+
+    def __reduce__(self) -> tuple[type[GradeScale], tuple[str, tuple[str, ...], dict[str, str]]]:
+        # Mapping proxies cannot be pickled or deep-copied; rebuild from plain values.
+        return (type(self), (self.name, self.grades, dict(self.labels)))
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
+        """Build a scale from a policy file's table: ``name``, ``grades``, optional ``labels``.
+
+        Raises :class:`DataFileError` listing every problem with its path (``grades[2]``).
+        """
+        schema = structure(data, _GradeScaleSchema, source=source)
+        problems = _scale_problems(schema.name, schema.grades, schema.labels)
+        if problems:
+            raise DataFileError(source, problems)
+        return cls(schema.name, schema.grades, schema.labels)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Self:
+        """Read a scale from a TOML file with ``name``, ``grades`` and ``[labels]``."""
+        return cls.from_dict(read_toml(path), source=os.fspath(path))
+
+    @classmethod
+    def yangzhou(cls) -> GradeScale:
+        """Yangzhou (Jiangdu) A–E, after the national 互联网+监管 enterprise credit-risk classes.
+
+        The five-class split is sourced (domain.md §3.3); the letters A = lowest risk … E =
+        highest risk are an **assumption** not found in an accessible text. Build your own
+        scale (:meth:`from_dict`) if the local mapping differs.
+        """
+        return YANGZHOU_A_E
+
+    @classmethod
+    def samr(cls) -> GradeScale:
+        """SAMR A–D enterprise credit-risk classes (国市监信发〔2022〕6号)."""
+        return SAMR_A_D
+
+    @classmethod
+    def gbt_22116(cls) -> GradeScale:
+        """GB/T 22116 public credit rating: A, B, C, D, each refined with "+" and "-"."""
+        return GBT_22116
+
+    def _code(self, code: str | Grade) -> str:
+        if isinstance(code, Grade):
+            if code.scale != self.name:
+                raise ScaleMismatch(self.name, code.scale)
+            code = code.code
+        found = self._keys.get(_grade_key(code))
+        if found is None:
+            raise UnknownGrade(self.name, code, self.grades)
+        return found
+
+    def grade(self, code: str | Grade) -> Grade:
+        """The grade with this code; raises :class:`UnknownGrade` if the scale lacks it."""
+        canonical = self._code(code)
+        return Grade(self.name, canonical, self.grades.index(canonical))
+
+    def rank(self, code: str | Grade) -> int:
+        """Position of the grade on the scale: 0 is the best grade."""
+        return self.grades.index(self._code(code))
+
+    def label(self, code: str | Grade) -> str | None:
+        """The Chinese label of the grade (e.g. 信用风险低), if the scale has one."""
+        return self.labels.get(self._code(code))
+
+    def at_least(self, threshold: str | Grade) -> frozenset[str]:
+        """Codes of the grades as good as ``threshold`` or better."""
+        return frozenset(self.grades[: self.rank(threshold) + 1])
+
+    def __contains__(self, code: object) -> bool:
+        if isinstance(code, Grade):
+            return code.scale == self.name and code.code in self.grades
+        return isinstance(code, str) and _grade_key(code) in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        """Grade codes, best to worst."""
+        return iter(self.grades)
+
+    def __len__(self) -> int:
+        return len(self.grades)
+
+
+@attrs.frozen
+class Grade:
+    """One credit grade (信用等级) on a named scale; obtain it from :meth:`GradeScale.grade`.
+
+    Grades of one scale are totally ordered with *greater = better*: ``A > B``. Ordering
+    grades of different scales raises :class:`ScaleMismatch` (``==`` is simply false).
+    """
+
+    scale: str
+    code: str
+    rank: int = attrs.field()
+
+    @rank.validator
+    def _check_rank(self, _: attrs.Attribute[int], value: int) -> None:
+        if value < 0:
+            raise InvalidValue("Grade", [Problem("rank", f"expected 0 or more, got {value}")])
+
+    def _other(self, other: object) -> Grade | None:
+        if not isinstance(other, Grade):
+            return None
+        if other.scale != self.scale:
+            raise ScaleMismatch(self.scale, other.scale)
+        return other
+
+    def __gt__(self, other: object) -> bool:
+        g = self._other(other)
+        return NotImplemented if g is None else self.rank < g.rank
+
+    def __ge__(self, other: object) -> bool:
+        g = self._other(other)
+        return NotImplemented if g is None else self.rank <= g.rank
+
+    def __lt__(self, other: object) -> bool:
+        g = self._other(other)
+        return NotImplemented if g is None else self.rank > g.rank
+
+    def __le__(self, other: object) -> bool:
+        g = self._other(other)
+        return NotImplemented if g is None else self.rank >= g.rank
+
+    def is_at_least(self, other: Grade) -> bool:
+        """True if this grade is as good as ``other`` or better (same scale required)."""
+        return self >= other
+
+    def __str__(self) -> str:
+        return self.code
+
+
+YANGZHOU_A_E = GradeScale(
+    "yangzhou-a-e",
+    ("A", "B", "C", "D", "E"),
+    # The five 互联网+监管 risk classes (low … high); letters assumed, see GradeScale.yangzhou.
+    {
+        "A": "信用风险低",
+        "B": "信用风险较低",
+        "C": "信用风险一般",
+        "D": "信用风险较高",
+        "E": "信用风险高",
+    },
+)
+"""Yangzhou A–E (default scale); see :meth:`GradeScale.yangzhou` for the letter assumption."""
+
+SAMR_A_D = GradeScale(
+    "samr-a-d",
+    ("A", "B", "C", "D"),
+    {"A": "信用风险低", "B": "信用风险一般", "C": "信用风险较高", "D": "信用风险高"},
+)
+"""SAMR enterprise credit-risk classes A–D (国市监信发〔2022〕6号)."""
+
+GBT_22116 = GradeScale(
+    "gbt-22116",
+    ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D+", "D", "D-"),
+)
+"""GB/T 22116 public credit rating A+ … D- (as used by Yangling; no official labels here)."""
+
+
+# --------------------------------------------------------------------------- records
+
+
+class CreditRecordKind(enum.Enum):
+    """What a credit record (信用记录) is about."""
+
+    DISHONESTY = "dishonesty"
+    """违法失信信息: a finding of illegal or dishonest conduct."""
+    SERIOUS_DISHONESTY_LIST = "serious_dishonesty_list"
+    """严重失信主体名单: inclusion on a serious-dishonesty list."""
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"
+    """行政处罚: a published administrative penalty decision."""
+    COMMITMENT_BREACH = "commitment_breach"
+    """未履行承诺: a commitment that was not fulfilled."""
+    FALSE_COMMITMENT = "false_commitment"
+    """虚假承诺: a commitment found to be false."""
+
+
+class Severity(enum.Enum):
+    """Severity of dishonesty information (失信信息 轻微/一般/严重), NDRC Order No. 36."""
+
+    MINOR = "minor"
+    """轻微"""
+    GENERAL = "general"
+    """一般"""
+    SERIOUS = "serious"
+    """严重"""
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole ``months``, clamped to the end of a shorter month.
+
+    Publicity periods are whole months counted from the decision day.
+
+    >>> add_months(dt.date(2024, 1, 31), 1)
+    datetime.date(2024, 2, 29)
+    >>> add_months(dt.date(2024, 2, 29), 12)
+    datetime.date(2025, 2, 28)
+    """
+    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+@attrs.frozen
+class PublicityPeriod:
+    """Minimum and maximum publicity periods (最短/最长公示期) of a credit record, in months.
+
+    After the minimum the subject may apply for credit repair (信用修复); from the maximum the
+    record is no longer published.
+    """
+
+    min_months: int
+    max_months: int
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("PublicityPeriod", _period_problems(self.min_months, self.max_months))
+
+
+def _period_problems(
+    min_months: int, max_months: int, names: tuple[str, str] = ("min_months", "max_months")
+) -> list[Problem]:
+    if min_months < 0:
+        return [Problem(names[0], f"expected 0 or more months, got {min_months}")]
+    if max_months < min_months:
+        return [Problem(names[1], f"expected at least {names[0]} ({min_months}), got {max_months}")]
+    return []
+
+
+DEFAULT_PUBLICITY_BASIS = (
+    "《信用修复管理办法》（国家发展改革委令第36号，2026年4月1日起施行）：轻微失信信息最长公示3个月，"
+    "一般失信信息最短3个月、最长1年，严重失信信息最短1年、最长3年"
+)
+"""Legal reference of :data:`DEFAULT_PUBLICITY_MONTHS` (domain.md §8.1, [S55]–[S57])."""
+
+DEFAULT_PUBLICITY_MONTHS: Mapping[Severity, PublicityPeriod] = MappingProxyType(
+    {
+        Severity.MINOR: PublicityPeriod(0, 3),
+        Severity.GENERAL: PublicityPeriod(3, 12),
+        Severity.SERIOUS: PublicityPeriod(12, 36),
+    }
+)
+"""Publicity periods by severity under NDRC Order No. 36 (信用修复管理办法, in force 2026-04-01).
+
+Minor 0–3 months (normally not published; repairable once the obligation is performed),
+general 3–12 months, serious 12–36 months, counted from the decision day. SAMR Order No.
+107 (2025-12-25) uses the same numbers for market-regulation records. Records decided under
+earlier rules (e.g. 发改办财金〔2019〕527号: serious minimum 6 months) need explicit periods.
+"""
+
+
+def _record_problems(r: _RecordSchema | CreditRecord) -> list[Problem]:
+    decided_on, repaired_on = r.decided_on, r.repaired_on
+    problems = _non_empty("record_id", r.record_id, "record id")
+    problems += _non_empty("subject", r.subject, "subject")
+    bad_decided = _a_date("decided_on", decided_on)
+    problems += bad_decided
+    problems += _period_problems(
+        r.min_publicity_months,
+        r.max_publicity_months,
+        ("min_publicity_months", "max_publicity_months"),
+    )
+    if repaired_on is not None:
+        bad_repaired = _a_date("repaired_on", repaired_on)
+        problems += bad_repaired
+        if not bad_decided and not bad_repaired and repaired_on < decided_on:
+            problems.append(
+                Problem(
+                    "repaired_on",
+                    f"expected on or after decided_on ({decided_on.isoformat()}), "
+                    f"got {repaired_on.isoformat()}",
+                )
+            )
+    return problems
+
+
+@attrs.frozen
+class _RecordSchema:
+    record_id: str
+    subject: str
+    kind: CreditRecordKind
+    severity: Severity
+    decided_on: dt.date
+    min_publicity_months: int
+    max_publicity_months: int
+    repaired_on: dt.date | None = None
+    authority: str | None = None
+    legal_basis: str | None = None
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class CreditRecord:
+    """A credit record (信用记录) of one subject: what was found, when, and for how long.
+
+    The record is published from ``decided_on`` (the day the judicial or administrative
+    document found the conduct) until ``publicity_ends_on``; from ``repairable_from`` the
+    subject may apply for credit repair, and ``repaired_on`` is the day repair was granted.
+
+    >>> r = CreditRecord.with_default_periods(
+    ...     record_id="P-1", subject="91320000100000000X",
+    ...     kind=CreditRecordKind.ADMINISTRATIVE_PENALTY, severity=Severity.GENERAL,
+    ...     decided_on=dt.date(2026, 5, 31))
+    >>> r.repairable_from, r.publicity_ends_on
+    (datetime.date(2026, 8, 31), datetime.date(2027, 5, 31))
+    >>> r.is_active(dt.date(2027, 5, 30)), r.is_active(dt.date(2027, 5, 31))
+    (True, False)
+    """
+
+    record_id: str
+    subject: str
+    """Identifier text of the credit subject, e.g. a USCC."""
+    kind: CreditRecordKind
+    severity: Severity
+    decided_on: dt.date
+    min_publicity_months: int
+    max_publicity_months: int
+    repaired_on: dt.date | None = None
+    authority: str | None = None
+    legal_basis: str | None = None
+    """Free-text citation of the law the finding rests on."""
+    description: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CreditRecord", _record_problems(self))
+
+    @classmethod
+    def with_default_periods(
+        cls,
+        *,
+        record_id: str,
+        subject: str,
+        kind: CreditRecordKind,
+        severity: Severity,
+        decided_on: dt.date,
+        repaired_on: dt.date | None = None,
+        authority: str | None = None,
+        legal_basis: str | None = None,
+        description: str | None = None,
+        periods: Mapping[Severity, PublicityPeriod] = DEFAULT_PUBLICITY_MONTHS,
+    ) -> Self:
+        """A record whose publicity periods come from its severity.
+
+        ``periods`` defaults to :data:`DEFAULT_PUBLICITY_MONTHS` (NDRC Order No. 36); pass a
+        table of your own for records under other rules.
+        """
+        period = periods[severity]
+        return cls(
+            record_id=record_id,
+            subject=subject,
+            kind=kind,
+            severity=severity,
+            decided_on=decided_on,
+            min_publicity_months=period.min_months,
+            max_publicity_months=period.max_months,
+            repaired_on=repaired_on,
+            authority=authority,
+            legal_basis=legal_basis,
+            description=description,
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
+        """Build a record from plain data (dates as ``YYYY-MM-DD``, enums by value).
+
+        Raises :class:`DataFileError` listing every problem with its path.
+        """
+        schema = structure(data, _RecordSchema, source=source)
+        problems = _record_problems(schema)
+        if problems:
+            raise DataFileError(source, problems)
+        return cls(**attrs.asdict(schema, recurse=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data that :meth:`from_dict` reads back."""
+        return {
+            "record_id": self.record_id,
+            "subject": self.subject,
+            "kind": self.kind.value,
+            "severity": self.severity.value,
+            "decided_on": self.decided_on.isoformat(),
+            "min_publicity_months": self.min_publicity_months,
+            "max_publicity_months": self.max_publicity_months,
+            "repaired_on": None if self.repaired_on is None else self.repaired_on.isoformat(),
+            "authority": self.authority,
+            "legal_basis": self.legal_basis,
+            "description": self.description,
+        }
+
+    @property
+    def publicity_period(self) -> PublicityPeriod:
+        """The minimum and maximum publicity periods."""
+        return PublicityPeriod(self.min_publicity_months, self.max_publicity_months)
+
+    @property
+    def publicity_ends_on(self) -> dt.date:
+        """The first day the record is no longer published (decided_on + maximum period)."""
+        return add_months(self.decided_on, self.max_publicity_months)
+
+    @property
+    def repairable_from(self) -> dt.date:
+        """The first day the subject may apply for repair (decided_on + minimum period)."""
+        return add_months(self.decided_on, self.min_publicity_months)
+
+    def is_repaired(self, on: dt.date) -> bool:
+        """True if credit repair was granted on or before ``on``."""
+        return self.repaired_on is not None and self.repaired_on <= on
+
+    def is_active(self, on: dt.date) -> bool:
+        """True if the record counts on ``on``: decided, not repaired, still published."""
+        return self.decided_on <= on < self.publicity_ends_on and not self.is_repaired(on)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _instant(value: dt.datetime) -> str:
+    # One spelling per instant, so the digest depends on the time, not on its offset.
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _evidence_payload(
+    *,
+    subject: str,
+    source: str,
+    retrieved_at: dt.datetime,
+    scale: str,
+    grade: str | None,
+    records: Iterable[CreditRecord],
+) -> dict[str, Any]:
+    return {
+        "subject": subject,
+        "source": source,
+        "retrieved_at": _instant(retrieved_at),
+        "scale": scale,
+        "grade": grade,
+        "records": [r.to_dict() for r in records],
+    }
+
+
+def _sha256(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _evidence_problems(e: _EvidenceSchema | CreditEvidence) -> list[Problem]:
+    problems = _non_empty("subject", e.subject, "subject")
+    problems += _non_empty("source", e.source, "source name")
+    problems += _aware("retrieved_at", e.retrieved_at)
+    problems += _non_empty("scale", e.scale, "scale name")
+    problems += _non_empty("grade", e.grade, "grade (or nothing)")
+    if not _DIGEST.fullmatch(e.digest):
+        problems.append(Problem("digest", f"expected 64 lower-case hex digits, got {e.digest!r}"))
+    return problems
+
+
+def _record_tuple(records: Iterable[CreditRecord]) -> tuple[CreditRecord, ...]:
+    return tuple(records)
+
+
+@attrs.frozen
+class _EvidenceSchema:
+    subject: str
+    source: str
+    retrieved_at: dt.datetime
+    scale: str
+    digest: str
+    grade: str | None = None
+    records: list[_RecordSchema] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class CreditEvidence:
+    """What a credit source said about a subject when asked (逢报必查): grade and records.
+
+    ``grade`` is ``None`` when the source has no grade for the subject. ``digest`` is the
+    SHA-256 (hex) of the canonical JSON of :meth:`to_dict` without the ``digest`` key: keys
+    sorted, no spaces (``","`` and ``":"``), UTF-8 without ``\\u`` escapes, dates
+    ``YYYY-MM-DD``, ``retrieved_at`` in UTC with microseconds, records in the source's
+    order. Build evidence with :meth:`create`; check stored evidence with :meth:`verify`.
+    """
+
+    subject: str
+    source: str
+    """Which credit source (or plugin) answered."""
+    retrieved_at: dt.datetime
+    scale: str
+    """Name of the grade scale the grade is on."""
+    grade: str | None
+    records: tuple[CreditRecord, ...] = attrs.field(converter=_record_tuple)
+    digest: str
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CreditEvidence", _evidence_problems(self))
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        subject: str,
+        source: str,
+        retrieved_at: dt.datetime,
+        scale: str,
+        grade: str | None,
+        records: Iterable[CreditRecord] = (),
+    ) -> Self:
+        """Evidence with its digest computed; ``retrieved_at`` must carry an offset."""
+        # Check before hashing: astimezone() would read a naive time as the host's local time.
+        _raise_if("CreditEvidence", _aware("retrieved_at", retrieved_at))
+        records = tuple(records)
+        digest = _sha256(
+            _evidence_payload(
+                subject=subject,
+                source=source,
+                retrieved_at=retrieved_at,
+                scale=scale,
+                grade=grade,
+                records=records,
+            )
+        )
+        return cls(
+            subject=subject,
+            source=source,
+            retrieved_at=retrieved_at,
+            scale=scale,
+            grade=grade,
+            records=records,
+            digest=digest,
+        )
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
+        """Read evidence written by :meth:`to_dict`; raises :class:`DataFileError` on bad data.
+
+        The digest is checked for form only: call :meth:`verify` to detect tampering.
+        """
+        schema = structure(data, _EvidenceSchema, source=source)
+        problems = _evidence_problems(schema)
+        for i, record in enumerate(schema.records):
+            problems += _under(f"records[{i}]", _record_problems(record))
+        if problems:
+            raise DataFileError(source, problems)
+        return cls(
+            subject=schema.subject,
+            source=schema.source,
+            retrieved_at=schema.retrieved_at,
+            scale=schema.scale,
+            grade=schema.grade,
+            records=tuple(CreditRecord(**attrs.asdict(r, recurse=False)) for r in schema.records),
+            digest=schema.digest,
+        )
+
+    def _payload(self) -> dict[str, Any]:
+        return _evidence_payload(
+            subject=self.subject,
+            source=self.source,
+            retrieved_at=self.retrieved_at,
+            scale=self.scale,
+            grade=self.grade,
+            records=self.records,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data (``retrieved_at`` in UTC) that :meth:`from_dict` reads back."""
+        return {**self._payload(), "digest": self.digest}
+
+    def verify(self) -> bool:
+        """True if ``digest`` matches the content (the evidence was not altered)."""
+        return _sha256(self._payload()) == self.digest
+
+    def active_records(self, on: dt.date) -> tuple[CreditRecord, ...]:
+        """The records that are active on ``on`` (see :meth:`CreditRecord.is_active`)."""
+        return tuple(r for r in self.records if r.is_active(on))
+
+    def resolve_grade(self, scale: GradeScale) -> Grade | None:
+        """The grade as a :class:`Grade` of ``scale``, or ``None`` if the source had none.
+
+        Raises :class:`ScaleMismatch` if the evidence is on another scale and
+        :class:`UnknownGrade` if the scale lacks the grade.
+        """
+        if scale.name != self.scale:
+            raise ScaleMismatch(self.scale, scale.name)
+        return None if self.grade is None else scale.grade(self.grade)
+
+
+@attrs.frozen
+class _FailureSchema:
+    subject: str
+    source: str
+    attempted_at: dt.datetime
+    reason: str
+
+
+def _failure_problems(f: _FailureSchema | CreditLookupFailure) -> list[Problem]:
+    problems = _non_empty("subject", f.subject, "subject")
+    problems += _non_empty("source", f.source, "source name")
+    problems += _aware("attempted_at", f.attempted_at)
+    problems += _non_empty("reason", f.reason, "reason")
+    return problems
+
+
+@attrs.frozen(kw_only=True)
+class CreditLookupFailure:
+    """A credit source could not answer (timeout, malformed reply, ...): the evidence's absence.
+
+    A decision that gets this instead of :class:`CreditEvidence` fails closed.
+    """
+
+    subject: str
+    source: str
+    attempted_at: dt.datetime
+    reason: str
+    """What went wrong, e.g. ``"timeout after 3.0 s"`` or ``"malformed reply: ..."``."""
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CreditLookupFailure", _failure_problems(self))
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
+        """Read a failure written by :meth:`to_dict`; raises :class:`DataFileError`."""
+        schema = structure(data, _FailureSchema, source=source)
+        problems = _failure_problems(schema)
+        if problems:
+            raise DataFileError(source, problems)
+        return cls(**attrs.asdict(schema, recurse=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data (``attempted_at`` in UTC) that :meth:`from_dict` reads back."""
+        return {
+            "subject": self.subject,
+            "source": self.source,
+            "attempted_at": _instant(self.attempted_at),
+            "reason": self.reason,
+        }

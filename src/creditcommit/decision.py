@@ -1,0 +1,200 @@
+"""Route decisions and their reasons (the vocabulary of :func:`creditcommit.decide`).
+
+A :class:`Decision` says which route an application takes — :attr:`Route.DIRECT` (major
+project, straight to the commitment route), :attr:`Route.CONDITIONAL` (good grade and no
+blocking record: commitment route on conditions) or :attr:`Route.STANDARD` (the ordinary
+procedure) — and why, as :class:`Reason` objects with a stable code, a sentence in Chinese
+and in English and the legal references used. It records the versions of the catalogue and
+the policy it was decided under, so an auditor can replay it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+import attrs
+
+from creditcommit.effective import LegalReference, RuleVersion
+
+__all__ = [
+    "Applicant",
+    "ApplicantKind",
+    "Decision",
+    "ProjectFacts",
+    "ProjectLevel",
+    "Reason",
+    "Route",
+    "RuleVersion",
+]
+
+Language = Literal["zh", "en"]
+
+
+class Route(enum.Enum):
+    """How an application is handled (审批路径).
+
+    Ordered by how favourable it is to the applicant: ``DIRECT > CONDITIONAL > STANDARD``
+    (compare with :attr:`favour`).
+    """
+
+    #: Major project: the commitment route without a credit check (直接适用“信用+承诺”).
+    DIRECT = "direct"
+    #: Good grade, no blocking record: the commitment route on conditions (有条件适用).
+    CONDITIONAL = "conditional"
+    #: The ordinary procedure with every material (不适用，按一般程序办理).
+    STANDARD = "standard"
+
+    @property
+    def favour(self) -> int:
+        """2 for DIRECT, 1 for CONDITIONAL, 0 for STANDARD."""
+        return _FAVOUR[self]
+
+    @property
+    def is_commitment(self) -> bool:
+        """True on the routes where a signed commitment replaces materials."""
+        return self is not Route.STANDARD
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese label used in letters and narration."""
+        return _LABEL_ZH[self]
+
+    @property
+    def label_en(self) -> str:
+        """The English label used in letters and narration."""
+        return _LABEL_EN[self]
+
+
+_FAVOUR = {Route.DIRECT: 2, Route.CONDITIONAL: 1, Route.STANDARD: 0}
+_LABEL_ZH = {
+    Route.DIRECT: "直接适用信用承诺审批",
+    Route.CONDITIONAL: "有条件适用信用承诺审批",
+    Route.STANDARD: "一般程序审批",
+}
+_LABEL_EN = {
+    Route.DIRECT: "direct commitment route",
+    Route.CONDITIONAL: "conditional commitment route",
+    Route.STANDARD: "standard route",
+}
+
+
+class ProjectLevel(enum.Enum):
+    """The level at which a project is listed as a major project (重大项目)."""
+
+    COUNTY = "county"  # 县（区）级
+    MUNICIPAL = "municipal"  # 市级
+    PROVINCIAL = "provincial"  # 省级
+    NATIONAL = "national"  # 国家级
+
+
+class ApplicantKind(enum.Enum):
+    """The kind of counterparty (行政相对人类别)."""
+
+    LEGAL_PERSON = "legal-person"  # 法人及非法人组织
+    INDIVIDUAL_BUSINESS = "individual-business"  # 个体工商户
+    NATURAL_PERSON = "natural-person"  # 自然人
+
+
+@attrs.frozen
+class Applicant:
+    """The applicant (申请人): its identifier (a USCC, or a resident identity number) and name.
+
+    ``identifier`` is the text as validated by :class:`creditcommit.USCC` or
+    :class:`creditcommit.ResidentId`; the credit source is asked about this subject.
+    """
+
+    identifier: str
+    name: str
+    kind: ApplicantKind = ApplicantKind.LEGAL_PERSON
+
+
+@attrs.frozen
+class ProjectFacts:
+    """Facts about the project an application belongs to, as far as the policy cares.
+
+    ``major_level`` is the level at which the project is on a major-project list (None if it
+    is not a listed major project).
+    """
+
+    major_level: ProjectLevel | None = None
+    name: str | None = None
+    investment_yuan: int | None = None
+
+
+def _frozen_params(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class Reason:
+    """Why a decision went the way it did.
+
+    ``code`` is stable and documented (``docs/reasons.md``); ``zh`` and ``en`` are sentences an
+    applicant can read; ``references`` the legal references used; ``params`` the facts the
+    sentences were filled with (grade, record id, ...), for machines.
+    """
+
+    code: str
+    zh: str
+    en: str
+    references: tuple[LegalReference, ...] = ()
+    params: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_frozen_params, eq=False, hash=False
+    )
+
+    def text(self, lang: Language = "zh") -> str:
+        """The sentence in ``lang``."""
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class Decision:
+    """The route an application takes, with its reasons (审批路径决定).
+
+    ``eligible_route`` is the most favourable route the rules allowed; ``route`` is the one
+    taken, which differs only when the applicant chose the standard route.
+    """
+
+    item_code: str
+    item_valid_from: dt.date
+    applicant: str
+    decided_on: dt.date
+    route: Route
+    eligible_route: Route
+    reasons: tuple[Reason, ...]
+    catalog: RuleVersion | None
+    policy: RuleVersion
+    evidence_digest: str | None = None
+    major_project: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not self.reasons:
+            raise ValueError("a decision needs at least one reason")
+        if self.route.favour > self.eligible_route.favour:
+            raise ValueError(
+                f"route {self.route.name} is more favourable than the eligible "
+                f"route {self.eligible_route.name}"
+            )
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        """The reasons' codes, in order."""
+        return tuple(reason.code for reason in self.reasons)
+
+    def explain(self, lang: Language = "zh") -> str:
+        """Text an applicant can read: the route, each reason, and the references cited."""
+        if lang == "zh":
+            head = f"事项 {self.item_code}：{self.route.label_zh}（{self.route.name}）"
+            basis = "依据"
+        else:
+            head = f"Item {self.item_code}: {self.route.label_en} ({self.route.name})"
+            basis = "Basis"
+        lines = [head]
+        for number, reason in enumerate(self.reasons, 1):
+            lines.append(f"{number}. {reason.text(lang)}")
+            lines.extend(f"   {basis}: {ref}" for ref in reason.references)
+        return "\n".join(lines)

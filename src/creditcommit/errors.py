@@ -1,0 +1,179 @@
+"""Errors raised by creditcommit.
+
+Every error the library raises on purpose is a :class:`CreditCommitError`. The subclasses
+say what went wrong in words a city developer understands and carry the data needed to act
+on it (the file and the path inside it, the year, the rule that failed, ...), so callers can
+handle them without parsing messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "CalendarCoverageError",
+    "ConflictingValues",
+    "CreditCommitError",
+    "DataFileError",
+    "InvalidIdentifier",
+    "InvalidValue",
+    "NoValueInForce",
+    "Problem",
+    "ScaleMismatch",
+    "UnknownGrade",
+    "UnknownItem",
+    "UnknownMaterial",
+]
+
+
+class CreditCommitError(Exception):
+    """Base class of every error raised by creditcommit on purpose."""
+
+
+class InvalidIdentifier(CreditCommitError, ValueError):
+    """An identifier (USCC, resident identity number, ...) failed validation.
+
+    :ivar kind: which identifier, e.g. ``"USCC"``.
+    :ivar value: the text as given.
+    :ivar rule: the rule that failed: ``"length"``, ``"charset"``, ``"division"``,
+        ``"birth-date"``, ``"check"``, ...
+    :ivar detail: a sentence saying what was expected.
+    """
+
+    def __init__(self, kind: str, value: str, rule: str, detail: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.rule = rule
+        self.detail = detail
+        super().__init__(f"invalid {kind} {value!r}: {detail} (rule: {rule})")
+
+
+class CalendarCoverageError(CreditCommitError, LookupError):
+    """The working-day calendar has no official data for a year.
+
+    Deadlines are never guessed: load the year's State Council notice as an override
+    (see :meth:`creditcommit.WorkingCalendar.with_override`) or upgrade the holiday data.
+    """
+
+    def __init__(self, year: int, covered: tuple[int, int] | None = None) -> None:
+        self.year = year
+        self.covered = covered
+        span = f" (data covers {covered[0]}-{covered[1]})" if covered else ""
+        super().__init__(
+            f"no official holiday data for {year}{span}; load the year's State Council "
+            "notice as a calendar override or upgrade the holiday data"
+        )
+
+
+class NoValueInForce(CreditCommitError, LookupError):
+    """A dated value was asked for on a day no entry covers."""
+
+    def __init__(self, name: str, day: dt.date) -> None:
+        self.name = name
+        self.day = day
+        super().__init__(f"no value of {name!r} is in force on {day.isoformat()}")
+
+
+class ConflictingValues(CreditCommitError, ValueError):
+    """Two dated entries claim the same day, so it is unclear which one is in force."""
+
+    def __init__(self, name: str, day: dt.date, detail: str = "") -> None:
+        self.name = name
+        self.day = day
+        self.detail = detail
+        more = f": {detail}" if detail else ""
+        super().__init__(f"two values of {name!r} are in force on {day.isoformat()}{more}")
+
+
+class UnknownGrade(CreditCommitError, LookupError):
+    """A credit grade that the grade scale does not define."""
+
+    def __init__(self, scale: str, grade: str, known: Sequence[str]) -> None:
+        self.scale = scale
+        self.grade = grade
+        self.known = tuple(known)
+        super().__init__(
+            f"grade {grade!r} is not on the {scale!r} scale (known: {', '.join(self.known)})"
+        )
+
+
+class ScaleMismatch(CreditCommitError, ValueError):
+    """Grades from two different scales were compared."""
+
+    def __init__(self, left: str, right: str) -> None:
+        self.left = left
+        self.right = right
+        super().__init__(f"cannot compare grades of the {left!r} and {right!r} scales")
+
+
+class UnknownItem(CreditCommitError, LookupError):
+    """An approval item code that the catalogue does not define on the given day."""
+
+    def __init__(self, code: str, day: dt.date | None = None) -> None:
+        self.code = code
+        self.day = day
+        on = f" on {day.isoformat()}" if day else ""
+        super().__init__(f"approval item {code!r} is not in the catalogue{on}")
+
+
+class UnknownMaterial(CreditCommitError, LookupError):
+    """A material code that an approval item does not list."""
+
+    def __init__(self, item: str, code: str) -> None:
+        self.item = item
+        self.code = code
+        super().__init__(f"approval item {item!r} has no material {code!r}")
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong in a data file: where (``items[3].materials[1].kind``) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '<root>'}: {self.message}"
+
+
+class DataFileError(CreditCommitError, ValueError):
+    """A data file (catalogue, policy, calendar override, scenario, ...) is malformed.
+
+    :ivar source: the file name, or a description such as ``"<dict>"`` for in-memory data.
+    :ivar problems: every problem found, each with the path inside the file.
+    """
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("DataFileError needs at least one problem")
+        self.source = source
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{source}: {first}{more}")
+
+    def report(self) -> str:
+        """All problems, one per line, each prefixed with the source."""
+        return "\n".join(f"{self.source}: {p}" for p in self.problems)
+
+
+class InvalidValue(CreditCommitError, ValueError):
+    """A value object was built in code with fields that break its rules.
+
+    Raised by constructors called from code; data files get :class:`DataFileError` instead.
+
+    :ivar kind: the class being built, e.g. ``"CreditRecord"``.
+    :ivar problems: every rule broken, each with the field path, e.g.
+        ``Problem("max_publicity_months", "expected at least ...")``.
+    """
+
+    def __init__(self, kind: str, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("InvalidValue needs at least one problem")
+        self.kind = kind
+        self.problems = tuple(problems)
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"invalid {kind}: {self.problems[0]}{more}")

@@ -1,0 +1,116 @@
+"""The command line: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from creditcommit.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_catalog_check_accepts_the_sample() -> None:
+    sample = Path(__file__).parents[1] / "src" / "creditcommit" / "data" / "sample_catalog.toml"
+    code, out = run("catalog", "check", str(sample))
+    assert code == 0
+    assert "OK" in out
+    assert "2 item codes" in out
+
+
+def test_catalog_check_reports_every_problem_with_file_and_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = DATA / "catalog" / "promised_exceeds_statutory.toml"
+    code, out = run("catalog", "check", str(bad))
+    assert code == 1
+    assert out == ""
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: items[0].promised_days: ")
+    assert "Traceback" not in err
+
+
+def test_catalog_check_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("catalog", "check", "no-such-file.toml")
+    assert code == 1
+    assert capsys.readouterr().err == (
+        "no-such-file.toml: <root>: cannot read file: No such file or directory\n"
+    )
+
+
+def test_catalog_summary_of_the_sample() -> None:
+    code, out = run("catalog", "summary", "--on", "2025-09-26")
+    assert code == 0
+    assert "2 approval items, 11 materials" in out
+
+
+def test_calendar_add_and_between() -> None:
+    assert run("calendar", "add", "2025-09-26", "20") == (0, "2025-10-30\n")
+    assert run("calendar", "between", "2025-09-26", "2025-10-30") == (0, "20\n")
+
+
+def test_calendar_coverage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("calendar", "add", "2026-12-20", "20")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("error: no official holiday data for 2027")
+
+
+def test_calendar_override_makes_a_year_computable() -> None:
+    override = DATA / "calendar" / "valid-2027.toml"
+    assert override.exists()
+    code, out = run("calendar", "add", "2026-12-20", "20", "--override", str(override))
+    assert code == 0
+    assert out.startswith("2027-")
+
+
+def test_calendar_negative_days(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run("calendar", "add", "2025-09-26", "-1")
+    assert code == 1
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_uscc_reports_each_code() -> None:
+    code, out = run("uscc", "91310110666007217T", "91310110666007217A")
+    assert code == 1
+    valid, invalid = out.splitlines()
+    assert valid.startswith("91310110666007217T: valid")
+    assert invalid.startswith("91310110666007217A: invalid")
+    assert "'T'" in invalid
+
+
+def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["calendar", "add", "26/09/2025", "3"])
+    assert info.value.code == 2
+    assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_demo_walks_through_the_foundation() -> None:
+    code, out = run("demo")
+    assert code == 0
+    assert "2025-10-30" in out
+    assert "no official holiday data for 2027" in out
+    assert "110105********002X" in out
+    assert "11010519491231002X" not in out
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "creditcommit", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("creditcommit ")
