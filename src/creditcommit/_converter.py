@@ -37,7 +37,7 @@ class _Expected(ValueError):
     """Raised by the strict hooks; its message is what the user reads."""
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -59,31 +59,31 @@ def _describe(value: object) -> str:
 
 def _str(value: object, _: type) -> str:
     if not isinstance(value, str):
-        raise _Expected(f"expected a string, got {_describe(value)}")
+        raise _Expected(f"expected a string, got {describe(value)}")
     return value
 
 
 def _int(value: object, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Expected(f"expected an integer, got {_describe(value)}")
+        raise _Expected(f"expected an integer, got {describe(value)}")
     return value
 
 
 def _float(value: object, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Expected(f"expected a number, got {_describe(value)}")
+        raise _Expected(f"expected a number, got {describe(value)}")
     return float(value)
 
 
 def _bool(value: object, _: type) -> bool:
     if not isinstance(value, bool):
-        raise _Expected(f"expected true or false, got {_describe(value)}")
+        raise _Expected(f"expected true or false, got {describe(value)}")
     return value
 
 
 def _date(value: object, _: type) -> dt.date:
     if isinstance(value, dt.datetime):
-        raise _Expected(f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+        raise _Expected(f"expected a date (YYYY-MM-DD), got {describe(value)}")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
@@ -91,7 +91,7 @@ def _date(value: object, _: type) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise _Expected(f"expected a date (YYYY-MM-DD), got {_describe(value)}")
+    raise _Expected(f"expected a date (YYYY-MM-DD), got {describe(value)}")
 
 
 def _datetime(value: object, _: type) -> dt.datetime:
@@ -101,11 +101,11 @@ def _datetime(value: object, _: type) -> dt.datetime:
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise _Expected(f"expected a date-time with offset, got {_describe(value)}") from None
+            raise _Expected(f"expected a date-time with offset, got {describe(value)}") from None
     else:
-        raise _Expected(f"expected a date-time with offset, got {_describe(value)}")
+        raise _Expected(f"expected a date-time with offset, got {describe(value)}")
     if parsed.tzinfo is None:
-        raise _Expected(f"expected a date-time with offset (e.g. +08:00), got {_describe(value)}")
+        raise _Expected(f"expected a date-time with offset (e.g. +08:00), got {describe(value)}")
     return parsed
 
 
@@ -118,11 +118,11 @@ def _enum_hook(cls: type[enum.Enum]) -> Any:
 
     def structure(value: object, _: type) -> enum.Enum:
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise _Expected(f"expected one of {_choices(values)}, got {_describe(value)}")
+            raise _Expected(f"expected one of {_choices(values)}, got {describe(value)}")
         try:
             return cls(value)
         except ValueError:
-            raise _Expected(f"expected one of {_choices(values)}, got {_describe(value)}") from None
+            raise _Expected(f"expected one of {_choices(values)}, got {describe(value)}") from None
 
     return structure
 
@@ -149,7 +149,7 @@ def make_converter() -> cattrs.Converter:
 
         def structure(value: object, _: type) -> Any:
             if not isinstance(value, Mapping):
-                raise _Expected(f"expected a table, got {_describe(value)}")
+                raise _Expected(f"expected a table, got {describe(value)}")
             return inner(value, cls)
 
         return structure
@@ -184,7 +184,7 @@ def _array_hook(conv: cattrs.Converter, cls: Any) -> Any:
 
     def structure(value: object, type_: Any) -> Any:
         if not isinstance(value, list | tuple):
-            raise _Expected(f"expected an array, got {_describe(value)}")
+            raise _Expected(f"expected an array, got {describe(value)}")
         return inner(value, type_)
 
     return structure

@@ -18,8 +18,10 @@ __all__ = [
     "ConflictingValues",
     "CreditCommitError",
     "DataFileError",
+    "DecisionMismatch",
     "InvalidIdentifier",
     "InvalidValue",
+    "MissingAuthorisation",
     "NoValueInForce",
     "Problem",
     "ScaleMismatch",
@@ -31,6 +33,29 @@ __all__ = [
 
 class CreditCommitError(Exception):
     """Base class of every error raised by creditcommit on purpose."""
+
+
+class DecisionMismatch(CreditCommitError, ValueError):
+    """A decision was made for another approval item (or another version of it).
+
+    :ivar item: the item code the plan was asked for.
+    :ivar valid_from: the start of that item version.
+    :ivar decision_item: the item code the decision was made for.
+    :ivar decision_valid_from: the item version the decision was made under.
+    """
+
+    def __init__(
+        self, item: str, valid_from: dt.date, decision_item: str, decision_valid_from: dt.date
+    ) -> None:
+        self.item = item
+        self.valid_from = valid_from
+        self.decision_item = decision_item
+        self.decision_valid_from = decision_valid_from
+        super().__init__(
+            f"the decision was made for item {decision_item!r} (version of "
+            f"{decision_valid_from.isoformat()}), not for item {item!r} (version of "
+            f"{valid_from.isoformat()})"
+        )
 
 
 class InvalidIdentifier(CreditCommitError, ValueError):
@@ -177,3 +202,28 @@ class InvalidValue(CreditCommitError, ValueError):
         self.problems = tuple(problems)
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"invalid {kind}: {self.problems[0]}{more}")
+
+
+class MissingAuthorisation(InvalidValue):
+    """An agent (代理人) tried to sign a commitment without the applicant's authorisation.
+
+    国办发〔2020〕42号 as implemented (domain.md §4.2): a commitment made by an agent needs
+    the applicant's explicit written authorisation (书面授权委托书).
+
+    :ivar name: the agent's name.
+    :ivar problems: the missing authorisation, after any other problem of the signer.
+    """
+
+    def __init__(self, name: str, others: Sequence[Problem] = ()) -> None:
+        self.name = name
+        super().__init__(
+            "Signer",
+            [
+                *others,
+                Problem(
+                    "authorisation",
+                    f"the agent {name!r} needs the applicant's written authorisation "
+                    "(书面授权委托书) to sign a commitment; give its reference",
+                ),
+            ],
+        )

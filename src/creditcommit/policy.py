@@ -1,0 +1,1411 @@
+"""City policies (审批分级政策) as dated data, and the route decision :func:`decide`.
+
+A :class:`Policy` is read from TOML files: the national defaults shipped with the library
+(``data/policy-national.toml``, citing 国办发〔2020〕42号 and 行政许可法) and the overlays a
+city (or district) adds. Every setting is a :class:`~creditcommit.effective.Timeline` of
+dated values, each with its legal reference. :meth:`Policy.at` gives a frozen
+:class:`PolicySnapshot` of everything in force on a day; :func:`decide` maps an application
+to a :class:`~creditcommit.decision.Route` with reasons under that snapshot, and
+:class:`Decider` does the same for millions of applications at a time.
+
+The rules, their order and their legal basis are documented in ``docs/policy.md``; the
+reason codes in ``docs/reasons.md``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import enum
+import functools
+import hashlib
+import importlib.resources
+import itertools
+import json
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+
+from creditcommit._converter import describe, read_toml, structure
+from creditcommit.catalog import ApprovalItem, CommitmentMode
+from creditcommit.credit import (
+    GBT_22116,
+    SAMR_A_D,
+    YANGZHOU_A_E,
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    CreditRecordKind,
+    Grade,
+    GradeScale,
+    Severity,
+    add_months,
+)
+from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
+from creditcommit.effective import Dated, LegalReference, RuleVersion, Timeline
+from creditcommit.errors import (
+    ConflictingValues,
+    DataFileError,
+    InvalidValue,
+    NoValueInForce,
+    Problem,
+)
+from creditcommit.reasons import (
+    PROJECT_LEVEL_LABELS,
+    REASONS,
+    RECORD_KIND_LABELS,
+    SEVERITY_LABELS,
+    domain_label,
+)
+
+__all__ = [
+    "ALL_ITEMS",
+    "Application",
+    "BlockLasts",
+    "BlockingRule",
+    "Decider",
+    "EXCLUDED_BY_GUOBAN_42",
+    "GRADE_SCALE_PRESETS",
+    "Policy",
+    "PolicySnapshot",
+    "PublicationDeadlines",
+    "ReapplicationBan",
+    "SETTINGS",
+    "decide",
+    "decide_many",
+]
+
+SETTINGS: tuple[str, ...] = (
+    "grade_scale",
+    "major_project_levels",
+    "conditional_threshold",
+    "blocking_records",
+    "reapplication_ban_months",
+    "credit_unavailable",
+    "commitment_items",
+    "excluded_domains",
+    "deferred_grace_working_days",
+    "statement_window_working_days",
+    "publication_working_days",
+)
+"""Every setting a policy file may set, in the order ``docs/policy.md`` describes them."""
+
+EXCLUDED_BY_GUOBAN_42: frozenset[str] = frozenset(
+    {
+        "national-security",
+        "state-secrets",
+        "public-safety",
+        "financial-prudential",
+        "ecological-environment",
+        "personal-health-life-property",
+        "foreign-affairs",
+    }
+)
+"""The domain tags of the matters 国办发〔2020〕42号 excludes from the commitment system.
+
+国家安全, 国家秘密, 公共安全, 金融业审慎监管, 生态环境保护, 直接关系人身健康、生命财产安全,
+重要涉外事项 (domain.md §4.1). The national policy excludes exactly these tags.
+"""
+
+GRADE_SCALE_PRESETS: Mapping[str, GradeScale] = MappingProxyType(
+    {scale.name: scale for scale in (YANGZHOU_A_E, SAMR_A_D, GBT_22116)}
+)
+"""The grade scales a policy file may name instead of listing grades."""
+
+ALL_ITEMS: Literal["all"] = "all"
+"""``commitment_items`` value meaning every item whose commitment mode is not ``none``."""
+
+_SEVERITY_RANK = {Severity.MINOR: 0, Severity.GENERAL: 1, Severity.SERIOUS: 2}
+
+
+# --------------------------------------------------------------------------- rule values
+
+
+class BlockLasts(enum.Enum):
+    """How long a matching credit record bars the commitment route."""
+
+    #: While the record is active: decided, not repaired, still published.
+    WHILE_ACTIVE = "while-active"
+    #: From its decision until credit repair (信用修复), even after publicity ends.
+    UNTIL_REPAIRED = "until-repaired"
+
+
+def _raise_if(kind: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidValue(kind, problems)
+
+
+@attrs.frozen
+class BlockingRule:
+    """Credit records that bar the commitment route (阻却适用的信用记录).
+
+    A record of ``kind`` whose severity is ``min_severity`` or worse blocks while it is
+    active, or, with :attr:`BlockLasts.UNTIL_REPAIRED`, until it is repaired.
+    """
+
+    kind: CreditRecordKind
+    min_severity: Severity
+    lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
+    reference: LegalReference | None = attrs.field(default=None, kw_only=True)
+
+    def matches(self, record: CreditRecord) -> bool:
+        """True if the record is of this kind and at least this severe (on any day)."""
+        return (
+            record.kind is self.kind
+            and _SEVERITY_RANK[record.severity] >= _SEVERITY_RANK[self.min_severity]
+        )
+
+    def blocks(self, record: CreditRecord, on: dt.date) -> bool:
+        """True if the record bars the commitment route on ``on``."""
+        if not self.matches(record):
+            return False
+        if self.lasts is BlockLasts.UNTIL_REPAIRED:
+            return record.decided_on <= on and not record.is_repaired(on)
+        return record.is_active(on)
+
+
+def _ban_problems(months: int, domains: Iterable[str], path: str = "") -> list[Problem]:
+    where = f"{path}." if path else ""
+    problems = []
+    if months < 1:
+        problems.append(Problem(f"{where}months", f"expected at least 1 month, got {months}"))
+    for i, tag in enumerate(domains):
+        if not tag.strip():
+            problems.append(Problem(f"{where}domains[{i}]", "must not be empty"))
+    return problems
+
+
+def _tag_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+@attrs.frozen
+class ReapplicationBan:
+    """A bar on applying again after a record (不得再次申请), 行政许可法 Arts 78–79.
+
+    After a record of ``kind`` the applicant may not apply for ``months`` months from the
+    record's decision day for items in one of ``domains`` (every item when empty). Credit
+    repair does not shorten a statutory ban.
+    """
+
+    kind: CreditRecordKind
+    months: int
+    domains: frozenset[str] = attrs.field(default=frozenset(), converter=_tag_set)
+    reference: LegalReference | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("ReapplicationBan", _ban_problems(self.months, sorted(self.domains)))
+
+    def ends_on(self, record: CreditRecord) -> dt.date:
+        """The first day the ban no longer runs."""
+        return add_months(record.decided_on, self.months)
+
+    def bans(self, record: CreditRecord, item_domains: frozenset[str], on: dt.date) -> bool:
+        """True if the record bars an application for an item in ``item_domains`` on ``on``."""
+        return (
+            record.kind is self.kind
+            and (not self.domains or not self.domains.isdisjoint(item_domains))
+            and record.decided_on <= on < self.ends_on(record)
+        )
+
+
+def _positive_days(values: Mapping[str, int], path: str = "") -> list[Problem]:
+    where = f"{path}." if path else ""
+    return [
+        Problem(f"{where}{name}", f"expected at least 1 working day, got {days}")
+        for name, days in values.items()
+        if days < 1
+    ]
+
+
+@attrs.frozen
+class PublicationDeadlines:
+    """Publication deadlines in working days (公示时限), for the publication issue.
+
+    ``dual_publicity``: licence and penalty decisions on credit websites (双公示, 7);
+    ``enterprise_information``: information produced by a registration authority (企业信息
+    公示暂行条例 Art 6, 20); ``withdrawal``: withdrawing a changed or revoked decision (3).
+    """
+
+    dual_publicity: int
+    enterprise_information: int
+    withdrawal: int
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("PublicationDeadlines", _positive_days(attrs.asdict(self)))
+
+
+# --------------------------------------------------------------------------- file schema
+#
+# Schema classes carry types only (see creditcommit._converter). A dated entry's key is
+# ``from``, a Python keyword, so entries are checked by hand and only their parts go
+# through the strict converter.
+
+
+@attrs.frozen
+class _HeaderSchema:
+    name: str
+    version: str
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _FileSchema:
+    policy: _HeaderSchema
+    grade_scale: list[Any] = attrs.field(factory=list)
+    major_project_levels: list[Any] = attrs.field(factory=list)
+    conditional_threshold: list[Any] = attrs.field(factory=list)
+    blocking_records: list[Any] = attrs.field(factory=list)
+    reapplication_ban_months: list[Any] = attrs.field(factory=list)
+    credit_unavailable: list[Any] = attrs.field(factory=list)
+    commitment_items: list[Any] = attrs.field(factory=list)
+    excluded_domains: list[Any] = attrs.field(factory=list)
+    deferred_grace_working_days: list[Any] = attrs.field(factory=list)
+    statement_window_working_days: list[Any] = attrs.field(factory=list)
+    publication_working_days: list[Any] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class _ReferenceSchema:
+    instrument: str
+    article: str | None = None
+    url: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _BlockingRuleSchema:
+    kind: CreditRecordKind
+    min_severity: Severity
+    lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
+    reference: _ReferenceSchema | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _BanSchema:
+    kind: CreditRecordKind
+    months: int
+    domains: list[str] = attrs.field(factory=list)
+    reference: _ReferenceSchema | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _PublicationSchema:
+    dual_publicity: int
+    enterprise_information: int
+    withdrawal: int
+
+
+_ENTRY_KEYS = ("from", "until", "value", "reference")
+
+
+def _join(path: str, sub: str) -> str:
+    if not sub:
+        return path
+    return f"{path}{sub}" if sub.startswith("[") else f"{path}.{sub}"
+
+
+def _typed(raw: object, cls: Any, path: str, source: str) -> tuple[Any, list[Problem]]:
+    """``raw`` structured strictly as ``cls``, or the problems with paths under ``path``."""
+    try:
+        return structure(raw, cls, source=source), []
+    except DataFileError as exc:
+        return None, [Problem(_join(path, p.path), p.message) for p in exc.problems]
+
+
+def _reference(schema: _ReferenceSchema | None) -> LegalReference | None:
+    if schema is None:
+        return None
+    return LegalReference(schema.instrument, schema.article, schema.url)
+
+
+def _reference_problems(schema: _ReferenceSchema | None, path: str) -> list[Problem]:
+    if schema is not None and not schema.instrument.strip():
+        return [Problem(f"{path}.instrument", "must not be empty")]
+    return []
+
+
+def _blank_items(values: Sequence[str], path: str) -> list[Problem]:
+    return [
+        Problem(f"{path}[{i}]", "must not be empty") for i, v in enumerate(values) if not v.strip()
+    ]
+
+
+_Parsed = tuple[Any, list[Problem]]
+
+
+def _parse_grade_scale(raw: object, path: str, source: str) -> _Parsed:
+    presets = ", ".join(repr(name) for name in sorted(GRADE_SCALE_PRESETS))
+    if isinstance(raw, str):
+        preset = GRADE_SCALE_PRESETS.get(raw)
+        if preset is None:
+            return None, [
+                Problem(
+                    path,
+                    f"unknown grade-scale preset {raw!r} (presets: {presets}); "
+                    "or give a table with name and grades",
+                )
+            ]
+        return preset, []
+    if isinstance(raw, Mapping):
+        try:
+            return GradeScale.from_dict(raw, source=source), []
+        except DataFileError as exc:
+            return None, [Problem(_join(path, p.path), p.message) for p in exc.problems]
+    return None, [
+        Problem(
+            path,
+            f"expected a preset name ({presets}) or a table with name and grades, "
+            f"got {describe(raw)}",
+        )
+    ]
+
+
+def _parse_levels(raw: object, path: str, source: str) -> _Parsed:
+    levels, problems = _typed(raw, list[ProjectLevel], path, source)
+    return (None if problems else frozenset(levels)), problems
+
+
+def _parse_threshold(raw: object, path: str, source: str) -> _Parsed:
+    code, problems = _typed(raw, str, path, source)
+    if not problems and not code.strip():
+        problems = [Problem(path, "expected a grade code, got an empty string")]
+    return (None if problems else code), problems
+
+
+# The floor every blocking_records value must keep: 国办发〔2020〕42号 makes applicants on a
+# serious-dishonesty list, or with a prior false commitment, ineligible until credit repair.
+_FLOOR = (
+    (CreditRecordKind.SERIOUS_DISHONESTY_LIST, BlockLasts.WHILE_ACTIVE),
+    (CreditRecordKind.FALSE_COMMITMENT, BlockLasts.UNTIL_REPAIRED),
+)
+
+
+def _floor_problems(rules: Sequence[BlockingRule], path: str) -> list[Problem]:
+    problems = []
+    for kind, lasts in _FLOOR:
+        kept = any(
+            r.kind is kind
+            and r.min_severity is Severity.MINOR
+            and (lasts is BlockLasts.WHILE_ACTIVE or r.lasts is BlockLasts.UNTIL_REPAIRED)
+            for r in rules
+        )
+        if not kept:
+            how = "until repaired" if lasts is BlockLasts.UNTIL_REPAIRED else "while active"
+            problems.append(
+                Problem(
+                    path,
+                    f"must keep the rule {{ kind = {kind.value!r}, min_severity = 'minor'"
+                    + (", lasts = 'until-repaired'" if lasts is BlockLasts.UNTIL_REPAIRED else "")
+                    + f" }}: 国办发〔2020〕42号 bars such applicants {how} (fail closed)",
+                )
+            )
+    return problems
+
+
+def _parse_blocking(raw: object, path: str, source: str) -> _Parsed:
+    schemas, problems = _typed(raw, list[_BlockingRuleSchema], path, source)
+    if problems:
+        return None, problems
+    for i, s in enumerate(schemas):
+        problems += _reference_problems(s.reference, f"{path}[{i}].reference")
+    if problems:
+        return None, problems
+    rules = tuple(
+        BlockingRule(s.kind, s.min_severity, s.lasts, reference=_reference(s.reference))
+        for s in schemas
+    )
+    problems += _floor_problems(rules, path)
+    return (None if problems else rules), problems
+
+
+def _parse_bans(raw: object, path: str, source: str) -> _Parsed:
+    schemas, problems = _typed(raw, list[_BanSchema], path, source)
+    if problems:
+        return None, problems
+    for i, s in enumerate(schemas):
+        problems += _ban_problems(s.months, s.domains, f"{path}[{i}]")
+        problems += _reference_problems(s.reference, f"{path}[{i}].reference")
+    if problems:
+        return None, problems
+    bans = tuple(
+        ReapplicationBan(s.kind, s.months, s.domains, reference=_reference(s.reference))
+        for s in schemas
+    )
+    return bans, []
+
+
+def _parse_unavailable(raw: object, path: str, source: str) -> _Parsed:
+    text, problems = _typed(raw, str, path, source)
+    if problems:
+        return None, problems
+    if text == Route.STANDARD.value:
+        return Route.STANDARD, []
+    if text in {route.value for route in Route}:
+        message = (
+            "a policy may only choose 'standard' here: without usable credit evidence the "
+            f"decision fails closed and never grants a commitment route, got {text!r}"
+        )
+    else:
+        message = f"expected 'standard', got {describe(text)}"
+    return None, [Problem(path, message)]
+
+
+def _parse_items(raw: object, path: str, source: str) -> _Parsed:
+    if raw == ALL_ITEMS:
+        return ALL_ITEMS, []
+    if isinstance(raw, str):
+        return None, [
+            Problem(path, f"expected 'all' or an array of item codes, got {describe(raw)}")
+        ]
+    codes, problems = _typed(raw, list[str], path, source)
+    if problems:
+        return None, problems
+    problems = _blank_items(codes, path)
+    return (None if problems else frozenset(codes)), problems
+
+
+def _parse_domains(raw: object, path: str, source: str) -> _Parsed:
+    tags, problems = _typed(raw, list[str], path, source)
+    if problems:
+        return None, problems
+    problems = _blank_items(tags, path)
+    return (None if problems else frozenset(tags)), problems
+
+
+def _parse_days(raw: object, path: str, source: str) -> _Parsed:
+    days, problems = _typed(raw, int, path, source)
+    if not problems and days < 1:
+        problems = [Problem(path, f"expected at least 1 working day, got {days}")]
+    return (None if problems else days), problems
+
+
+def _parse_publication(raw: object, path: str, source: str) -> _Parsed:
+    schema, problems = _typed(raw, _PublicationSchema, path, source)
+    if problems:
+        return None, problems
+    problems = _positive_days(attrs.asdict(schema), path)
+    if problems:
+        return None, problems
+    return PublicationDeadlines(**attrs.asdict(schema)), []
+
+
+_PARSERS: Mapping[str, Callable[[object, str, str], _Parsed]] = {
+    "grade_scale": _parse_grade_scale,
+    "major_project_levels": _parse_levels,
+    "conditional_threshold": _parse_threshold,
+    "blocking_records": _parse_blocking,
+    "reapplication_ban_months": _parse_bans,
+    "credit_unavailable": _parse_unavailable,
+    "commitment_items": _parse_items,
+    "excluded_domains": _parse_domains,
+    "deferred_grace_working_days": _parse_days,
+    "statement_window_working_days": _parse_days,
+    "publication_working_days": _parse_publication,
+}
+
+
+def _parse_entry(
+    setting: str, index: int, raw: object, source: str
+) -> tuple[Dated[Any] | None, list[Problem]]:
+    path = f"{setting}[{index}]"
+    if not isinstance(raw, Mapping):
+        return None, [
+            Problem(path, f"expected a table {{ from = ..., value = ... }}, got {describe(raw)}")
+        ]
+    problems: list[Problem] = []
+    unknown = [key for key in raw if key not in _ENTRY_KEYS]
+    if unknown:
+        names = ", ".join(repr(k) for k in sorted(unknown))
+        problems.append(Problem(path, f"unknown key {names} (allowed: {', '.join(_ENTRY_KEYS)})"))
+    start = until = value = reference = None
+    for key in ("from", "value"):
+        if key not in raw:
+            problems.append(Problem(f"{path}.{key}", "required key is missing"))
+    if "from" in raw:
+        start, found = _typed(raw["from"], dt.date, f"{path}.from", source)
+        problems += found
+    if "until" in raw:
+        until, found = _typed(raw["until"], dt.date, f"{path}.until", source)
+        problems += found
+    if "reference" in raw:
+        ref_schema, found = _typed(raw["reference"], _ReferenceSchema, f"{path}.reference", source)
+        found = found or _reference_problems(ref_schema, f"{path}.reference")
+        if not found:
+            reference = _reference(ref_schema)
+        problems += found
+    if "value" in raw:
+        value, found = _PARSERS[setting](raw["value"], f"{path}.value", source)
+        problems += found
+    if start is not None and until is not None and until <= start:
+        problems.append(
+            Problem(
+                f"{path}.until",
+                f"until {until.isoformat()} must be after from {start.isoformat()} "
+                "(until is the first day the value no longer holds)",
+            )
+        )
+    if problems or start is None:
+        return None, problems
+    return Dated(start, value, end=until, reference=reference), []
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _canonical(value: object) -> object:
+    """Plain JSON data for digests: sets sorted, enums by value, dates in ISO form."""
+    if isinstance(value, GradeScale):
+        return {"name": value.name, "grades": list(value.grades), "labels": dict(value.labels)}
+    cls = type(value)
+    if attrs.has(cls):
+        return {f.name: _canonical(getattr(value, f.name)) for f in attrs.fields(cls)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, frozenset | set):
+        return sorted((_canonical(v) for v in value), key=json.dumps)
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    return value
+
+
+def _sha256(data: object) -> str:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen(eq=False)
+class _Layer:
+    """One policy file: its header, the settings it sets, and where each entry came from."""
+
+    name: str
+    version: str
+    description: str | None
+    source: str
+    settings: Mapping[str, Timeline[Any]]
+    #: (setting, start) -> path of the entry in the file, e.g. "conditional_threshold[1]".
+    paths: Mapping[tuple[str, dt.date], str]
+    digest: str = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        content = {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "settings": {
+                setting: [
+                    {
+                        "from": entry.start,
+                        "until": entry.end,
+                        "value": entry.value,
+                        "reference": entry.reference,
+                    }
+                    for entry in timeline
+                ]
+                for setting, timeline in self.settings.items()
+            },
+        }
+        object.__setattr__(self, "digest", _sha256(_canonical(content)))
+
+
+def _load_layer(data: object, source: str) -> _Layer:
+    schema = structure(data, _FileSchema, source=source)
+    problems: list[Problem] = []
+    for field in ("name", "version"):
+        if not getattr(schema.policy, field).strip():
+            problems.append(Problem(f"policy.{field}", "must not be empty"))
+    settings: dict[str, Timeline[Any]] = {}
+    paths: dict[tuple[str, dt.date], str] = {}
+    for setting in SETTINGS:
+        raws: list[Any] = getattr(schema, setting)
+        # Entries are added one by one with the Timeline rule itself, so that an overlap
+        # names both entries; the values are the entries' indices in the file.
+        indices: Timeline[int] = Timeline(setting)
+        entries: list[Dated[Any]] = []
+        for i, raw in enumerate(raws):
+            entry, found = _parse_entry(setting, i, raw, source)
+            problems += found
+            if entry is None:
+                continue
+            try:
+                indices = Timeline(setting, (*indices.entries, attrs.evolve(entry, value=i)))
+            except ConflictingValues as exc:
+                other = indices.get(exc.day)
+                also = "another entry" if other is None else f"{setting}[{other}]"
+                problems.append(
+                    Problem(
+                        f"{setting}[{i}]",
+                        f"overlaps {also}: both are in force on {exc.day.isoformat()}",
+                    )
+                )
+                continue
+            entries.append(entry)
+            paths[(setting, entry.start)] = f"{setting}[{i}]"
+        if entries:
+            settings[setting] = Timeline(setting, entries)
+    if not problems:
+        problems = _threshold_problems(
+            settings, lambda setting, start: (source, paths[(setting, start)])
+        ).get(source, [])
+    if problems:
+        raise DataFileError(source, problems)
+    return _Layer(
+        schema.policy.name,
+        schema.policy.version,
+        schema.policy.description,
+        source,
+        settings,
+        paths,
+    )
+
+
+def _threshold_problems(
+    timelines: Mapping[str, Timeline[Any]],
+    origin: Callable[[str, dt.date], tuple[str, str]],
+) -> dict[str, list[Problem]]:
+    """Thresholds that are not grades of a scale in force at the same time, by source."""
+    thresholds = timelines.get("conditional_threshold")
+    scales = timelines.get("grade_scale")
+    found: dict[str, list[Problem]] = {}
+    if thresholds is None or scales is None:
+        return found
+    for entry, (start, end) in zip(thresholds, thresholds.spans(), strict=True):
+        for scale_entry, (s_start, s_end) in zip(scales, scales.spans(), strict=True):
+            first = max(start, s_start)
+            ends = [e for e in (end, s_end) if e is not None]
+            scale: GradeScale = scale_entry.value
+            if (ends and first >= min(ends)) or entry.value in scale:
+                continue
+            source, path = origin("conditional_threshold", entry.start)
+            found.setdefault(source, []).append(
+                Problem(
+                    f"{path}.value",
+                    f"grade {entry.value!r} is not on the {scale.name!r} scale in force on "
+                    f"{first.isoformat()} (grades: {', '.join(scale.grades)})",
+                )
+            )
+    return found
+
+
+def _subtract(
+    start: dt.date, end: dt.date | None, covered: Sequence[tuple[dt.date, dt.date | None]]
+) -> list[tuple[dt.date, dt.date | None]]:
+    """The parts of ``[start, end)`` that no span in ``covered`` (sorted) covers."""
+    pieces: list[tuple[dt.date, dt.date | None]] = []
+    cursor = start
+    for c_start, c_end in covered:
+        if end is not None and c_start >= end:
+            break
+        if c_end is not None and c_end <= cursor:
+            continue
+        if c_start > cursor:
+            pieces.append((cursor, c_start))
+        if c_end is None:
+            return pieces
+        cursor = max(cursor, c_end)
+    if end is None or cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
+_Origins = dict[tuple[str, dt.date], tuple[_Layer, str]]
+
+
+def _combine(layers: Sequence[_Layer]) -> tuple[dict[str, Timeline[Any]], _Origins]:
+    """Overlay ``layers[1:]`` on the defaults ``layers[0]``, setting by setting.
+
+    Overlays replace the defaults on the days they cover; two overlays covering the same
+    day is :class:`ConflictingValues`. The defaults stay in force on days no overlay covers.
+    """
+    base, overlays = layers[0], layers[1:]
+    timelines: dict[str, Timeline[Any]] = {}
+    origins: _Origins = {}
+    for setting in SETTINGS:
+        tops = [(layer, layer.settings[setting]) for layer in overlays if setting in layer.settings]
+        for (a, mine), (b, theirs) in itertools.combinations(tops, 2):
+            try:
+                mine.overlay(theirs)
+            except ConflictingValues as exc:
+                raise ConflictingValues(
+                    setting,
+                    exc.day,
+                    f"the overlays {a.name!r} ({a.source}) and {b.name!r} ({b.source}) both "
+                    "set it; an overlay replaces only the defaults, never another overlay",
+                ) from None
+        entries: list[Dated[Any]] = []
+        for layer, timeline in tops:
+            for entry in timeline:
+                entries.append(entry)
+                origins[(setting, entry.start)] = (layer, layer.paths[(setting, entry.start)])
+        defaults = base.settings.get(setting)
+        if defaults is not None:
+            covered = Timeline(setting, entries).spans()
+            for entry, (start, end) in zip(defaults, defaults.spans(), strict=True):
+                path = base.paths[(setting, entry.start)]
+                for p_start, p_end in _subtract(start, end, covered):
+                    entries.append(attrs.evolve(entry, start=p_start, end=p_end))
+                    origins[(setting, p_start)] = (base, path)
+        if entries:
+            timelines[setting] = Timeline(setting, entries)
+    return timelines, origins
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _layer_tuple(layers: Iterable[_Layer]) -> tuple[_Layer, ...]:
+    found = tuple(layers)
+    if not found:
+        raise InvalidValue("Policy", [Problem("layers", "expected at least one policy file")])
+    return found
+
+
+@attrs.frozen(eq=False, repr=False)
+class Policy:
+    """A city's tiered-approval policy (审批分级政策): dated settings from one or more files.
+
+    Build it with :meth:`national`, :meth:`load`, :meth:`from_toml`, :meth:`from_dict`,
+    :meth:`sample` and :meth:`overlay`. The first file is the defaults; every overlay
+    replaces the defaults on the days it sets a value, and two overlays setting the same
+    setting on the same day raise :class:`~creditcommit.errors.ConflictingValues`.
+    Policies are equal when their :attr:`version` digests are.
+    """
+
+    _layers: tuple[_Layer, ...] = attrs.field(converter=_layer_tuple)
+    #: Name, declared version and SHA-256 digest of the content of every file.
+    version: RuleVersion = attrs.field(init=False)
+    _timelines: Mapping[str, Timeline[Any]] = attrs.field(init=False)
+    _bounds: tuple[dt.date, ...] = attrs.field(init=False)
+    _snapshots: dict[int, PolicySnapshot] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        timelines, origins = _combine(self._layers)
+        problems = _threshold_problems(
+            timelines, lambda setting, start: _origin(origins, setting, start)
+        )
+        if problems:
+            source, found = next(iter(problems.items()))
+            raise DataFileError(source, found)
+        bounds = sorted(
+            {day for tl in timelines.values() for span in tl.spans() for day in span if day}
+        )
+        base, overlays = self._layers[0], self._layers[1:]
+        digest = _sha256(
+            {
+                "format": "creditcommit-policy/1",
+                "defaults": base.digest,
+                "overlays": sorted(layer.digest for layer in overlays),
+            }
+        )
+        version = RuleVersion(
+            " + ".join(layer.name for layer in self._layers),
+            " + ".join(layer.version for layer in self._layers),
+            digest,
+        )
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "_timelines", MappingProxyType(timelines))
+        object.__setattr__(self, "_bounds", tuple(bounds))
+        object.__setattr__(self, "_snapshots", {})
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Policy:
+        """One policy file's data (as read from TOML); :class:`DataFileError` lists problems."""
+        return cls([_load_layer(data, source)])
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Policy:
+        """One policy file on its own (no national defaults underneath)."""
+        return cls([_load_layer(read_toml(path), os.fspath(path))])
+
+    @classmethod
+    def national(cls) -> Policy:
+        """The national defaults shipped with the library (``policy-national.toml``).
+
+        They set no grade scale and no threshold (no national rule does): a city overlay
+        must, or :meth:`at` raises :class:`NoValueInForce` for ``grade_scale``.
+        """
+        return _bundled("policy-national.toml")
+
+    @classmethod
+    def sample(cls) -> Policy:
+        """The national defaults with the bundled Yangzhou sample overlay (not official)."""
+        return _sample()
+
+    @classmethod
+    def load(cls, *paths: str | os.PathLike[str]) -> Policy:
+        """The national defaults with the city (and district) files at ``paths`` overlaid."""
+        return cls.national().overlay(*(cls.from_toml(path) for path in paths))
+
+    def overlay(self, *others: Policy) -> Policy:
+        """This policy with the files of ``others`` added as overlays (see the class doc).
+
+        A file already part of this policy (same content) is not added again, so
+        ``Policy.load(city).overlay(Policy.load(district))`` keeps one copy of the national
+        defaults.
+        """
+        layers = list(self._layers)
+        for other in others:
+            known = {layer.digest for layer in layers}
+            layers.extend(layer for layer in other._layers if layer.digest not in known)
+        return Policy(layers)
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The files the policy was read from, defaults first."""
+        return tuple(layer.source for layer in self._layers)
+
+    def timeline(self, setting: str) -> Timeline[Any]:
+        """The combined timeline of one setting (empty if no file sets it)."""
+        if setting not in _PARSERS:
+            known = ", ".join(SETTINGS)
+            raise InvalidValue("Policy", [Problem(setting, f"not a setting (settings: {known})")])
+        return self._timelines.get(setting, Timeline(setting))
+
+    def changes(self) -> tuple[dt.date, ...]:
+        """Every day on which some setting starts or stops, sorted."""
+        return self._bounds
+
+    def at(self, day: dt.date) -> PolicySnapshot:
+        """Every setting in force on ``day``, precomputed for fast decisions.
+
+        Raises :class:`NoValueInForce` naming the first setting without a value that day.
+        Snapshots are shared between the days on which no setting changes.
+        """
+        segment = bisect.bisect_right(self._bounds, day) - 1
+        cached = self._snapshots.get(segment)
+        if cached is not None:
+            return cached
+        values: dict[str, Any] = {}
+        references: dict[str, LegalReference | None] = {}
+        for setting in SETTINGS:
+            timeline = self._timelines.get(setting)
+            if timeline is None:
+                raise NoValueInForce(setting, day)
+            entry = timeline.entry_at(day)
+            values[setting] = entry.value
+            references[setting] = entry.reference
+        scale: GradeScale = values.pop("grade_scale")
+        snapshot = PolicySnapshot(
+            version=self.version,
+            # Before the first boundary no setting has a value, so segment >= 0 here.
+            valid_from=self._bounds[segment] if segment >= 0 else dt.date.min,
+            valid_until=self._bounds[segment + 1] if segment + 1 < len(self._bounds) else None,
+            grade_scale=scale,
+            conditional_threshold=scale.grade(values.pop("conditional_threshold")),
+            references=references,
+            **values,
+        )
+        self._snapshots[segment] = snapshot
+        return snapshot
+
+    def __reduce__(self) -> tuple[type[Policy], tuple[tuple[_Layer, ...]]]:
+        # Rebuilt from its files, so that a policy can be sent to worker processes.
+        return (type(self), (self._layers,))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        return self.version.digest == other.version.digest
+
+    def __hash__(self) -> int:
+        return hash(self.version.digest)
+
+    def __repr__(self) -> str:
+        return f"Policy({self.version})"
+
+
+def _origin(origins: _Origins, setting: str, start: dt.date) -> tuple[str, str]:
+    layer, path = origins[(setting, start)]
+    return layer.source, path
+
+
+@functools.cache
+def _bundled(name: str) -> Policy:
+    resource = importlib.resources.files("creditcommit").joinpath(f"data/{name}")
+    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    return Policy([_load_layer(data, f"creditcommit/data/{name}")])
+
+
+@functools.cache
+def _sample() -> Policy:
+    return _bundled("policy-national.toml").overlay(_bundled("policy-yangzhou.toml"))
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+def _frozen_references(
+    value: Mapping[str, LegalReference | None],
+) -> Mapping[str, LegalReference | None]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class PolicySnapshot:
+    """Every policy setting in force from ``valid_from`` until ``valid_until`` (exclusive).
+
+    Obtain it from :meth:`Policy.at`. Sets are frozensets and grades carry their rank, so
+    a decision is a few lookups; ``references`` gives each setting's legal reference.
+    """
+
+    version: RuleVersion
+    valid_from: dt.date
+    valid_until: dt.date | None
+    grade_scale: GradeScale
+    major_project_levels: frozenset[ProjectLevel]
+    conditional_threshold: Grade
+    blocking_records: tuple[BlockingRule, ...]
+    reapplication_ban_months: tuple[ReapplicationBan, ...]
+    credit_unavailable: Route
+    commitment_items: frozenset[str] | Literal["all"]
+    excluded_domains: frozenset[str]
+    deferred_grace_working_days: int
+    statement_window_working_days: int
+    publication_working_days: PublicationDeadlines
+    references: Mapping[str, LegalReference | None] = attrs.field(
+        converter=_frozen_references, eq=False, hash=False, repr=False
+    )
+    _ranks: Mapping[str, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
+    _blocking: Mapping[CreditRecordKind, tuple[BlockingRule, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+    _bans: Mapping[CreditRecordKind, tuple[ReapplicationBan, ...]] = attrs.field(
+        init=False, eq=False, hash=False, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.conditional_threshold.scale != self.grade_scale.name:
+            raise InvalidValue(
+                "PolicySnapshot",
+                [
+                    Problem(
+                        "conditional_threshold",
+                        f"expected a grade of the {self.grade_scale.name!r} scale, got one of "
+                        f"{self.conditional_threshold.scale!r}",
+                    )
+                ],
+            )
+        ranks = {code: rank for rank, code in enumerate(self.grade_scale.grades)}
+        blocking: dict[CreditRecordKind, list[BlockingRule]] = {}
+        for rule in self.blocking_records:
+            blocking.setdefault(rule.kind, []).append(rule)
+        bans: dict[CreditRecordKind, list[ReapplicationBan]] = {}
+        for ban in self.reapplication_ban_months:
+            bans.setdefault(ban.kind, []).append(ban)
+        object.__setattr__(self, "_ranks", MappingProxyType(ranks))
+        object.__setattr__(
+            self, "_blocking", MappingProxyType({k: tuple(v) for k, v in blocking.items()})
+        )
+        object.__setattr__(self, "_bans", MappingProxyType({k: tuple(v) for k, v in bans.items()}))
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[dict[str, Any]], PolicySnapshot], tuple[dict[str, Any]]]:
+        # Mapping proxies cannot be pickled; rebuild from the plain fields.
+        fields = {f.name: getattr(self, f.name) for f in attrs.fields(PolicySnapshot) if f.init}
+        fields["references"] = dict(self.references)
+        return (_snapshot_from, (fields,))
+
+    def covers(self, day: dt.date) -> bool:
+        """True if the snapshot is in force on ``day``."""
+        return self.valid_from <= day and (self.valid_until is None or day < self.valid_until)
+
+    def rank(self, grade: str) -> int | None:
+        """The rank of a grade code on the policy's scale (0 = best), ``None`` if not on it."""
+        found = self._ranks.get(grade)
+        if found is None and grade in self.grade_scale:
+            return self.grade_scale.rank(grade)
+        return found
+
+    def on_commitment_list(self, item: ApprovalItem) -> bool:
+        """True if the item is on the commitment list (``"all"`` lists every item)."""
+        items = self.commitment_items
+        return items == ALL_ITEMS or item.code in items
+
+    def excluded(self, item: ApprovalItem) -> frozenset[str]:
+        """The item's domains that the policy excludes from the commitment system."""
+        return item.domains & self.excluded_domains
+
+    def blocking_rules(self, record: CreditRecord, on: dt.date) -> tuple[BlockingRule, ...]:
+        """The rules under which ``record`` bars the commitment route on ``on``."""
+        return tuple(
+            rule for rule in self._blocking.get(record.kind, ()) if rule.blocks(record, on)
+        )
+
+    def bans(
+        self, record: CreditRecord, item: ApprovalItem, on: dt.date
+    ) -> tuple[ReapplicationBan, ...]:
+        """The re-application bans that ``record`` puts on ``item`` on ``on``."""
+        return tuple(
+            ban for ban in self._bans.get(record.kind, ()) if ban.bans(record, item.domains, on)
+        )
+
+
+def _snapshot_from(fields: dict[str, Any]) -> PolicySnapshot:
+    return PolicySnapshot(**fields)
+
+
+# --------------------------------------------------------------------------- decisions
+
+_NO_PROJECT = ProjectFacts()
+
+
+@attrs.frozen(kw_only=True)
+class Application:
+    """One application to decide in a batch: what :func:`decide` takes, minus the policy."""
+
+    item: ApprovalItem
+    applicant: Applicant
+    evidence: CreditEvidence | CreditLookupFailure | None = None
+    project: ProjectFacts = _NO_PROJECT
+    choose_standard: bool = False
+
+
+def _iso(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _domains(tags: Iterable[str]) -> dict[str, str]:
+    ordered = sorted(tags)
+    return {
+        "domains": ",".join(ordered),
+        "domains_zh": "、".join(domain_label(t, "zh") for t in ordered),
+        "domains_en": ", ".join(domain_label(t, "en") for t in ordered),
+    }
+
+
+class Decider:
+    """Decides applications on one day under one policy snapshot (the batch path).
+
+    Reason objects that do not depend on the applicant are built once and shared, grade
+    ranks and record rules are looked up in precomputed tables, and nothing is re-parsed.
+    ``Decider(policy, on).decide(...)`` gives exactly what :func:`decide` gives.
+    """
+
+    __slots__ = ("_constant", "_grades", "_items", "_levels", "on", "snapshot")
+
+    def __init__(self, policy: Policy | PolicySnapshot, on: dt.date) -> None:
+        snapshot = policy.at(on) if isinstance(policy, Policy) else policy
+        if not snapshot.covers(on):
+            end = snapshot.valid_until
+            span = f"from {_iso(snapshot.valid_from)}" + (
+                "" if end is None else f" until {_iso(end)}"
+            )
+            raise NoValueInForce(f"policy snapshot {snapshot.version.name} ({span})", on)
+        self.snapshot = snapshot
+        self.on = on
+        self._constant: dict[str, Reason] = {}
+        self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
+        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
+        self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
+
+    # -- shared reasons ----------------------------------------------------------------
+
+    def _reason(self, code: str, *settings: str) -> Reason:
+        found = self._constant.get(code)
+        if found is None:
+            refs = self.snapshot.references
+            found = REASONS[code].render({}, [refs[s] for s in settings])
+            self._constant[code] = found
+        return found
+
+    def _level_reason(self, code: str, level: ProjectLevel) -> Reason:
+        found = self._levels.get((code, level))
+        if found is None:
+            zh, en = PROJECT_LEVEL_LABELS[level]
+            params = {"level": level.value, "level_zh": zh, "level_en": en}
+            ref = self.snapshot.references["major_project_levels"]
+            found = REASONS[code].render(params, [ref])
+            self._levels[(code, level)] = found
+        return found
+
+    def _item_reasons(self, item: ApprovalItem) -> tuple[Reason, ...]:
+        cached = self._items.get(id(item))
+        if cached is not None and cached[0] is item:
+            return cached[1]
+        snap = self.snapshot
+        refs = snap.references
+        params = {"item": item.code}
+        found: list[Reason] = []
+        if not snap.on_commitment_list(item):
+            found.append(
+                REASONS["item-not-on-commitment-list"].render(params, [refs["commitment_items"]])
+            )
+        if item.commitment_mode is CommitmentMode.NONE:
+            found.append(REASONS["item-commitment-mode-none"].render(params))
+        excluded = snap.excluded(item)
+        if excluded:
+            found.append(
+                REASONS["item-domain-excluded"].render(
+                    {**params, **_domains(excluded)}, [refs["excluded_domains"]]
+                )
+            )
+        reasons = tuple(found)
+        self._items[id(item)] = (item, reasons)
+        return reasons
+
+    def _by_grade(self, grade: str) -> tuple[Route, tuple[Reason, ...]]:
+        """Rule 6 for a grade code: the route and its reasons, built once per code."""
+        found = self._grades.get(grade)
+        if found is not None:
+            return found
+        snap = self.snapshot
+        refs = snap.references
+        rank = snap.rank(grade)
+        threshold = snap.conditional_threshold
+        if rank is None:
+            params = {"grade": grade, "scale": snap.grade_scale.name}
+            found = (
+                Route.STANDARD,
+                (REASONS["credit-grade-unknown"].render(params, [refs["grade_scale"]]),),
+            )
+        else:
+            params = {"grade": snap.grade_scale.grades[rank], "threshold": threshold.code}
+            ref = [refs["conditional_threshold"]]
+            if rank <= threshold.rank:
+                found = (
+                    Route.CONDITIONAL,
+                    (
+                        REASONS["credit-grade-meets-threshold"].render(params, ref),
+                        self._reason("no-blocking-record", "blocking_records"),
+                    ),
+                )
+            else:
+                found = (
+                    Route.STANDARD,
+                    (REASONS["credit-grade-below-threshold"].render(params, ref),),
+                )
+        self._grades[grade] = found
+        return found
+
+    # -- per-application reasons -------------------------------------------------------
+
+    def _unusable(self, applicant: Applicant, evidence: CreditEvidence) -> Reason | None:
+        ours = applicant.identifier
+        ref = [self.snapshot.references["credit_unavailable"]]
+        subjects = (evidence.subject, *(r.subject for r in evidence.records))
+        stranger = next((s for s in subjects if s != ours), None)
+        if stranger is not None:
+            return REASONS["credit-evidence-wrong-subject"].render(
+                {"subject": stranger, "applicant": ours}, ref
+            )
+        if not evidence.verify():
+            return REASONS["credit-evidence-unverified"].render({"source": evidence.source}, ref)
+        return None
+
+    def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
+        snap = self.snapshot
+        on = self.on
+        blocked: list[Reason] = []
+        banned: list[Reason] = []
+        for record in evidence.records:
+            rules = snap.blocking_rules(record, on)
+            if rules:
+                blocked.append(self._blocking_reason(record, rules))
+            bans = snap.bans(record, item, on)
+            if bans:
+                longest = max(bans, key=lambda ban: ban.ends_on(record))
+                banned.append(self._ban_reason(record, longest, item))
+        # Rule 4's reasons before rule 5's, each in the evidence's record order.
+        return blocked + banned
+
+    def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
+        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        sev_zh, sev_en = SEVERITY_LABELS[record.severity]
+        params = {
+            "record_id": record.record_id,
+            "kind": record.kind.value,
+            "kind_zh": kind_zh,
+            "kind_en": kind_en,
+            "severity": record.severity.value,
+            "severity_zh": sev_zh,
+            "severity_en": sev_en,
+            "decided_on": _iso(record.decided_on),
+        }
+        refs = [rule.reference or self.snapshot.references["blocking_records"] for rule in rules]
+        if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
+            params["repairable_from"] = _iso(record.repairable_from)
+            return REASONS["blocking-record-until-repair"].render(params, refs)
+        params["until"] = _iso(record.publicity_ends_on)
+        return REASONS["blocking-record"].render(params, refs)
+
+    def _ban_reason(
+        self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
+    ) -> Reason:
+        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        if ban.domains:
+            domains = _domains(ban.domains & item.domains)
+        else:
+            domains = {"domains": "", "domains_zh": "本事项", "domains_en": "this item"}
+        params = {
+            "record_id": record.record_id,
+            "kind": record.kind.value,
+            "kind_zh": kind_zh,
+            "kind_en": kind_en,
+            "decided_on": _iso(record.decided_on),
+            "until": _iso(ban.ends_on(record)),
+            "months": str(ban.months),
+            **domains,
+        }
+        ref = ban.reference or self.snapshot.references["reapplication_ban_months"]
+        return REASONS["reapplication-ban"].render(params, [ref])
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def decide(
+        self,
+        *,
+        item: ApprovalItem,
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts = _NO_PROJECT,
+        choose_standard: bool = False,
+    ) -> Decision:
+        """The route of one application on this decider's day; see :func:`decide`."""
+        return self._decide(item, applicant, evidence, project, choose_standard)
+
+    def decide_many(self, applications: Iterable[Application]) -> list[Decision]:
+        """The decisions of many applications, in order."""
+        run = self._decide
+        return [
+            run(a.item, a.applicant, a.evidence, a.project, a.choose_standard) for a in applications
+        ]
+
+    def stream(self, applications: Iterable[Application]) -> Iterator[Decision]:
+        """Like :meth:`decide_many`, one decision at a time (for feeds too large for a list)."""
+        run = self._decide
+        for a in applications:
+            yield run(a.item, a.applicant, a.evidence, a.project, a.choose_standard)
+
+    def _decide(
+        self,
+        item: ApprovalItem,
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts,
+        choose_standard: bool,
+    ) -> Decision:
+        on = self.on
+        if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
+            raise NoValueInForce(f"approval item {item.code}", on)
+        snap = self.snapshot
+        # The project's level if the policy lists it as a major-project level, else None.
+        major = project.major_level if project.major_level in snap.major_project_levels else None
+        eligible = Route.STANDARD
+        reasons: Sequence[Reason] = self._item_reasons(item)
+        if reasons:
+            pass  # rule 1: the item alone decides
+        elif evidence is None or isinstance(evidence, CreditLookupFailure):
+            if major is not None:
+                eligible = Route.DIRECT
+                reasons = (self._level_reason("major-project-direct", major),)
+            else:
+                eligible = snap.credit_unavailable
+                reasons = (self._no_evidence(evidence),)
+        else:
+            unusable = self._unusable(applicant, evidence)
+            if unusable is not None:
+                reasons = (unusable,)
+            else:
+                bars = self._bars(item, evidence)
+                if bars:
+                    if major is not None:
+                        bars.insert(0, self._level_reason("major-project-blocked", major))
+                    reasons = bars
+                elif major is not None:
+                    eligible = Route.DIRECT
+                    reasons = (self._level_reason("major-project-direct", major),)
+                elif evidence.scale != snap.grade_scale.name:
+                    reasons = (self._scale_mismatch(evidence),)
+                elif evidence.grade is None:
+                    reasons = (
+                        REASONS["credit-grade-missing"].render(
+                            {"source": evidence.source},
+                            [snap.references["conditional_threshold"]],
+                        ),
+                    )
+                else:
+                    eligible, reasons = self._by_grade(evidence.grade)
+        route = eligible
+        if choose_standard:
+            route = Route.STANDARD
+            reasons = (*reasons, self._reason("applicant-chose-standard"))
+        return Decision(
+            item_code=item.code,
+            item_valid_from=item.valid_from,
+            applicant=applicant.identifier,
+            decided_on=on,
+            route=route,
+            eligible_route=eligible,
+            reasons=tuple(reasons),
+            catalog=item.catalog,
+            policy=snap.version,
+            evidence_digest=evidence.digest if isinstance(evidence, CreditEvidence) else None,
+            major_project=major is not None,
+        )
+
+    def _no_evidence(self, failure: CreditLookupFailure | None) -> Reason:
+        if failure is None:
+            return self._reason("credit-evidence-missing", "credit_unavailable")
+        return REASONS["credit-lookup-failed"].render(
+            {"source": failure.source, "failure": failure.reason},
+            [self.snapshot.references["credit_unavailable"]],
+        )
+
+    def _scale_mismatch(self, evidence: CreditEvidence) -> Reason:
+        snap = self.snapshot
+        return REASONS["credit-scale-mismatch"].render(
+            {"evidence_scale": evidence.scale, "policy_scale": snap.grade_scale.name},
+            [snap.references["grade_scale"]],
+        )
+
+
+def decide(
+    *,
+    item: ApprovalItem,
+    applicant: Applicant,
+    evidence: CreditEvidence | CreditLookupFailure | None,
+    policy: Policy | PolicySnapshot,
+    on: dt.date,
+    project: ProjectFacts = _NO_PROJECT,
+    choose_standard: bool = False,
+) -> Decision:
+    """The route of one application (审批路径), with reasons that cite the law.
+
+    ``evidence`` is what the credit source returned, a :class:`CreditLookupFailure`, or
+    ``None`` if nobody asked. The rules, in order (``docs/policy.md``):
+
+    1. item not on the commitment list, commitment mode ``none``, or in an excluded domain
+       → STANDARD;
+    2. a major project at a level the policy lists → DIRECT without a grade check, unless
+       usable evidence shows a blocking record or a re-application ban (then STANDARD);
+    3. no evidence, or a lookup failure → the policy's ``credit_unavailable`` route
+       (STANDARD); evidence about someone else, failing its digest, or on another scale →
+       STANDARD;
+    4. an active blocking record → STANDARD, one reason per record;
+    5. a re-application ban running → STANDARD;
+    6. no grade, or a grade worse than the threshold → STANDARD; else CONDITIONAL;
+    7. ``choose_standard`` → route STANDARD, ``eligible_route`` as computed.
+
+    Raises :class:`NoValueInForce` if the item version or the policy is not in force on
+    ``on``.
+    """
+    return Decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
+
+
+def decide_many(
+    applications: Iterable[Application], policy: Policy | PolicySnapshot, on: dt.date
+) -> list[Decision]:
+    """Decide many applications on one day; the same results as :func:`decide` one by one."""
+    return Decider(policy, on).decide_many(applications)

@@ -1,0 +1,649 @@
+"""Tests for creditcommit.policy: loading, the malformed-file corpus, overlays, snapshots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from creditcommit.catalog import Catalog
+from creditcommit.credit import (
+    SAMR_A_D,
+    YANGZHOU_A_E,
+    CreditRecord,
+    CreditRecordKind,
+    GradeScale,
+    Severity,
+)
+from creditcommit.decision import ProjectLevel, Route
+from creditcommit.effective import LegalReference
+from creditcommit.errors import (
+    ConflictingValues,
+    DataFileError,
+    InvalidValue,
+    NoValueInForce,
+    Problem,
+)
+from creditcommit.policy import (
+    ALL_ITEMS,
+    EXCLUDED_BY_GUOBAN_42,
+    GRADE_SCALE_PRESETS,
+    SETTINGS,
+    BlockingRule,
+    BlockLasts,
+    Policy,
+    PolicySnapshot,
+    PublicationDeadlines,
+    ReapplicationBan,
+)
+from strategies_policy import policies
+
+D = dt.date
+CORPUS = Path(__file__).parent / "data" / "policy"
+DATA = Path(__file__).parents[1] / "src" / "creditcommit" / "data"
+CASE_DAY = D(2023, 1, 16)  # the Jiangdu filing of the seed case study
+GUOBAN = (
+    "国务院办公厅关于全面推行证明事项和涉企经营许可事项告知承诺制的指导意见（国办发〔2020〕42号）"
+)
+JIANGDU = "江都区工程建设项目“信用承诺制”审批实施办法（试行）"
+
+
+def header(**settings: Any) -> dict[str, Any]:
+    return {"policy": {"name": "测试", "version": "1"}, **settings}
+
+
+# --- the bundled policies ------------------------------------------------------------------
+
+
+def test_national_defaults() -> None:
+    policy = Policy.national()
+    assert policy.version.name == "全国默认规则"
+    assert policy.version.version == "2021.1"
+    assert policy.sources == ("creditcommit/data/policy-national.toml",)
+    day = D(2021, 1, 1)
+    assert policy.timeline("excluded_domains").at(day) == EXCLUDED_BY_GUOBAN_42
+    assert policy.timeline("credit_unavailable").at(day) is Route.STANDARD
+    assert policy.timeline("commitment_items").at(day) == ALL_ITEMS
+    assert policy.timeline("major_project_levels").at(day) == frozenset()
+    assert policy.timeline("deferred_grace_working_days").at(day) == 15
+    assert policy.timeline("statement_window_working_days").at(day) == 5
+    assert policy.timeline("publication_working_days").at(day) == PublicationDeadlines(7, 20, 3)
+    (ban,) = policy.timeline("reapplication_ban_months").at(day)
+    assert ban == ReapplicationBan(
+        CreditRecordKind.FALSE_COMMITMENT,
+        36,
+        {"public-safety", "personal-health-life-property"},
+        reference=LegalReference("中华人民共和国行政许可法", "第七十九条"),
+    )
+    entry = policy.timeline("excluded_domains").entry_at(day)
+    assert entry.reference == LegalReference(GUOBAN, "关于不宜实行告知承诺制的事项范围")
+
+
+def test_national_sets_no_grade_scale() -> None:
+    with pytest.raises(NoValueInForce, match="no value of 'grade_scale' is in force") as caught:
+        Policy.national().at(CASE_DAY)
+    assert caught.value.name == "grade_scale"
+    assert len(Policy.national().timeline("grade_scale")) == 0
+
+
+def test_nothing_in_force_before_the_defaults() -> None:
+    with pytest.raises(NoValueInForce) as caught:
+        Policy.sample().at(D(2020, 12, 31))
+    assert (caught.value.name, caught.value.day) == ("grade_scale", D(2020, 12, 31))
+
+
+def test_sample_snapshot_on_the_case_day() -> None:
+    snap = Policy.sample().at(CASE_DAY)
+    assert snap.grade_scale is YANGZHOU_A_E
+    assert snap.conditional_threshold == YANGZHOU_A_E.grade("B")
+    assert snap.major_project_levels == {
+        ProjectLevel.MUNICIPAL,
+        ProjectLevel.PROVINCIAL,
+        ProjectLevel.NATIONAL,
+    }
+    assert snap.commitment_items == frozenset({"321012-TZXMBA", "321084-GGCSWSXK"})
+    assert snap.credit_unavailable is Route.STANDARD
+    # From the national defaults, which the sample does not override.
+    assert snap.excluded_domains == EXCLUDED_BY_GUOBAN_42
+    assert snap.deferred_grace_working_days == 15
+    assert (snap.valid_from, snap.valid_until) == (D(2022, 10, 1), None)
+    assert snap.covers(CASE_DAY)
+    assert not snap.covers(D(2022, 9, 30))
+    assert snap.references["conditional_threshold"] == LegalReference(
+        JIANGDU, "B级及以上且无违法失信记录的，有条件适用"
+    )
+    assert snap.references["excluded_domains"] is not None
+    assert GUOBAN in snap.references["excluded_domains"].instrument
+    assert snap.rank("B") == 1
+    assert snap.rank("b") == 1
+    assert snap.rank("Z") is None
+
+
+def test_sample_version_names_both_files() -> None:
+    version = Policy.sample().version
+    assert version.name == "全国默认规则 + 扬州市“信用+承诺”审批分级（示例）"
+    assert version.version == "2021.1 + 2022.10-sample"
+    assert len(version.digest) == 64
+    assert version.digest != Policy.national().version.digest
+
+
+def test_sample_catalogue_domains_are_not_excluded() -> None:
+    # The sample catalogue's tags must not be caught by the 42号 exclusions by accident.
+    snap = Policy.sample().at(CASE_DAY)
+    for item in Catalog.sample().items(CASE_DAY):
+        assert snap.excluded(item) == frozenset(), item.code
+        assert snap.on_commitment_list(item)
+
+
+def test_exclusion_tags_are_the_seven_of_guoban_42() -> None:
+    assert sorted(EXCLUDED_BY_GUOBAN_42) == [
+        "ecological-environment",
+        "financial-prudential",
+        "foreign-affairs",
+        "national-security",
+        "personal-health-life-property",
+        "public-safety",
+        "state-secrets",
+    ]
+
+
+def test_presets() -> None:
+    assert set(GRADE_SCALE_PRESETS) == {"yangzhou-a-e", "samr-a-d", "gbt-22116"}
+    policy = Policy.from_dict(header(grade_scale=[{"from": D(2022, 1, 1), "value": "samr-a-d"}]))
+    assert policy.timeline("grade_scale").at(D(2022, 1, 1)) is SAMR_A_D
+
+
+def test_custom_scale_table() -> None:
+    table = {"name": "city-a-c", "grades": ["A", "B", "C"], "labels": {"A": "好"}}
+    policy = Policy.from_dict(
+        header(
+            grade_scale=[{"from": D(2022, 1, 1), "value": table}],
+            conditional_threshold=[{"from": D(2022, 1, 1), "value": "b"}],
+        )
+    )
+    scale = policy.timeline("grade_scale").at(D(2022, 1, 1))
+    assert scale == GradeScale("city-a-c", ("A", "B", "C"), {"A": "好"})
+
+
+def test_bundled_files_load_from_disk_with_the_same_digest() -> None:
+    assert Policy.from_toml(DATA / "policy-national.toml") == Policy.national()
+    loaded = Policy.load(DATA / "policy-yangzhou.toml")
+    assert loaded == Policy.sample()
+    assert loaded.version.digest == Policy.sample().version.digest
+    assert Policy.sample() is Policy.sample()  # loaded once
+
+
+def test_digest_ignores_source_and_formatting_but_not_content() -> None:
+    data = tomllib.loads((DATA / "policy-yangzhou.toml").read_text(encoding="utf-8"))
+    reordered = dict(reversed(list(data.items())))
+    same = Policy.from_dict(reordered, source="elsewhere.toml")
+    city = Policy.from_toml(DATA / "policy-yangzhou.toml")
+    assert same.version == city.version
+    data["conditional_threshold"][0]["value"] = "A"
+    changed = Policy.from_dict(data)
+    assert changed.version.digest != city.version.digest
+
+
+def test_unknown_setting_name() -> None:
+    with pytest.raises(InvalidValue, match="not a setting"):
+        Policy.sample().timeline("grace_days")
+
+
+def test_settings_are_documented() -> None:
+    text = (Path(__file__).parents[1] / "docs" / "policy.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting}`" in text, setting
+
+
+# --- the malformed-file corpus -------------------------------------------------------------
+
+CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
+    ("missing_header.toml", [("policy", "required key is missing")]),
+    ("blank_header_name.toml", [("policy.name", "must not be empty")]),
+    (
+        "unknown_setting.toml",
+        [
+            (
+                "",
+                "unknown key 'conditional_treshold' (allowed: policy, grade_scale, "
+                "major_project_levels, conditional_threshold, blocking_records, "
+                "reapplication_ban_months, credit_unavailable, commitment_items, "
+                "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
+                "publication_working_days)",
+            )
+        ],
+    ),
+    ("setting_not_array.toml", [("conditional_threshold", "expected an array, got string 'B'")]),
+    (
+        "entry_not_table.toml",
+        [
+            (
+                "conditional_threshold[0]",
+                "expected a table { from = ..., value = ... }, got string 'B'",
+            )
+        ],
+    ),
+    (
+        "unknown_entry_key.toml",
+        [
+            (
+                "conditional_threshold[0]",
+                "unknown key 'since' (allowed: from, until, value, reference)",
+            ),
+            ("conditional_threshold[0].from", "required key is missing"),
+        ],
+    ),
+    ("missing_value.toml", [("conditional_threshold[0].value", "required key is missing")]),
+    (
+        "wrong_type.toml",
+        [("deferred_grace_working_days[0].value", "expected an integer, got string '15'")],
+    ),
+    (
+        "wrong_date.toml",
+        [
+            (
+                "deferred_grace_working_days[0].from",
+                "expected a date (YYYY-MM-DD), got string 'October 2022'",
+            )
+        ],
+    ),
+    (
+        "until_before_from.toml",
+        [
+            (
+                "deferred_grace_working_days[0].until",
+                "until 2022-01-01 must be after from 2022-10-01 "
+                "(until is the first day the value no longer holds)",
+            )
+        ],
+    ),
+    (
+        "overlapping_entries.toml",
+        [
+            (
+                "deferred_grace_working_days[1]",
+                "overlaps deferred_grace_working_days[0]: both are in force on 2023-01-01",
+            )
+        ],
+    ),
+    (
+        "duplicate_start.toml",
+        [
+            (
+                "deferred_grace_working_days[1]",
+                "overlaps deferred_grace_working_days[0]: both are in force on 2022-10-01",
+            )
+        ],
+    ),
+    (
+        "reference_not_table.toml",
+        [
+            (
+                "deferred_grace_working_days[0].reference",
+                "expected a table, got string '国办发〔2020〕42号'",
+            )
+        ],
+    ),
+    (
+        "blank_reference.toml",
+        [("deferred_grace_working_days[0].reference.instrument", "must not be empty")],
+    ),
+    (
+        "unknown_preset.toml",
+        [
+            (
+                "grade_scale[0].value",
+                "unknown grade-scale preset 'yangzhou-a-f' (presets: 'gbt-22116', "
+                "'samr-a-d', 'yangzhou-a-e'); or give a table with name and grades",
+            )
+        ],
+    ),
+    (
+        "scale_wrong_type.toml",
+        [
+            (
+                "grade_scale[0].value",
+                "expected a preset name ('gbt-22116', 'samr-a-d', 'yangzhou-a-e') or a table "
+                "with name and grades, got number 5",
+            )
+        ],
+    ),
+    (
+        "scale_duplicate_grade.toml",
+        [("grade_scale[0].value.grades[2]", "duplicate grade 'b' (same as grades[1])")],
+    ),
+    (
+        "bad_threshold_grade.toml",
+        [
+            (
+                "conditional_threshold[0].value",
+                "grade 'F' is not on the 'yangzhou-a-e' scale in force on 2022-10-01 "
+                "(grades: A, B, C, D, E)",
+            )
+        ],
+    ),
+    (
+        "credit_unavailable_conditional.toml",
+        [
+            (
+                "credit_unavailable[0].value",
+                "a policy may only choose 'standard' here: without usable credit evidence the "
+                "decision fails closed and never grants a commitment route, got 'conditional'",
+            )
+        ],
+    ),
+    (
+        "credit_unavailable_unknown.toml",
+        [("credit_unavailable[0].value", "expected 'standard', got string 'ask-again'")],
+    ),
+    (
+        "unknown_record_kind.toml",
+        [
+            (
+                "blocking_records[0].value[2].kind",
+                "expected one of 'dishonesty', 'serious_dishonesty_list', "
+                "'administrative_penalty', 'commitment_breach', 'false_commitment', "
+                "got string 'blacklist'",
+            )
+        ],
+    ),
+    (
+        "missing_floor_rule.toml",
+        [
+            (
+                "blocking_records[0].value",
+                "must keep the rule { kind = 'serious_dishonesty_list', min_severity = 'minor' }"
+                ": 国办发〔2020〕42号 bars such applicants while active (fail closed)",
+            )
+        ],
+    ),
+    (
+        "floor_rule_weakened.toml",
+        [
+            (
+                "blocking_records[0].value",
+                "must keep the rule { kind = 'false_commitment', min_severity = 'minor', "
+                "lasts = 'until-repaired' }: 国办发〔2020〕42号 bars such applicants until "
+                "repaired (fail closed)",
+            )
+        ],
+    ),
+    (
+        "unknown_project_level.toml",
+        [
+            (
+                "major_project_levels[0].value[1]",
+                "expected one of 'county', 'municipal', 'provincial', 'national', "
+                "got string 'city'",
+            )
+        ],
+    ),
+    (
+        "levels_not_array.toml",
+        [("major_project_levels[0].value", "expected an array, got string 'municipal'")],
+    ),
+    (
+        "ban_months_zero.toml",
+        [("reapplication_ban_months[0].value[0].months", "expected at least 1 month, got 0")],
+    ),
+    (
+        "commitment_items_string.toml",
+        [
+            (
+                "commitment_items[0].value",
+                "expected 'all' or an array of item codes, got string 'some'",
+            )
+        ],
+    ),
+    ("blank_domain.toml", [("excluded_domains[0].value[1]", "must not be empty")]),
+    (
+        "days_zero.toml",
+        [("statement_window_working_days[0].value", "expected at least 1 working day, got 0")],
+    ),
+    (
+        "publication_missing_key.toml",
+        [("publication_working_days[0].value.enterprise_information", "required key is missing")],
+    ),
+    (
+        "several_problems.toml",
+        [
+            ("conditional_threshold[0].value", "expected a string, got number 2"),
+            (
+                "credit_unavailable[0].value",
+                "a policy may only choose 'standard' here: without usable credit evidence the "
+                "decision fails closed and never grants a commitment route, got 'direct'",
+            ),
+            ("deferred_grace_working_days[0].value", "expected at least 1 working day, got -1"),
+            (
+                "deferred_grace_working_days[0].until",
+                "until 2022-10-01 must be after from 2022-10-01 "
+                "(until is the first day the value no longer holds)",
+            ),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), CORPUS_CASES, ids=[c[0] for c in CORPUS_CASES])
+def test_malformed_file(name: str, expected: list[tuple[str, str]]) -> None:
+    path = CORPUS / name
+    with pytest.raises(DataFileError) as caught:
+        Policy.from_toml(path)
+    assert caught.value.source == str(path)
+    assert [(p.path, p.message) for p in caught.value.problems] == expected
+
+
+def test_not_toml() -> None:
+    path = CORPUS / "not_toml.toml"
+    with pytest.raises(DataFileError) as caught:
+        Policy.from_toml(path)
+    assert caught.value.source == str(path)
+    (problem,) = caught.value.problems
+    assert problem.path == ""
+    assert problem.message.startswith("not valid TOML: ")
+
+
+def test_the_corpus_is_covered() -> None:
+    tested = {name for name, _ in CORPUS_CASES} | {"not_toml.toml"}
+    valid = {p.name for p in CORPUS.glob("ok_*.toml")} | {"cross_threshold_not_on_scale.toml"}
+    assert {p.name for p in CORPUS.glob("*.toml")} == tested | valid
+    for name in valid:
+        Policy.from_toml(CORPUS / name)  # each valid on its own
+
+
+def test_from_dict_reports_its_source() -> None:
+    with pytest.raises(DataFileError) as caught:
+        Policy.from_dict(header(statement_window_working_days=[{"from": 5, "value": 5}]))
+    assert caught.value.source == "<dict>"
+    assert caught.value.problems == (
+        Problem(
+            "statement_window_working_days[0].from", "expected a date (YYYY-MM-DD), got number 5"
+        ),
+    )
+
+
+# --- overlays ------------------------------------------------------------------------------
+
+
+def test_city_value_replaces_the_default_from_its_date() -> None:
+    policy = Policy.load(CORPUS / "ok_municipal.toml")
+    grace = policy.timeline("deferred_grace_working_days")
+    assert (grace.at(D(2022, 12, 31)), grace.at(D(2023, 1, 1))) == (15, 10)
+    assert grace.entry_at(D(2023, 1, 1)).reference == LegalReference("某市容缺受理办法")
+    assert "容缺" in str(grace.entry_at(D(2022, 1, 1)).reference)  # the national reference
+
+
+def test_default_resumes_after_an_overlay_ends() -> None:
+    policy = Policy.load(CORPUS / "ok_pilot_with_end.toml")
+    grace = policy.timeline("deferred_grace_working_days")
+    assert [grace.at(d) for d in (D(2022, 12, 31), D(2023, 1, 1), D(2024, 1, 1))] == [15, 5, 15]
+    assert grace.gaps(D(2021, 1, 1), D(2030, 1, 1)) == ()
+
+
+def test_two_overlays_setting_the_same_day_conflict() -> None:
+    with pytest.raises(ConflictingValues) as caught:
+        Policy.load(CORPUS / "ok_municipal.toml", CORPUS / "ok_district_conflict.toml")
+    assert caught.value.name == "deferred_grace_working_days"
+    assert caught.value.day == D(2023, 6, 1)
+    assert str(caught.value) == (
+        "two values of 'deferred_grace_working_days' are in force on 2023-06-01: the overlays "
+        f"'某市' ({CORPUS / 'ok_municipal.toml'}) and '某区' "
+        f"({CORPUS / 'ok_district_conflict.toml'}) both set it; an overlay replaces only the "
+        "defaults, never another overlay"
+    )
+
+
+def test_overlays_of_different_settings_compose_in_any_order() -> None:
+    municipal = Policy.from_toml(CORPUS / "ok_municipal.toml")
+    district = Policy.from_toml(CORPUS / "ok_district.toml")
+    one = Policy.national().overlay(municipal, district)
+    other = Policy.national().overlay(district).overlay(municipal)
+    assert one == other
+    assert one.version.digest == other.version.digest
+    snap = Policy.sample().overlay(municipal, district).at(D(2023, 6, 1))
+    assert (snap.deferred_grace_working_days, snap.statement_window_working_days) == (10, 7)
+    assert one.changes() == (D(2021, 1, 1), D(2023, 1, 1), D(2023, 6, 1))
+
+
+def test_overlay_keeps_one_copy_of_shared_defaults() -> None:
+    city = Policy.load(CORPUS / "ok_municipal.toml")
+    district = Policy.load(CORPUS / "ok_district.toml")
+    both = city.overlay(district)
+    assert both.sources == (
+        "creditcommit/data/policy-national.toml",
+        str(CORPUS / "ok_municipal.toml"),
+        str(CORPUS / "ok_district.toml"),
+    )
+    assert both.overlay(city) == both
+    assert both.overlay(city).sources == both.sources
+
+
+def test_threshold_checked_against_a_scale_from_another_file() -> None:
+    with pytest.raises(DataFileError) as caught:
+        Policy.load(CORPUS / "ok_scale_only.toml", CORPUS / "cross_threshold_not_on_scale.toml")
+    assert caught.value.source == str(CORPUS / "cross_threshold_not_on_scale.toml")
+    assert caught.value.problems == (
+        Problem(
+            "conditional_threshold[0].value",
+            "grade 'E' is not on the 'samr-a-d' scale in force on 2022-10-01 (grades: A, B, C, D)",
+        ),
+    )
+
+
+def test_overlay_of_a_sample_with_the_same_setting_conflicts() -> None:
+    city = Policy.from_dict(header(conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}]))
+    with pytest.raises(ConflictingValues) as caught:
+        Policy.sample().overlay(city)
+    assert (caught.value.name, caught.value.day) == ("conditional_threshold", D(2024, 1, 1))
+
+
+@given(
+    start=st.dates(min_value=D(2021, 1, 2), max_value=D(2030, 1, 1)),
+    days=st.integers(1, 30),
+    probe=st.dates(min_value=D(2021, 1, 1), max_value=D(2031, 1, 1)),
+)
+def test_overlay_replaces_the_default_exactly_on_its_days(
+    start: dt.date, days: int, probe: dt.date
+) -> None:
+    end = start + dt.timedelta(days=400)
+    city = Policy.from_dict(
+        header(deferred_grace_working_days=[{"from": start, "until": end, "value": days}])
+    )
+    policy = Policy.national().overlay(city)
+    expected = days if start <= probe < end else 15
+    assert policy.timeline("deferred_grace_working_days").at(probe) == expected
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+
+def test_snapshots_are_shared_between_days_without_changes() -> None:
+    policy = Policy.load(CORPUS / "ok_municipal.toml", DATA / "policy-yangzhou.toml")
+    first = policy.at(D(2023, 1, 1))
+    assert policy.at(D(2025, 5, 5)) is first
+    assert (first.valid_from, first.valid_until) == (D(2023, 1, 1), None)
+    before = policy.at(D(2022, 12, 31))
+    assert before is not first
+    assert (before.valid_from, before.valid_until) == (D(2022, 10, 1), D(2023, 1, 1))
+
+
+def test_snapshot_rejects_a_threshold_of_another_scale() -> None:
+    snap = Policy.sample().at(CASE_DAY)
+    with pytest.raises(InvalidValue, match="expected a grade of the 'yangzhou-a-e' scale"):
+        PolicySnapshot(
+            **{
+                **{a: getattr(snap, a) for a in SETTINGS},
+                "version": snap.version,
+                "valid_from": snap.valid_from,
+                "valid_until": snap.valid_until,
+                "conditional_threshold": SAMR_A_D.grade("B"),
+                "references": snap.references,
+            }
+        )
+
+
+@given(policies())
+def test_every_drawn_policy_has_a_snapshot_on_every_day(policy: Policy) -> None:
+    for setting in SETTINGS:
+        assert policy.timeline(setting).gaps(D(2022, 1, 1), D(2028, 1, 1)) == (), setting
+    snap = policy.at(D(2024, 2, 29))
+    assert snap.conditional_threshold.scale == snap.grade_scale.name
+
+
+# --- rule values ---------------------------------------------------------------------------
+
+RECORD = CreditRecord.with_default_periods(
+    record_id="F-1",
+    subject="91321084MA1W0000B2",
+    kind=CreditRecordKind.FALSE_COMMITMENT,
+    severity=Severity.GENERAL,
+    decided_on=D(2023, 3, 1),
+)
+
+
+def test_blocking_rule_while_active_ends_with_publicity() -> None:
+    rule = BlockingRule(CreditRecordKind.FALSE_COMMITMENT, Severity.MINOR)
+    assert not rule.blocks(RECORD, D(2023, 2, 28))
+    assert rule.blocks(RECORD, D(2023, 3, 1))
+    assert rule.blocks(RECORD, D(2024, 2, 29))
+    assert not rule.blocks(RECORD, RECORD.publicity_ends_on)
+
+
+def test_blocking_rule_until_repaired_outlasts_publicity() -> None:
+    rule = BlockingRule(
+        CreditRecordKind.FALSE_COMMITMENT, Severity.MINOR, BlockLasts.UNTIL_REPAIRED
+    )
+    assert rule.blocks(RECORD, RECORD.publicity_ends_on + dt.timedelta(days=999))
+    repaired = attrs.evolve(RECORD, repaired_on=D(2023, 9, 1))
+    assert rule.blocks(repaired, D(2023, 8, 31))
+    assert not rule.blocks(repaired, D(2023, 9, 1))
+
+
+def test_blocking_rule_minimum_severity_and_kind() -> None:
+    rule = BlockingRule(CreditRecordKind.FALSE_COMMITMENT, Severity.SERIOUS)
+    assert not rule.matches(RECORD)
+    assert BlockingRule(CreditRecordKind.FALSE_COMMITMENT, Severity.GENERAL).matches(RECORD)
+    assert not BlockingRule(CreditRecordKind.DISHONESTY, Severity.MINOR).matches(RECORD)
+
+
+def test_reapplication_ban() -> None:
+    ban = ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 36, {"public-safety"})
+    assert ban.ends_on(RECORD) == D(2026, 3, 1)
+    assert ban.bans(RECORD, frozenset({"public-safety", "x"}), D(2026, 2, 28))
+    assert not ban.bans(RECORD, frozenset({"public-safety"}), D(2026, 3, 1))
+    assert not ban.bans(RECORD, frozenset({"transport"}), D(2024, 1, 1))
+    everywhere = ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 12)
+    assert everywhere.bans(RECORD, frozenset(), D(2024, 2, 29))
+
+
+def test_rule_values_check_their_invariants() -> None:
+    with pytest.raises(InvalidValue, match=r"invalid ReapplicationBan: months: expected at least"):
+        ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 0)
+    with pytest.raises(InvalidValue, match=r"withdrawal: expected at least 1 working day, got 0"):
+        PublicationDeadlines(7, 20, 0)
