@@ -96,13 +96,19 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_demo_walks_through_the_foundation() -> None:
+def test_demo_decides_the_seed_cases() -> None:
     code, out = run("demo")
     assert code == 0
-    assert "2025-10-30" in out
-    assert "no official holiday data for 2027" in out
-    assert "110105********002X" in out
-    assert "11010519491231002X" not in out
+    routes = [line.split()[1] for line in out.splitlines() if line.strip().startswith("Route:")]
+    assert routes == ["DIRECT", "CONDITIONAL", "STANDARD", "STANDARD", "STANDARD"]
+    assert "直接适用信用承诺审批" in out
+    assert "有条件适用信用承诺审批" in out
+    # The reasons are printed in both languages, including the failing credit source.
+    assert "timeout after 3.0 s" in out
+    assert "YZ-2025-0413" in out
+    # The Gaoyou deferrals are due on the working-day calendar, across National Day.
+    assert "DEFERRED (容缺后补) by 2025-10-10" in out
+    assert "于 2025年10月10日 前补交" in out
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -114,3 +120,20 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("creditcommit ")
+
+
+def test_policy_check_lists_the_settings() -> None:
+    city = Path(__file__).parents[1] / "src" / "creditcommit" / "data" / "policy-yangzhou.toml"
+    code, out = run("policy", "check", str(city))
+    assert code == 0
+    assert out.startswith("OK — ")
+    assert "  conditional_threshold: 2022-10-01–…\n" in out
+
+
+def test_policy_check_names_file_and_path(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = DATA / "policy" / "bad_threshold_grade.toml"
+    code, _ = run("policy", "check", str(bad))
+    assert code == 1
+    assert capsys.readouterr().err.startswith(
+        f"{bad}: conditional_threshold[0].value: grade 'F' is not on the 'yangzhou-a-e' scale"
+    )

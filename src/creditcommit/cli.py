@@ -19,6 +19,7 @@ from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import Catalog
 from creditcommit.errors import CreditCommitError, DataFileError
 from creditcommit.identifiers import USCC
+from creditcommit.policy import SETTINGS, Policy
 
 __all__ = ["main"]
 
@@ -48,6 +49,23 @@ def cmd_catalog_check(args: argparse.Namespace, out: TextIO) -> int:
     codes = catalog.codes()
     out.write(f"{args.file}: OK — catalogue {catalog.name!r} version {catalog.version}, ")
     out.write(f"{len(codes)} item codes, digest {catalog.digest[:12]}\n")
+    return 0
+
+
+def cmd_policy_check(args: argparse.Namespace, out: TextIO) -> int:
+    policy = Policy.load(*args.files)
+    out.write(f"OK — {policy.version}\n")
+    for source in policy.sources:
+        out.write(f"  file: {source}\n")
+    for setting in SETTINGS:
+        spans = policy.timeline(setting).spans()
+        if not spans:
+            out.write(f"  {setting}: not set\n")
+            continue
+        periods = ", ".join(
+            f"{start.isoformat()}–{end.isoformat() if end else '…'}" for start, end in spans
+        )
+        out.write(f"  {setting}: {periods}\n")
     return 0
 
 
@@ -112,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("file", nargs="?", help="catalogue file (default: the sample)")
     summary.add_argument("--on", type=_date, required=True, help="day, YYYY-MM-DD")
     summary.set_defaults(handler=cmd_catalog_summary)
+
+    policy = commands.add_parser("policy", help="city policies (审批分级政策)")
+    policy_cmds = policy.add_subparsers(dest="policy_command", required=True)
+    policy_check = policy_cmds.add_parser(
+        "check", help="validate city policy files overlaid on the national defaults"
+    )
+    policy_check.add_argument("files", nargs="+", metavar="FILE")
+    policy_check.set_defaults(handler=cmd_policy_check)
 
     calendar = commands.add_parser("calendar", help="working-day arithmetic (工作日)")
     calendar_cmds = calendar.add_subparsers(dest="calendar_command", required=True)
