@@ -14,7 +14,18 @@ import creditcommit
 SRC = Path(creditcommit.__file__).parent
 
 # Modules of the shell: the only places allowed to do I/O or read the clock.
-SHELL = {"cli", "__main__", "_demo", "service", "plugins", "hookspecs", "testing", "builtin"}
+SHELL = {
+    "cli",
+    "__main__",
+    "_demo",
+    "service",
+    "plugins",
+    "hookspecs",
+    "testing",
+    "builtin",
+    "delivery",
+    "config",
+}
 
 # Third-party network and database clients never belong in the core package: they live
 # in the adapter distributions under adapters/.

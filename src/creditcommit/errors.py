@@ -15,14 +15,18 @@ import attrs
 
 __all__ = [
     "CalendarCoverageError",
+    "ConcurrencyError",
     "ConflictingValues",
     "CreditCommitError",
     "DataFileError",
     "DecisionMismatch",
+    "DuplicateKey",
+    "IllegalTransition",
     "InvalidIdentifier",
     "InvalidValue",
     "MissingAuthorisation",
     "NoValueInForce",
+    "PluginError",
     "Problem",
     "ScaleMismatch",
     "UnknownGrade",
@@ -227,3 +231,55 @@ class MissingAuthorisation(InvalidValue):
                 ),
             ],
         )
+
+
+class ConcurrencyError(CreditCommitError):
+    """Another writer changed the stream first: the append was refused and nothing written.
+
+    Re-read the case and try the action again.
+    """
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream!r} is at version {actual}, not {expected}: another writer "
+            "appended first; re-read it and retry"
+        )
+
+
+class DuplicateKey(CreditCommitError):
+    """A new stream was appended with an idempotency key that an existing stream holds."""
+
+    def __init__(self, key: str, stream: str) -> None:
+        self.key = key
+        self.stream = stream
+        super().__init__(f"idempotency key {key!r} already belongs to stream {stream!r}")
+
+
+class IllegalTransition(CreditCommitError):
+    """An action that the case's state does not allow.
+
+    :ivar case_id: the case.
+    :ivar state: its state when the action was attempted.
+    :ivar action: what was attempted (``"accept"``, ``"issue"``, ...).
+    :ivar detail: why it is not allowed.
+    """
+
+    def __init__(self, case_id: str, state: str, action: str, detail: str = "") -> None:
+        self.case_id = case_id
+        self.state = state
+        self.action = action
+        self.detail = detail
+        more = f": {detail}" if detail else ""
+        super().__init__(f"case {case_id}: cannot {action} in state {state}{more}")
+
+
+class PluginError(CreditCommitError):
+    """The installed plugins do not give one clear answer for a port of a city.
+
+    Raised when no plugin (and no built-in default) provides a single-answer port such as the
+    credit source, when two plugins both claim it for the same city, or when a plugin
+    implements a hook that does not exist (a misspelling).
+    """

@@ -1,0 +1,250 @@
+"""Ports: the typed interfaces between the core, the shell and a city's integrations.
+
+Plugins (see :mod:`creditcommit.hookspecs`) provide objects that implement these protocols
+for a city; :class:`creditcommit.Approvals` talks to them and nothing else does I/O.
+
+Every port method that leaves the process is expected to be **idempotent** on the key it is
+given, because the outbox delivers at least once: a message may arrive again after a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from creditcommit.credit import CreditEvidence
+from creditcommit.materials import LicenceHolding
+
+__all__ = [
+    "CreditRegistry",
+    "CreditSource",
+    "EventStore",
+    "IssuedLicence",
+    "LicenceStore",
+    "NewEvent",
+    "OutboxMessage",
+    "PendingMessage",
+    "PublishingChannel",
+    "StoredEvent",
+    "StreamInfo",
+    "VerifyReport",
+]
+
+
+def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+# --- the credit source, licence store, channels and registry -----------------------------
+
+
+@runtime_checkable
+class CreditSource(Protocol):
+    """Where credit evidence comes from (信用信息平台): asked on every submission (逢报必查).
+
+    ``lookup`` returns what the source said about ``subject`` as :class:`CreditEvidence`
+    (with ``retrieved_at = at``). It may raise anything when the source is down, slow or
+    answers garbage: the caller records a :class:`~creditcommit.CreditLookupFailure` and
+    decides on the standard route — failing closed, never granting a route by accident.
+    """
+
+    name: str
+
+    def lookup(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence: ...
+
+
+@attrs.frozen
+class IssuedLicence:
+    """A licence (许可证件) the agency issued, as it is recorded in the e-licence store."""
+
+    reference: str
+    licence_type: str
+    subject: str
+    item_code: str
+    case_id: str
+    issued_on: dt.date
+    valid_until: dt.date | None = None
+
+
+@runtime_checkable
+class LicenceStore(Protocol):
+    """The e-licence store (电子证照库).
+
+    ``holdings`` lists the licences valid for ``subject`` on ``on`` (so that a material
+    retrievable as an e-licence is never demanded again); ``record`` stores a licence the
+    agency issued; ``withdraw`` marks one withdrawn (after a revocation). ``record`` and
+    ``withdraw`` are idempotent on the licence reference.
+    """
+
+    name: str
+
+    def holdings(self, subject: str, *, city: str, on: dt.date) -> Sequence[LicenceHolding]: ...
+
+    def record(self, licence: IssuedLicence, *, city: str) -> None: ...
+
+    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None: ...
+
+
+@attrs.frozen
+class OutboxMessage:
+    """Something that must leave the process: a publication, a credit record to push.
+
+    Written to the outbox in the same transaction as the events that caused it, and
+    delivered until acknowledged. ``key`` is the idempotency key the receiving end must honour
+    (a redelivered message has the same key). ``destination`` names the port:
+    ``"channel:<name>"`` for a publishing channel, ``"registry:<name>"`` for a credit registry.
+    """
+
+    key: str
+    destination: str
+    topic: str
+    city: str
+    payload: Mapping[str, Any] = attrs.field(converter=_frozen)
+    created_at: dt.datetime
+
+
+@runtime_checkable
+class PublishingChannel(Protocol):
+    """A place decisions are published (双公示: a credit website, a JSON-lines file, ...).
+
+    ``publish`` must be idempotent on ``message.key``.
+    """
+
+    name: str
+
+    def publish(self, message: OutboxMessage) -> None: ...
+
+
+@runtime_checkable
+class CreditRegistry(Protocol):
+    """The credit platform that receives dishonesty records (信用信息共享平台).
+
+    ``push`` must be idempotent on ``message.key``.
+    """
+
+    name: str
+
+    def push(self, message: OutboxMessage) -> None: ...
+
+
+# --- the event store ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class NewEvent:
+    """An event to append: its type name and JSON-ready payload."""
+
+    type: str
+    payload: Mapping[str, Any] = attrs.field(converter=_frozen)
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as the store keeps it.
+
+    ``version`` is the 1-based position in its stream; ``position`` the 1-based position in
+    the whole log. ``digest`` chains the log: SHA-256 over the previous event's digest and
+    this event's content, so editing any stored event breaks every digest after it.
+    """
+
+    stream: str
+    version: int
+    position: int
+    type: str
+    payload: Mapping[str, Any] = attrs.field(converter=_frozen)
+    recorded_at: dt.datetime
+    previous_digest: str
+    digest: str
+
+
+@attrs.frozen
+class StreamInfo:
+    """A stream (one case, one draw, ...) and what the store knows about it."""
+
+    stream: str
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    meta: Mapping[str, str] = attrs.field(converter=_frozen)
+
+
+@attrs.frozen
+class PendingMessage:
+    """An outbox message not yet acknowledged, with its delivery history."""
+
+    message: OutboxMessage
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None = None
+
+
+@attrs.frozen
+class VerifyReport:
+    """The result of checking the hash chain of the whole log.
+
+    ``first_bad`` is the first event whose digest does not match its content (or whose
+    ``previous_digest`` does not match the event before it); ``None`` when the log is intact.
+    """
+
+    events: int
+    first_bad: StoredEvent | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad is None
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Append-only event streams with optimistic concurrency, and an outbox.
+
+    * ``append`` adds events to ``stream`` if its current version is ``expected_version``
+      (0 for a new stream), writes ``outbox`` messages in the same transaction, and returns
+      the stored events. A stale writer gets :class:`~creditcommit.ConcurrencyError`; nothing
+      is written. ``idempotency_key`` (unique across the store) ties a new stream to a
+      caller's key: appending a second new stream with a used key raises
+      :class:`~creditcommit.DuplicateKey` carrying the existing stream.
+    * ``pending`` returns messages due for delivery at ``now`` and leases them for
+      ``lease`` so that two workers do not deliver the same message at once; a worker that
+      dies lets the lease run out and the message is delivered again.
+    * ``verify`` walks the hash chain.
+    """
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        recorded_at: dt.datetime,
+        outbox: Sequence[OutboxMessage] = (),
+        idempotency_key: str | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> tuple[StoredEvent, ...]: ...
+
+    def read(self, stream: str) -> tuple[StoredEvent, ...]: ...
+
+    def stream_for_key(self, idempotency_key: str) -> str | None: ...
+
+    def streams(self, **meta: str) -> tuple[StreamInfo, ...]: ...
+
+    def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]: ...
+
+    def pending(
+        self, now: dt.datetime, *, limit: int = 100, lease: dt.timedelta = ...
+    ) -> tuple[PendingMessage, ...]: ...
+
+    def delivered(self, key: str, *, at: dt.datetime) -> None: ...
+
+    def failed(self, key: str, *, at: dt.datetime, error: str, retry_at: dt.datetime) -> None: ...
+
+    def outbox(self, *, delivered: bool | None = None) -> tuple[PendingMessage, ...]: ...
+
+    def verify(self) -> VerifyReport: ...
+
+    def close(self) -> None: ...
