@@ -26,13 +26,12 @@ from creditcommit.effective import LegalReference
 from creditcommit.errors import InvalidValue, NoValueInForce
 from creditcommit.policy import Application, Decider, Policy, decide, decide_many
 from creditcommit.reasons import REASONS, ReasonTemplate
-from strategies_policy import (
-    APPLICANTS,
+from creditcommit.testing.strategies import (
     applicants,
     applications,
+    approval_items,
     credit_records,
     days,
-    items,
     policies,
     projects,
     retrieval_times,
@@ -45,6 +44,7 @@ AT = dt.datetime(2023, 1, 16, 9, 30, tzinfo=CST)
 JIANGDU = "321012-TZXMBA"
 GAOYOU = "321084-GGCSWSXK"
 FIRM = Applicant("91321012MA1W0000A1", "扬州某新材料科技有限公司")
+OTHER_FIRM = Applicant("91321084MA1W0000B2", "高邮乙公司")
 RECORD_DAY = D(2022, 6, 1)
 REASONS_DOC = Path(__file__).parents[1] / "docs" / "reasons.md"
 
@@ -455,8 +455,8 @@ def test_decider_shares_constant_reasons() -> None:
     decider = Decider(Policy.sample(), CASE_DAY)
     item = sample_item(GAOYOU)
     one = decider.decide(item=item, applicant=FIRM, evidence=evidence("B"))
-    two = decider.decide(item=item, applicant=APPLICANTS[1], evidence=None)
-    three = decider.decide(item=item, applicant=APPLICANTS[1], evidence=None)
+    two = decider.decide(item=item, applicant=OTHER_FIRM, evidence=None)
+    three = decider.decide(item=item, applicant=OTHER_FIRM, evidence=None)
     again = decider.decide(item=item, applicant=FIRM, evidence=evidence("B"))
     assert two.reasons[0] is three.reasons[0]
     assert all(a is b for a, b in zip(one.reasons, again.reasons, strict=True))
@@ -532,7 +532,7 @@ def test_every_decision_has_registered_documented_reasons(
     data: st.DataObject, policy: Policy, on: dt.date
 ) -> None:
     snap = policy.at(on)
-    app = data.draw(applications(snap.grade_scale, on))
+    app = data.draw(applications(policy=snap, on=on))
     decision = Decider(snap, on).decide_many([app])[0]
     assert decision.reasons
     for code in decision.reason_codes:
@@ -546,12 +546,14 @@ def test_better_grade_never_gives_a_less_favourable_route(
 ) -> None:
     snap = policy.at(on)
     applicant = data.draw(applicants())
-    records = data.draw(st.lists(credit_records(applicant.identifier, on), max_size=2))
+    records = data.draw(
+        st.lists(credit_records(subject=applicant.identifier, around=on), max_size=2)
+    )
     better, worse = sorted(
         data.draw(st.lists(st.sampled_from(snap.grade_scale.grades), min_size=2, max_size=2)),
         key=snap.grade_scale.rank,
     )
-    item = data.draw(items())
+    item = data.draw(approval_items())
     project = data.draw(projects())
 
     def route(grade: str) -> Decision:
@@ -588,7 +590,9 @@ def test_an_active_blocking_record_never_gives_a_commitment_route(
         decided_on=on - dt.timedelta(days=data.draw(st.integers(0, 30))),
     )
     assert snap.blocking_rules(blocking, on)
-    others = data.draw(st.lists(credit_records(applicant.identifier, on), max_size=2))
+    others = data.draw(
+        st.lists(credit_records(subject=applicant.identifier, around=on), max_size=2)
+    )
     found = CreditEvidence.create(
         subject=applicant.identifier,
         source="信用扬州",
@@ -598,7 +602,7 @@ def test_an_active_blocking_record_never_gives_a_commitment_route(
         records=[*others, blocking],
     )
     decision = decide(
-        item=data.draw(items()),
+        item=data.draw(approval_items()),
         applicant=applicant,
         evidence=found,
         project=data.draw(projects()),
@@ -624,7 +628,7 @@ def test_missing_evidence_never_gives_the_conditional_route(
     )
     project = data.draw(projects())
     decision = decide(
-        item=data.draw(items()),
+        item=data.draw(approval_items()),
         applicant=applicant,
         evidence=missing,
         project=project,
@@ -640,7 +644,7 @@ def test_missing_evidence_never_gives_the_conditional_route(
 @given(data=st.data(), policy=policies(), on=days())
 def test_batch_and_single_decisions_agree(data: st.DataObject, policy: Policy, on: dt.date) -> None:
     snap = policy.at(on)
-    apps = data.draw(st.lists(applications(snap.grade_scale, on), max_size=6))
+    apps = data.draw(st.lists(applications(policy=snap, on=on), max_size=6))
     batch = decide_many(apps, policy, on)
     single = [
         decide(
@@ -665,7 +669,7 @@ def test_choosing_the_standard_route_keeps_the_eligible_route(
     data: st.DataObject, policy: Policy, on: dt.date
 ) -> None:
     snap = policy.at(on)
-    app = data.draw(applications(snap.grade_scale, on))
+    app = data.draw(applications(policy=snap, on=on))
     decider = Decider(snap, on)
     chosen = decider.decide(
         item=app.item,
@@ -686,7 +690,7 @@ def test_choosing_the_standard_route_keeps_the_eligible_route(
 @given(data=st.data(), policy=policies(), on=days())
 def test_decisions_are_deterministic(data: st.DataObject, policy: Policy, on: dt.date) -> None:
     snap = policy.at(on)
-    app, *others = data.draw(st.lists(applications(snap.grade_scale, on), min_size=1, max_size=3))
+    app, *others = data.draw(st.lists(applications(policy=snap, on=on), min_size=1, max_size=3))
     first = decide_many([app], policy, on)[0]
     # Again, and by a decider whose caches were filled by other applications first.
     assert decide_many([app], policy, on)[0] == first

@@ -25,7 +25,7 @@ from creditcommit.materials import (
     MaterialPlan,
     plan_materials,
 )
-from strategies_materials import approval_items, days, licence_holdings
+from creditcommit.testing.strategies import approval_items, days, licence_holdings
 
 D = dt.date
 JIANGDU = "321012-TZXMBA"

@@ -42,7 +42,7 @@ from creditcommit.policy import (
     PublicationDeadlines,
     ReapplicationBan,
 )
-from strategies_policy import policies
+from creditcommit.testing.strategies import policies
 
 D = dt.date
 CORPUS = Path(__file__).parent / "data" / "policy"

@@ -20,6 +20,7 @@ from creditcommit.catalog import Catalog
 from creditcommit.errors import CreditCommitError, DataFileError
 from creditcommit.identifiers import USCC
 from creditcommit.policy import SETTINGS, Policy
+from creditcommit.testing.scenarios import check_scenarios
 
 __all__ = ["main"]
 
@@ -67,6 +68,16 @@ def cmd_policy_check(args: argparse.Namespace, out: TextIO) -> int:
         )
         out.write(f"  {setting}: {periods}\n")
     return 0
+
+
+def cmd_scenarios_check(args: argparse.Namespace, out: TextIO) -> int:
+    results = check_scenarios(args.files)
+    failed = [result for result in results if not result.passed]
+    for result in results:
+        if args.verbose or not result.passed:
+            out.write(result.report() + "\n")
+    out.write(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
+    return 1 if failed else 0
 
 
 def cmd_catalog_summary(args: argparse.Namespace, out: TextIO) -> int:
@@ -138,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     policy_check.add_argument("files", nargs="+", metavar="FILE")
     policy_check.set_defaults(handler=cmd_policy_check)
+
+    scenarios = commands.add_parser("scenarios", help="scenario files (情景测试)")
+    scenario_cmds = scenarios.add_subparsers(dest="scenarios_command", required=True)
+    scenario_check = scenario_cmds.add_parser(
+        "check", help="run scenario files and report every case that does not hold"
+    )
+    scenario_check.add_argument("files", nargs="+", metavar="FILE")
+    scenario_check.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    scenario_check.set_defaults(handler=cmd_scenarios_check)
 
     calendar = commands.add_parser("calendar", help="working-day arithmetic (工作日)")
     calendar_cmds = calendar.add_subparsers(dest="calendar_command", required=True)

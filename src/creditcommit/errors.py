@@ -32,6 +32,8 @@ __all__ = [
     "UnknownGrade",
     "UnknownItem",
     "UnknownMaterial",
+    "UnknownMessage",
+    "UnsupportedSchema",
 ]
 
 
@@ -283,3 +285,24 @@ class PluginError(CreditCommitError):
     credit source, when two plugins both claim it for the same city, or when a plugin
     implements a hook that does not exist (a misspelling).
     """
+
+
+class UnknownMessage(CreditCommitError, LookupError):
+    """An outbox message key that the store does not hold."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"the outbox has no message with key {key!r}")
+
+
+class UnsupportedSchema(CreditCommitError):
+    """The store file was written by a newer creditcommit with a schema this one cannot read."""
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        self.path = path
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"{path}: the event store has schema version {found}, but this creditcommit "
+            f"understands versions up to {supported}; upgrade creditcommit to open it"
+        )

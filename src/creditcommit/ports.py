@@ -10,6 +10,8 @@ given, because the outbox delivers at least once: a message may arrive again aft
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +25,7 @@ __all__ = [
     "CreditRegistry",
     "CreditSource",
     "EventStore",
+    "GENESIS_DIGEST",
     "IssuedLicence",
     "LicenceStore",
     "NewEvent",
@@ -32,6 +35,8 @@ __all__ = [
     "StoredEvent",
     "StreamInfo",
     "VerifyReport",
+    "canonical_json",
+    "event_digest",
 ]
 
 
@@ -197,6 +202,65 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return self.first_bad is None
+
+
+# --- the hash chain -----------------------------------------------------------------------
+
+#: The previous digest of the first event of a log.
+GENESIS_DIGEST = "0" * 64
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON data")
+
+
+def canonical_json(value: object) -> str:
+    """``value`` as canonical JSON: sorted keys, no spaces, non-ASCII kept, no NaN.
+
+    Mappings of any kind are written as objects and tuples as arrays; anything else that is
+    not JSON data (a date, a set, NaN) raises ``ValueError`` or ``TypeError``.
+    """
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_plain,
+    )
+
+
+def event_digest(
+    previous_digest: str,
+    *,
+    stream: str,
+    version: int,
+    position: int,
+    type: str,
+    payload: Mapping[str, Any],
+    recorded_at: str,
+) -> str:
+    """The chained digest of one event (SHA-256, lowercase hex).
+
+    SHA-256 over the UTF-8 bytes of ``previous_digest`` followed directly by the canonical
+    JSON (:func:`canonical_json`) of the object with keys ``payload``, ``position``,
+    ``recorded_at`` (ISO 8601 text with its offset, as stored), ``stream``, ``type`` and
+    ``version``. Every store implementation computes the same digests, so a log copied from
+    one store to another still verifies.
+    """
+    content = canonical_json(
+        {
+            "payload": payload,
+            "position": position,
+            "recorded_at": recorded_at,
+            "stream": stream,
+            "type": type,
+            "version": version,
+        }
+    )
+    return hashlib.sha256((previous_digest + content).encode("utf-8")).hexdigest()
 
 
 @runtime_checkable
