@@ -31,6 +31,7 @@ __all__ = [
     "ScaleMismatch",
     "UnknownGrade",
     "UnknownItem",
+    "UnknownLicence",
     "UnknownMaterial",
     "UnknownMessage",
     "UnsupportedSchema",
@@ -306,3 +307,12 @@ class UnsupportedSchema(CreditCommitError):
             f"{path}: the event store has schema version {found}, but this creditcommit "
             f"understands versions up to {supported}; upgrade creditcommit to open it"
         )
+
+
+class UnknownLicence(CreditCommitError, LookupError):
+    """A licence reference that the e-licence store has no record of (in that city)."""
+
+    def __init__(self, reference: str, city: str) -> None:
+        self.reference = reference
+        self.city = city
+        super().__init__(f"no licence {reference!r} is recorded for city {city}")

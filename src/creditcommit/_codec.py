@@ -1,0 +1,247 @@
+"""JSON (de)serialisation of case events, for the event store.
+
+:func:`event_to_record` turns an event into a :class:`~creditcommit.ports.NewEvent`: a stable
+type name (``"case-submitted"``, ...; the list is :data:`EVENT_TYPES` and
+``docs/lifecycle.md``) and a JSON-ready payload — dates ``YYYY-MM-DD``, date-times ISO 8601
+with their offset, enums by value, sets as sorted arrays. :func:`event_from_record` reads it
+back through a strict converter of its own; a stored event that does not decode raises
+:class:`~creditcommit.errors.DataFileError` with source ``"event <type>"`` and the path of
+every problem inside the payload (``decision.reasons[0].code``).
+
+A payload never changes shape under the same type name: a new shape gets a new name, and
+the old name stays readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import typing
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from creditcommit._converter import describe, make_converter, problems_from
+from creditcommit.case import (
+    Accepted,
+    CaseEvent,
+    CaseSubmitted,
+    ClockPaused,
+    ClockResumed,
+    CommitmentSigned,
+    CreditChecked,
+    LicenceIssued,
+    LicencesLookedUp,
+    MaterialSupplied,
+    Refused,
+    Resumed,
+    Returned,
+    RouteChosen,
+    RouteDecided,
+    Suspended,
+    Withdrawn,
+)
+from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.errors import DataFileError, InvalidValue, Problem
+from creditcommit.ports import NewEvent
+
+__all__ = ["EVENT_TYPES", "event_from_record", "event_to_record"]
+
+EVENT_TYPES: Mapping[str, type[Any]] = MappingProxyType(
+    {
+        "case-submitted": CaseSubmitted,
+        "credit-checked": CreditChecked,
+        "licences-looked-up": LicencesLookedUp,
+        "route-decided": RouteDecided,
+        "route-chosen": RouteChosen,
+        "commitment-signed": CommitmentSigned,
+        "accepted": Accepted,
+        "material-supplied": MaterialSupplied,
+        "clock-paused": ClockPaused,
+        "clock-resumed": ClockResumed,
+        "suspended": Suspended,
+        "resumed": Resumed,
+        "licence-issued": LicenceIssued,
+        "refused": Refused,
+        "withdrawn": Withdrawn,
+        "returned": Returned,
+    }
+)
+"""The stable type name of every event class, in the order of the lifecycle."""
+
+_NAMES: Mapping[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
+
+
+class _Nested(ValueError):
+    """Problems found by a named constructor inside the payload, with their own paths."""
+
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+# --- the converter ----------------------------------------------------------------------------
+
+
+def _is_set(cls: Any) -> bool:
+    return cls in (set, frozenset) or typing.get_origin(cls) in (set, frozenset)
+
+
+def _sorted_array(conv: cattrs.Converter, cls: Any) -> Callable[[Any], list[Any]]:
+    args = typing.get_args(cls)
+    inner = args[0] if args else Any
+
+    def unstructure(value: Any) -> list[Any]:
+        # Sets have no order; the payload (and the log's digests) must not depend on it.
+        items = [conv.unstructure(v, unstructure_as=inner) for v in value]
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+
+    return unstructure
+
+
+_OUTCOME_KEYS = ("evidence", "failure")
+
+
+def _outcome_to(value: CreditEvidence | CreditLookupFailure | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, CreditEvidence):
+        return {"evidence": value.to_dict()}
+    return {"failure": value.to_dict()}
+
+
+def _outcome_from(value: object) -> CreditEvidence | CreditLookupFailure | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or len(value) != 1 or next(iter(value)) not in _OUTCOME_KEYS:
+        raise _Nested(
+            (
+                Problem(
+                    "outcome",
+                    "expected nothing, { evidence = {...} } or { failure = {...} }, "
+                    f"got {describe(value)}",
+                ),
+            )
+        )
+    key, data = next(iter(value.items()))
+    try:
+        if key == "evidence":
+            return CreditEvidence.from_dict(data)
+        return CreditLookupFailure.from_dict(data)
+    except DataFileError as exc:
+        raise _Nested(tuple(_under(f"outcome.{key}", exc.problems))) from None
+
+
+def _credit_checked_to(event: CreditChecked) -> dict[str, Any]:
+    return {"at": event.at.isoformat(), "outcome": _outcome_to(event.outcome)}
+
+
+def _credit_checked_from(value: object, _: type) -> CreditChecked:
+    if not isinstance(value, Mapping):
+        raise _Nested((Problem("", f"expected a table, got {describe(value)}"),))
+    problems: list[Problem] = []
+    extra = sorted(set(value) - {"at", "outcome"})
+    if extra:
+        names = ", ".join(repr(k) for k in extra)
+        problems.append(Problem("", f"unknown key {names} (allowed: at, outcome)"))
+    missing = [key for key in ("at", "outcome") if key not in value]
+    problems += [Problem(key, "required key is missing") for key in missing]
+    at = outcome = None
+    if "at" in value:
+        try:
+            at = _CONVERTER.structure(value["at"], dt.datetime)
+        except ValueError as exc:
+            problems.append(Problem("at", str(exc)))
+    if "outcome" in value:
+        try:
+            outcome = _outcome_from(value["outcome"])
+        except _Nested as exc:
+            problems += exc.problems
+    if problems:
+        raise _Nested(tuple(problems))
+    assert at is not None
+    return CreditChecked(at=at, outcome=outcome)
+
+
+def _make() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_unstructure_hook(dt.date, dt.date.isoformat)
+    # With the offset, so the local day of the event survives the round trip.
+    conv.register_unstructure_hook(dt.datetime, dt.datetime.isoformat)
+    conv.register_unstructure_hook_factory(_is_set, lambda cls: _sorted_array(conv, cls))
+    # The credit outcome is a tagged union, {"evidence": ...} or {"failure": ...}, written
+    # with the classes' own to_dict() so that the evidence digest stays checkable.
+    conv.register_unstructure_hook(CreditChecked, _credit_checked_to)
+    conv.register_structure_hook(CreditChecked, _credit_checked_from)
+    return conv
+
+
+_CONVERTER = _make()
+
+# --- records ----------------------------------------------------------------------------------
+
+
+def event_to_record(event: CaseEvent) -> NewEvent:
+    """The event as the store appends it: its type name and a JSON-ready payload."""
+    name = _NAMES.get(type(event))
+    if name is None:
+        raise TypeError(f"not a case event: {event!r}")
+    return NewEvent(name, _CONVERTER.unstructure(event))
+
+
+def event_from_record(type: str, payload: Mapping[str, Any]) -> CaseEvent:
+    """The event stored as ``type`` with ``payload`` (as :func:`event_to_record` wrote it).
+
+    :raises DataFileError: an unknown type name, or a payload that does not decode; the
+        source is ``"event <type>"`` and every problem has its path in the payload.
+    """
+    source = f"event {type}"
+    cls = EVENT_TYPES.get(type)
+    if cls is None:
+        known = ", ".join(EVENT_TYPES)
+        raise DataFileError(source, [Problem("", f"unknown event type {type!r} (known: {known})")])
+    try:
+        event: CaseEvent = _CONVERTER.structure(payload, cls)
+    except Exception as exc:  # every decoding failure becomes one typed error
+        raise DataFileError(source, _problems(exc)) from None
+    return event
+
+
+def _under(path: str, problems: tuple[Problem, ...] | list[Problem]) -> list[Problem]:
+    return [Problem(_join(path, p.path), p.message) for p in problems]
+
+
+def _join(path: str, sub: str | int) -> str:
+    if isinstance(sub, int):
+        return f"{path}[{sub}]"
+    if not sub:
+        return path
+    if not path:
+        return sub
+    return f"{path}{sub}" if sub.startswith("[") else f"{path}.{sub}"
+
+
+def _problems(exc: BaseException, path: str = "") -> list[Problem]:
+    """Every problem in a structuring failure, with paths inside the payload."""
+    if isinstance(exc, IterableValidationError):
+        found: list[Problem] = []
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            found += _problems(sub, _join(path, note.index))
+        for sub in without:
+            found += _problems(sub, path)
+        return found
+    if isinstance(exc, ClassValidationError):
+        found = []
+        class_notes, class_without = exc.group_exceptions()
+        for sub, cnote in class_notes:
+            found += _problems(sub, _join(path, cnote.name))
+        for sub in class_without:
+            found += _problems(sub, path)
+        return found
+    if isinstance(exc, _Nested | InvalidValue | DataFileError):
+        return _under(path, exc.problems)
+    return problems_from(exc, path)

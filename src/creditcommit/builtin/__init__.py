@@ -1,0 +1,30 @@
+"""Embedded default adapters (内置适配器): the library works with nothing but Python.
+
+- :class:`FileCreditSource` and :class:`FileCreditRegistry`: credit grades and records in
+  one SQLite file; records pushed to the registry come back from the source.
+- :class:`FileLicenceStore`: the e-licence store in a SQLite file.
+- :class:`JsonLinesChannel`: a publishing channel appending JSON lines to a file.
+
+The built-in plugin (:mod:`creditcommit.builtin.plugin`) provides them for the configured
+city when no installed plugin does.
+"""
+
+from __future__ import annotations
+
+from creditcommit.builtin.credit_file import (
+    CSV_COLUMNS,
+    CsvImport,
+    FileCreditRegistry,
+    FileCreditSource,
+)
+from creditcommit.builtin.jsonl_channel import JsonLinesChannel
+from creditcommit.builtin.licence_file import FileLicenceStore
+
+__all__ = [
+    "CSV_COLUMNS",
+    "CsvImport",
+    "FileCreditRegistry",
+    "FileCreditSource",
+    "FileLicenceStore",
+    "JsonLinesChannel",
+]

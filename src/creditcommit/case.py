@@ -1,0 +1,1356 @@
+"""A case (办件) as a log of events: what happened, the state folded from it, what may follow.
+
+Everything that happens to a case is an event, a frozen value with the instant it happened
+(``at``, from the shell's clock) and its facts: :class:`CaseSubmitted`, :class:`CreditChecked`,
+:class:`RouteDecided`, :class:`Accepted`, :class:`LicenceIssued`, ... A :class:`Case` is the
+fold of its events (:meth:`Case.from_events`, :meth:`Case.apply`), never edited in place.
+
+The transitions (:func:`submit`, :func:`accept`, :func:`issue`, :func:`supply_material`,
+:func:`due`, ...) are pure functions: they take a case and the facts of an action, check that
+the action is allowed, and **return the new events** for the caller to append. An action the
+case's state does not allow raises :class:`~creditcommit.errors.IllegalTransition` naming the
+case, the state and the action. No function here reads a clock: ``now`` is passed in, and
+days are taken from it (``now.date()``, in ``now``'s time zone).
+
+The states, the transitions, the clocks (行政许可法 Arts 42 and 45) and the rules for
+deferred materials (容缺受理) are described in ``docs/lifecycle.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+import attrs
+
+from creditcommit.calendar import WorkingCalendar
+from creditcommit.catalog import ApprovalItem
+from creditcommit.commitments import SignedCommitment
+from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.decision import Applicant, Decision, ProjectFacts, Route
+from creditcommit.effective import LegalReference
+from creditcommit.errors import (
+    DecisionMismatch,
+    IllegalTransition,
+    InvalidValue,
+    Problem,
+    UnknownMaterial,
+)
+from creditcommit.materials import (
+    Disposition,
+    LicenceHolding,
+    MaterialLine,
+    MaterialPlan,
+    plan_materials,
+)
+from creditcommit.policy import Policy, PolicySnapshot, decide
+
+__all__ = [
+    "ACTIONS",
+    "ART_45",
+    "Accepted",
+    "Case",
+    "CaseEvent",
+    "CaseState",
+    "CaseSubmitted",
+    "ClockPaused",
+    "ClockResumed",
+    "CommitmentSigned",
+    "CreditChecked",
+    "DEFAULT_GRACE_WORKING_DAYS",
+    "LicenceIssued",
+    "LicencesLookedUp",
+    "MaterialSupplied",
+    "PauseReason",
+    "Refused",
+    "Resumed",
+    "Returned",
+    "RouteChosen",
+    "RouteDecided",
+    "Suspended",
+    "Withdrawn",
+    "accept",
+    "choose_standard",
+    "due",
+    "issue",
+    "licence_reference",
+    "pause_clock",
+    "refuse",
+    "resume_clock",
+    "sign_commitment",
+    "submit",
+    "supply_material",
+    "withdraw",
+]
+
+ART_45 = LegalReference("中华人民共和国行政许可法", "第四十五条")
+"""行政许可法 Art 45: the time of a hearing, tender, ..., expert review is not counted."""
+
+DEFAULT_GRACE_WORKING_DAYS = 15
+"""Working days after a missed deferral deadline before the case is returned (退件).
+
+The national policy default (``deferred_grace_working_days``, after the Taizhou rule,
+domain.md §5.1); pass ``policy.at(day).deferred_grace_working_days`` to :func:`due`.
+"""
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _raise_if(kind: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidValue(kind, problems)
+
+
+def _aware(path: str, value: object) -> list[Problem]:
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        return [
+            Problem(path, f"expected a date-time with a time zone (e.g. +08:00), got {value!r}")
+        ]
+    return []
+
+
+def _day(path: str, value: object, *, optional: bool = False) -> list[Problem]:
+    if value is None and optional:
+        return []
+    # A datetime is a date subclass but cannot be compared with dates.
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        return [Problem(path, f"expected a date, got {value!r}")]
+    return []
+
+
+def _text(path: str, value: object, what: str, *, optional: bool = False) -> list[Problem]:
+    if value is None and optional:
+        return []
+    if not isinstance(value, str) or not value.strip():
+        return [Problem(path, f"expected a non-empty {what}, got {value!r}")]
+    return []
+
+
+def _not_before(path: str, value: dt.date, start: dt.date, what: str) -> list[Problem]:
+    if value < start:
+        return [Problem(path, f"{value.isoformat()} is before {what} {start.isoformat()}")]
+    return []
+
+
+def _codes(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"expected a collection of material codes, not the string {values!r}")
+    # Sorted and unique: the order the applicant handed them in does not matter, and the
+    # stored payload (and so the log's digest) must not depend on it.
+    return tuple(sorted(set(values)))
+
+
+def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(values)
+
+
+_DIVISION = re.compile(r"[0-9]{6}")
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CaseSubmitted:
+    """An application was submitted (申请): who applies, for which item version, with what.
+
+    ``city`` is the administrative division code (行政区划代码, GB/T 2260, six digits) of the
+    city or district handling the case; ``provided`` the codes of the materials handed in
+    (kept sorted); ``idempotency_key`` the caller's key for the submission, if any.
+    """
+
+    at: dt.datetime
+    case_id: str
+    city: str
+    item_code: str
+    item_valid_from: dt.date
+    applicant: Applicant
+    project: ProjectFacts = attrs.field(factory=ProjectFacts)
+    provided: tuple[str, ...] = attrs.field(default=(), converter=_codes)
+    idempotency_key: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at)
+        problems += _text("case_id", self.case_id, "case id")
+        if not isinstance(self.city, str) or not _DIVISION.fullmatch(self.city):
+            problems.append(
+                Problem(
+                    "city",
+                    "expected a six-digit administrative division code (GB/T 2260), "
+                    f"got {self.city!r}",
+                )
+            )
+        problems += _text("item_code", self.item_code, "item code")
+        problems += _day("item_valid_from", self.item_valid_from)
+        problems += [
+            Problem(f"provided[{i}]", "expected a non-empty material code")
+            for i, code in enumerate(self.provided)
+            if not code.strip()
+        ]
+        problems += _text("idempotency_key", self.idempotency_key, "idempotency key", optional=True)
+        _raise_if("CaseSubmitted", problems)
+
+
+@attrs.frozen(kw_only=True)
+class CreditChecked:
+    """The credit source was asked about the applicant (逢报必查), and what it said.
+
+    ``outcome`` is the :class:`~creditcommit.credit.CreditEvidence` (stored with the case,
+    digest and all), a :class:`~creditcommit.credit.CreditLookupFailure` (the decision then
+    fails closed), or ``None`` when nobody asked: only a listed major project may skip the
+    check, and its decision says so.
+    """
+
+    at: dt.datetime
+    outcome: CreditEvidence | CreditLookupFailure | None
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CreditChecked", _aware("at", self.at))
+
+
+@attrs.frozen(kw_only=True)
+class LicencesLookedUp:
+    """The e-licence store (电子证照库) was asked what the applicant holds.
+
+    ``holdings`` are the licences it returned; ``failure`` says what went wrong when it could
+    not answer. A failing store retrieves nothing: the materials are demanded from the
+    applicant instead, and the case goes on.
+    """
+
+    at: dt.datetime
+    holdings: tuple[LicenceHolding, ...] = attrs.field(default=(), converter=_tuple)
+    failure: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at)
+        problems += _text("failure", self.failure, "failure text", optional=True)
+        if self.failure is not None and self.holdings:
+            problems.append(
+                Problem("holdings", "a failed look-up retrieves nothing: expected no holdings")
+            )
+        _raise_if("LicencesLookedUp", problems)
+
+
+def _route_problems(decision: Decision, plan: MaterialPlan) -> list[Problem]:
+    problems = []
+    if plan.route is not decision.route:
+        problems.append(
+            Problem(
+                "plan.route",
+                f"the plan is for the {plan.route.name} route, the decision for "
+                f"{decision.route.name}",
+            )
+        )
+    if plan.item_code != decision.item_code:
+        problems.append(
+            Problem(
+                "plan.item_code",
+                f"the plan is for item {plan.item_code!r}, the decision for {decision.item_code!r}",
+            )
+        )
+    return problems
+
+
+@attrs.frozen(kw_only=True)
+class RouteDecided:
+    """The route was decided (审批路径决定), and the material plan (材料清单) that follows."""
+
+    at: dt.datetime
+    decision: Decision
+    plan: MaterialPlan
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _route_problems(self.decision, self.plan)
+        _raise_if("RouteDecided", problems)
+
+
+@attrs.frozen(kw_only=True)
+class RouteChosen:
+    """The applicant chose the standard route (一般程序) instead of the commitment route.
+
+    An applicant may always do so (国办发〔2020〕42号, domain.md §4.2); a commitment already
+    signed no longer applies. ``decision`` and ``plan`` replace the earlier ones.
+    """
+
+    at: dt.datetime
+    decision: Decision
+    plan: MaterialPlan
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _route_problems(self.decision, self.plan)
+        if self.decision.route is not Route.STANDARD:
+            problems.append(
+                Problem(
+                    "decision.route",
+                    f"the applicant can only choose the standard route, got "
+                    f"{self.decision.route.name}",
+                )
+            )
+        _raise_if("RouteChosen", problems)
+
+
+@attrs.frozen(kw_only=True)
+class CommitmentSigned:
+    """The applicant signed the commitment letter (信用承诺书); the signed text is stored."""
+
+    at: dt.datetime
+    commitment: SignedCommitment
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CommitmentSigned", _aware("at", self.at))
+
+
+@attrs.frozen(kw_only=True)
+class Accepted:
+    """The application was accepted (受理) on ``accepted_on``.
+
+    ``promised_due`` and ``statutory_due`` are the last days of the agency's promised limit
+    (承诺时限) and of the statutory limit (法定时限, 行政许可法 Art 42), counted in working
+    days from the acceptance day, which is not counted itself.
+    """
+
+    at: dt.datetime
+    accepted_on: dt.date
+    promised_due: dt.date
+    statutory_due: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at)
+        days = [("accepted_on", self.accepted_on), ("promised_due", self.promised_due)]
+        days.append(("statutory_due", self.statutory_due))
+        for path, value in days:
+            problems += _day(path, value)
+        if not problems:
+            problems += _not_before(
+                "promised_due", self.promised_due, self.accepted_on, "the acceptance day"
+            )
+            problems += _not_before(
+                "statutory_due", self.statutory_due, self.promised_due, "the promised due date"
+            )
+        _raise_if("Accepted", problems)
+
+
+@attrs.frozen(kw_only=True)
+class MaterialSupplied:
+    """A material was supplied (补齐补正) on ``supplied_on``, the day it reached the agency.
+
+    For a deferred material (容缺) ``due`` is its due date and ``on_time`` whether it came by
+    then; for a material missing before acceptance ``due`` is ``None`` and ``on_time`` true.
+    """
+
+    at: dt.datetime
+    code: str
+    supplied_on: dt.date
+    due: dt.date | None = None
+    on_time: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at)
+        problems += _text("code", self.code, "material code")
+        problems += _day("supplied_on", self.supplied_on)
+        problems += _day("due", self.due, optional=True)
+        if not problems:
+            expected = self.due is None or self.supplied_on <= self.due
+            if self.on_time is not expected:
+                problems.append(
+                    Problem(
+                        "on_time",
+                        f"supplied {self.supplied_on.isoformat()} against due "
+                        f"{'nothing' if self.due is None else self.due.isoformat()}: "
+                        f"expected {str(expected).lower()}",
+                    )
+                )
+        _raise_if("MaterialSupplied", problems)
+
+
+class PauseReason(enum.Enum):
+    """Why the clock stops (行政许可法 Art 45): procedures whose time is not counted."""
+
+    HEARING = "hearing"  # 听证
+    TENDER = "tender"  # 招标
+    AUCTION = "auction"  # 拍卖
+    TESTING = "testing"  # 检验
+    INSPECTION = "inspection"  # 检测
+    QUARANTINE = "quarantine"  # 检疫
+    APPRAISAL = "appraisal"  # 鉴定
+    EXPERT_REVIEW = "expert-review"  # 专家评审
+
+    @property
+    def label_zh(self) -> str:
+        """The term of Art 45, e.g. ``"专家评审"``."""
+        return _PAUSE_ZH[self]
+
+
+_PAUSE_ZH = {
+    PauseReason.HEARING: "听证",
+    PauseReason.TENDER: "招标",
+    PauseReason.AUCTION: "拍卖",
+    PauseReason.TESTING: "检验",
+    PauseReason.INSPECTION: "检测",
+    PauseReason.QUARANTINE: "检疫",
+    PauseReason.APPRAISAL: "鉴定",
+    PauseReason.EXPERT_REVIEW: "专家评审",
+}
+
+
+@attrs.frozen(kw_only=True)
+class ClockPaused:
+    """The time limits stop on ``paused_on`` for a procedure of 行政许可法 Art 45.
+
+    The applicant must be told in writing how long it takes (Art 45); ``note`` can record
+    that notice or the procedure's reference.
+    """
+
+    at: dt.datetime
+    paused_on: dt.date
+    reason: PauseReason
+    reference: LegalReference = ART_45
+    note: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("paused_on", self.paused_on)
+        problems += _text("note", self.note, "note", optional=True)
+        _raise_if("ClockPaused", problems)
+
+
+@attrs.frozen(kw_only=True)
+class ClockResumed:
+    """The time limits run again from ``resumed_on``.
+
+    ``working_days`` is the number of working days paused, those after the pause day up to
+    and including ``resumed_on``; ``promised_due`` and ``statutory_due`` are the due dates
+    moved on by that many working days.
+    """
+
+    at: dt.datetime
+    resumed_on: dt.date
+    working_days: int
+    promised_due: dt.date
+    statutory_due: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("resumed_on", self.resumed_on)
+        problems += _day("promised_due", self.promised_due)
+        problems += _day("statutory_due", self.statutory_due)
+        if isinstance(self.working_days, bool) or not isinstance(self.working_days, int):
+            problems.append(
+                Problem("working_days", f"expected an integer, got {self.working_days!r}")
+            )
+        elif self.working_days < 0:
+            problems.append(Problem("working_days", f"expected 0 or more, got {self.working_days}"))
+        _raise_if("ClockResumed", problems)
+
+
+@attrs.frozen(kw_only=True)
+class Suspended:
+    """The case is suspended (中止办理): deferred materials were overdue before the licence.
+
+    ``overdue`` lists their codes; if they have not all arrived by ``grace_ends`` (the
+    earliest due date among them plus the grace period, 15 working days by default) the case
+    is returned (退件); when they have, it resumes. Taizhou rule, domain.md §5.1.
+    """
+
+    at: dt.datetime
+    suspended_on: dt.date
+    overdue: tuple[str, ...] = attrs.field(converter=_tuple)
+    grace_ends: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("suspended_on", self.suspended_on)
+        problems += _day("grace_ends", self.grace_ends)
+        if not self.overdue:
+            problems.append(Problem("overdue", "expected at least one overdue material"))
+        _raise_if("Suspended", problems)
+
+
+@attrs.frozen(kw_only=True)
+class Resumed:
+    """Processing resumes (恢复办理): the overdue materials arrived within the grace period."""
+
+    at: dt.datetime
+    resumed_on: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Resumed", _aware("at", self.at) + _day("resumed_on", self.resumed_on))
+
+
+@attrs.frozen(kw_only=True)
+class LicenceIssued:
+    """The licence was granted and issued (准予许可, 核发许可证件).
+
+    ``reference`` is the licence number (by default derived from the case id, see
+    :func:`licence_reference`); ``valid_until`` the last day of validity, if it expires.
+    """
+
+    at: dt.datetime
+    reference: str
+    issued_on: dt.date
+    valid_until: dt.date | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _text("reference", self.reference, "licence number")
+        problems += _day("issued_on", self.issued_on)
+        found = _day("valid_until", self.valid_until, optional=True)
+        problems += found
+        if not problems and self.valid_until is not None:
+            problems += _not_before(
+                "valid_until", self.valid_until, self.issued_on, "the issue day"
+            )
+        _raise_if("LicenceIssued", problems)
+
+
+@attrs.frozen(kw_only=True)
+class Refused:
+    """The licence was refused (不予许可), in writing and with reasons (行政许可法 Art 38)."""
+
+    at: dt.datetime
+    reason: str
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Refused", _aware("at", self.at) + _text("reason", self.reason, "reason"))
+
+
+@attrs.frozen(kw_only=True)
+class Withdrawn:
+    """The applicant withdrew the application (撤回申请) before it was decided."""
+
+    at: dt.datetime
+    reason: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _text("reason", self.reason, "reason", optional=True)
+        _raise_if("Withdrawn", problems)
+
+
+@attrs.frozen(kw_only=True)
+class Returned:
+    """The case was returned (退件): ``missing`` materials did not arrive in time."""
+
+    at: dt.datetime
+    reason: str
+    missing: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Returned", _aware("at", self.at) + _text("reason", self.reason, "reason"))
+
+
+CaseEvent: TypeAlias = (
+    CaseSubmitted
+    | CreditChecked
+    | LicencesLookedUp
+    | RouteDecided
+    | RouteChosen
+    | CommitmentSigned
+    | Accepted
+    | MaterialSupplied
+    | ClockPaused
+    | ClockResumed
+    | Suspended
+    | Resumed
+    | LicenceIssued
+    | Refused
+    | Withdrawn
+    | Returned
+)
+"""Any event of a case."""
+
+# --- state ----------------------------------------------------------------------------------
+
+
+class CaseState(enum.Enum):
+    """Where a case stands (办件状态).
+
+    ``SUBMITTED`` to ``SUSPENDED`` are the application in progress (:attr:`in_progress`);
+    ``ISSUED``, ``REFUSED``, ``WITHDRAWN`` and ``RETURNED`` end the application procedure.
+    Verification and revocation (later) continue from ``ISSUED``.
+    """
+
+    #: Submitted; credit and e-licences being looked up, no route yet.
+    SUBMITTED = "submitted"
+    #: Route decided, waiting for the applicant (to sign, to supply missing materials).
+    DECIDED = "decided"
+    #: The commitment letter is signed; waiting for acceptance.
+    COMMITTED = "committed"
+    #: Accepted (受理); the time limits run.
+    ACCEPTED = "accepted"
+    #: Suspended for overdue deferred materials (中止办理).
+    SUSPENDED = "suspended"
+    #: Licence granted and issued (准予许可).
+    ISSUED = "issued"
+    #: Licence refused (不予许可).
+    REFUSED = "refused"
+    #: Withdrawn by the applicant (撤回).
+    WITHDRAWN = "withdrawn"
+    #: Returned for overdue materials (退件).
+    RETURNED = "returned"
+
+    @property
+    def in_progress(self) -> bool:
+        """True while the application is still to be decided (withdrawal is possible)."""
+        return self in _IN_PROGRESS
+
+
+_IN_PROGRESS = frozenset(
+    {
+        CaseState.SUBMITTED,
+        CaseState.DECIDED,
+        CaseState.COMMITTED,
+        CaseState.ACCEPTED,
+        CaseState.SUSPENDED,
+    }
+)
+
+
+@attrs.frozen(kw_only=True)
+class Case:
+    """A case (办件): the fold of its events. Build it with :meth:`from_events`.
+
+    Every field is derived from :attr:`history`; :meth:`apply` gives the case after more
+    events. ``plan`` is the current material plan: a material missing at submission and
+    supplied before acceptance shows as submitted there, while deferred materials keep their
+    due dates and are tracked in ``supplied``.
+    """
+
+    submission: CaseSubmitted
+    state: CaseState
+    history: tuple[CaseEvent, ...]
+    credit: CreditChecked | None = None
+    licence_lookup: LicencesLookedUp | None = None
+    decision: Decision | None = None
+    plan: MaterialPlan | None = None
+    commitment: SignedCommitment | None = None
+    acceptance: Accepted | None = None
+    promised_due: dt.date | None = None
+    statutory_due: dt.date | None = None
+    pause: ClockPaused | None = None
+    paused_working_days: int = 0
+    supplied: tuple[MaterialSupplied, ...] = ()
+    suspension: Suspended | None = None
+    licence: LicenceIssued | None = None
+    closure: Refused | Withdrawn | Returned | None = None
+
+    @classmethod
+    def from_events(cls, events: Iterable[CaseEvent]) -> Case:
+        """The case whose history is ``events``, in order; the first is :class:`CaseSubmitted`.
+
+        Raises :class:`~creditcommit.errors.IllegalTransition` for an event its state does not
+        allow, :class:`~creditcommit.errors.InvalidValue` for an empty history.
+        """
+        found = iter(events)
+        first = next(found, None)
+        if not isinstance(first, CaseSubmitted):
+            got = "nothing" if first is None else type(first).__name__
+            raise InvalidValue(
+                "Case", [Problem("events[0]", f"expected a CaseSubmitted event, got {got}")]
+            )
+        case = cls(submission=first, state=CaseState.SUBMITTED, history=(first,))
+        return case.apply(*found)
+
+    def apply(self, *events: CaseEvent) -> Case:
+        """The case after ``events``, in order: ``case.apply(*accept(case, ...))``.
+
+        Raises :class:`~creditcommit.errors.IllegalTransition` for an event the state it
+        meets does not allow.
+        """
+        case = self
+        for event in events:
+            case = case._apply(event)
+        return case
+
+    def _apply(self, event: CaseEvent) -> Case:
+        rule = _FOLD.get(type(event))
+        if rule is None:
+            raise TypeError(f"not a case event: {event!r}")
+        states, fold = rule
+        action = f"apply {type(event).__name__}"
+        if self.state not in states:
+            raise IllegalTransition(self.case_id, self.state.name, action, _allowed(states))
+        detail = _fold_problem(self, event)
+        if detail is not None:
+            raise IllegalTransition(self.case_id, self.state.name, action, detail)
+        return attrs.evolve(fold(self, event), history=(*self.history, event))
+
+    # -- accessors --------------------------------------------------------------------------
+
+    @property
+    def case_id(self) -> str:
+        """The case id."""
+        return self.submission.case_id
+
+    @property
+    def city(self) -> str:
+        """The administrative division code of the city or district handling the case."""
+        return self.submission.city
+
+    @property
+    def applicant(self) -> Applicant:
+        """The applicant (申请人)."""
+        return self.submission.applicant
+
+    @property
+    def item_code(self) -> str:
+        """The approval item's code."""
+        return self.submission.item_code
+
+    @property
+    def item_valid_from(self) -> dt.date:
+        """The start of the item version the case is handled under."""
+        return self.submission.item_valid_from
+
+    @property
+    def version(self) -> int:
+        """The number of events: the version the event store expects for the next append."""
+        return len(self.history)
+
+    @property
+    def route(self) -> Route | None:
+        """The route taken, once decided."""
+        return None if self.decision is None else self.decision.route
+
+    @property
+    def evidence(self) -> CreditEvidence | CreditLookupFailure | None:
+        """What the credit source said (None if it was not asked)."""
+        return None if self.credit is None else self.credit.outcome
+
+    @property
+    def accepted_on(self) -> dt.date | None:
+        """The acceptance day (受理日), once accepted."""
+        return None if self.acceptance is None else self.acceptance.accepted_on
+
+    @property
+    def licence_reference(self) -> str | None:
+        """The licence number, once issued."""
+        return None if self.licence is None else self.licence.reference
+
+    @property
+    def is_paused(self) -> bool:
+        """True while the clock is stopped under 行政许可法 Art 45."""
+        return self.pause is not None
+
+    @property
+    def grace_ends(self) -> dt.date | None:
+        """The last day of the grace period while the case is suspended."""
+        return None if self.suspension is None else self.suspension.grace_ends
+
+    @property
+    def outstanding(self) -> tuple[MaterialLine, ...]:
+        """The deferred materials not yet supplied, with their due dates, in plan order.
+
+        After the licence is issued on a commitment route these are the applicant's
+        obligations.
+        """
+        if self.plan is None:
+            return ()
+        done = {event.code for event in self.supplied}
+        return tuple(line for line in self.plan.deferred if line.code not in done)
+
+    def overdue(self, on: dt.date) -> tuple[MaterialLine, ...]:
+        """The outstanding deferred materials whose due date is before ``on``."""
+        return tuple(line for line in self.outstanding if line.due is not None and line.due < on)
+
+
+def _allowed(states: frozenset[CaseState]) -> str:
+    if not states:
+        return "a case is submitted once, with its first event"
+    names = ", ".join(state.name for state in CaseState if state in states)
+    return f"allowed in {names}"
+
+
+# --- the fold -------------------------------------------------------------------------------
+
+
+def _fold_problem(case: Case, event: CaseEvent) -> str | None:
+    """Why ``event`` cannot follow ``case`` beyond its state, or None."""
+    if isinstance(event, CreditChecked) and case.credit is not None:
+        return "the credit check is already recorded"
+    if isinstance(event, LicencesLookedUp) and case.licence_lookup is not None:
+        return "the e-licence look-up is already recorded"
+    if isinstance(event, RouteDecided | RouteChosen) and (
+        (event.decision.item_code, event.decision.item_valid_from)
+        != (case.item_code, case.item_valid_from)
+    ):
+        return f"the decision is for item {event.decision.item_code!r}, not {case.item_code!r}"
+    if isinstance(event, MaterialSupplied):
+        return _supply_problem(case, event.code)
+    if isinstance(event, ClockPaused) and case.pause is not None:
+        return f"the clock is already paused since {case.pause.paused_on.isoformat()}"
+    if isinstance(event, ClockResumed) and case.pause is None:
+        return "the clock is not paused"
+    return None
+
+
+def _supply_problem(case: Case, code: str) -> str | None:
+    assert case.plan is not None  # every state that allows supplying has a plan
+    try:
+        line = case.plan.line(code)
+    except UnknownMaterial:
+        return f"the material plan has no material {code!r}"
+    if line.disposition is Disposition.MISSING:
+        return None
+    if line.disposition is not Disposition.DEFERRED:
+        return f"material {code!r} is {line.disposition.value}: there is nothing to supply"
+    earlier = next((event for event in case.supplied if event.code == code), None)
+    if earlier is not None:
+        return f"material {code!r} was already supplied on {earlier.supplied_on.isoformat()}"
+    return None
+
+
+def _keep(case: Case, event: Any) -> Case:
+    return case
+
+
+def _credit(case: Case, event: CreditChecked) -> Case:
+    return attrs.evolve(case, credit=event)
+
+
+def _licences(case: Case, event: LicencesLookedUp) -> Case:
+    return attrs.evolve(case, licence_lookup=event)
+
+
+def _decided(case: Case, event: RouteDecided) -> Case:
+    return attrs.evolve(case, state=CaseState.DECIDED, decision=event.decision, plan=event.plan)
+
+
+def _chosen(case: Case, event: RouteChosen) -> Case:
+    return attrs.evolve(
+        case, state=CaseState.DECIDED, decision=event.decision, plan=event.plan, commitment=None
+    )
+
+
+def _signed(case: Case, event: CommitmentSigned) -> Case:
+    return attrs.evolve(case, state=CaseState.COMMITTED, commitment=event.commitment)
+
+
+def _accepted(case: Case, event: Accepted) -> Case:
+    return attrs.evolve(
+        case,
+        state=CaseState.ACCEPTED,
+        acceptance=event,
+        promised_due=event.promised_due,
+        statutory_due=event.statutory_due,
+    )
+
+
+def _supplied(case: Case, event: MaterialSupplied) -> Case:
+    assert case.plan is not None
+    line = case.plan.line(event.code)
+    if line.disposition is Disposition.MISSING:
+        submitted = MaterialLine(line.code, line.name, line.kind, Disposition.SUBMITTED, "provided")
+        lines = tuple(submitted if old.code == line.code else old for old in case.plan.lines)
+        return attrs.evolve(
+            case, plan=attrs.evolve(case.plan, lines=lines), supplied=(*case.supplied, event)
+        )
+    return attrs.evolve(case, supplied=(*case.supplied, event))
+
+
+def _paused(case: Case, event: ClockPaused) -> Case:
+    return attrs.evolve(case, pause=event)
+
+
+def _resumed_clock(case: Case, event: ClockResumed) -> Case:
+    return attrs.evolve(
+        case,
+        pause=None,
+        paused_working_days=case.paused_working_days + event.working_days,
+        promised_due=event.promised_due,
+        statutory_due=event.statutory_due,
+    )
+
+
+def _suspended(case: Case, event: Suspended) -> Case:
+    return attrs.evolve(case, state=CaseState.SUSPENDED, suspension=event)
+
+
+def _resumed(case: Case, event: Resumed) -> Case:
+    return attrs.evolve(case, state=CaseState.ACCEPTED, suspension=None)
+
+
+def _issued(case: Case, event: LicenceIssued) -> Case:
+    return attrs.evolve(case, state=CaseState.ISSUED, licence=event)
+
+
+def _closed(state: CaseState) -> Callable[[Case, Any], Case]:
+    def fold(case: Case, event: Refused | Withdrawn | Returned) -> Case:
+        return attrs.evolve(case, state=state, closure=event, pause=None)
+
+    return fold
+
+
+_S = CaseState
+_BEFORE_ACCEPTANCE = frozenset({_S.DECIDED, _S.COMMITTED})
+_SUPPLYING = frozenset({_S.DECIDED, _S.COMMITTED, _S.ACCEPTED, _S.SUSPENDED, _S.ISSUED})
+
+# Per event type: the states it may follow, and how it changes the case. A new event type
+# (verification, revocation, ...) is one line here plus its fold function.
+_FOLD: Mapping[type[Any], tuple[frozenset[CaseState], Callable[[Case, Any], Case]]] = {
+    CaseSubmitted: (frozenset(), _keep),
+    CreditChecked: (frozenset({_S.SUBMITTED}), _credit),
+    LicencesLookedUp: (frozenset({_S.SUBMITTED}), _licences),
+    RouteDecided: (frozenset({_S.SUBMITTED}), _decided),
+    RouteChosen: (_BEFORE_ACCEPTANCE, _chosen),
+    CommitmentSigned: (frozenset({_S.DECIDED}), _signed),
+    Accepted: (_BEFORE_ACCEPTANCE, _accepted),
+    MaterialSupplied: (_SUPPLYING, _supplied),
+    ClockPaused: (frozenset({_S.ACCEPTED}), _paused),
+    ClockResumed: (frozenset({_S.ACCEPTED}), _resumed_clock),
+    Suspended: (frozenset({_S.ACCEPTED}), _suspended),
+    Resumed: (frozenset({_S.SUSPENDED}), _resumed),
+    LicenceIssued: (frozenset({_S.ACCEPTED}), _issued),
+    Refused: (frozenset({_S.ACCEPTED}), _closed(_S.REFUSED)),
+    Withdrawn: (_IN_PROGRESS, _closed(_S.WITHDRAWN)),
+    Returned: (frozenset({_S.SUSPENDED}), _closed(_S.RETURNED)),
+}
+
+ACTIONS: Mapping[str, frozenset[CaseState]] = MappingProxyType(
+    {
+        "accept": _BEFORE_ACCEPTANCE,
+        "choose_standard": _BEFORE_ACCEPTANCE,
+        "issue": frozenset({_S.ACCEPTED}),
+        "pause_clock": frozenset({_S.ACCEPTED}),
+        "refuse": frozenset({_S.ACCEPTED}),
+        "resume_clock": frozenset({_S.ACCEPTED}),
+        "sign_commitment": frozenset({_S.DECIDED}),
+        "supply_material": _SUPPLYING,
+        "withdraw": _IN_PROGRESS,
+    }
+)
+"""The states in which each action may be attempted (further checks follow in the action)."""
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime) -> dt.date:
+    _raise_if("now", _aware("now", now))
+    return now.date()
+
+
+def _illegal(case: Case, action: str, detail: str) -> IllegalTransition:
+    return IllegalTransition(case.case_id, case.state.name, action, detail)
+
+
+def _expect(case: Case, action: str) -> tuple[Decision, MaterialPlan]:
+    states = ACTIONS[action]
+    if case.state not in states:
+        raise _illegal(case, action, _allowed(states))
+    # Every state that allows an action comes after the route was decided.
+    assert case.decision is not None
+    assert case.plan is not None
+    return case.decision, case.plan
+
+
+def _same_item(case: Case, item: ApprovalItem) -> None:
+    if (item.code, item.valid_from) != (case.item_code, case.item_valid_from):
+        raise DecisionMismatch(item.code, item.valid_from, case.item_code, case.item_valid_from)
+
+
+def _codes_text(lines: Iterable[MaterialLine]) -> str:
+    return ", ".join(line.code for line in lines)
+
+
+def licence_reference(case_id: str) -> str:
+    """The licence number derived from a case id: ``"XK-" + case_id`` (no randomness).
+
+    Give :func:`issue` a ``reference`` of your own where the city numbers its licences.
+    """
+    return f"XK-{case_id}"
+
+
+_NO_PROJECT = ProjectFacts()
+
+
+def submit(
+    *,
+    case_id: str,
+    city: str,
+    item: ApprovalItem,
+    applicant: Applicant,
+    credit: CreditEvidence | CreditLookupFailure | None,
+    policy: Policy | PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    project: ProjectFacts = _NO_PROJECT,
+    provided: Iterable[str] = (),
+    licences: Iterable[LicenceHolding] = (),
+    licence_failure: str | None = None,
+    choose_standard: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[CaseEvent, ...]:
+    """A new case: ``CaseSubmitted``, ``CreditChecked``, ``LicencesLookedUp``, ``RouteDecided``.
+
+    :param case_id: the case id (the event stream's name).
+    :param city: the administrative division code of the city or district.
+    :param item: the item version in force on the submission day.
+    :param credit: what the credit source returned, a lookup failure, or None if it was
+        not asked (see :func:`creditcommit.decide`).
+    :param licences: what the e-licence store holds for the applicant.
+    :param licence_failure: what went wrong if the store could not answer: then nothing is
+        retrieved and the materials are demanded.
+    :param choose_standard: the applicant chose the standard route at once.
+    :param idempotency_key: the caller's key for this submission.
+    :raises UnknownMaterial: ``provided`` names a material the item does not list.
+    :raises NoValueInForce: the item version or the policy is not in force on the day.
+    :raises InvalidValue: a blank case id, a city that is not a division code, ...
+    """
+    day = _now(now)
+    given = _codes(provided)
+    holdings = tuple(licences)
+    if licence_failure is not None and holdings:
+        raise InvalidValue(
+            "LicencesLookedUp",
+            [Problem("holdings", "a failed look-up retrieves nothing: expected no holdings")],
+        )
+    submitted = CaseSubmitted(
+        at=now,
+        case_id=case_id,
+        city=city,
+        item_code=item.code,
+        item_valid_from=item.valid_from,
+        applicant=applicant,
+        project=project,
+        provided=given,
+        idempotency_key=idempotency_key,
+    )
+    checked = CreditChecked(at=now, outcome=credit)
+    looked_up = LicencesLookedUp(at=now, holdings=holdings, failure=licence_failure)
+    decision = decide(
+        item=item,
+        applicant=applicant,
+        evidence=credit,
+        policy=policy,
+        on=day,
+        project=project,
+        choose_standard=choose_standard,
+    )
+    plan = plan_materials(item, decision, given, holdings, on=day, calendar=calendar)
+    return (submitted, checked, looked_up, RouteDecided(at=now, decision=decision, plan=plan))
+
+
+def choose_standard(
+    case: Case,
+    item: ApprovalItem,
+    policy: Policy | PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+) -> tuple[CaseEvent, ...]:
+    """The applicant takes the standard route instead: ``RouteChosen``.
+
+    Allowed before acceptance, also after signing (the commitment then lapses). The route
+    is decided again as of the original decision day, with the applicant's choice among the
+    reasons; the plan counts every material supplied so far as submitted.
+    """
+    action = "choose_standard"
+    decision, _ = _expect(case, action)
+    _now(now)
+    _same_item(case, item)
+    if not decision.route.is_commitment:
+        raise _illegal(case, action, "the case is already on the standard route")
+    day = decision.decided_on
+    standard = decide(
+        item=item,
+        applicant=case.applicant,
+        evidence=case.evidence,
+        policy=policy,
+        on=day,
+        project=case.submission.project,
+        choose_standard=True,
+    )
+    given = {*case.submission.provided, *(event.code for event in case.supplied)}
+    holdings = () if case.licence_lookup is None else case.licence_lookup.holdings
+    plan = plan_materials(item, standard, given, holdings, on=day, calendar=calendar)
+    return (RouteChosen(at=now, decision=standard, plan=plan),)
+
+
+def sign_commitment(
+    case: Case, signed: SignedCommitment, now: dt.datetime
+) -> tuple[CaseEvent, ...]:
+    """Record the signed commitment letter: ``CommitmentSigned``.
+
+    Only on a commitment route, while the route is decided; the letter must be drawn up for
+    this case's applicant and decision, and its text must match its digest.
+    """
+    action = "sign_commitment"
+    decision, _ = _expect(case, action)
+    _now(now)
+    if not decision.route.is_commitment:
+        raise _illegal(case, action, "the standard route takes no commitment")
+    terms = signed.letter.terms
+    if terms.applicant.identifier != case.applicant.identifier:
+        raise _illegal(
+            case,
+            action,
+            f"the letter is for applicant {terms.applicant.identifier!r}, not the case's "
+            f"applicant {case.applicant.identifier!r}",
+        )
+    if terms.decision != decision:
+        raise _illegal(
+            case,
+            action,
+            "the letter was drawn up for another decision than the case's "
+            f"({terms.decision.route.name} route of {terms.decision.decided_on.isoformat()})",
+        )
+    if not signed.verify():
+        raise _illegal(case, action, "the signed text does not match its SHA-256 digest")
+    return (CommitmentSigned(at=now, commitment=signed),)
+
+
+def accept(
+    case: Case,
+    item: ApprovalItem,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    *,
+    licence_valid_until: dt.date | None = None,
+) -> tuple[CaseEvent, ...]:
+    """Accept the application (受理): ``Accepted``, and on 先证后核 also ``LicenceIssued``.
+
+    Nothing may be missing from the plan, and on a commitment route the commitment must be
+    signed. The promised and statutory due dates are counted in working days from the
+    acceptance day (not counted itself). On a commitment route an item decided on the spot
+    (``on_the_spot``) gets its licence at acceptance (licence first, verify later);
+    ``licence_valid_until`` is then its last day of validity.
+    """
+    action = "accept"
+    decision, plan = _expect(case, action)
+    day = _now(now)
+    _same_item(case, item)
+    if not plan.acceptable:
+        raise _illegal(case, action, f"materials are missing: {_codes_text(plan.missing)}")
+    if decision.route.is_commitment and case.commitment is None:
+        raise _illegal(case, action, "the commitment letter is not signed yet")
+    accepted = Accepted(
+        at=now,
+        accepted_on=day,
+        promised_due=calendar.add_working_days(day, item.promised_days),
+        statutory_due=calendar.add_working_days(day, item.statutory_days),
+    )
+    if not (decision.route.is_commitment and item.on_the_spot):
+        return (accepted,)
+    licence = LicenceIssued(
+        at=now,
+        reference=licence_reference(case.case_id),
+        issued_on=day,
+        valid_until=licence_valid_until,
+    )
+    return (accepted, licence)
+
+
+def issue(
+    case: Case,
+    now: dt.datetime,
+    *,
+    reference: str | None = None,
+    valid_until: dt.date | None = None,
+) -> tuple[CaseEvent, ...]:
+    """Grant and issue the licence (准予许可): ``LicenceIssued``.
+
+    Only an accepted case whose clock is running. On the standard route every material must
+    be in; on a commitment route outstanding deferred materials do not block, they become
+    the holder's obligations. ``reference`` defaults to :func:`licence_reference`.
+    """
+    action = "issue"
+    decision, plan = _expect(case, action)
+    day = _now(now)
+    if case.pause is not None:
+        raise _illegal(case, action, _paused_detail(case.pause))
+    if not decision.route.is_commitment:
+        owed = (*plan.missing, *case.outstanding)
+        if owed:
+            raise _illegal(
+                case,
+                action,
+                f"on the standard route every material must be in; owed: {_codes_text(owed)}",
+            )
+    return (
+        LicenceIssued(
+            at=now,
+            reference=licence_reference(case.case_id) if reference is None else reference,
+            issued_on=day,
+            valid_until=valid_until,
+        ),
+    )
+
+
+def _paused_detail(pause: ClockPaused) -> str:
+    return (
+        f"the clock is paused since {pause.paused_on.isoformat()} for "
+        f"{pause.reason.value} ({pause.reason.label_zh}); resume it first"
+    )
+
+
+def refuse(case: Case, reason: str, now: dt.datetime) -> tuple[CaseEvent, ...]:
+    """Refuse the licence (不予许可) with a reason: ``Refused``. Only an accepted case."""
+    action = "refuse"
+    _expect(case, action)
+    _now(now)
+    if case.pause is not None:
+        raise _illegal(case, action, _paused_detail(case.pause))
+    return (Refused(at=now, reason=reason),)
+
+
+def supply_material(case: Case, code: str, now: dt.datetime) -> tuple[CaseEvent, ...]:
+    """A material reaches the agency today: ``MaterialSupplied`` (and maybe ``Resumed``).
+
+    Either a deferred material not yet supplied (recorded as on time or late against its due
+    date, also after the licence is issued) or a material missing before acceptance (which
+    may make the plan acceptable). Supplying, within the grace period, the last of the
+    materials a suspension is about also resumes the case; after the grace period the
+    material is recorded, and the next :func:`due` returns the case.
+    """
+    action = "supply_material"
+    _, plan = _expect(case, action)
+    day = _now(now)
+    problem = _supply_problem(case, code)
+    if problem is not None:
+        raise _illegal(case, action, problem)
+    line = plan.line(code)
+    due_day = line.due if line.disposition is Disposition.DEFERRED else None
+    supplied = MaterialSupplied(
+        at=now,
+        code=code,
+        supplied_on=day,
+        due=due_day,
+        on_time=due_day is None or day <= due_day,
+    )
+    suspension = case.suspension
+    if suspension is None or day > suspension.grace_ends:
+        # After the grace period only the tick decides: the case is to be returned.
+        return (supplied,)
+    if _still_owed(case.apply(supplied), suspension, day):
+        return (supplied,)
+    return (supplied, Resumed(at=now, resumed_on=day))
+
+
+def pause_clock(
+    case: Case,
+    reason: PauseReason,
+    now: dt.datetime,
+    *,
+    note: str | None = None,
+    reference: LegalReference = ART_45,
+) -> tuple[CaseEvent, ...]:
+    """Stop the time limits for a procedure of 行政许可法 Art 45: ``ClockPaused``."""
+    action = "pause_clock"
+    _expect(case, action)
+    day = _now(now)
+    if case.pause is not None:
+        raise _illegal(
+            case, action, f"the clock is already paused since {case.pause.paused_on.isoformat()}"
+        )
+    return (ClockPaused(at=now, paused_on=day, reason=reason, reference=reference, note=note),)
+
+
+def resume_clock(case: Case, now: dt.datetime, calendar: WorkingCalendar) -> tuple[CaseEvent, ...]:
+    """Restart the time limits: ``ClockResumed``, with both due dates moved on.
+
+    The working days paused are those after the pause day up to and including today;
+    the promised and the statutory due dates move on by that many working days.
+    """
+    action = "resume_clock"
+    _expect(case, action)
+    day = _now(now)
+    pause = case.pause
+    if pause is None:
+        raise _illegal(case, action, "the clock is not paused")
+    if day < pause.paused_on:
+        raise _illegal(
+            case, action, f"{day.isoformat()} is before the pause of {pause.paused_on.isoformat()}"
+        )
+    assert case.promised_due is not None  # accepted
+    assert case.statutory_due is not None
+    paused = calendar.working_days_between(pause.paused_on, day)
+    return (
+        ClockResumed(
+            at=now,
+            resumed_on=day,
+            working_days=paused,
+            promised_due=calendar.add_working_days(case.promised_due, paused),
+            statutory_due=calendar.add_working_days(case.statutory_due, paused),
+        ),
+    )
+
+
+def withdraw(case: Case, now: dt.datetime, reason: str | None = None) -> tuple[CaseEvent, ...]:
+    """The applicant withdraws the application (撤回): ``Withdrawn``. Any state in progress."""
+    action = "withdraw"
+    if not case.state.in_progress:
+        raise _illegal(case, action, _allowed(ACTIONS[action]))
+    _now(now)
+    return (Withdrawn(at=now, reason=reason),)
+
+
+def due(
+    case: Case,
+    now: dt.datetime,
+    calendar: WorkingCalendar,
+    grace_working_days: int = DEFAULT_GRACE_WORKING_DAYS,
+) -> tuple[CaseEvent, ...]:
+    """The events a periodic tick must append for ``case`` at ``now`` (often none).
+
+    * accepted, not yet issued, with a deferred material past its due date → ``Suspended``,
+      the grace period ending ``grace_working_days`` working days after the earliest due
+      date among the overdue materials;
+    * suspended, one of the materials the suspension is about not supplied by the end of the
+      grace period, and that day past → ``Returned`` (退件), even if it came later;
+    * suspended, every material the suspension is about supplied → ``Resumed`` (a material
+      that fell overdue meanwhile then gets a suspension and grace period of its own).
+
+    A tick that runs late catches up: it may return ``Suspended`` and ``Returned`` together.
+    After the licence is issued an overdue deferred material is a broken obligation for
+    supervision, not a suspension.
+    """
+    day = _now(now)
+    if isinstance(grace_working_days, bool) or grace_working_days < 1:
+        raise ValueError(f"grace_working_days must be at least 1, got {grace_working_days!r}")
+    found: list[CaseEvent] = []
+    current = case
+    # At most three steps (Resumed, Suspended, Returned); the bound guards the loop.
+    for _ in range(4):
+        event = _tick(current, now, day, calendar, grace_working_days)
+        if event is None:
+            break
+        found.append(event)
+        current = current.apply(event)
+    return tuple(found)
+
+
+def _still_owed(case: Case, suspension: Suspended, by: dt.date) -> tuple[str, ...]:
+    """The materials the suspension is about that were not supplied on or before ``by``."""
+    arrived = {event.code for event in case.supplied if event.supplied_on <= by}
+    return tuple(code for code in suspension.overdue if code not in arrived)
+
+
+def _tick(
+    case: Case, now: dt.datetime, day: dt.date, calendar: WorkingCalendar, grace: int
+) -> CaseEvent | None:
+    if case.state is CaseState.ACCEPTED:
+        overdue = case.overdue(day)
+        if not overdue:
+            return None
+        earliest = min(line.due for line in overdue if line.due is not None)
+        return Suspended(
+            at=now,
+            suspended_on=day,
+            overdue=tuple(line.code for line in overdue),
+            grace_ends=calendar.add_working_days(earliest, grace),
+        )
+    suspension = case.suspension
+    if case.state is not CaseState.SUSPENDED or suspension is None:
+        return None
+    ends = suspension.grace_ends
+    lapsed = _still_owed(case, suspension, ends)
+    if day > ends and lapsed:
+        return Returned(
+            at=now,
+            reason=(
+                f"容缺材料逾期未补齐，宽限期于{ends.isoformat()}届满，予以退件 (deferred "
+                f"materials not supplied by the end of the grace period on "
+                f"{ends.isoformat()}: {', '.join(lapsed)})"
+            ),
+            missing=lapsed,
+        )
+    if not _still_owed(case, suspension, day):
+        return Resumed(at=now, resumed_on=day)
+    return None

@@ -1,0 +1,308 @@
+"""Contract suites for the ports (端口契约测试): every adapter runs the same tests.
+
+Subclass a contract in a test module, under a name pytest collects, and provide its
+fixtures; the built-in adapters and every adapter distribution run them alike::
+
+    class TestMyCreditSource(CreditSourceContract):
+        @pytest.fixture
+        def credit_source(self) -> CreditSource: ...
+
+The fixtures each contract needs are listed in its docstring. The contracts check the
+protocol, idempotency on keys (the outbox delivers at least once) and what happens for a
+subject the port knows nothing about. They need pytest, not Hypothesis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+
+import pytest
+
+from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
+from creditcommit.errors import CreditCommitError
+from creditcommit.identifiers import uscc_check_char
+from creditcommit.materials import LicenceHolding
+from creditcommit.ports import (
+    CreditRegistry,
+    CreditSource,
+    IssuedLicence,
+    LicenceStore,
+    OutboxMessage,
+    PublishingChannel,
+)
+
+__all__ = [
+    "AT",
+    "CreditRegistryContract",
+    "CreditSourceContract",
+    "LicenceStoreContract",
+    "PublishingChannelContract",
+    "SUBJECT",
+    "outbox_message",
+    "sample_record",
+]
+
+_CST = dt.timezone(dt.timedelta(hours=8))
+
+AT = dt.datetime(2026, 5, 6, 9, 30, tzinfo=_CST)
+"""The time the contracts ask at (China Standard Time)."""
+
+SUBJECT = "91321000MA1Q2W3E4" + uscc_check_char("91321000MA1Q2W3E4")
+"""A valid unified social credit code the contracts use for a subject with no data."""
+
+
+def sample_record(record_id: str, subject: str = SUBJECT) -> CreditRecord:
+    """A general commitment-breach record decided on 2026-05-06, default publicity."""
+    return CreditRecord.with_default_periods(
+        record_id=record_id,
+        subject=subject,
+        kind=CreditRecordKind.COMMITMENT_BREACH,
+        severity=Severity.GENERAL,
+        decided_on=AT.date(),
+        authority="contract test",
+    )
+
+
+def outbox_message(
+    key: str,
+    *,
+    city: str,
+    destination: str,
+    payload: dict[str, object] | None = None,
+    topic: str = "contract",
+) -> OutboxMessage:
+    """An outbox message created at :data:`AT`; the payload defaults to ``{"n": key}``."""
+    return OutboxMessage(
+        key=key,
+        destination=destination,
+        topic=topic,
+        city=city,
+        payload={"n": key} if payload is None else payload,
+        created_at=AT,
+    )
+
+
+class CreditSourceContract:
+    """The contract of :class:`~creditcommit.ports.CreditSource`.
+
+    Fixtures: ``credit_source``; ``city``; ``known_subject`` (a subject the source has data
+    for); ``known_grade`` (its grade, or None); ``known_record_ids`` (the ids of its
+    records, possibly empty); ``unknown_subject`` (a subject the source knows nothing
+    about).
+    """
+
+    def test_implements_the_protocol(self, credit_source: CreditSource) -> None:
+        assert isinstance(credit_source, CreditSource)
+        assert isinstance(credit_source.name, str)
+        assert credit_source.name.strip()
+
+    def test_evidence_is_about_the_subject_and_the_time_asked(
+        self, credit_source: CreditSource, city: str, known_subject: str, known_grade: str | None
+    ) -> None:
+        evidence = credit_source.lookup(known_subject, city=city, at=AT)
+        assert evidence.subject == known_subject
+        assert evidence.source == credit_source.name
+        assert evidence.retrieved_at == AT
+        assert evidence.grade == known_grade
+        assert evidence.verify()
+
+    def test_evidence_carries_the_subjects_records(
+        self,
+        credit_source: CreditSource,
+        city: str,
+        known_subject: str,
+        known_record_ids: Collection[str],
+    ) -> None:
+        evidence = credit_source.lookup(known_subject, city=city, at=AT)
+        assert sorted(r.record_id for r in evidence.records) == sorted(known_record_ids)
+        assert all(r.subject == known_subject for r in evidence.records)
+
+    def test_unknown_subject_has_no_grade_and_no_records(
+        self, credit_source: CreditSource, city: str, unknown_subject: str
+    ) -> None:
+        evidence = credit_source.lookup(unknown_subject, city=city, at=AT)
+        assert evidence.subject == unknown_subject
+        assert evidence.grade is None
+        assert evidence.records == ()
+
+    def test_lookup_is_repeatable(
+        self, credit_source: CreditSource, city: str, known_subject: str
+    ) -> None:
+        first = credit_source.lookup(known_subject, city=city, at=AT)
+        again = credit_source.lookup(known_subject, city=city, at=AT)
+        later = credit_source.lookup(known_subject, city=city, at=AT + dt.timedelta(hours=1))
+        assert again.digest == first.digest
+        assert later.retrieved_at == AT + dt.timedelta(hours=1)
+        assert later.digest != first.digest
+
+    def test_a_time_without_offset_is_refused(
+        self, credit_source: CreditSource, city: str, known_subject: str
+    ) -> None:
+        with pytest.raises(ValueError, match="offset"):
+            credit_source.lookup(known_subject, city=city, at=AT.replace(tzinfo=None))
+
+
+class CreditRegistryContract:
+    """The contract of :class:`~creditcommit.ports.CreditRegistry`.
+
+    Fixtures: ``credit_registry``; ``city``; ``registered_records``, a callable
+    ``(subject) -> Sequence[CreditRecord]`` returning what the registry now holds for the
+    subject (for the built-in registry: the records of a lookup).
+    """
+
+    def _message(self, key: str, record: CreditRecord, city: str, name: str) -> OutboxMessage:
+        return outbox_message(
+            key,
+            city=city,
+            destination=f"registry:{name}",
+            payload=record.to_dict(),
+            topic="credit-record",
+        )
+
+    def test_implements_the_protocol(self, credit_registry: CreditRegistry) -> None:
+        assert isinstance(credit_registry, CreditRegistry)
+        assert isinstance(credit_registry.name, str)
+        assert credit_registry.name.strip()
+
+    def test_a_pushed_record_is_held(
+        self,
+        credit_registry: CreditRegistry,
+        city: str,
+        registered_records: Callable[[str], Sequence[CreditRecord]],
+    ) -> None:
+        record = sample_record("contract-push-1")
+        credit_registry.push(self._message("k-1", record, city, credit_registry.name))
+        assert [r.record_id for r in registered_records(SUBJECT)] == ["contract-push-1"]
+        assert registered_records(SUBJECT)[0] == record
+
+    def test_a_redelivered_message_is_held_once(
+        self,
+        credit_registry: CreditRegistry,
+        city: str,
+        registered_records: Callable[[str], Sequence[CreditRecord]],
+    ) -> None:
+        first = self._message("k-1", sample_record("contract-1"), city, credit_registry.name)
+        second = self._message("k-2", sample_record("contract-2"), city, credit_registry.name)
+        for message in (first, first, second, first, second):
+            credit_registry.push(message)
+        held = sorted(r.record_id for r in registered_records(SUBJECT))
+        assert held == ["contract-1", "contract-2"]
+
+    def test_other_subjects_are_not_touched(
+        self,
+        credit_registry: CreditRegistry,
+        city: str,
+        registered_records: Callable[[str], Sequence[CreditRecord]],
+    ) -> None:
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        record = sample_record("contract-other", subject=other)
+        credit_registry.push(self._message("k-other", record, city, credit_registry.name))
+        assert list(registered_records(SUBJECT)) == []
+        assert [r.record_id for r in registered_records(other)] == ["contract-other"]
+
+    def test_a_payload_that_is_not_a_record_is_refused(
+        self,
+        credit_registry: CreditRegistry,
+        city: str,
+        registered_records: Callable[[str], Sequence[CreditRecord]],
+    ) -> None:
+        payload: dict[str, object] = {"record_id": "contract-bad", "subject": SUBJECT}
+        message = outbox_message(
+            "k-bad", city=city, destination=f"registry:{credit_registry.name}", payload=payload
+        )
+        with pytest.raises(CreditCommitError):
+            credit_registry.push(message)
+        assert list(registered_records(SUBJECT)) == []
+
+
+class LicenceStoreContract:
+    """The contract of :class:`~creditcommit.ports.LicenceStore`.
+
+    Fixtures: ``licence_store`` (empty at the start of each test); ``city``.
+    """
+
+    def _licence(self, reference: str, subject: str = SUBJECT) -> IssuedLicence:
+        return IssuedLicence(
+            reference=reference,
+            licence_type="food-business-licence",
+            subject=subject,
+            item_code="contract-item",
+            case_id=f"case-{reference}",
+            issued_on=dt.date(2026, 5, 6),
+            valid_until=dt.date(2031, 5, 5),
+        )
+
+    def test_implements_the_protocol(self, licence_store: LicenceStore) -> None:
+        assert isinstance(licence_store, LicenceStore)
+        assert isinstance(licence_store.name, str)
+        assert licence_store.name.strip()
+
+    def test_an_unknown_subject_holds_nothing(self, licence_store: LicenceStore, city: str) -> None:
+        assert list(licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))) == []
+
+    def test_a_recorded_licence_is_held_while_valid(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence = self._licence("L-1")
+        licence_store.record(licence, city=city)
+        expected = LicenceHolding("food-business-licence", "L-1", dt.date(2031, 5, 5))
+        held = licence_store.holdings
+        assert list(held(SUBJECT, city=city, on=dt.date(2026, 5, 6))) == [expected]
+        assert list(held(SUBJECT, city=city, on=dt.date(2031, 5, 5))) == [expected]
+        assert list(held(SUBJECT, city=city, on=dt.date(2026, 5, 5))) == []
+        assert list(held(SUBJECT, city=city, on=dt.date(2031, 5, 6))) == []
+
+    def test_recording_again_keeps_one_licence(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence = self._licence("L-2")
+        licence_store.record(licence, city=city)
+        licence_store.record(licence, city=city)
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))
+        assert [h.reference for h in held] == ["L-2"]
+
+    def test_a_withdrawn_licence_is_no_longer_held(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence_store.record(self._licence("L-3"), city=city)
+        licence_store.record(self._licence("L-4"), city=city)
+        for _ in range(2):
+            licence_store.withdraw("L-3", city=city, on=dt.date(2026, 7, 1), reason="revoked")
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 7, 1))
+        assert [h.reference for h in held] == ["L-4"]
+
+    def test_another_subjects_licences_are_not_held(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        licence_store.record(self._licence("L-5", subject=other), city=city)
+        assert list(licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))) == []
+
+
+class PublishingChannelContract:
+    """The contract of :class:`~creditcommit.ports.PublishingChannel`.
+
+    Fixtures: ``channel`` (empty at the start of each test); ``city``; ``published``, a
+    callable returning the keys of the messages the channel has made public, in order and
+    with repeats (one entry per effect).
+    """
+
+    def test_implements_the_protocol(self, channel: PublishingChannel) -> None:
+        assert isinstance(channel, PublishingChannel)
+        assert isinstance(channel.name, str)
+        assert channel.name.strip()
+
+    def test_a_message_is_published(
+        self, channel: PublishingChannel, city: str, published: Callable[[], Sequence[str]]
+    ) -> None:
+        channel.publish(outbox_message("p-1", city=city, destination=f"channel:{channel.name}"))
+        assert list(published()) == ["p-1"]
+
+    def test_a_redelivered_message_is_published_once(
+        self, channel: PublishingChannel, city: str, published: Callable[[], Sequence[str]]
+    ) -> None:
+        destination = f"channel:{channel.name}"
+        for key in ("p-1", "p-1", "p-2", "p-1", "p-3", "p-2"):
+            channel.publish(outbox_message(key, city=city, destination=destination))
+        assert list(published()) == ["p-1", "p-2", "p-3"]
