@@ -96,19 +96,34 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_demo_decides_the_seed_cases() -> None:
-    code, out = run("demo")
+def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
+    where = tmp_path / "demo"
+    code, out = run("demo", "--dir", str(where))
     assert code == 0
     routes = [line.split()[1] for line in out.splitlines() if line.strip().startswith("Route:")]
     assert routes == ["DIRECT", "CONDITIONAL", "STANDARD", "STANDARD", "STANDARD"]
     assert "直接适用信用承诺审批" in out
     assert "有条件适用信用承诺审批" in out
     # The reasons are printed in both languages, including the failing credit source.
-    assert "timeout after 3.0 s" in out
+    assert "simulated outage" in out
     assert "YZ-2025-0413" in out
     # The Gaoyou deferrals are due on the working-day calendar, across National Day.
     assert "DEFERRED (容缺后补) by 2025-10-10" in out
-    assert "于 2025年10月10日 前补交" in out
+    assert "issued on the spot" in out
+    assert "hash chain intact" in out
+    assert (where / "cases.db").exists()
+    published = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(published) == 2
+
+
+def test_demo_refuses_a_directory_in_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "keep.txt").write_text("mine", encoding="utf-8")
+    code, _ = run("demo", "--dir", str(tmp_path))
+    assert code == 1
+    assert "is not empty" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_python_dash_m_runs_the_cli() -> None:

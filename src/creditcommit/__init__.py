@@ -108,6 +108,7 @@ from creditcommit.errors import (
     PluginError,
     Problem,
     ScaleMismatch,
+    UnknownCase,
     UnknownGrade,
     UnknownItem,
     UnknownLicence,
@@ -181,6 +182,12 @@ from creditcommit.reasons import (
     ReasonTemplate,
     domain_label,
 )
+from creditcommit.service import (
+    CHINA_TIME,
+    Approvals,
+    ManualClock,
+    TickReport,
+)
 
 __all__ = [
     "ALL_ITEMS",
@@ -189,8 +196,10 @@ __all__ = [
     "ApplicantKind",
     "Application",
     "ApprovalItem",
+    "Approvals",
     "BlockLasts",
     "BlockingRule",
+    "CHINA_TIME",
     "COMMITMENT_PUBLICITY",
     "COMMITMENT_PUBLICITY_BASIS",
     "CalendarCoverageError",
@@ -246,6 +255,7 @@ __all__ = [
     "LicenceStore",
     "LicencesLookedUp",
     "ListenerFailure",
+    "ManualClock",
     "Material",
     "MaterialKind",
     "MaterialLine",
@@ -297,8 +307,10 @@ __all__ = [
     "StreamInfo",
     "Suspended",
     "Templates",
+    "TickReport",
     "Timeline",
     "USCC",
+    "UnknownCase",
     "UnknownGrade",
     "UnknownItem",
     "UnknownLicence",

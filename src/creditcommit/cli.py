@@ -9,17 +9,36 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
+
+import attrs
 
 from creditcommit import _demo
 from creditcommit.__about__ import __version__
+from creditcommit._codec import event_from_record
+from creditcommit._converter import structure
 from creditcommit.calendar import WorkingCalendar
+from creditcommit.case import CaseState
 from creditcommit.catalog import Catalog
-from creditcommit.errors import CreditCommitError, DataFileError
+from creditcommit.config import CONFIG_FILE
+from creditcommit.credit import (
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    CreditRecordKind,
+    Severity,
+)
+from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, ProjectLevel
+from creditcommit.errors import CreditCommitError, DataFileError, Problem
 from creditcommit.identifiers import USCC
-from creditcommit.policy import SETTINGS, Policy
+from creditcommit.materials import LicenceHolding, plan_materials
+from creditcommit.policy import SETTINGS, Policy, decide
+from creditcommit.service import CHINA_TIME, Approvals
 from creditcommit.testing.scenarios import check_scenarios
 
 __all__ = ["main"]
@@ -117,20 +136,309 @@ def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    _demo.run(out)
+    _demo.run(out, args.dir)
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# --- commands on a configured installation ---------------------------------------------------
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    if args.config is not None:
+        return str(args.config)
+    return os.environ.get("CREDITCOMMIT_CONFIG", CONFIG_FILE)
+
+
+def _service(args: argparse.Namespace) -> Approvals:
+    return Approvals.from_config(_config_path(args))
+
+
+def cmd_case_show(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        history = service.history(args.case_id)
+        case = service.case(args.case_id)
+    out.write(f"Case {case.case_id} — {case.state.name}\n")
+    out.write(f"  Applicant: {case.applicant.name} ({case.applicant.identifier})\n")
+    out.write(f"  Item: {case.item_code} (version of {case.item_valid_from})\n")
+    if case.decision is not None:
+        route = case.decision.route
+        out.write(f"  Route: {route.name} — {route.label_zh} ({route.label_en})\n")
+    if case.licence_reference is not None:
+        out.write(f"  Licence: {case.licence_reference}\n")
+    out.write("Timeline:\n")
+    for stored in history:
+        event = event_from_record(stored.type, stored.payload)
+        out.write(f"  {stored.version:>3}  {stored.recorded_at.isoformat()}  {stored.type}\n")
+        decision = getattr(event, "decision", None)
+        if decision is not None:
+            for reason in decision.reasons:
+                out.write(f"         · [{reason.code}] {reason.text(args.lang)}\n")
+                for ref in reason.references:
+                    out.write(f"           {'依据' if args.lang == 'zh' else 'Basis'}: {ref}\n")
+        outcome = getattr(event, "outcome", None)
+        if isinstance(outcome, CreditLookupFailure):
+            out.write(f"         credit lookup failed: {outcome.reason}\n")
+        elif isinstance(outcome, CreditEvidence):
+            grade = outcome.grade or "no grade"
+            out.write(
+                f"         evidence from {outcome.source}: grade {grade}, "
+                f"{len(outcome.records)} record(s), digest {outcome.digest[:12]}\n"
+            )
+    return 0
+
+
+def cmd_case_list(args: argparse.Namespace, out: TextIO) -> int:
+    state = None if args.state is None else CaseState[args.state.upper()]
+    with _service(args) as service:
+        cases = service.cases(state=state, item=args.item)
+    for case in cases:
+        route = "—" if case.route is None else case.route.name
+        out.write(
+            f"{case.case_id}  {case.state.name:<10} {route:<11} {case.item_code}  "
+            f"{case.applicant.name}\n"
+        )
+    out.write(f"{len(cases)} case(s)\n")
+    return 0
+
+
+def cmd_log_verify(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        report = service.verify()
+    if report.ok:
+        out.write(f"OK: {report.events} events, hash chain intact\n")
+        return 0
+    bad = report.first_bad
+    assert bad is not None
+    sys.stderr.write(
+        f"error: event {bad.position} (case {bad.stream}, version {bad.version}, "
+        f"{bad.type}) does not match the hash chain: {report.problem}\n"
+    )
+    return 1
+
+
+def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        report = service.tick()
+    out.write(
+        f"{report.at.isoformat()}: suspended {len(report.suspended)}, resumed "
+        f"{len(report.resumed)}, returned {len(report.returned)}; delivered "
+        f"{len(report.delivery.delivered)}, failed {len(report.delivery.failed)}\n"
+    )
+    return 0
+
+
+# --- decide ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _ApplicationInput:
+    """One application for ``creditcommit decide --file``: the flags, as JSON keys."""
+
+    item: str
+    on: dt.date
+    id: str
+    name: str = "申请人"
+    kind: ApplicantKind = ApplicantKind.LEGAL_PERSON
+    grade: str | None = None
+    scale: str = "yangzhou-a-e"
+    records: list[str] = attrs.field(factory=list)
+    credit_unavailable: str | None = None
+    major_level: ProjectLevel | None = None
+    licences: list[str] = attrs.field(factory=list)
+    provided: list[str] = attrs.field(factory=list)
+    choose_standard: bool = False
+
+
+def _record(text: str, subject: str, index: int) -> CreditRecord:
+    parts = text.split(":")
+    try:
+        kind, severity, decided = CreditRecordKind(parts[0]), Severity(parts[1]), parts[2]
+        repaired = dt.date.fromisoformat(parts[3]) if len(parts) > 3 else None
+        return CreditRecord.with_default_periods(
+            record_id=f"R{index + 1}",
+            subject=subject,
+            kind=kind,
+            severity=severity,
+            decided_on=dt.date.fromisoformat(decided),
+            repaired_on=repaired,
+        )
+    except (IndexError, ValueError):
+        raise DataFileError(
+            "--record",
+            [
+                Problem(
+                    f"records[{index}]",
+                    f"expected KIND:SEVERITY:YYYY-MM-DD[:REPAIRED], got {text!r} (kinds: "
+                    f"{', '.join(k.value for k in CreditRecordKind)}; severities: "
+                    f"{', '.join(s.value for s in Severity)})",
+                )
+            ],
+        ) from None
+
+
+def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
+    if args.file is not None:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        given = structure(data, _ApplicationInput, source=args.file)
+    else:
+        missing = [f"--{flag}" for flag in ("item", "on", "id") if getattr(args, flag) is None]
+        if missing:
+            raise ValueError(f"give {', '.join(missing)} (or --file)")
+        given = _ApplicationInput(
+            item=args.item,
+            on=args.on,
+            id=args.id,
+            name=args.name,
+            kind=ApplicantKind(args.kind),
+            grade=args.grade,
+            scale=args.scale,
+            records=args.record,
+            credit_unavailable=args.credit_unavailable,
+            major_level=None if args.major_level is None else ProjectLevel(args.major_level),
+            licences=args.licence,
+            provided=args.provided,
+            choose_standard=args.choose_standard,
+        )
+    catalog = _load_catalog(args.catalog)
+    policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
+    item = catalog.item(given.item, given.on)
+    at = dt.datetime.combine(given.on, dt.time(9, 0), CHINA_TIME)
+    evidence: CreditEvidence | CreditLookupFailure
+    if given.credit_unavailable is not None:
+        evidence = CreditLookupFailure(
+            subject=given.id, source="cli", attempted_at=at, reason=given.credit_unavailable
+        )
+    else:
+        evidence = CreditEvidence.create(
+            subject=given.id,
+            source="cli",
+            retrieved_at=at,
+            scale=given.scale,
+            grade=given.grade,
+            records=[_record(text, given.id, i) for i, text in enumerate(given.records)],
+        )
+    decision = decide(
+        item=item,
+        applicant=Applicant(given.id, given.name, given.kind),
+        evidence=evidence,
+        policy=policy,
+        on=given.on,
+        project=ProjectFacts(given.major_level),
+        choose_standard=given.choose_standard,
+    )
+    plan = plan_materials(
+        item,
+        decision,
+        given.provided,
+        [LicenceHolding(t, f"{t}:{given.id}") for t in given.licences],
+        on=given.on,
+        calendar=WorkingCalendar.china(),
+    )
+    if args.json:
+        json.dump(
+            {
+                "route": decision.route.name,
+                "eligible_route": decision.eligible_route.name,
+                "reasons": [
+                    {
+                        "code": r.code,
+                        "zh": r.zh,
+                        "en": r.en,
+                        "references": [str(x) for x in r.references],
+                    }
+                    for r in decision.reasons
+                ],
+                "materials": {
+                    line.code: {
+                        "disposition": line.disposition.value,
+                        "due": None if line.due is None else line.due.isoformat(),
+                    }
+                    for line in plan.lines
+                },
+                "reduced": plan.reduced,
+                "acceptable": plan.acceptable,
+                "catalog": str(decision.catalog),
+                "policy": str(decision.policy),
+            },
+            out,
+            ensure_ascii=False,
+            indent=2,
+        )
+        out.write("\n")
+        return 0
+    out.write(decision.explain(args.lang) + "\n")
+    for line in plan.lines:
+        due = f" (due {line.due.isoformat()})" if line.due is not None else ""
+        out.write(f"  - {line.code} {line.name}: {line.disposition.name}{due}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per option
     parser = argparse.ArgumentParser(
         prog="creditcommit",
         description="Credit + commitment (信用+承诺) tiered administrative approval.",
     )
     parser.add_argument("--version", action="version", version=f"creditcommit {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help=f"creditcommit.toml (default: $CREDITCOMMIT_CONFIG or ./{CONFIG_FILE})",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="walk through what the library does")
+    demo = commands.add_parser("demo", help="run the seed's story end to end on SQLite")
+    demo.add_argument(
+        "--dir", metavar="DIR", help="an empty or new directory (default: a new temporary one)"
+    )
     demo.set_defaults(handler=cmd_demo)
+
+    case = commands.add_parser("case", help="cases of a configured installation")
+    case_cmds = case.add_subparsers(dest="case_command", required=True)
+    show = case_cmds.add_parser("show", help="a case's timeline with the reasons")
+    show.add_argument("case_id", metavar="ID")
+    show.add_argument("--lang", choices=("zh", "en"), default="zh")
+    show.set_defaults(handler=cmd_case_show)
+    listing = case_cmds.add_parser("list", help="cases, oldest first")
+    listing.add_argument("--state", choices=[s.name.lower() for s in CaseState])
+    listing.add_argument("--item", metavar="CODE")
+    listing.set_defaults(handler=cmd_case_list)
+
+    log = commands.add_parser("log", help="the event log")
+    log_cmds = log.add_subparsers(dest="log_command", required=True)
+    verify = log_cmds.add_parser("verify", help="check the hash chain; name the first bad event")
+    verify.set_defaults(handler=cmd_log_verify)
+
+    tick = commands.add_parser("tick", help="apply deadlines reached and deliver the outbox")
+    tick.set_defaults(handler=cmd_tick)
+
+    decide_cmd = commands.add_parser(
+        "decide", help="decide one application (from flags or a JSON file) without storing it"
+    )
+    decide_cmd.add_argument("--file", metavar="JSON", help="the application as JSON")
+    decide_cmd.add_argument("--item", metavar="CODE")
+    decide_cmd.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
+    decide_cmd.add_argument("--id", metavar="USCC", help="the applicant's identifier")
+    decide_cmd.add_argument("--name", default="申请人")
+    decide_cmd.add_argument(
+        "--kind", choices=[k.value for k in ApplicantKind], default="legal-person"
+    )
+    decide_cmd.add_argument("--grade")
+    decide_cmd.add_argument("--scale", default="yangzhou-a-e")
+    decide_cmd.add_argument(
+        "--record", action="append", default=[], metavar="KIND:SEVERITY:DATE[:REPAIRED]"
+    )
+    decide_cmd.add_argument("--credit-unavailable", metavar="REASON")
+    decide_cmd.add_argument("--major-level", choices=[level.value for level in ProjectLevel])
+    decide_cmd.add_argument("--licence", action="append", default=[], metavar="TYPE")
+    decide_cmd.add_argument("--provided", action="append", default=[], metavar="CODE")
+    decide_cmd.add_argument("--choose-standard", action="store_true")
+    decide_cmd.add_argument("--catalog", metavar="FILE", help="default: the sample")
+    decide_cmd.add_argument(
+        "--policy", action="append", default=[], metavar="FILE", help="default: the sample"
+    )
+    decide_cmd.add_argument("--lang", choices=("zh", "en"), default="zh")
+    decide_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    decide_cmd.set_defaults(handler=cmd_decide)
 
     catalog = commands.add_parser("catalog", help="approval-item catalogues")
     catalog_cmds = catalog.add_subparsers(dest="catalog_command", required=True)
@@ -193,7 +501,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except DataFileError as exc:
         sys.stderr.write(exc.report() + "\n")
         return 1
-    except (CreditCommitError, ValueError) as exc:
+    except (CreditCommitError, ValueError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
 

@@ -8,7 +8,9 @@ deterministic exponential :class:`Backoff`. A message is delivered **at least on
 receiving port is idempotent on ``message.key``, so each message takes effect exactly once.
 
 Routing is by ``destination``: ``"channel:<name>"`` goes to the publishing channel of that
-name (``publish``), ``"registry:<name>"`` to the credit registry of that name (``push``). An
+name (``publish``), ``"registry:<name>"`` to the credit registry of that name (``push``),
+``"licences:<name>"`` to the e-licence store of that name (topic ``licence-issued`` →
+``record``, ``licence-withdrawn`` → ``withdraw``). An
 unknown destination is a failure recorded on the message, like any exception from a port:
 :func:`deliver` never raises to its caller.
 """
@@ -26,6 +28,8 @@ from creditcommit.errors import InvalidValue, Problem
 from creditcommit.ports import (
     CreditRegistry,
     EventStore,
+    IssuedLicence,
+    LicenceStore,
     OutboxMessage,
     PendingMessage,
     PublishingChannel,
@@ -85,14 +89,14 @@ class Backoff:
 #: The backoff :func:`deliver` uses unless told otherwise: 30 s, doubling, at most 1 h.
 DEFAULT_BACKOFF = Backoff()
 
-Port = PublishingChannel | CreditRegistry
+Port = PublishingChannel | CreditRegistry | LicenceStore
 
 
 def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
 
 
-T = TypeVar("T", PublishingChannel, CreditRegistry)
+T = TypeVar("T", PublishingChannel, CreditRegistry, LicenceStore)
 
 
 def _file(found: dict[str, T], destination: str, port: T) -> None:
@@ -112,15 +116,20 @@ class Destinations:
 
     channels: Mapping[str, PublishingChannel] = attrs.field(factory=dict, converter=_frozen)
     registries: Mapping[str, CreditRegistry] = attrs.field(factory=dict, converter=_frozen)
+    licences: Mapping[str, LicenceStore] = attrs.field(factory=dict, converter=_frozen)
 
     @classmethod
     def of(cls, *ports: Port) -> Destinations:
         """File ``ports`` by kind and ``name``; two ports of one kind with one name are an
-        error (``ValueError``), as is an object that is neither kind (``TypeError``)."""
+        error (``ValueError``), as is an object that is no kind of port (``TypeError``)."""
         channels: dict[str, PublishingChannel] = {}
         registries: dict[str, CreditRegistry] = {}
+        licences: dict[str, LicenceStore] = {}
         for port in ports:
             filed = False
+            if isinstance(port, LicenceStore):
+                _file(licences, f"licences:{port.name}", port)
+                filed = True
             if isinstance(port, PublishingChannel):
                 _file(channels, f"channel:{port.name}", port)
                 filed = True
@@ -129,16 +138,17 @@ class Destinations:
                 filed = True
             if not filed:
                 raise TypeError(
-                    f"{port!r} is neither a publishing channel (name, publish) nor a credit "
-                    "registry (name, push)"
+                    f"{port!r} is neither a publishing channel (name, publish), a credit "
+                    "registry (name, push) nor a licence store (name, holdings, record, withdraw)"
                 )
-        return cls(channels=channels, registries=registries)
+        return cls(channels=channels, registries=registries, licences=licences)
 
     def names(self) -> tuple[str, ...]:
         """Every destination, as messages name them: ``channel:<name>``, ``registry:<name>``."""
         return (
             *(f"channel:{name}" for name in sorted(self.channels)),
             *(f"registry:{name}" for name in sorted(self.registries)),
+            *(f"licences:{name}" for name in sorted(self.licences)),
         )
 
     def route(self, destination: str) -> Callable[[OutboxMessage], None]:
@@ -148,8 +158,42 @@ class Destinations:
             return self.channels[name].publish
         if kind == "registry" and name in self.registries:
             return self.registries[name].push
+        if kind == "licences" and name in self.licences:
+            return _licence_delivery(self.licences[name])
         known = ", ".join(self.names()) or "none"
         raise LookupError(f"no destination {destination!r} is configured (known: {known})")
+
+
+def _licence_delivery(store: LicenceStore) -> Callable[[OutboxMessage], None]:
+    def deliver(message: OutboxMessage) -> None:
+        payload = message.payload
+        if message.topic == "licence-issued":
+            valid_until = payload.get("valid_until")
+            store.record(
+                IssuedLicence(
+                    reference=str(payload["reference"]),
+                    licence_type=str(payload["licence_type"]),
+                    subject=str(payload["subject"]),
+                    item_code=str(payload["item_code"]),
+                    case_id=str(payload["case_id"]),
+                    issued_on=dt.date.fromisoformat(str(payload["issued_on"])),
+                    valid_until=None
+                    if valid_until is None
+                    else dt.date.fromisoformat(str(valid_until)),
+                ),
+                city=message.city,
+            )
+        elif message.topic == "licence-withdrawn":
+            store.withdraw(
+                str(payload["reference"]),
+                city=message.city,
+                on=dt.date.fromisoformat(str(payload["withdrawn_on"])),
+                reason=str(payload["reason"]),
+            )
+        else:
+            raise ValueError(f"a licence store takes no message of topic {message.topic!r}")
+
+    return deliver
 
 
 @attrs.frozen

@@ -29,6 +29,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "ScaleMismatch",
+    "UnknownCase",
     "UnknownGrade",
     "UnknownItem",
     "UnknownLicence",
@@ -316,3 +317,11 @@ class UnknownLicence(CreditCommitError, LookupError):
         self.reference = reference
         self.city = city
         super().__init__(f"no licence {reference!r} is recorded for city {city}")
+
+
+class UnknownCase(CreditCommitError, LookupError):
+    """A case id the event store has no events for."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id!r} is recorded")

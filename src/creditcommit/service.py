@@ -1,0 +1,628 @@
+"""The approval service (审批服务): the one place that does I/O.
+
+:class:`Approvals` asks the city's ports (through :class:`~creditcommit.plugins.Integrations`),
+calls the pure core (:mod:`creditcommit.case`, :func:`creditcommit.decide`, ...), appends the
+events it returns to the event store together with the outbox messages they cause, and
+delivers the outbox. The clock is injected, so every run can be replayed.
+
+Failures of the city's upstreams never crash a submission: a credit source that is down,
+slow or answers garbage is recorded as a :class:`~creditcommit.CreditLookupFailure` and the
+application takes the standard route; a licence store that fails means nothing is
+retrieved and the materials are demanded. Publication and licence recording go through the
+outbox, so a crash between the state change and the delivery loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from creditcommit import case as lifecycle
+from creditcommit._codec import event_from_record, event_to_record
+from creditcommit.calendar import WorkingCalendar
+from creditcommit.case import Case, CaseEvent, CaseState, LicenceIssued, PauseReason
+from creditcommit.catalog import ApprovalItem, Catalog
+from creditcommit.commitments import CommitmentLetter, Notification, Signer
+from creditcommit.config import Config
+from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.decision import Applicant, ProjectFacts, Route
+from creditcommit.delivery import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    DeliveryReport,
+    Destinations,
+    deliver_all,
+)
+from creditcommit.errors import ConcurrencyError, DuplicateKey, UnknownCase
+from creditcommit.identifiers import mask_resident_ids
+from creditcommit.materials import LicenceHolding
+from creditcommit.plugins import Integrations
+from creditcommit.policy import Policy
+from creditcommit.ports import EventStore, OutboxMessage, StoredEvent, VerifyReport
+
+__all__ = ["Approvals", "CHINA_TIME", "Clock", "ManualClock", "TickReport", "system_clock"]
+
+#: China Standard Time (UTC+8, no daylight saving): the day a deadline counts from.
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+
+#: A clock: returns the current time, with a time zone.
+Clock = Callable[[], dt.datetime]
+
+# How many times submit() retries when a concurrent submission took the case number.
+_ID_ATTEMPTS = 20
+# Failure texts recorded with a case are kept short.
+_MAX_REASON = 300
+
+
+def system_clock() -> dt.datetime:
+    """The machine's clock, in China Standard Time."""
+    return dt.datetime.now(CHINA_TIME)
+
+
+class ManualClock:
+    """A clock that stands still until told to move: for tests, demos and replays.
+
+    >>> clock = ManualClock(dt.datetime(2025, 9, 26, 9, 30, tzinfo=CHINA_TIME))
+    >>> clock.advance(days=3).isoformat()
+    '2025-09-29T09:30:00+08:00'
+    """
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.set(start)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def set(self, now: dt.datetime) -> dt.datetime:
+        """Move to ``now`` (which needs a time zone)."""
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError(f"{now!r} has no time zone")
+        self.now = now
+        return now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        """Move on by ``datetime.timedelta(**delta)``."""
+        return self.set(self.now + dt.timedelta(**delta))
+
+
+@attrs.frozen
+class TickReport:
+    """What :meth:`Approvals.tick` did: the cases it moved, and the delivery of the outbox.
+
+    ``conflicts`` lists cases another writer changed during the tick; the next tick takes
+    them up again.
+    """
+
+    at: dt.datetime
+    suspended: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
+    returned: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    delivery: DeliveryReport = attrs.field(factory=lambda: DeliveryReport(drained=True))
+
+
+def _reason(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+class Approvals:
+    """Cases for one or more cities: submit, decide, commit, accept, issue — with I/O.
+
+    Build it with :meth:`from_config` (a ``creditcommit.toml``), or from its parts. Each
+    action reads the case, calls the pure transition, and appends the new events with the
+    version it read: a concurrent writer makes it fail with
+    :class:`~creditcommit.ConcurrencyError` rather than lose an update.
+    """
+
+    def __init__(
+        self,
+        integrations: Integrations,
+        store: EventStore,
+        *,
+        clock: Clock = system_clock,
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> None:
+        self.integrations = integrations
+        self.store = store
+        self.clock = clock
+        self.backoff = backoff
+        self.city = integrations.config.city
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config | str | os.PathLike[str],
+        *,
+        clock: Clock = system_clock,
+        plugins: Iterable[object] | Mapping[str, object] = (),
+        autoload: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+    ) -> Approvals:
+        """The service for a configuration file (or a loaded :class:`Config`).
+
+        The configured city's ports, catalogue and policy are resolved at once, so a
+        misconfiguration (:class:`~creditcommit.PluginError`,
+        :class:`~creditcommit.DataFileError`) shows at start-up, not on the first application.
+        """
+        loaded = config if isinstance(config, Config) else Config.load(config)
+        integrations = Integrations.from_config(
+            loaded, autoload=autoload, plugins=plugins, environ=environ
+        )
+        store = integrations.event_store()
+        service = cls(integrations, store, clock=clock, backoff=backoff)
+        try:
+            service.check(loaded.city)
+        except BaseException:
+            store.close()
+            raise
+        return service
+
+    def check(self, city: str | None = None) -> None:
+        """Resolve every port, the catalogue, the policy and the calendar of ``city``."""
+        where = self.city if city is None else city
+        self.integrations.credit_source(where)
+        self.integrations.licence_store(where)
+        self.integrations.credit_registry(where)
+        self.integrations.publishing_channels(where)
+        self.integrations.catalog(where)
+        self.integrations.policy(where)
+        self.integrations.calendar(where)
+
+    def close(self) -> None:
+        """Close the event store."""
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the city's rules ---------------------------------------------------------------
+
+    def catalog(self, city: str | None = None) -> Catalog:
+        """The catalogue of ``city`` (default: the configured city)."""
+        return self.integrations.catalog(self.city if city is None else city)
+
+    def policy(self, city: str | None = None) -> Policy:
+        """The policy of ``city`` (default: the configured city)."""
+        return self.integrations.policy(self.city if city is None else city)
+
+    def calendar(self, city: str | None = None) -> WorkingCalendar:
+        """The working-day calendar of ``city`` (default: the configured city)."""
+        return self.integrations.calendar(self.city if city is None else city)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def history(self, case_id: str) -> tuple[StoredEvent, ...]:
+        """The stored events of a case, oldest first; :class:`UnknownCase` if there are none."""
+        events = self.store.read(case_id)
+        if not events:
+            raise UnknownCase(case_id)
+        return events
+
+    def case(self, case_id: str) -> Case:
+        """The case as its events say it is now."""
+        return Case.from_events(
+            event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
+        )
+
+    def cases(
+        self,
+        *,
+        city: str | None = None,
+        state: CaseState | None = None,
+        item: str | None = None,
+        applicant: str | None = None,
+    ) -> tuple[Case, ...]:
+        """Cases, oldest first, filtered by city, state, item code and applicant identifier."""
+        meta = {"kind": "case"}
+        for key, value in (("city", city), ("item", item), ("applicant", applicant)):
+            if value is not None:
+                meta[key] = value
+        if state is not None:
+            meta["state"] = state.name
+        return tuple(self.case(info.stream) for info in self.store.streams(**meta))
+
+    def _item(self, case: Case) -> ApprovalItem:
+        return self.catalog(case.city).item(case.item_code, case.item_valid_from)
+
+    def commitment_letter(self, case_id: str) -> CommitmentLetter:
+        """The commitment letter (信用承诺书) the applicant of a commitment-route case signs."""
+        case = self.case(case_id)
+        item, decision, plan = self._terms(case)
+        return CommitmentLetter.build(
+            item,
+            decision,
+            plan,
+            case.applicant,
+            verification_due=self._verification_due(case, item),
+        )
+
+    def notification(self, case_id: str) -> Notification:
+        """The notification (信用承诺告知书) the agency gives the applicant."""
+        case = self.case(case_id)
+        item, decision, plan = self._terms(case)
+        return Notification.build(
+            item,
+            decision,
+            plan,
+            case.applicant,
+            verification_due=self._verification_due(case, item),
+        )
+
+    def _terms(self, case: Case) -> tuple[ApprovalItem, Any, Any]:
+        if case.decision is None or case.plan is None:
+            raise UnknownCase(case.case_id)
+        return self._item(case), case.decision, case.plan
+
+    def _verification_due(self, case: Case, item: ApprovalItem) -> dt.date | None:
+        days = item.verification.deadline_days
+        if days is None or case.decision is None:
+            return None
+        return self.calendar(case.city).add_working_days(case.decision.decided_on, days)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        item: str,
+        applicant: Applicant,
+        project: ProjectFacts | None = None,
+        provided: Iterable[str] = (),
+        choose_standard: bool = False,
+        key: str | None = None,
+        city: str | None = None,
+    ) -> Case:
+        """Submit an application: ask the credit source (逢报必查) and the licence store,
+        decide the route, plan the materials, and record it all as a new case.
+
+        ``key`` makes the submission idempotent: submitting again with the same key returns
+        the case the first submission created, without asking anybody again.
+        """
+        where = self.city if city is None else city
+        if key is not None:
+            existing = self.store.stream_for_key(key)
+            if existing is not None:
+                return self.case(existing)
+        now = self._now()
+        day = now.date()
+        approval_item = self.catalog(where).item(item, day)
+        credit = self._credit(where, applicant.identifier, now)
+        holdings, licence_failure = self._holdings(where, applicant.identifier, day)
+        policy = self.policy(where)
+        calendar = self.calendar(where)
+        facts = ProjectFacts() if project is None else project
+        for _ in range(_ID_ATTEMPTS):
+            case_id = self._next_case_id(where, day)
+            events = lifecycle.submit(
+                case_id=case_id,
+                city=where,
+                item=approval_item,
+                applicant=applicant,
+                credit=credit,
+                policy=policy,
+                calendar=calendar,
+                now=now,
+                project=facts,
+                provided=provided,
+                licences=holdings,
+                licence_failure=licence_failure,
+                choose_standard=choose_standard,
+                idempotency_key=key,
+            )
+            new = Case.from_events(events)
+            meta = {
+                "kind": "case",
+                "city": where,
+                "item": approval_item.code,
+                "applicant": applicant.identifier,
+                "day": day.isoformat(),
+                "state": new.state.name,
+            }
+            try:
+                stored = self.store.append(
+                    case_id,
+                    [event_to_record(event) for event in events],
+                    expected_version=0,
+                    recorded_at=now,
+                    idempotency_key=key,
+                    meta=meta,
+                )
+            except DuplicateKey as exc:
+                return self.case(exc.stream)
+            except ConcurrencyError:
+                continue  # another submission took this number: take the next one
+            self._notify(where, case_id, stored)
+            return new
+        raise ConcurrencyError(f"{where}-{day:%Y%m%d}-*", 0, _ID_ATTEMPTS)
+
+    def choose_route(self, case_id: str, route: Route) -> Case:
+        """The applicant chooses its route: only the standard route can be chosen instead of
+        the one decided (国办发〔2020〕42号: the applicant may always choose it)."""
+        if route is not Route.STANDARD:
+            raise ValueError(
+                f"an applicant can only choose the standard route instead of the decided one, "
+                f"not {route.name}"
+            )
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.choose_standard(
+                case, self._item(case), self.policy(case.city), self.calendar(case.city), now
+            ),
+        )
+
+    def sign_commitment(self, case_id: str, signer: Signer) -> Case:
+        """Sign the commitment letter now, as ``signer`` (the applicant, or an authorised agent)."""
+
+        def sign(case: Case, now: dt.datetime) -> tuple[CaseEvent, ...]:
+            item, decision, plan = self._terms(case)
+            letter = CommitmentLetter.build(
+                item,
+                decision,
+                plan,
+                case.applicant,
+                verification_due=self._verification_due(case, item),
+            )
+            return lifecycle.sign_commitment(case, letter.sign(signer, now), now)
+
+        return self._act(case_id, sign)
+
+    def accept(self, case_id: str, *, licence_valid_until: dt.date | None = None) -> Case:
+        """Accept the application (受理); on 先证后核 the licence is issued at once."""
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.accept(
+                case,
+                self._item(case),
+                self.calendar(case.city),
+                now,
+                licence_valid_until=licence_valid_until,
+            ),
+        )
+
+    def issue(
+        self, case_id: str, *, reference: str | None = None, valid_until: dt.date | None = None
+    ) -> Case:
+        """Grant and issue the licence (准予许可)."""
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.issue(
+                case, now, reference=reference, valid_until=valid_until
+            ),
+        )
+
+    def refuse(self, case_id: str, reason: str) -> Case:
+        """Refuse the licence (不予许可)."""
+        return self._act(case_id, lambda case, now: lifecycle.refuse(case, reason, now))
+
+    def supply_material(self, case_id: str, code: str) -> Case:
+        """A material reaches the agency now (补齐补正)."""
+        return self._act(case_id, lambda case, now: lifecycle.supply_material(case, code, now))
+
+    def pause_clock(self, case_id: str, reason: PauseReason, *, note: str | None = None) -> Case:
+        """Stop the time limits for a hearing, expert review, ... (行政许可法 Art 45)."""
+        return self._act(
+            case_id, lambda case, now: lifecycle.pause_clock(case, reason, now, note=note)
+        )
+
+    def resume_clock(self, case_id: str) -> Case:
+        """Restart the time limits after an Art 45 procedure."""
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.resume_clock(case, now, self.calendar(case.city)),
+        )
+
+    def withdraw(self, case_id: str, reason: str | None = None) -> Case:
+        """The applicant withdraws the application (撤回)."""
+        return self._act(case_id, lambda case, now: lifecycle.withdraw(case, now, reason))
+
+    # -- time passing and delivery ---------------------------------------------------------
+
+    def tick(self, now: dt.datetime | None = None) -> TickReport:
+        """Deadlines reached: move every case whose time has come, then deliver the outbox.
+
+        A deferred material overdue before the licence is issued suspends the case; a
+        suspended case past its grace period (the policy's ``deferred_grace_working_days``)
+        is returned (退件). ``now`` defaults to the clock.
+        """
+        at = self._now() if now is None else now.astimezone(CHINA_TIME)
+        suspended: list[str] = []
+        resumed: list[str] = []
+        returned: list[str] = []
+        conflicts: list[str] = []
+        for info in self.store.streams(kind="case"):
+            if info.meta.get("state") not in _TICKING:
+                continue
+            case = self.case(info.stream)
+            grace = self.policy(case.city).at(at.date()).deferred_grace_working_days
+            events = lifecycle.due(case, at, self.calendar(case.city), grace)
+            if not events:
+                continue
+            try:
+                self._append(case, events, at)
+            except ConcurrencyError:
+                conflicts.append(case.case_id)
+                continue
+            for event in events:
+                kind = type(event).__name__
+                target = {"Suspended": suspended, "Resumed": resumed, "Returned": returned}
+                if kind in target:
+                    target[kind].append(case.case_id)
+        return TickReport(
+            at=at,
+            suspended=tuple(suspended),
+            resumed=tuple(resumed),
+            returned=tuple(returned),
+            conflicts=tuple(conflicts),
+            delivery=self.deliver(at),
+        )
+
+    def deliver(self, now: dt.datetime | None = None) -> DeliveryReport:
+        """Deliver every due outbox message of the configured city; never raises."""
+        at = self._now() if now is None else now
+        return deliver_all(self.store, self._destinations(self.city), at, backoff=self.backoff)
+
+    def verify(self) -> VerifyReport:
+        """Check the hash chain of the whole event log."""
+        return self.store.verify()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _now(self) -> dt.datetime:
+        now = self.clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError(f"the clock returned {now!r}, a time without a time zone")
+        return now.astimezone(CHINA_TIME)
+
+    def _next_case_id(self, city: str, day: dt.date) -> str:
+        count = len(self.store.streams(kind="case", city=city, day=day.isoformat()))
+        return f"{city}-{day:%Y%m%d}-{count + 1:04d}"
+
+    def _credit(
+        self, city: str, subject: str, now: dt.datetime
+    ) -> CreditEvidence | CreditLookupFailure:
+        source = self.integrations.credit_source(city)
+        name = str(getattr(source, "name", type(source).__name__))
+        try:
+            answer: object = source.lookup(subject, city=city, at=now)
+        except Exception as exc:  # fail closed: any failure is recorded, never raised
+            return CreditLookupFailure(
+                subject=subject, source=name, attempted_at=now, reason=_reason(exc)
+            )
+        if not isinstance(answer, CreditEvidence):
+            return CreditLookupFailure(
+                subject=subject,
+                source=name,
+                attempted_at=now,
+                reason=f"malformed reply: expected credit evidence, got {type(answer).__name__}",
+            )
+        return answer
+
+    def _holdings(
+        self, city: str, subject: str, day: dt.date
+    ) -> tuple[tuple[LicenceHolding, ...], str | None]:
+        store = self.integrations.licence_store(city)
+        try:
+            answer = tuple(store.holdings(subject, city=city, on=day))
+        except Exception as exc:  # nothing retrieved: the materials are demanded
+            return (), _reason(exc)
+        if not all(isinstance(holding, LicenceHolding) for holding in answer):
+            return (), "malformed reply: expected licence holdings"
+        return answer, None
+
+    def _act(
+        self, case_id: str, transition: Callable[[Case, dt.datetime], Sequence[CaseEvent]]
+    ) -> Case:
+        case = self.case(case_id)
+        now = self._now()
+        events = tuple(transition(case, now))
+        return self._append(case, events, now)
+
+    def _append(self, case: Case, events: Sequence[CaseEvent], now: dt.datetime) -> Case:
+        new = case.apply(*events)
+        stored = self.store.append(
+            case.case_id,
+            [event_to_record(event) for event in events],
+            expected_version=case.version,
+            recorded_at=now,
+            outbox=self._outbox(new, events, now),
+            meta={"state": new.state.name},
+        )
+        self._notify(case.city, case.case_id, stored)
+        return new
+
+    def _notify(self, city: str, case_id: str, stored: Iterable[StoredEvent]) -> None:
+        for event in stored:
+            self.integrations.notify(city, case_id, event)
+
+    def _destinations(self, city: str) -> Destinations:
+        return Destinations.of(
+            *self.integrations.publishing_channels(city),
+            self.integrations.credit_registry(city),
+            self.integrations.licence_store(city),
+        )
+
+    def _outbox(
+        self, case: Case, events: Sequence[CaseEvent], now: dt.datetime
+    ) -> list[OutboxMessage]:
+        messages: list[OutboxMessage] = []
+        for event in events:
+            if isinstance(event, LicenceIssued):
+                messages.extend(self._issued_messages(case, event, now))
+        return messages
+
+    def _issued_messages(
+        self, case: Case, event: LicenceIssued, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        item = self._item(case)
+        store = self.integrations.licence_store(case.city)
+        licence = {
+            "reference": event.reference,
+            "licence_type": item.code,
+            "subject": case.applicant.identifier,
+            "item_code": item.code,
+            "case_id": case.case_id,
+            "issued_on": event.issued_on.isoformat(),
+            "valid_until": None if event.valid_until is None else event.valid_until.isoformat(),
+        }
+        messages = [
+            OutboxMessage(
+                key=f"{case.case_id}/licence-issued/{event.reference}",
+                destination=f"licences:{store.name}",
+                topic="licence-issued",
+                city=case.city,
+                payload=licence,
+                created_at=now,
+            )
+        ]
+        publication = _licence_publication(case, item, event)
+        for channel in self.integrations.publishing_channels(case.city):
+            messages.append(
+                OutboxMessage(
+                    key=f"{case.case_id}/licence-decision/{event.reference}/{channel.name}",
+                    destination=f"channel:{channel.name}",
+                    topic="licence-decision",
+                    city=case.city,
+                    payload=publication,
+                    created_at=now,
+                )
+            )
+        return messages
+
+
+_TICKING = frozenset({CaseState.ACCEPTED.name, CaseState.SUSPENDED.name})
+
+
+def _licence_publication(case: Case, item: ApprovalItem, event: LicenceIssued) -> dict[str, Any]:
+    """The public record of a licence decision (双公示, 2015-era field layout), masked."""
+    applicant = case.applicant
+    decision = case.decision
+    return {
+        "decision_number": event.reference,
+        "project_name": item.name,
+        "approval_category": "普通",
+        "content": item.name,
+        "counterparty_name": mask_resident_ids(applicant.name),
+        "counterparty_kind": applicant.kind.value,
+        "counterparty_code": mask_resident_ids(applicant.identifier),
+        "decision_date": event.issued_on.isoformat(),
+        "valid_until": "2099-12-31" if event.valid_until is None else event.valid_until.isoformat(),
+        "authority": item.department,
+        "status": "valid",
+        "route": None if decision is None else decision.route.value,
+        "local_code": case.city,
+    }
