@@ -57,7 +57,7 @@ def valid_usccs(draw: st.DrawFn) -> str:
 @st.composite
 def valid_resident_ids(draw: st.DrawFn) -> str:
     division = draw(st.text(DIGITS, min_size=6, max_size=6))
-    born = draw(st.dates())
+    born = draw(st.dates(min_value=dt.date(1900, 1, 1)))
     sequence = draw(st.text(DIGITS, min_size=3, max_size=3))
     first17 = f"{division}{born.year:04d}{born.month:02d}{born.day:02d}{sequence}"
     return first17 + rid_check(first17)
@@ -568,7 +568,7 @@ def test_resident_id_birth_date_error(birth: str) -> None:
     with pytest.raises(InvalidIdentifier) as info:
         ResidentId.parse(first17 + rid_check(first17))
     assert info.value.rule == "birth-date"
-    assert info.value.detail == "positions 7-14 (date of birth, YYYYMMDD) are not a real date"
+    assert info.value.detail == "positions 7-14 (date of birth, YYYYMMDD) are not a real date from 1900 on"
 
 
 def test_resident_id_accepts_leap_days_and_future_dates() -> None:
@@ -681,3 +681,18 @@ def test_mask_resident_ids_masks_the_birth_date_in_place(
 @given(st.text(alphabet=st.characters(exclude_characters=DIGITS)))
 def test_mask_resident_ids_leaves_digit_free_text_unchanged(text: str) -> None:
     assert mask_resident_ids(text) == text
+
+
+def test_a_birth_year_before_1900_is_not_a_resident_id() -> None:
+    first17 = "11010518991231002"
+    with pytest.raises(InvalidIdentifier) as info:
+        ResidentId.parse(first17 + rid_check(first17))
+    assert info.value.rule == "birth-date"
+
+
+def test_all_digit_credit_codes_are_not_defaced_by_masking() -> None:
+    # Positions 7-14 read as 1200-01-01 and the MOD 11-2 check passes: before the 1900 floor
+    # this valid USCC was masked as if it were an identity number.
+    code = "913210120001010241"
+    assert USCC.is_valid(code)
+    assert mask_resident_ids(f"统一社会信用代码 {code}") == f"统一社会信用代码 {code}"

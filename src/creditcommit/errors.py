@@ -9,7 +9,7 @@ handle them without parsing messages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
@@ -20,6 +20,8 @@ __all__ = [
     "CreditCommitError",
     "DataFileError",
     "DecisionMismatch",
+    "DrawError",
+    "DrawVerificationError",
     "DuplicateKey",
     "IllegalTransition",
     "InvalidIdentifier",
@@ -325,3 +327,50 @@ class UnknownCase(CreditCommitError, LookupError):
     def __init__(self, case_id: str) -> None:
         self.case_id = case_id
         super().__init__(f"no case {case_id!r} is recorded")
+
+
+class DrawError(CreditCommitError, ValueError):
+    """A draw (抽查) cannot be made as asked.
+
+    :ivar rule: the rule broken: ``"draw-id"``, ``"per-target"``, ``"seed"``,
+        ``"commitment"``, ``"beacon"``, ``"ratio"``, ``"grade"``, ``"input"``,
+        ``"duplicate"``, ``"roster"``, ``"conflict"``, ``"counts"``, ``"population"`` or
+        ``"coverage"`` (a drawn target has too few eligible inspectors).
+    :ivar detail: a sentence saying what is wrong.
+    :ivar target: the target concerned, if any.
+    :ivar eligible: for ``"coverage"``: how many inspectors could inspect the target.
+    :ivar needed: for ``"coverage"``: how many it needs (``per_target``).
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        detail: str,
+        *,
+        target: str | None = None,
+        eligible: int | None = None,
+        needed: int | None = None,
+    ) -> None:
+        self.rule = rule
+        self.detail = detail
+        self.target = target
+        self.eligible = eligible
+        self.needed = needed
+        super().__init__(f"cannot draw: {detail} (rule: {rule})")
+
+
+class DrawVerificationError(CreditCommitError, ValueError):
+    """A published draw does not verify: re-running it gives something else.
+
+    :ivar draw_id: the draw.
+    :ivar differences: every difference found, one sentence each.
+    """
+
+    def __init__(self, draw_id: str, differences: Iterable[str]) -> None:
+        self.draw_id = draw_id
+        self.differences = tuple(differences)
+        if not self.differences:
+            raise ValueError("DrawVerificationError needs at least one difference")
+        more = len(self.differences) - 1
+        tail = f" (and {more} more)" if more else ""
+        super().__init__(f"draw {draw_id!r} does not verify: {self.differences[0]}{tail}")

@@ -357,11 +357,17 @@ def _rid_check(first17: str) -> str:
     return _RID_CHECK[total % 11]
 
 
+_BIRTH_YEAR_FLOOR = 1900
+
+
 def _rid_birth_date(value: str) -> dt.date | None:
     try:
-        return dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        born = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return None
+    # No resident identity number in use records a birth before 1900; the floor also keeps
+    # all-digit unified social credit codes from reading as identity numbers when masking.
+    return born if born.year >= _BIRTH_YEAR_FLOOR else None
 
 
 def _rid_problem(value: str, where: str = "") -> tuple[str, str] | None:
@@ -378,7 +384,9 @@ def _rid_problem(value: str, where: str = "") -> tuple[str, str] | None:
                 "digits and position 18 is a digit or X"
             )
     if _rid_birth_date(value) is None:
-        return "birth-date", "positions 7-14 (date of birth, YYYYMMDD) are not a real date"
+        return "birth-date", (
+            "positions 7-14 (date of birth, YYYYMMDD) are not a real date from 1900 on"
+        )
     expected = _rid_check(value[:17])
     if expected != value[17]:
         return "check", (
@@ -468,9 +476,11 @@ def mask_resident_ids(text: str) -> str:
     """Mask the birth date of every resident identity number found in ``text``.
 
     A number is found when 18 characters (17 digits and a digit or ``X``/``x``) pass the date
-    and check-digit rules, also inside a longer run of digits and also when grouped 6-8-4 with
-    spaces or hyphens. The output has the same length; nothing else changes. Over-masking a
-    number that merely looks like an identity number is preferred to publishing one.
+    and check-digit rules with a birth year from 1900 on, also inside a longer run of digits
+    and also when grouped 6-8-4 with spaces or hyphens. The output has the same length;
+    nothing else changes. Over-masking a number that merely looks like an identity number is
+    preferred to publishing one; the birth-year floor keeps all-digit unified social credit
+    codes (whose positions 7-14 rarely read as a date after 1900) from being defaced.
 
     >>> mask_resident_ids("申请人 11010519491231002X，电话 010-12345678")
     '申请人 110105********002X，电话 010-12345678'

@@ -1,0 +1,1115 @@
+"""Random inspection draws (双随机、一公开): stratified by credit grade, replayable, verifiable.
+
+- :class:`Target`, :class:`Inspector`, :class:`Conflict`: a row of the target registry
+  (检查对象名录库), of the inspector registry (执法检查人员名录库), and a recusal declaration
+  (回避).
+- :class:`SeedCommitment`: the SHA-256 of the draw's seed, published before the draw; the
+  seed is revealed after it.
+- :func:`draw`: samples every credit grade at its ratio (sample size ``ceil(ratio × count)``)
+  by keeping, per grade, the targets with the smallest keyed hash ``SHA-256(K ‖ 01 ‖ id)``
+  (bottom-k sampling, O(sample) memory), then gives every drawn target ``per_target``
+  distinct inspectors, never a recused one, least-loaded first.
+- :class:`DrawRecord`: everything needed to re-run the draw, and its result;
+  :func:`verify_draw` re-runs it and says what differs.
+
+Everything random is derived from the seed (and an optional public ``beacon``) with SHA-256
+and SHAKE-256: no ``random`` module, no clock, no I/O beyond iterating the population the
+caller passes in.
+The exact construction is documented in ``docs/draws.md`` so that anyone can re-implement it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import json
+import re
+import struct
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any, Self, TypeAlias
+
+import attrs
+
+from creditcommit._converter import describe, structure
+from creditcommit.errors import (
+    DataFileError,
+    DrawError,
+    DrawVerificationError,
+    InvalidValue,
+    Problem,
+)
+
+__all__ = [
+    "Conflict",
+    "DrawRecord",
+    "DrawnTarget",
+    "Inspector",
+    "SeedCommitment",
+    "Target",
+    "draw",
+    "sample_size",
+    "verify_draw",
+]
+
+FORMAT = "creditcommit-draw/1"
+"""The ``format`` key of :meth:`DrawRecord.to_dict`; bumped if the construction changes."""
+
+MIN_SEED_BYTES = 16
+"""A shorter seed could be found from its published hash by trying every value."""
+
+_TAG = b"creditcommit/draw/v1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_RATIO_TEXT = re.compile(r"[0-9]+(?:\.[0-9]+)?|[0-9]+/[1-9][0-9]*")
+_DIGEST_MODULUS = 1 << 2048
+_DIGEST_BYTES = 256
+
+
+# --------------------------------------------------------------------------- errors
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _text_problems(path: str, value: object, what: str) -> list[Problem]:
+    if not isinstance(value, str):
+        return [Problem(path, f"expected a string, got {describe(value)}")]
+    if not value or value != value.strip():
+        return [
+            Problem(path, f"expected a non-empty {what} without surrounding spaces, got {value!r}")
+        ]
+    return []
+
+
+def _labels(values: Iterable[str]) -> tuple[str, ...]:
+    # Tags and fields are sets: sorted and deduplicated, so their order never matters.
+    if not values:
+        return ()
+    return tuple(sorted(set(values)))
+
+
+def _labels_problems(path: str, values: tuple[object, ...], what: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, value in enumerate(values):
+        problems += _text_problems(f"{path}[{i}]", value, what)
+    return problems
+
+
+def _raise_if(kind: str, problems: list[Problem]) -> None:
+    if problems:
+        raise InvalidValue(kind, problems)
+
+
+def _target_problems(id: object, grade: object, tags: tuple[object, ...]) -> list[Problem]:
+    return (
+        _text_problems("id", id, "target id")
+        + _text_problems("grade", grade, "grade code")
+        + _labels_problems("tags", tags, "tag")
+    )
+
+
+@attrs.frozen
+class Target:
+    """A subject in the target registry (检查对象名录库) with its credit grade.
+
+    ``id`` is what identifies it in the registry — a USCC, a licence reference — and must be
+    unique in a population. ``tags`` (e.g. approval-item codes, an area) are kept sorted.
+    """
+
+    id: str
+    grade: str
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_labels)
+
+    def __attrs_post_init__(self) -> None:
+        # Fast path for the millions of rows of a registry export.
+        if (
+            type(self.id) is str
+            and type(self.grade) is str
+            and self.id
+            and self.grade
+            and not self.tags
+            and self.id == self.id.strip()
+            and self.grade == self.grade.strip()
+        ):
+            return
+        _raise_if("Target", _target_problems(self.id, self.grade, self.tags))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``id``, ``grade``, ``tags``."""
+        return {"id": self.id, "grade": self.grade, "tags": list(self.tags)}
+
+    def _line(self, id_bytes: bytes) -> bytes:
+        grade = self.grade.encode()
+        line = b"%d:%s,%d:%s," % (len(id_bytes), id_bytes, len(grade), grade)
+        for tag in self.tags:
+            raw = tag.encode()
+            line += b"%d:%s," % (len(raw), raw)
+        return line
+
+
+def _inspector_problems(id: object, name: object, fields: tuple[object, ...]) -> list[Problem]:
+    return (
+        _text_problems("id", id, "inspector id")
+        + _text_problems("name", name, "name")
+        + _labels_problems("fields", fields, "field")
+    )
+
+
+@attrs.frozen
+class Inspector:
+    """A law-enforcement officer in the inspector registry (执法检查人员名录库).
+
+    ``id`` is unique in a roster (e.g. the enforcement certificate number, 执法证号);
+    ``fields`` are the officer's fields or qualifications (执法领域), kept sorted.
+    """
+
+    id: str
+    name: str
+    fields: tuple[str, ...] = attrs.field(default=(), converter=_labels)
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Inspector", _inspector_problems(self.id, self.name, self.fields))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``id``, ``name``, ``fields``."""
+        return {"id": self.id, "name": self.name, "fields": list(self.fields)}
+
+
+def _conflict_problems(inspector: object, target: object, reason: object) -> list[Problem]:
+    return (
+        _text_problems("inspector", inspector, "inspector id")
+        + _text_problems("target", target, "target id")
+        + _text_problems("reason", reason, "reason")
+    )
+
+
+@attrs.frozen(order=True)
+class Conflict:
+    """A recusal (回避): the inspector may not inspect the target, and why.
+
+    行政处罚法 Art 43: an officer with a direct interest in the case, or another relation
+    that may affect fairness, shall recuse. Draw records are published, so keep ``reason``
+    short and free of personal detail (e.g. ``"近亲属任职"``).
+    """
+
+    inspector: str
+    target: str
+    reason: str
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Conflict", _conflict_problems(self.inspector, self.target, self.reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``inspector``, ``target``, ``reason``."""
+        return {"inspector": self.inspector, "target": self.target, "reason": self.reason}
+
+
+# --------------------------------------------------------------------------- seed
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _seed_problems(seed: object) -> list[Problem]:
+    if not isinstance(seed, bytes):
+        return [Problem("seed", f"expected bytes, got {describe(seed)}")]
+    if len(seed) < MIN_SEED_BYTES:
+        return [
+            Problem(
+                "seed",
+                f"expected at least {MIN_SEED_BYTES} random bytes, got {len(seed)}: a short "
+                "seed can be found from its published hash",
+            )
+        ]
+    return []
+
+
+def _hex64_problems(path: str, value: object, what: str) -> list[Problem]:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        return [Problem(path, f"expected {what}: 64 lower-case hex digits, got {value!r}")]
+    return []
+
+
+@attrs.frozen
+class SeedCommitment:
+    """A commitment to a draw's seed (随机种子承诺): its SHA-256, published before the draw.
+
+    Make one with :meth:`create` from a secret random seed, publish :attr:`digest`, draw,
+    then publish the seed; anyone can check it with :meth:`matches`. ``seed`` is ``None`` in
+    a commitment known only by its digest, and is left out of ``repr`` so that logging the
+    commitment does not leak it.
+    """
+
+    digest: str
+    seed: bytes | None = attrs.field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        problems = _hex64_problems("digest", self.digest, "a SHA-256 digest")
+        if self.seed is not None:
+            problems += _seed_problems(self.seed)
+            if not problems and not self.matches(self.seed):
+                problems.append(
+                    Problem(
+                        "seed",
+                        f"the seed's SHA-256 is {_sha256_hex(self.seed)}, not the committed "
+                        f"{self.digest}",
+                    )
+                )
+        _raise_if("SeedCommitment", problems)
+
+    @classmethod
+    def create(cls, seed: bytes) -> Self:
+        """Commit to ``seed`` (at least 16 bytes from a secure source, e.g. ``secrets``)."""
+        _raise_if("SeedCommitment", _seed_problems(seed))
+        return cls(_sha256_hex(seed), seed)
+
+    def matches(self, seed: bytes) -> bool:
+        """True if ``seed`` is the committed seed."""
+        return hmac.compare_digest(_sha256_hex(seed), self.digest)
+
+    def reveal(self, seed: bytes) -> SeedCommitment:
+        """This commitment with its seed revealed; :class:`InvalidValue` if it does not match."""
+        return SeedCommitment(self.digest, seed)
+
+
+# --------------------------------------------------------------------------- ratios
+
+
+def sample_size(ratio: Fraction, count: int) -> int:
+    """How many targets of a grade are drawn: ``ceil(ratio × count)``.
+
+    Ratios are minimums in the rules (企业公示信息抽查办法: "不少于3%"), so the size is
+    rounded up: a grade with a ratio above zero and at least one target gets at least one
+    inspection; ratio 0 draws none (A grade, "无事不扰"); ratio 1 draws all.
+
+    >>> sample_size(Fraction(3, 100), 101), sample_size(Fraction(1, 100), 1)
+    (4, 1)
+    """
+    return -(-ratio.numerator * count // ratio.denominator)
+
+
+def _ratio(grade: str, value: object) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, Fraction | Decimal | float | int):
+        raise DrawError(
+            "ratio",
+            f"the ratio of grade {grade!r} must be a Fraction, Decimal or float, "
+            f"got {describe(value)}",
+        )
+    try:
+        # A float is read as its shortest decimal form: 0.05 means 1/20, not 0.05000000000000000277.
+        ratio = Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
+    except (ValueError, OverflowError):
+        raise DrawError(
+            "ratio", f"the ratio of grade {grade!r} must be a number, got {value!r}"
+        ) from None
+    if not 0 <= ratio <= 1:
+        raise DrawError(
+            "ratio", f"the ratio of grade {grade!r} must be between 0 and 1, got {value!r}"
+        )
+    return ratio
+
+
+def _ratio_text(ratio: Fraction) -> str:
+    """Exact text of a ratio: a decimal when it has one (``"0.05"``), else ``"1/3"``."""
+    rest = ratio.denominator
+    twos = fives = 0
+    while rest % 2 == 0:
+        rest //= 2
+        twos += 1
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return f"{ratio.numerator}/{ratio.denominator}"
+    places = max(twos, fives)
+    digits = str(ratio.numerator * 10**places // ratio.denominator)
+    if not places:
+        return digits
+    digits = digits.rjust(places + 1, "0")
+    return f"{digits[:-places]}.{digits[-places:]}"
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(sorted(mapping.items())))
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class DrawnTarget:
+    """A drawn target (抽中的检查对象), its draw key and the inspectors assigned to it.
+
+    ``key`` is ``SHA-256(K ‖ 01 ‖ id)`` in hex: within a grade, the targets with the
+    smallest keys are drawn; all drawn targets are listed, and given inspectors, in key
+    order. ``inspectors`` are inspector ids, sorted.
+    """
+
+    target: Target
+    key: str
+    inspectors: tuple[str, ...] = attrs.field(converter=_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``target``, ``key``, ``inspectors``."""
+        return {
+            "target": self.target.to_dict(),
+            "key": self.key,
+            "inspectors": list(self.inspectors),
+        }
+
+
+def _drawn(values: Iterable[DrawnTarget]) -> tuple[DrawnTarget, ...]:
+    return tuple(values)
+
+
+def _roster(values: Iterable[Inspector]) -> tuple[Inspector, ...]:
+    return tuple(sorted(values, key=lambda i: i.id))
+
+
+def _conflicts(values: Iterable[Conflict]) -> tuple[Conflict, ...]:
+    return tuple(sorted(set(values)))
+
+
+def _record_problems(record: DrawRecord) -> list[Problem]:
+    problems = _text_problems("draw_id", record.draw_id, "draw id")
+    problems += _hex64_problems("commitment", record.commitment, "the seed commitment")
+    problems += _seed_problems(record.seed)
+    beacon: object = record.beacon
+    if not isinstance(beacon, bytes):
+        problems.append(Problem("beacon", f"expected bytes, got {describe(beacon)}"))
+    if not record.ratios:
+        problems.append(Problem("ratios", "expected a ratio for at least one grade"))
+    for grade in record.ratios:
+        problems += _text_problems("ratios", grade, "grade code")
+    for grade, ratio in record.ratios.items():
+        if not isinstance(ratio, Fraction) or not 0 <= ratio <= 1:
+            problems.append(Problem(f"ratios.{grade}", f"expected 0 to 1, got {ratio!r}"))
+    if set(record.population) != set(record.ratios):
+        problems.append(
+            Problem(
+                "population",
+                f"expected a count for each grade with a ratio ({', '.join(record.ratios)}), "
+                f"got counts for {', '.join(record.population) or 'none'}",
+            )
+        )
+    for grade, count in record.population.items():
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            problems.append(Problem(f"population.{grade}", f"expected 0 or more, got {count!r}"))
+    problems += _hex64_problems("population_digest", record.population_digest, "a digest")
+    problems += _hex64_problems("inputs_digest", record.inputs_digest, "a digest")
+    per_target = record.per_target
+    if isinstance(per_target, bool) or not isinstance(per_target, int) or per_target < 2:
+        problems.append(Problem("per_target", f"expected 2 or more, got {per_target!r}"))
+    roster_ids: set[str] = set()
+    for i, inspector in enumerate(record.roster):
+        if inspector.id in roster_ids:
+            problems.append(Problem(f"roster[{i}].id", f"duplicate inspector {inspector.id!r}"))
+        roster_ids.add(inspector.id)
+    problems += _selection_problems(record, roster_ids)
+    return problems
+
+
+def _selection_problems(record: DrawRecord, roster_ids: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    drawn: dict[str, int] = {}
+    for i, item in enumerate(record.selections):
+        path = f"selections[{i}]"
+        target = item.target
+        if target.id in seen:
+            problems.append(Problem(f"{path}.target.id", f"target {target.id!r} drawn twice"))
+        seen.add(target.id)
+        if target.grade not in record.ratios:
+            problems.append(Problem(f"{path}.target.grade", f"grade {target.grade!r} has no ratio"))
+        drawn[target.grade] = drawn.get(target.grade, 0) + 1
+        problems += _hex64_problems(f"{path}.key", item.key, "a draw key")
+        if len(item.inspectors) != record.per_target or len(set(item.inspectors)) != len(
+            item.inspectors
+        ):
+            problems.append(
+                Problem(
+                    f"{path}.inspectors",
+                    f"expected {record.per_target} distinct inspectors, got "
+                    f"{', '.join(item.inspectors) or 'none'}",
+                )
+            )
+        for j, inspector in enumerate(item.inspectors):
+            if inspector not in roster_ids:
+                problems.append(
+                    Problem(f"{path}.inspectors[{j}]", f"{inspector!r} is not on the roster")
+                )
+    for grade, ratio in record.ratios.items():
+        count = record.population.get(grade)
+        if isinstance(ratio, Fraction) and isinstance(count, int) and 0 <= ratio <= 1:
+            expected = sample_size(ratio, count)
+            if drawn.get(grade, 0) != expected:
+                problems.append(
+                    Problem(
+                        "selections",
+                        f"expected {expected} targets of grade {grade!r} (ceil({_ratio_text(ratio)}"
+                        f" × {count})), got {drawn.get(grade, 0)}",
+                    )
+                )
+    return problems
+
+
+@attrs.frozen(kw_only=True)
+class DrawRecord:
+    """The record of one random inspection draw (抽查记录), for storage and publication.
+
+    Inputs: ``draw_id``, the seed ``commitment`` (published before the draw), the revealed
+    ``seed``, the public ``beacon`` (empty if none was used), the sampling ``ratios`` per
+    grade, the ``population`` count per grade with its order-independent
+    ``population_digest``, ``per_target``, the inspector ``roster`` (sorted by id) and the
+    recusal ``conflicts`` (sorted). ``inputs_digest`` is the SHA-256 of all of these except
+    the seed and the beacon. Result: ``selections``, in draw (key) order.
+
+    :func:`verify_draw` re-runs the draw and checks all of it.
+    """
+
+    draw_id: str
+    commitment: str
+    seed: bytes = attrs.field(repr=False)
+    beacon: bytes = b""
+    ratios: Mapping[str, Fraction] = attrs.field(converter=_frozen, hash=False)
+    population: Mapping[str, int] = attrs.field(converter=_frozen, hash=False)
+    population_digest: str
+    per_target: int
+    roster: tuple[Inspector, ...] = attrs.field(converter=_roster)
+    conflicts: tuple[Conflict, ...] = attrs.field(converter=_conflicts)
+    inputs_digest: str
+    selections: tuple[DrawnTarget, ...] = attrs.field(converter=_drawn)
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("DrawRecord", _record_problems(self))
+
+    @property
+    def sample_sizes(self) -> Mapping[str, int]:
+        """How many targets of each grade were drawn."""
+        return MappingProxyType(
+            {g: sample_size(r, self.population[g]) for g, r in self.ratios.items()}
+        )
+
+    def loads(self) -> Mapping[str, int]:
+        """How many drawn targets each inspector on the roster was assigned."""
+        counts = dict.fromkeys((i.id for i in self.roster), 0)
+        for item in self.selections:
+            for inspector in item.inspectors:
+                counts[inspector] += 1
+        return MappingProxyType(counts)
+
+    def _inputs(self) -> dict[str, Any]:
+        return _inputs_payload(attrs.asdict(self, recurse=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready plain data that :meth:`from_dict` reads back (bytes as hex)."""
+        return {
+            **self._inputs(),
+            "seed": self.seed.hex(),
+            "beacon": self.beacon.hex(),
+            "inputs_digest": self.inputs_digest,
+            "selections": [s.to_dict() for s in self.selections],
+        }
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
+        """Read a record written by :meth:`to_dict`; :class:`DataFileError` lists every problem.
+
+        Only the form is checked here: :func:`verify_draw` checks that the record is true.
+        """
+        schema = structure(data, _RecordSchema, source=source)
+        problems: list[Problem] = []
+        if schema.format != FORMAT:
+            problems.append(Problem("format", f"expected {FORMAT!r}, got {schema.format!r}"))
+        seed = _hex_bytes("seed", schema.seed, problems)
+        beacon = _hex_bytes("beacon", schema.beacon, problems)
+        ratios: dict[str, Fraction] = {}
+        for grade, text in schema.ratios.items():
+            if not _RATIO_TEXT.fullmatch(text) or Fraction(text) > 1:
+                problems.append(
+                    Problem(f"ratios.{grade}", f"expected a ratio from 0 to 1, got {text!r}")
+                )
+            else:
+                ratios[grade] = Fraction(text)
+        roster = _structured(problems, "roster", schema.roster, _inspector_problems, Inspector)
+        conflicts = _structured(
+            problems, "conflicts", schema.conflicts, _conflict_problems, Conflict
+        )
+        selections: list[DrawnTarget] = []
+        for i, item in enumerate(schema.selections):
+            t = item.target
+            found = _target_problems(t.id, t.grade, tuple(t.tags))
+            problems += [Problem(f"selections[{i}].target.{p.path}", p.message) for p in found]
+            if not found:
+                selections.append(
+                    DrawnTarget(Target(t.id, t.grade, t.tags), item.key, item.inspectors)
+                )
+        if problems:
+            raise DataFileError(source, problems)
+        try:
+            return cls(
+                draw_id=schema.draw_id,
+                commitment=schema.commitment,
+                seed=seed,
+                beacon=beacon,
+                ratios=ratios,
+                population=schema.population,
+                population_digest=schema.population_digest,
+                per_target=schema.per_target,
+                roster=roster,
+                conflicts=conflicts,
+                inputs_digest=schema.inputs_digest,
+                selections=selections,
+            )
+        except InvalidValue as exc:
+            raise DataFileError(source, exc.problems) from None
+
+
+def _hex_bytes(path: str, text: str, problems: list[Problem]) -> bytes:
+    if not _HEX.fullmatch(text):
+        problems.append(Problem(path, f"expected lower-case hex digits in pairs, got {text!r}"))
+        return b""
+    return bytes.fromhex(text)
+
+
+def _structured(
+    problems: list[Problem],
+    path: str,
+    rows: list[Any],
+    check: Callable[..., list[Problem]],
+    cls: Callable[..., Any],
+) -> list[Any]:
+    built = []
+    for i, row in enumerate(rows):
+        values = attrs.astuple(row, recurse=False)
+        args = tuple(tuple(v) if isinstance(v, list) else v for v in values)
+        found = check(*args)
+        problems += [Problem(f"{path}[{i}].{p.path}", p.message) for p in found]
+        if not found:
+            built.append(cls(*args))
+    return built
+
+
+@attrs.frozen
+class _TargetSchema:
+    id: str
+    grade: str
+    tags: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class _InspectorSchema:
+    id: str
+    name: str
+    fields: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class _ConflictSchema:
+    inspector: str
+    target: str
+    reason: str
+
+
+@attrs.frozen
+class _DrawnSchema:
+    target: _TargetSchema
+    key: str
+    inspectors: list[str]
+
+
+@attrs.frozen
+class _RecordSchema:
+    format: str
+    draw_id: str
+    commitment: str
+    seed: str
+    beacon: str
+    ratios: dict[str, str]
+    population: dict[str, int]
+    population_digest: str
+    per_target: int
+    roster: list[_InspectorSchema]
+    conflicts: list[_ConflictSchema]
+    inputs_digest: str
+    selections: list[_DrawnSchema]
+
+
+def _inputs_digest(inputs: Mapping[str, Any]) -> str:
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _sha256_hex(text.encode("utf-8"))
+
+
+# --------------------------------------------------------------------------- the draw
+
+_Population: TypeAlias = Iterable[Target] | Callable[[], Iterable[Target]]
+
+
+def _draw_key(seed: bytes, beacon: bytes) -> bytes:
+    """The draw key K: SHA-256 of the tag, the seed and the beacon (see docs/draws.md)."""
+    return hashlib.sha256(
+        _TAG
+        + b"\x00"
+        + len(seed).to_bytes(4, "big")
+        + seed
+        + len(beacon).to_bytes(4, "big")
+        + beacon
+    ).digest()
+
+
+def _check_target(n: int, target: object, ratios: Mapping[str, Fraction]) -> Target:
+    if not isinstance(target, Target):
+        raise DrawError("input", f"item {n} of the population is {describe(target)}, not a Target")
+    if target.grade not in ratios:
+        raise DrawError(
+            "grade",
+            f"target {target.id!r} has grade {target.grade!r}, which has no sampling ratio "
+            f"(ratios are set for {', '.join(ratios)})",
+            target=target.id,
+        )
+    return target
+
+
+def _count(targets: Iterable[Target], ratios: Mapping[str, Fraction]) -> dict[str, int]:
+    counts = dict.fromkeys(ratios, 0)
+    for n, target in enumerate(targets):
+        counts[_check_target(n, target, ratios).grade] += 1
+    return counts
+
+
+@attrs.frozen
+class _Pass:
+    counts: dict[str, int]
+    digest: str
+    drawn: list[tuple[bytes, Target]]
+
+
+def _select(
+    targets: Iterable[Target], ratios: Mapping[str, Fraction], sizes: Mapping[str, int], key: bytes
+) -> _Pass:
+    """One pass: count, digest and keep the ``sizes[grade]`` smallest keys of each grade."""
+    counts = dict.fromkeys(ratios, 0)
+    heaps: dict[str, list[tuple[int, Target]]] = {g: [] for g in ratios}
+    candidates: set[str] = set()
+    total = 0
+    element = hashlib.shake_256(_TAG + b"/target\x00")
+    keyed = hashlib.sha256(key + b"\x01")
+    for n, target in enumerate(targets):
+        if not isinstance(target, Target) or target.grade not in counts:
+            _check_target(n, target, ratios)  # raises: not a target, or an unknown grade
+        grade = target.grade
+        counts[grade] += 1
+        raw = target.id.encode()
+        h = element.copy()
+        h.update(target._line(raw))
+        total += int.from_bytes(h.digest(_DIGEST_BYTES))
+        size = sizes[grade]
+        if not size:
+            continue
+        k = keyed.copy()
+        k.update(raw)
+        negated = -int.from_bytes(k.digest())
+        heap = heaps[grade]
+        if len(heap) < size:
+            _admit(candidates, target)
+            heapq.heappush(heap, (negated, target))
+        elif negated > heap[0][0]:
+            _admit(candidates, target)
+            candidates.discard(heapq.heapreplace(heap, (negated, target))[1].id)
+    total %= _DIGEST_MODULUS
+    digest = _sha256_hex(_TAG + b"/population\x00" + total.to_bytes(_DIGEST_BYTES, "big"))
+    drawn = sorted(
+        ((-negated).to_bytes(32, "big"), target)
+        for heap in heaps.values()
+        for negated, target in heap
+    )
+    return _Pass(counts, digest, drawn)
+
+
+def _admit(candidates: set[str], target: Target) -> None:
+    if target.id in candidates:
+        raise DrawError(
+            "duplicate",
+            f"target {target.id!r} appears twice in the population; ids must be unique",
+            target=target.id,
+        )
+    candidates.add(target.id)
+
+
+def _assign(
+    drawn: list[tuple[bytes, Target]],
+    roster: tuple[Inspector, ...],
+    conflicts: tuple[Conflict, ...],
+    per_target: int,
+    key: bytes,
+) -> list[DrawnTarget]:
+    """Give each drawn target, in key order, the ``per_target`` least-loaded eligible inspectors.
+
+    Ties in load are broken by a tie value per inspector that is new for every target, so
+    pairs change from target to target: the SHAKE-256 output of ``K ‖ 02 ‖ u32(len target
+    id) ‖ target id`` read as 64-bit big-endian integers, one per inspector in roster (id)
+    order; smallest first, then roster order.
+    """
+    ids = [i.id for i in roster]
+    tie_values = struct.Struct(f">{len(ids)}Q").unpack
+    recused: dict[str, set[str]] = {}
+    for c in conflicts:
+        recused.setdefault(c.target, set()).add(c.inspector)
+    load = [0] * len(ids)
+    everyone = list(range(len(ids)))
+    tie_prefix = key + b"\x02"
+    result = []
+    for key_bytes, target in drawn:
+        excluded = recused.get(target.id)
+        eligible = [i for i in everyone if ids[i] not in excluded] if excluded else everyone[:]
+        if len(eligible) < per_target:
+            raise DrawError(
+                "coverage",
+                f"target {target.id!r} needs {per_target} inspectors but only {len(eligible)} of "
+                f"the {len(ids)} on the roster may inspect it "
+                f"({len(ids) - len(eligible)} recused)",
+                target=target.id,
+                eligible=len(eligible),
+                needed=per_target,
+            )
+        eligible.sort(key=load.__getitem__)
+        cut = load[eligible[per_target - 1]]
+        chosen = [i for i in eligible if load[i] < cut]
+        tied = [i for i in eligible if load[i] == cut]
+        need = per_target - len(chosen)
+        if len(tied) > need:
+            raw = target.id.encode()
+            stream = hashlib.shake_256(tie_prefix + len(raw).to_bytes(4, "big") + raw)
+            tied.sort(key=tie_values(stream.digest(8 * len(ids))).__getitem__)
+        chosen += tied[:need]
+        for i in chosen:
+            load[i] += 1
+        result.append(DrawnTarget(target, key_bytes.hex(), tuple(ids[i] for i in sorted(chosen))))
+    return result
+
+
+@attrs.frozen
+class _Inputs:
+    draw_id: str
+    commitment: str
+    seed: bytes
+    beacon: bytes
+    ratios: Mapping[str, Fraction]
+    per_target: int
+    roster: tuple[Inspector, ...]
+    conflicts: tuple[Conflict, ...]
+
+
+def _inputs(
+    *,
+    ratios: Mapping[str, Fraction | Decimal | float | int],
+    inspectors: Iterable[Inspector],
+    conflicts: Iterable[Conflict],
+    per_target: int,
+    seed: bytes,
+    commitment: str,
+    draw_id: str,
+    beacon: bytes,
+) -> _Inputs:
+    if _text_problems("draw_id", draw_id, "draw id"):
+        raise DrawError("draw-id", f"the draw id must be a non-empty string, got {draw_id!r}")
+    if isinstance(per_target, bool) or not isinstance(per_target, int) or per_target < 2:
+        raise DrawError(
+            "per-target",
+            f"every target needs at least 2 inspectors (行政处罚法 Art 42), got "
+            f"per_target={per_target!r}",
+        )
+    for problem in _seed_problems(seed):
+        raise DrawError("seed", problem.message)
+    if not isinstance(beacon, bytes):
+        raise DrawError("beacon", f"the beacon must be bytes, got {describe(beacon)}")
+    for problem in _hex64_problems("commitment", commitment, "the seed commitment"):
+        raise DrawError("commitment", problem.message)
+    if not ratios:
+        raise DrawError("ratio", "no sampling ratios: give one for every grade in the population")
+    exact: dict[str, Fraction] = {}
+    for grade, value in ratios.items():
+        if _text_problems("", grade, ""):
+            raise DrawError("ratio", f"ratios must be keyed by grade codes, got {grade!r}")
+        exact[grade] = _ratio(grade, value)
+    roster = list(inspectors)
+    seen: set[str] = set()
+    for n, inspector in enumerate(roster):
+        if not isinstance(inspector, Inspector):
+            raise DrawError("roster", f"roster item {n} is {describe(inspector)}, not an Inspector")
+        if inspector.id in seen:
+            raise DrawError("roster", f"inspector {inspector.id!r} is on the roster twice")
+        seen.add(inspector.id)
+    recusals = list(conflicts)
+    for n, conflict in enumerate(recusals):
+        if not isinstance(conflict, Conflict):
+            raise DrawError("conflict", f"conflict {n} is {describe(conflict)}, not a Conflict")
+    return _Inputs(
+        draw_id=draw_id,
+        commitment=commitment,
+        seed=seed,
+        beacon=beacon,
+        ratios=_frozen(exact),
+        per_target=per_target,
+        roster=_roster(roster),
+        conflicts=_conflicts(recusals),
+    )
+
+
+def _declared(counts: Mapping[str, int], ratios: Mapping[str, Fraction]) -> dict[str, int]:
+    declared = dict.fromkeys(ratios, 0)
+    for grade, count in counts.items():
+        if grade not in ratios:
+            raise DrawError("counts", f"counts gives grade {grade!r}, which has no sampling ratio")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise DrawError(
+                "counts", f"the count of grade {grade!r} must be 0 or more, got {count!r}"
+            )
+        declared[grade] = count
+    return declared
+
+
+def _run(
+    inputs: _Inputs, targets: _Population, counts: Mapping[str, int] | None
+) -> tuple[_Pass, dict[str, int]]:
+    """Count (unless ``counts`` is given) and select; returns the pass and the counts used."""
+    if counts is not None:
+        sizes_from = _declared(counts, inputs.ratios)
+        source = targets() if callable(targets) else targets
+    elif callable(targets):
+        sizes_from = _count(targets(), inputs.ratios)
+        source = targets()
+    elif isinstance(targets, Iterator):
+        raise DrawError(
+            "input",
+            "the population is a one-shot iterator, but the draw needs the count of each "
+            "grade first: pass counts=..., or a function that returns a fresh iterator",
+        )
+    else:
+        sizes_from = _count(targets, inputs.ratios)
+        source = targets
+    sizes = {g: sample_size(r, sizes_from[g]) for g, r in inputs.ratios.items()}
+    key = _draw_key(inputs.seed, inputs.beacon)
+    return _select(source, inputs.ratios, sizes, key), sizes_from
+
+
+def _record(inputs: _Inputs, done: _Pass) -> DrawRecord:
+    key = _draw_key(inputs.seed, inputs.beacon)
+    selections = _assign(done.drawn, inputs.roster, inputs.conflicts, inputs.per_target, key)
+    fields: dict[str, Any] = {
+        "draw_id": inputs.draw_id,
+        "commitment": inputs.commitment,
+        "seed": inputs.seed,
+        "beacon": inputs.beacon,
+        "ratios": inputs.ratios,
+        "population": done.counts,
+        "population_digest": done.digest,
+        "per_target": inputs.per_target,
+        "roster": inputs.roster,
+        "conflicts": inputs.conflicts,
+    }
+    digest = _inputs_digest(_inputs_payload(fields))
+    return DrawRecord(**fields, inputs_digest=digest, selections=selections)
+
+
+def _inputs_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "draw_id": fields["draw_id"],
+        "commitment": fields["commitment"],
+        "ratios": {g: _ratio_text(r) for g, r in sorted(fields["ratios"].items())},
+        "population": dict(sorted(fields["population"].items())),
+        "population_digest": fields["population_digest"],
+        "per_target": fields["per_target"],
+        "roster": [i.to_dict() for i in _roster(fields["roster"])],
+        "conflicts": [c.to_dict() for c in _conflicts(fields["conflicts"])],
+    }
+
+
+def draw(
+    targets: _Population,
+    *,
+    ratios: Mapping[str, Fraction | Decimal | float | int],
+    inspectors: Iterable[Inspector],
+    conflicts: Iterable[Conflict] = (),
+    per_target: int = 2,
+    seed: bytes,
+    commitment: str,
+    draw_id: str,
+    beacon: bytes = b"",
+    counts: Mapping[str, int] | None = None,
+) -> DrawRecord:
+    """Draw targets by credit grade and assign inspectors (双随机): a :class:`DrawRecord`.
+
+    :param targets: the population (检查对象名录库 for the inspection item). The draw needs
+        each grade's count before it selects, so it reads the population twice: pass a
+        function returning a fresh iterator (true streaming from a file or a registry
+        export) or a re-iterable collection — or pass ``counts`` and it is read once (and
+        the counts are checked). Order never matters. Memory is O(sample), not O(population).
+    :param ratios: the sampling ratio of every grade that occurs, from 0 to 1, as
+        :class:`~fractions.Fraction`, :class:`~decimal.Decimal` or float (read as its
+        shortest decimal, so ``0.05`` is exactly 1/20). Each grade draws
+        :func:`sample_size` ``= ceil(ratio × count)`` targets.
+    :param inspectors: the roster (执法检查人员名录库); order does not matter.
+    :param conflicts: recusals (回避): an inspector is never assigned to a target they are
+        recused from.
+    :param per_target: distinct inspectors per target, at least 2 (行政处罚法 Art 42).
+    :param seed: the secret seed, at least 16 bytes; its SHA-256 must be ``commitment``.
+    :param commitment: the :attr:`SeedCommitment.digest` published before the draw.
+    :param draw_id: the draw's reference, e.g. ``"2026-市场监管-抽查-007"``.
+    :param beacon: optional public random value that became known only after the
+        commitment was published (a lottery result, a randomness-beacon round), so that
+        not even the holder of the seed could choose the outcome.
+    :param counts: the number of targets of each grade, for a single pass.
+    :raises DrawError: the inputs break a rule (``rule`` says which), the seed does not
+        match the commitment, or a drawn target has fewer than ``per_target`` eligible
+        inspectors (``rule == "coverage"``, naming the target and the number eligible).
+    """
+    inputs = _inputs(
+        ratios=ratios,
+        inspectors=inspectors,
+        conflicts=conflicts,
+        per_target=per_target,
+        seed=seed,
+        commitment=commitment,
+        draw_id=draw_id,
+        beacon=beacon,
+    )
+    if not hmac.compare_digest(_sha256_hex(seed), commitment):
+        raise DrawError(
+            "commitment",
+            f"the seed's SHA-256 is {_sha256_hex(seed)}, not the published commitment {commitment}",
+        )
+    done, used = _run(inputs, targets, counts)
+    if done.counts != used:
+        rule, said = (
+            ("counts", "counts says")
+            if counts is not None
+            else ("population", "the first pass counted")
+        )
+        grade = next(g for g in used if used[g] != done.counts[g])
+        hint = (
+            ""
+            if counts is not None
+            else ": the function must return a fresh iterator over the same targets each time"
+        )
+        raise DrawError(
+            rule,
+            f"the population has {done.counts[grade]} targets of grade {grade!r}, but {said} "
+            f"{used[grade]}{hint}",
+        )
+    return _record(inputs, done)
+
+
+# --------------------------------------------------------------------------- verification
+
+_SHOWN = 10
+
+
+def verify_draw(
+    record: DrawRecord,
+    *,
+    targets: _Population,
+    commitment: str | None = None,
+    inspectors: Iterable[Inspector] | None = None,
+    conflicts: Iterable[Conflict] | None = None,
+) -> bool:
+    """Re-run a published draw and check every part of it; True, or :class:`DrawVerificationError`.
+
+    Checks that the seed matches the record's commitment (and the ``commitment`` published
+    before the draw, if given), that the record's inputs match its ``inputs_digest``, that
+    ``targets`` — the population re-read from the registry — has the record's counts and
+    population digest, and that re-running the draw gives exactly the record's selections
+    and inspectors. Given ``inspectors`` or ``conflicts`` (as held in the registries), they
+    must equal the record's. ``targets`` is read once (the record holds the counts), so a
+    one-shot iterator is fine.
+    """
+    differences: list[str] = []
+    if not hmac.compare_digest(_sha256_hex(record.seed), record.commitment):
+        differences.append(
+            f"the seed does not match the commitment: its SHA-256 is {_sha256_hex(record.seed)}, "
+            f"the record commits to {record.commitment}"
+        )
+    if commitment is not None and commitment != record.commitment:
+        differences.append(
+            f"the record's commitment {record.commitment} is not the published {commitment}"
+        )
+    if _inputs_digest(record._inputs()) != record.inputs_digest:
+        differences.append(
+            "the record's inputs (ratios, population, roster, conflicts, per_target, draw id or "
+            "commitment) do not match its inputs digest: the record was altered"
+        )
+    if inspectors is not None and _roster(inspectors) != record.roster:
+        differences.append("the record's roster is not the roster given")
+    if conflicts is not None and _conflicts(conflicts) != record.conflicts:
+        differences.append("the record's conflicts are not the conflicts given")
+    inputs = _Inputs(
+        draw_id=record.draw_id,
+        commitment=record.commitment,
+        seed=record.seed,
+        beacon=record.beacon,
+        ratios=record.ratios,
+        per_target=record.per_target,
+        roster=record.roster,
+        conflicts=record.conflicts,
+    )
+    try:
+        done, _ = _run(inputs, targets, record.population)
+        again = _record(inputs, done).selections if done.counts == dict(record.population) else None
+    except DrawError as exc:
+        differences.append(f"the draw cannot be re-run on this population: {exc.detail}")
+    else:
+        for grade, count in record.population.items():
+            if done.counts[grade] != count:
+                differences.append(
+                    f"the population has {done.counts[grade]} targets of grade {grade!r}, the "
+                    f"record says {count}"
+                )
+        if done.digest != record.population_digest:
+            differences.append(
+                "the population digest differs: the registry's targets (ids, grades or tags) are "
+                "not the ones drawn from"
+            )
+        if again is not None:
+            differences += _compare(record.selections, again)
+    if differences:
+        raise DrawVerificationError(record.draw_id, differences)
+    return True
+
+
+def _compare(recorded: Sequence[DrawnTarget], again: Sequence[DrawnTarget]) -> list[str]:
+    found: list[str] = []
+    theirs = {s.target.id: s for s in recorded}
+    ours = {s.target.id: s for s in again}
+    for tid in [t for t in theirs if t not in ours]:
+        found.append(f"target {tid!r} is in the record but is not drawn by the re-run")
+    for tid in [t for t in ours if t not in theirs]:
+        found.append(f"target {tid!r} is drawn by the re-run but is not in the record")
+    for tid, mine in ours.items():
+        if (other := theirs.get(tid)) is None:
+            continue
+        if other.target != mine.target:
+            found.append(
+                f"target {tid!r}: the record has {other.target!r}, the registry {mine.target!r}"
+            )
+        if other.key != mine.key:
+            found.append(f"target {tid!r}: the record's key {other.key} is not {mine.key}")
+        if other.inspectors != mine.inspectors:
+            found.append(
+                f"target {tid!r}: the record assigns {', '.join(other.inspectors)}, the re-run "
+                f"{', '.join(mine.inspectors)}"
+            )
+    if not found and tuple(again) != tuple(recorded):
+        found.append("the selections are not listed in draw order")
+    if len(found) > _SHOWN:
+        found[_SHOWN:] = [f"... {len(found) - _SHOWN} more differences in the selections"]
+    return found
