@@ -568,7 +568,10 @@ def test_resident_id_birth_date_error(birth: str) -> None:
     with pytest.raises(InvalidIdentifier) as info:
         ResidentId.parse(first17 + rid_check(first17))
     assert info.value.rule == "birth-date"
-    assert info.value.detail == "positions 7-14 (date of birth, YYYYMMDD) are not a real date from 1900 on"
+    assert (
+        info.value.detail
+        == "positions 7-14 (date of birth, YYYYMMDD) are not a real date from 1900 on"
+    )
 
 
 def test_resident_id_accepts_leap_days_and_future_dates() -> None:
