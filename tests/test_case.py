@@ -733,7 +733,12 @@ def test_actions_name_the_transition_functions() -> None:
     assert sorted(ACTIONS) == list(ACTIONS)
     for name, states in ACTIONS.items():
         assert callable(getattr(module, name))
-        assert all(state.in_progress or state is CaseState.ISSUED for state in states)
+        # The application in progress, or a licence under supervision (docs/supervision.md).
+        assert all(state.in_progress or state.supervised for state in states)
+    # Nothing is done to a case that ended without a licence, or whose supervision ended
+    # for good.
+    ended = {CaseState.REFUSED, CaseState.WITHDRAWN, CaseState.RETURNED, CaseState.REVOKED}
+    assert not ended & set().union(*ACTIONS.values())
 
 
 # --- illegal transitions ----------------------------------------------------------------------
@@ -946,7 +951,7 @@ def test_illegal_supply_after_the_case_is_closed() -> None:
     err = _message(lambda: supply_material(case, "GGCSWSXK-04", at(D(2025, 10, 10))))
     assert err == (
         "case GY-1: cannot supply_material in state REFUSED: allowed in DECIDED, COMMITTED, "
-        "ACCEPTED, SUSPENDED, ISSUED"
+        "ACCEPTED, SUSPENDED, ISSUED, RECTIFYING"
     )
 
 

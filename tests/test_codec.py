@@ -20,6 +20,7 @@ from creditcommit.case import (
     CaseEvent,
     ClockPaused,
     ClockResumed,
+    Closed,
     CreditChecked,
     LicenceIssued,
     LicencesLookedUp,
@@ -30,6 +31,7 @@ from creditcommit.case import (
     Returned,
     RouteDecided,
     Suspended,
+    VerificationRecorded,
     Withdrawn,
     accept,
     due,
@@ -39,12 +41,14 @@ from creditcommit.case import (
     submit,
     supply_material,
 )
+from creditcommit.catalog import VerificationMethod
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
 from creditcommit.decision import ProjectFacts, ProjectLevel
 from creditcommit.effective import LegalReference
-from creditcommit.errors import DataFileError
+from creditcommit.errors import DataFileError, Problem
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import NewEvent
+from creditcommit.supervision import VerificationOutcome
 from test_case import (
     CALENDAR,
     CST,
@@ -136,6 +140,19 @@ def test_type_names_are_stable() -> None:
         "refused",
         "withdrawn",
         "returned",
+        # Supervision after the licence (docs/supervision.md).
+        "verification-recorded",
+        "deferred-material-overdue",
+        "rectification-ordered",
+        "rectification-met",
+        "rectification-failed",
+        "revocation-proposed",
+        "statement-received",
+        "hearing-held",
+        "revoked",
+        "revocation-refused",
+        "credit-record-created",
+        "closed",
     ]
     assert set(EVENT_TYPES.values()) == set(typing.get_args(CaseEvent))
 
@@ -174,6 +191,39 @@ def test_a_stored_payload_decodes() -> None:
         at=dt.datetime(2025, 9, 30, 9, tzinfo=dt.timezone(dt.timedelta(hours=8))),
         paused_on=D(2025, 9, 30),
         reason=PauseReason.EXPERT_REVIEW,
+    )
+
+
+def test_a_stored_supervision_payload_decodes() -> None:
+    payload = {
+        "at": "2025-10-20T09:00:00+08:00",
+        "verified_on": "2025-10-20",
+        "method": "on-site",
+        "inspectors": ["张三", "李四"],
+        "findings": "现场核查：卫生管理制度未建立",
+        "outcome": "unfulfilled",
+    }
+    assert event_from_record("verification-recorded", payload) == VerificationRecorded(
+        at=dt.datetime(2025, 10, 20, 9, tzinfo=CST),
+        verified_on=D(2025, 10, 20),
+        method=VerificationMethod.ON_SITE,
+        inspectors=("张三", "李四"),
+        findings="现场核查：卫生管理制度未建立",
+        outcome=VerificationOutcome.UNFULFILLED,
+    )
+    one = {**payload, "inspectors": ["张三"]}
+    assert decode_error("verification-recorded", one).problems == (
+        Problem(
+            "inspectors",
+            "an on-site check needs two or more inspectors (行政许可法 Art 34 para 3), got 1",
+        ),
+    )
+    closed = event_to_record(
+        Closed(at=dt.datetime(2025, 10, 20, 9, tzinfo=CST), closed_on=D(2025, 10, 20))
+    )
+    assert (closed.type, dict(closed.payload)) == (
+        "closed",
+        {"at": "2025-10-20T09:00:00+08:00", "closed_on": "2025-10-20"},
     )
 
 

@@ -42,6 +42,7 @@ from creditcommit.policy import (
     PublicationDeadlines,
     ReapplicationBan,
 )
+from creditcommit.supervision import InspectionRatios, SupervisionAction
 from creditcommit.testing.strategies import policies
 
 D = dt.date
@@ -83,6 +84,14 @@ def test_national_defaults() -> None:
     )
     entry = policy.timeline("excluded_domains").entry_at(day)
     assert entry.reference == LegalReference(GUOBAN, "关于不宜实行告知承诺制的事项范围")
+    rules = policy.timeline("revocation_rules").at(day)
+    assert rules.rectification_working_days == 10
+    assert rules.public_interest_exception
+    assert rules.false_commitment.action is SupervisionAction.PROPOSE_REVOCATION
+    assert policy.timeline("inspection_ratios").at(day) == InspectionRatios(0.03)
+    # A serious commitment breach (the record of a revocation) bars the commitment route.
+    kinds = {(r.kind, r.min_severity) for r in policy.timeline("blocking_records").at(day)}
+    assert (CreditRecordKind.COMMITMENT_BREACH, Severity.SERIOUS) in kinds
 
 
 def test_national_sets_no_grade_scale() -> None:
@@ -215,7 +224,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "major_project_levels, conditional_threshold, blocking_records, "
                 "reapplication_ban_months, credit_unavailable, commitment_items, "
                 "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
-                "publication_working_days)",
+                "publication_working_days, revocation_rules, inspection_ratios)",
             )
         ],
     ),
@@ -411,6 +420,84 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [("publication_working_days[0].value.enterprise_information", "required key is missing")],
     ),
     (
+        "revocation_close_for_adverse.toml",
+        [
+            (
+                "revocation_rules[0].value.unfulfilled.action",
+                "an adverse outcome leads to 'rectify' or 'propose-revocation' (only a "
+                "fulfilled commitment closes the case), got 'close'",
+            )
+        ],
+    ),
+    (
+        "revocation_false_commitment_kind.toml",
+        [
+            (
+                "revocation_rules[0].value.false_commitment.record_kind",
+                "a false commitment is recorded as 'false_commitment', so that it bars the "
+                "commitment route until credit repair (国办发〔2020〕42号), got 'dishonesty'",
+            )
+        ],
+    ),
+    (
+        "revocation_days_zero.toml",
+        [
+            (
+                "revocation_rules[0].value.rectification_working_days",
+                "expected at least 1 working day, got 0",
+            )
+        ],
+    ),
+    (
+        "revocation_missing_outcome.toml",
+        [("revocation_rules[0].value.deferred_overdue", "required key is missing")],
+    ),
+    (
+        "revocation_unknown_action.toml",
+        [
+            (
+                "revocation_rules[0].value.public_interest_exception",
+                "expected true or false, got string 'yes'",
+            ),
+            (
+                "revocation_rules[0].value.deferred_overdue.action",
+                "expected one of 'close', 'rectify', 'propose-revocation', got string 'warn'",
+            ),
+        ],
+    ),
+    (
+        "ratios_out_of_range.toml",
+        [
+            ("inspection_ratios[0].value.default", "expected a ratio from 0 to 1, got 5"),
+            ("inspection_ratios[0].value.grades.A", "expected a ratio from 0 to 1, got -0.1"),
+        ],
+    ),
+    (
+        "ratios_missing_default.toml",
+        [("inspection_ratios[0].value.default", "required key is missing")],
+    ),
+    (
+        "ratios_grade_not_on_scale.toml",
+        [
+            (
+                "inspection_ratios[0].value.grades.E",
+                "grade 'E' is not on the 'samr-a-d' scale in force on 2023-01-01 "
+                "(grades: A, B, C, D)",
+            )
+        ],
+    ),
+    (
+        "ratios_not_monotone.toml",
+        [
+            (
+                "inspection_ratios[0].value.grades.B",
+                "0.02 for grade B is below 0.05 for the better grade A on the 'samr-a-d' scale "
+                "in force on 2023-01-01: a riskier grade is never sampled less "
+                "(国市监信发〔2022〕6号)",
+            )
+        ],
+    ),
+    (
         "several_problems.toml",
         [
             ("conditional_threshold[0].value", "expected a string, got number 2"),
@@ -532,6 +619,26 @@ def test_threshold_checked_against_a_scale_from_another_file() -> None:
         Problem(
             "conditional_threshold[0].value",
             "grade 'E' is not on the 'samr-a-d' scale in force on 2022-10-01 (grades: A, B, C, D)",
+        ),
+    )
+
+
+def test_inspection_ratios_checked_against_a_scale_from_another_file() -> None:
+    ratios = Policy.from_dict(
+        header(
+            inspection_ratios=[
+                {"from": D(2023, 1, 1), "value": {"default": 0.05, "grades": {"E": 1.0}}}
+            ]
+        ),
+        source="ratios.toml",
+    )
+    with pytest.raises(DataFileError) as caught:
+        Policy.load(CORPUS / "ok_scale_only.toml").overlay(ratios)
+    assert caught.value.source == "ratios.toml"
+    assert caught.value.problems == (
+        Problem(
+            "inspection_ratios[0].value.grades.E",
+            "grade 'E' is not on the 'samr-a-d' scale in force on 2023-01-01 (grades: A, B, C, D)",
         ),
     )
 

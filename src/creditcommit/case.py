@@ -13,7 +13,10 @@ case, the state and the action. No function here reads a clock: ``now`` is passe
 days are taken from it (``now.date()``, in ``now``'s time zone).
 
 The states, the transitions, the clocks (行政许可法 Arts 42 and 45) and the rules for
-deferred materials (容缺受理) are described in ``docs/lifecycle.md``.
+deferred materials (容缺受理) are described in ``docs/lifecycle.md``. After a licence issued
+on commitment the case goes on under supervision (:func:`record_verification`,
+:func:`rectification_result`, :func:`receive_statement`, :func:`hold_hearing`,
+:func:`decide_revocation`, and :func:`due` with a ``policy``): ``docs/supervision.md``.
 """
 
 from __future__ import annotations
@@ -28,15 +31,24 @@ from typing import Any, TypeAlias
 import attrs
 
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.catalog import ApprovalItem
+from creditcommit.catalog import ApprovalItem, VerificationMethod
 from creditcommit.commitments import SignedCommitment
-from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.credit import (
+    DEFAULT_PUBLICITY_MONTHS,
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    CreditRecordKind,
+    PublicityPeriod,
+    Severity,
+)
 from creditcommit.decision import Applicant, Decision, ProjectFacts, Route
 from creditcommit.effective import LegalReference
 from creditcommit.errors import (
     DecisionMismatch,
     IllegalTransition,
     InvalidValue,
+    NoValueInForce,
     Problem,
     UnknownMaterial,
 )
@@ -48,6 +60,11 @@ from creditcommit.materials import (
     plan_materials,
 )
 from creditcommit.policy import Policy, PolicySnapshot, decide
+from creditcommit.supervision import (
+    ART_69_PARA_3,
+    SupervisionAction,
+    VerificationOutcome,
+)
 
 __all__ = [
     "ACTIONS",
@@ -59,26 +76,43 @@ __all__ = [
     "CaseSubmitted",
     "ClockPaused",
     "ClockResumed",
+    "Closed",
     "CommitmentSigned",
     "CreditChecked",
+    "CreditRecordCreated",
     "DEFAULT_GRACE_WORKING_DAYS",
+    "DeferredMaterialOverdue",
+    "HearingHeld",
     "LicenceIssued",
     "LicencesLookedUp",
     "MaterialSupplied",
     "PauseReason",
+    "RectificationFailed",
+    "RectificationMet",
+    "RectificationOrdered",
     "Refused",
     "Resumed",
     "Returned",
+    "RevocationProposed",
+    "RevocationRefused",
+    "Revoked",
     "RouteChosen",
     "RouteDecided",
+    "StatementReceived",
     "Suspended",
+    "VerificationRecorded",
     "Withdrawn",
     "accept",
     "choose_standard",
+    "decide_revocation",
     "due",
+    "hold_hearing",
     "issue",
     "licence_reference",
     "pause_clock",
+    "receive_statement",
+    "record_verification",
+    "rectification_result",
     "refuse",
     "resume_clock",
     "sign_commitment",
@@ -537,6 +571,338 @@ class Returned:
         _raise_if("Returned", _aware("at", self.at) + _text("reason", self.reason, "reason"))
 
 
+# --- supervision events ---------------------------------------------------------------------
+
+
+def _names(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"expected a collection of names, not the string {values!r}")
+    return tuple(values)
+
+
+def _after(path: str, value: dt.date, start: dt.date, what: str) -> list[Problem]:
+    if value <= start:
+        return [Problem(path, f"{value.isoformat()} must be after {what} {start.isoformat()}")]
+    return []
+
+
+def _adverse(path: str, outcome: VerificationOutcome) -> list[Problem]:
+    if not outcome.adverse:
+        return [Problem(path, "expected an adverse outcome, got fulfilled")]
+    return []
+
+
+@attrs.frozen(kw_only=True)
+class VerificationRecorded:
+    """A verification of the commitment (承诺核查) was recorded on ``verified_on``.
+
+    ``inspectors`` are the staff who verified it: two or more for an on-site check
+    (行政许可法 Art 34 para 3). ``method`` is how it was done, never ``exempt``: a later check
+    of an exempt item names the method used. ``findings`` are what they found and
+    ``outcome`` what it means: ``FULFILLED``, ``UNFULFILLED`` or ``FALSE_COMMITMENT``.
+    """
+
+    at: dt.datetime
+    verified_on: dt.date
+    method: VerificationMethod
+    inspectors: tuple[str, ...] = attrs.field(converter=_names)
+    findings: str
+    outcome: VerificationOutcome
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("verified_on", self.verified_on)
+        if self.method is VerificationMethod.EXEMPT:
+            problems.append(
+                Problem("method", "an exempt item's later check must name the method used")
+            )
+        if not self.inspectors:
+            problems.append(Problem("inspectors", "expected at least one inspector"))
+        seen: dict[str, int] = {}
+        for i, name in enumerate(self.inspectors):
+            if not isinstance(name, str) or not name.strip():
+                problems.append(Problem(f"inspectors[{i}]", f"expected a name, got {name!r}"))
+            elif name in seen:
+                problems.append(
+                    Problem(f"inspectors[{i}]", f"{name!r} is already inspectors[{seen[name]}]")
+                )
+            else:
+                seen[name] = i
+        if self.method is VerificationMethod.ON_SITE and len(self.inspectors) < 2:
+            problems.append(
+                Problem(
+                    "inspectors",
+                    "an on-site check needs two or more inspectors (行政许可法 Art 34 para 3), "
+                    f"got {len(self.inspectors)}",
+                )
+            )
+        problems += _text("findings", self.findings, "findings text")
+        if self.outcome is VerificationOutcome.DEFERRED_OVERDUE:
+            problems.append(
+                Problem(
+                    "outcome",
+                    "a verification finds the commitment fulfilled, unfulfilled or false; an "
+                    "overdue deferred material is found by the tick",
+                )
+            )
+        _raise_if("VerificationRecorded", problems)
+
+
+@attrs.frozen(kw_only=True)
+class DeferredMaterialOverdue:
+    """Deferred materials were still missing after their due date, the licence issued.
+
+    Appended by the tick (:func:`due` with a ``policy``): the outcome ``DEFERRED_OVERDUE``,
+    followed by what the policy's ``revocation_rules`` say. ``due`` is the earliest due date
+    among ``materials``.
+    """
+
+    at: dt.datetime
+    overdue_on: dt.date
+    materials: tuple[str, ...] = attrs.field(converter=_tuple)
+    due: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("overdue_on", self.overdue_on)
+        problems += _day("due", self.due)
+        if not self.materials:
+            problems.append(Problem("materials", "expected at least one overdue material"))
+        if not problems:
+            problems += _after("overdue_on", self.overdue_on, self.due, "the due date")
+        _raise_if("DeferredMaterialOverdue", problems)
+
+
+@attrs.frozen(kw_only=True)
+class RectificationOrdered:
+    """Rectification was ordered within a time limit (责令限期整改) after an adverse outcome.
+
+    ``facts`` are what was found; ``deadline`` the last day to rectify; ``materials`` the
+    deferred materials to supply (for ``DEFERRED_OVERDUE`` only); ``reference`` the policy's
+    ``revocation_rules`` reference.
+    """
+
+    at: dt.datetime
+    ordered_on: dt.date
+    outcome: VerificationOutcome
+    facts: str
+    deadline: dt.date
+    materials: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    reference: LegalReference | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("ordered_on", self.ordered_on)
+        problems += _day("deadline", self.deadline)
+        problems += _adverse("outcome", self.outcome)
+        problems += _text("facts", self.facts, "statement of facts")
+        overdue = self.outcome is VerificationOutcome.DEFERRED_OVERDUE
+        if overdue and not self.materials:
+            problems.append(Problem("materials", "expected the overdue materials to supply"))
+        if not overdue and self.materials:
+            problems.append(
+                Problem(
+                    "materials",
+                    f"a rectification of a {self.outcome.value} commitment names no materials",
+                )
+            )
+        if not problems:
+            problems += _after("deadline", self.deadline, self.ordered_on, "the order day")
+        _raise_if("RectificationOrdered", problems)
+
+
+@attrs.frozen(kw_only=True)
+class RectificationMet:
+    """The rectification was completed (整改到位) on ``met_on``: the licence stands."""
+
+    at: dt.datetime
+    met_on: dt.date
+    findings: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("met_on", self.met_on)
+        problems += _text("findings", self.findings, "findings text", optional=True)
+        _raise_if("RectificationMet", problems)
+
+
+@attrs.frozen(kw_only=True)
+class RectificationFailed:
+    """The rectification deadline passed without the conditions met (整改后仍未达到条件)."""
+
+    at: dt.datetime
+    failed_on: dt.date
+    deadline: dt.date
+    findings: str
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("failed_on", self.failed_on)
+        problems += _day("deadline", self.deadline)
+        problems += _text("findings", self.findings, "findings text")
+        if not problems:
+            problems += _after("failed_on", self.failed_on, self.deadline, "the deadline")
+        _raise_if("RectificationFailed", problems)
+
+
+@attrs.frozen(kw_only=True)
+class RevocationProposed:
+    """Revocation of the licence was proposed (拟撤销行政许可告知), and the holder told so.
+
+    The notice states the ``facts``, the ``grounds`` and the ``legal_basis`` (行政许可法
+    Art 69 para 2 for a false commitment, para 1(4) otherwise, then the local rule), the
+    record a revocation would leave (``record_kind``, ``record_severity``), and the right to
+    state and defend by ``statement_due`` (the policy's ``statement_window_working_days``
+    after ``proposed_on``) and to request a hearing (``hearing_right``).
+    """
+
+    at: dt.datetime
+    proposed_on: dt.date
+    outcome: VerificationOutcome
+    facts: str
+    grounds: str
+    legal_basis: tuple[LegalReference, ...] = attrs.field(converter=_tuple)
+    statement_due: dt.date
+    record_kind: CreditRecordKind
+    record_severity: Severity
+    hearing_right: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("proposed_on", self.proposed_on)
+        problems += _day("statement_due", self.statement_due)
+        problems += _adverse("outcome", self.outcome)
+        problems += _text("facts", self.facts, "statement of facts")
+        problems += _text("grounds", self.grounds, "statement of grounds")
+        if not self.legal_basis:
+            problems.append(Problem("legal_basis", "expected at least one legal reference"))
+        if (
+            self.outcome is VerificationOutcome.FALSE_COMMITMENT
+            and self.record_kind is not CreditRecordKind.FALSE_COMMITMENT
+        ):
+            problems.append(
+                Problem(
+                    "record_kind",
+                    f"a false commitment is recorded as 'false_commitment', got "
+                    f"{self.record_kind.value!r}",
+                )
+            )
+        if not problems:
+            problems += _after(
+                "statement_due", self.statement_due, self.proposed_on, "the proposal day"
+            )
+        _raise_if("RevocationProposed", problems)
+
+
+@attrs.frozen(kw_only=True)
+class StatementReceived:
+    """The holder's statement and defence (陈述、申辩) against the proposal reached the agency.
+
+    ``hearing_requested``: the holder asked for a hearing (听证), which must then be held
+    before the decision; only possible within the statement window.
+    """
+
+    at: dt.datetime
+    received_on: dt.date
+    text: str
+    hearing_requested: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("received_on", self.received_on)
+        problems += _text("text", self.text, "statement text")
+        _raise_if("StatementReceived", problems)
+
+
+@attrs.frozen(kw_only=True)
+class HearingHeld:
+    """The requested hearing (听证) was held on ``held_on``; ``summary`` records it."""
+
+    at: dt.datetime
+    held_on: dt.date
+    summary: str
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("held_on", self.held_on)
+        problems += _text("summary", self.summary, "hearing summary")
+        _raise_if("HearingHeld", problems)
+
+
+@attrs.frozen(kw_only=True)
+class Revoked:
+    """The licence was revoked (撤销行政许可) on ``revoked_on``.
+
+    With the ``grounds`` and ``legal_basis`` of the proposal, and what was heard: the
+    ``statements`` received and the ``hearing`` summary, or, with no statement, the window
+    that ended unanswered on ``statement_due`` (:attr:`unanswered`).
+    """
+
+    at: dt.datetime
+    revoked_on: dt.date
+    grounds: str
+    legal_basis: tuple[LegalReference, ...] = attrs.field(converter=_tuple)
+    statement_due: dt.date
+    statements: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    hearing: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("revoked_on", self.revoked_on)
+        problems += _day("statement_due", self.statement_due)
+        problems += _text("grounds", self.grounds, "statement of grounds")
+        problems += _text("hearing", self.hearing, "hearing summary", optional=True)
+        if not self.legal_basis:
+            problems.append(Problem("legal_basis", "expected at least one legal reference"))
+        if not problems and not self.statements and self.revoked_on <= self.statement_due:
+            problems.append(
+                Problem(
+                    "revoked_on",
+                    f"no statement was received and the statement window runs until "
+                    f"{self.statement_due.isoformat()}: no revocation before it ends",
+                )
+            )
+        _raise_if("Revoked", problems)
+
+    @property
+    def unanswered(self) -> bool:
+        """True if the holder made no statement and the window ended unanswered."""
+        return not self.statements
+
+
+@attrs.frozen(kw_only=True)
+class RevocationRefused:
+    """Revocation was refused: it would seriously harm the public interest (行政许可法 Art 69
+    para 3). The licence stands."""
+
+    at: dt.datetime
+    refused_on: dt.date
+    reason: str
+    legal_basis: LegalReference = ART_69_PARA_3
+
+    def __attrs_post_init__(self) -> None:
+        problems = _aware("at", self.at) + _day("refused_on", self.refused_on)
+        problems += _text("reason", self.reason, "reason")
+        _raise_if("RevocationRefused", problems)
+
+
+@attrs.frozen(kw_only=True)
+class CreditRecordCreated:
+    """The dishonesty record (失信记录) a revocation leaves, to push to the credit registry.
+
+    Its subject is the applicant, its day the revocation day, its kind and severity those the
+    proposal announced, its publicity periods by severity (NDRC Order No. 36 by default).
+    """
+
+    at: dt.datetime
+    record: CreditRecord
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CreditRecordCreated", _aware("at", self.at))
+
+
+@attrs.frozen(kw_only=True)
+class Closed:
+    """Supervision ended (核查办结): the commitment was verified kept and nothing is owed."""
+
+    at: dt.datetime
+    closed_on: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("Closed", _aware("at", self.at) + _day("closed_on", self.closed_on))
+
+
 CaseEvent: TypeAlias = (
     CaseSubmitted
     | CreditChecked
@@ -554,6 +920,18 @@ CaseEvent: TypeAlias = (
     | Refused
     | Withdrawn
     | Returned
+    | VerificationRecorded
+    | DeferredMaterialOverdue
+    | RectificationOrdered
+    | RectificationMet
+    | RectificationFailed
+    | RevocationProposed
+    | StatementReceived
+    | HearingHeld
+    | Revoked
+    | RevocationRefused
+    | CreditRecordCreated
+    | Closed
 )
 """Any event of a case."""
 
@@ -565,7 +943,9 @@ class CaseState(enum.Enum):
 
     ``SUBMITTED`` to ``SUSPENDED`` are the application in progress (:attr:`in_progress`);
     ``ISSUED``, ``REFUSED``, ``WITHDRAWN`` and ``RETURNED`` end the application procedure.
-    Verification and revocation (later) continue from ``ISSUED``.
+    Supervision of a licence issued on commitment continues from ``ISSUED``: ``RECTIFYING``,
+    ``REVOCATION_PROPOSED``, and the ends ``CLOSED``, ``REVOKED``, ``REVOCATION_REFUSED``
+    (:attr:`supervised`).
     """
 
     #: Submitted; credit and e-licences being looked up, no route yet.
@@ -586,11 +966,26 @@ class CaseState(enum.Enum):
     WITHDRAWN = "withdrawn"
     #: Returned for overdue materials (退件).
     RETURNED = "returned"
+    #: Rectification ordered within a time limit (责令限期整改), the deadline running.
+    RECTIFYING = "rectifying"
+    #: Revocation proposed (拟撤销); the statement window runs, a decision is pending.
+    REVOCATION_PROPOSED = "revocation-proposed"
+    #: Supervision ended: the commitment was verified kept (核查办结).
+    CLOSED = "closed"
+    #: The licence was revoked (撤销行政许可).
+    REVOKED = "revoked"
+    #: Revocation refused for the public interest (不予撤销, 行政许可法 Art 69 para 3).
+    REVOCATION_REFUSED = "revocation-refused"
 
     @property
     def in_progress(self) -> bool:
         """True while the application is still to be decided (withdrawal is possible)."""
         return self in _IN_PROGRESS
+
+    @property
+    def supervised(self) -> bool:
+        """True from the licence on: ``ISSUED`` and the supervision states after it."""
+        return self in _SUPERVISED
 
 
 _IN_PROGRESS = frozenset(
@@ -600,6 +995,16 @@ _IN_PROGRESS = frozenset(
         CaseState.COMMITTED,
         CaseState.ACCEPTED,
         CaseState.SUSPENDED,
+    }
+)
+_SUPERVISED = frozenset(
+    {
+        CaseState.ISSUED,
+        CaseState.RECTIFYING,
+        CaseState.REVOCATION_PROPOSED,
+        CaseState.CLOSED,
+        CaseState.REVOKED,
+        CaseState.REVOCATION_REFUSED,
     }
 )
 
@@ -612,6 +1017,12 @@ class Case:
     events. ``plan`` is the current material plan: a material missing at submission and
     supplied before acceptance shows as submitted there, while deferred materials keep their
     due dates and are tracked in ``supplied``.
+
+    Under supervision: ``verifications`` recorded, ``verification_met`` (the last one found
+    the commitment kept, or its rectification was met), ``overdue_materials`` reported by the
+    tick, the current (or last) ``rectification`` order and its ``rectification_failure``,
+    the revocation ``proposal`` with the ``statements`` and ``hearing`` on it, the
+    ``revocation`` decision, the ``credit_record`` it created, and ``closed``.
     """
 
     submission: CaseSubmitted
@@ -631,6 +1042,17 @@ class Case:
     suspension: Suspended | None = None
     licence: LicenceIssued | None = None
     closure: Refused | Withdrawn | Returned | None = None
+    verifications: tuple[VerificationRecorded, ...] = ()
+    verification_met: bool = False
+    overdue_materials: tuple[str, ...] = ()
+    rectification: RectificationOrdered | None = None
+    rectification_failure: RectificationFailed | None = None
+    proposal: RevocationProposed | None = None
+    statements: tuple[StatementReceived, ...] = ()
+    hearing: HearingHeld | None = None
+    revocation: Revoked | RevocationRefused | None = None
+    credit_record: CreditRecord | None = None
+    closed: Closed | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[CaseEvent]) -> Case:
@@ -751,6 +1173,18 @@ class Case:
         """The outstanding deferred materials whose due date is before ``on``."""
         return tuple(line for line in self.outstanding if line.due is not None and line.due < on)
 
+    @property
+    def hearing_request(self) -> StatementReceived | None:
+        """The statement that requested a hearing on the current proposal, if any."""
+        return next((event for event in self.statements if event.hearing_requested), None)
+
+    @property
+    def verification_exempt(self) -> bool:
+        """True if the item the commitment was made for is exempt from verification (免予核查)."""
+        if self.commitment is None:
+            return False
+        return self.commitment.letter.terms.item.verification.method is VerificationMethod.EXEMPT
+
 
 def _allowed(states: frozenset[CaseState]) -> str:
     if not states:
@@ -779,6 +1213,177 @@ def _fold_problem(case: Case, event: CaseEvent) -> str | None:
         return f"the clock is already paused since {case.pause.paused_on.isoformat()}"
     if isinstance(event, ClockResumed) and case.pause is None:
         return "the clock is not paused"
+    return _supervision_problem(case, event)
+
+
+def _supervision_problem(case: Case, event: CaseEvent) -> str | None:
+    """Why a supervision event cannot follow ``case`` beyond its state, or None."""
+    if isinstance(event, VerificationRecorded | Closed) and not _on_commitment(case):
+        return "the standard route has no commitment to verify"
+    if isinstance(event, VerificationRecorded):
+        assert case.licence is not None
+        return _not_before_licence(case.licence, event.verified_on)
+    if isinstance(event, DeferredMaterialOverdue):
+        return _overdue_problem(case, event)
+    if isinstance(event, RectificationOrdered):
+        owed = {line.code for line in case.outstanding}
+        extra = [code for code in event.materials if code not in owed]
+        if extra:
+            return f"not outstanding deferred materials: {', '.join(extra)}"
+        return None
+    if isinstance(event, RectificationMet | RectificationFailed):
+        return _rectification_problem(case, event)
+    if isinstance(event, RevocationProposed):
+        if case.state is CaseState.RECTIFYING and case.rectification_failure is None:
+            assert case.rectification is not None
+            return (
+                "the rectification order runs until "
+                f"{case.rectification.deadline.isoformat()}: no proposal before it fails"
+            )
+        return None
+    if isinstance(event, StatementReceived | HearingHeld | Revoked | RevocationRefused):
+        return _hearing_problem(case, event)
+    if isinstance(event, CreditRecordCreated):
+        return _record_problem(case, event.record)
+    if isinstance(event, Closed):
+        return _closing_problem(case)
+    return None
+
+
+def _on_commitment(case: Case) -> bool:
+    return case.route is not None and case.route.is_commitment
+
+
+def _not_before_licence(licence: LicenceIssued, day: dt.date) -> str | None:
+    if day < licence.issued_on:
+        return (
+            f"{day.isoformat()} is before the licence was issued on {licence.issued_on.isoformat()}"
+        )
+    return None
+
+
+def _overdue_problem(case: Case, event: DeferredMaterialOverdue) -> str | None:
+    lines = {line.code: line for line in case.outstanding}
+    for code in event.materials:
+        line = lines.get(code)
+        if line is None:
+            return f"material {code!r} is not an outstanding deferred material"
+        if code in case.overdue_materials:
+            return f"material {code!r} was already reported overdue"
+        if line.due is None or line.due >= event.overdue_on:
+            return f"material {code!r} is not overdue on {event.overdue_on.isoformat()}"
+    return None
+
+
+def _rectification_problem(case: Case, event: RectificationMet | RectificationFailed) -> str | None:
+    order = case.rectification
+    assert order is not None  # RECTIFYING has an order
+    failure = case.rectification_failure
+    if failure is not None:
+        return f"the rectification already failed on {failure.failed_on.isoformat()}"
+    if isinstance(event, RectificationMet) and event.met_on < order.ordered_on:
+        return f"{event.met_on.isoformat()} is before the order of {order.ordered_on.isoformat()}"
+    if isinstance(event, RectificationFailed):
+        if event.deadline != order.deadline:
+            return (
+                f"the order's deadline is {order.deadline.isoformat()}, not "
+                f"{event.deadline.isoformat()}"
+            )
+        return None
+    supplied = {done.code for done in case.supplied}
+    owed = [code for code in order.materials if code not in supplied]
+    if owed:
+        return f"materials still owed: {', '.join(owed)}"
+    return None
+
+
+_Answer: TypeAlias = StatementReceived | HearingHeld | Revoked | RevocationRefused
+
+
+def _answer_day(event: _Answer) -> dt.date:
+    if isinstance(event, StatementReceived):
+        return event.received_on
+    if isinstance(event, HearingHeld):
+        return event.held_on
+    if isinstance(event, Revoked):
+        return event.revoked_on
+    return event.refused_on
+
+
+def _hearing_problem(case: Case, event: _Answer) -> str | None:
+    proposal = case.proposal
+    assert proposal is not None  # REVOCATION_PROPOSED has a proposal
+    day = _answer_day(event)
+    if day < proposal.proposed_on:
+        return f"{day.isoformat()} is before the proposal of {proposal.proposed_on.isoformat()}"
+    if isinstance(event, RevocationRefused):
+        return None
+    request = case.hearing_request
+    if isinstance(event, StatementReceived):
+        if event.hearing_requested and request is not None:
+            return f"a hearing was already requested on {request.received_on.isoformat()}"
+        if event.hearing_requested and event.received_on > proposal.statement_due:
+            return (
+                f"the statement window ended on {proposal.statement_due.isoformat()}: a "
+                "hearing can no longer be requested"
+            )
+        return None
+    if isinstance(event, HearingHeld):
+        if request is None:
+            return "no hearing was requested"
+        if case.hearing is not None:
+            return f"the hearing was already held on {case.hearing.held_on.isoformat()}"
+        if event.held_on < request.received_on:
+            return (
+                f"{event.held_on.isoformat()} is before the request of "
+                f"{request.received_on.isoformat()}"
+            )
+        return None
+    return _revocation_problem(case, proposal, event)
+
+
+def _revocation_problem(case: Case, proposal: RevocationProposed, event: Revoked) -> str | None:
+    """The procedure before a revocation: the window answered or elapsed, the hearing held."""
+    if event.statement_due != proposal.statement_due:
+        return (
+            f"the proposal's statement window ends on {proposal.statement_due.isoformat()}, "
+            f"not {event.statement_due.isoformat()}"
+        )
+    if event.statements != tuple(done.text for done in case.statements):
+        return "the statements must be those received on the proposal"
+    request = case.hearing_request
+    if request is not None and case.hearing is None:
+        return f"a hearing was requested on {request.received_on.isoformat()} and has not been held"
+    heard = None if case.hearing is None else case.hearing.summary
+    if event.hearing != heard:
+        return "the hearing must be the one held on the proposal"
+    return None
+
+
+def _record_problem(case: Case, record: CreditRecord) -> str | None:
+    if case.credit_record is not None:
+        return f"the credit record {case.credit_record.record_id!r} is already created"
+    revoked = case.revocation
+    assert isinstance(revoked, Revoked)  # REVOKED
+    if record.subject != case.applicant.identifier:
+        return (
+            f"the record is about {record.subject!r}, not the applicant "
+            f"{case.applicant.identifier!r}"
+        )
+    if record.decided_on != revoked.revoked_on:
+        return (
+            f"the record is decided on {record.decided_on.isoformat()}, not on the "
+            f"revocation day {revoked.revoked_on.isoformat()}"
+        )
+    return None
+
+
+def _closing_problem(case: Case) -> str | None:
+    owed = case.outstanding
+    if owed:
+        return f"deferred materials are still owed: {_codes_text(owed)}"
+    if not (case.verification_exempt or case.verification_met):
+        return "the commitment has not been verified as kept"
     return None
 
 
@@ -879,12 +1484,77 @@ def _closed(state: CaseState) -> Callable[[Case, Any], Case]:
     return fold
 
 
+def _verified(case: Case, event: VerificationRecorded) -> Case:
+    return attrs.evolve(
+        case,
+        verifications=(*case.verifications, event),
+        verification_met=event.outcome is VerificationOutcome.FULFILLED,
+    )
+
+
+def _reported(case: Case, event: DeferredMaterialOverdue) -> Case:
+    return attrs.evolve(case, overdue_materials=(*case.overdue_materials, *event.materials))
+
+
+def _ordered(case: Case, event: RectificationOrdered) -> Case:
+    return attrs.evolve(
+        case, state=CaseState.RECTIFYING, rectification=event, rectification_failure=None
+    )
+
+
+def _met(case: Case, event: RectificationMet) -> Case:
+    assert case.rectification is not None
+    met = case.verification_met or case.rectification.outcome in (
+        VerificationOutcome.UNFULFILLED,
+        VerificationOutcome.FALSE_COMMITMENT,
+    )
+    return attrs.evolve(case, state=CaseState.ISSUED, verification_met=met)
+
+
+def _failed(case: Case, event: RectificationFailed) -> Case:
+    return attrs.evolve(case, rectification_failure=event)
+
+
+def _proposed(case: Case, event: RevocationProposed) -> Case:
+    return attrs.evolve(
+        case, state=CaseState.REVOCATION_PROPOSED, proposal=event, statements=(), hearing=None
+    )
+
+
+def _stated(case: Case, event: StatementReceived) -> Case:
+    return attrs.evolve(case, statements=(*case.statements, event))
+
+
+def _heard(case: Case, event: HearingHeld) -> Case:
+    return attrs.evolve(case, hearing=event)
+
+
+def _revoked(case: Case, event: Revoked) -> Case:
+    return attrs.evolve(case, state=CaseState.REVOKED, revocation=event)
+
+
+def _kept(case: Case, event: RevocationRefused) -> Case:
+    return attrs.evolve(case, state=CaseState.REVOCATION_REFUSED, revocation=event)
+
+
+def _recorded(case: Case, event: CreditRecordCreated) -> Case:
+    return attrs.evolve(case, credit_record=event.record)
+
+
+def _closed_verified(case: Case, event: Closed) -> Case:
+    return attrs.evolve(case, state=CaseState.CLOSED, closed=event)
+
+
 _S = CaseState
 _BEFORE_ACCEPTANCE = frozenset({_S.DECIDED, _S.COMMITTED})
-_SUPPLYING = frozenset({_S.DECIDED, _S.COMMITTED, _S.ACCEPTED, _S.SUSPENDED, _S.ISSUED})
+_SUPPLYING = frozenset(
+    {_S.DECIDED, _S.COMMITTED, _S.ACCEPTED, _S.SUSPENDED, _S.ISSUED, _S.RECTIFYING}
+)
+_VERIFYING = frozenset({_S.ISSUED, _S.CLOSED})
+_PROPOSED = frozenset({_S.REVOCATION_PROPOSED})
 
 # Per event type: the states it may follow, and how it changes the case. A new event type
-# (verification, revocation, ...) is one line here plus its fold function.
+# is one line here plus its fold function.
 _FOLD: Mapping[type[Any], tuple[frozenset[CaseState], Callable[[Case, Any], Case]]] = {
     CaseSubmitted: (frozenset(), _keep),
     CreditChecked: (frozenset({_S.SUBMITTED}), _credit),
@@ -902,14 +1572,31 @@ _FOLD: Mapping[type[Any], tuple[frozenset[CaseState], Callable[[Case, Any], Case
     Refused: (frozenset({_S.ACCEPTED}), _closed(_S.REFUSED)),
     Withdrawn: (_IN_PROGRESS, _closed(_S.WITHDRAWN)),
     Returned: (frozenset({_S.SUSPENDED}), _closed(_S.RETURNED)),
+    VerificationRecorded: (_VERIFYING, _verified),
+    DeferredMaterialOverdue: (frozenset({_S.ISSUED}), _reported),
+    RectificationOrdered: (_VERIFYING, _ordered),
+    RectificationMet: (frozenset({_S.RECTIFYING}), _met),
+    RectificationFailed: (frozenset({_S.RECTIFYING}), _failed),
+    RevocationProposed: (frozenset({_S.ISSUED, _S.CLOSED, _S.RECTIFYING}), _proposed),
+    StatementReceived: (_PROPOSED, _stated),
+    HearingHeld: (_PROPOSED, _heard),
+    Revoked: (_PROPOSED, _revoked),
+    RevocationRefused: (_PROPOSED, _kept),
+    CreditRecordCreated: (frozenset({_S.REVOKED}), _recorded),
+    Closed: (frozenset({_S.ISSUED}), _closed_verified),
 }
 
 ACTIONS: Mapping[str, frozenset[CaseState]] = MappingProxyType(
     {
         "accept": _BEFORE_ACCEPTANCE,
         "choose_standard": _BEFORE_ACCEPTANCE,
+        "decide_revocation": _PROPOSED,
+        "hold_hearing": _PROPOSED,
         "issue": frozenset({_S.ACCEPTED}),
         "pause_clock": frozenset({_S.ACCEPTED}),
+        "receive_statement": _PROPOSED,
+        "record_verification": _VERIFYING,
+        "rectification_result": frozenset({_S.RECTIFYING}),
         "refuse": frozenset({_S.ACCEPTED}),
         "resume_clock": frozenset({_S.ACCEPTED}),
         "sign_commitment": frozenset({_S.DECIDED}),
@@ -1197,7 +1884,9 @@ def supply_material(case: Case, code: str, now: dt.datetime) -> tuple[CaseEvent,
     date, also after the licence is issued) or a material missing before acceptance (which
     may make the plan acceptable). Supplying, within the grace period, the last of the
     materials a suspension is about also resumes the case; after the grace period the
-    material is recorded, and the next :func:`due` returns the case.
+    material is recorded, and the next :func:`due` returns the case. Under a rectification
+    order for overdue materials, supplying the last of them by the deadline also gives
+    ``RectificationMet`` (and ``Closed`` when nothing else is owed).
     """
     action = "supply_material"
     _, plan = _expect(case, action)
@@ -1214,6 +1903,8 @@ def supply_material(case: Case, code: str, now: dt.datetime) -> tuple[CaseEvent,
         due=due_day,
         on_time=due_day is None or day <= due_day,
     )
+    if case.state is CaseState.RECTIFYING:
+        return (supplied, *_rectified_by_supply(case.apply(supplied), now, day))
     suspension = case.suspension
     if suspension is None or day > suspension.grace_ends:
         # After the grace period only the tick decides: the case is to be returned.
@@ -1286,6 +1977,8 @@ def due(
     now: dt.datetime,
     calendar: WorkingCalendar,
     grace_working_days: int = DEFAULT_GRACE_WORKING_DAYS,
+    *,
+    policy: Policy | PolicySnapshot | None = None,
 ) -> tuple[CaseEvent, ...]:
     """The events a periodic tick must append for ``case`` at ``now`` (often none).
 
@@ -1299,11 +1992,26 @@ def due(
 
     A tick that runs late catches up: it may return ``Suspended`` and ``Returned`` together.
     After the licence is issued an overdue deferred material is a broken obligation for
-    supervision, not a suspension.
+    supervision, not a suspension. With a ``policy`` the tick supervises a licence issued on
+    commitment (without one it leaves such cases alone):
+
+    * issued, deferred materials past their due date and not yet reported →
+      ``DeferredMaterialOverdue`` and what the policy's ``revocation_rules`` say for
+      ``DEFERRED_OVERDUE``: ``RectificationOrdered`` or ``RevocationProposed``;
+    * issued, nothing owed and the commitment verified kept (or the item exempt) → ``Closed``;
+    * rectifying, every material the order names supplied by its deadline →
+      ``RectificationMet`` (and maybe ``Closed``);
+    * rectifying, the deadline past and the rectification not met → ``RectificationFailed``
+      and ``RevocationProposed``.
+
+    Deciding a proposed revocation is an officer's action (:func:`decide_revocation`), never
+    the tick's.
     """
     day = _now(now)
     if isinstance(grace_working_days, bool) or grace_working_days < 1:
         raise ValueError(f"grace_working_days must be at least 1, got {grace_working_days!r}")
+    if policy is not None and case.state in _TICKED and _on_commitment(case):
+        return _supervise(case, now, day, calendar, policy)
     found: list[CaseEvent] = []
     current = case
     # At most three steps (Resumed, Suspended, Returned); the bound guards the loop.
@@ -1354,3 +2062,374 @@ def _tick(
     if not _still_owed(case, suspension, day):
         return Resumed(at=now, resumed_on=day)
     return None
+
+
+# --- supervision after the licence ----------------------------------------------------------
+
+_TICKED = frozenset({CaseState.ISSUED, CaseState.RECTIFYING})
+
+
+def _snapshot(policy: Policy | PolicySnapshot, day: dt.date) -> PolicySnapshot:
+    snapshot = policy.at(day) if isinstance(policy, Policy) else policy
+    if not snapshot.covers(day):
+        raise NoValueInForce(f"policy snapshot {snapshot.version.name}", day)
+    return snapshot
+
+
+def _grounds(outcome: VerificationOutcome, after_rectification: bool) -> str:
+    if outcome is VerificationOutcome.FALSE_COMMITMENT:
+        text = "被许可人作出虚假承诺，以欺骗手段取得行政许可"
+        english = "the licence was obtained by a false commitment"
+    elif outcome is VerificationOutcome.DEFERRED_OVERDUE:
+        text = "容缺材料逾期未补齐，不符合法定条件"
+        english = "deferred materials were not supplied: the legal conditions are not met"
+    else:
+        text = "被许可人未履行承诺，不符合法定条件"
+        english = "the commitment was not fulfilled: the legal conditions are not met"
+    if after_rectification:
+        text += "，经责令限期整改后仍未达到条件"
+        english += ", and still not after the rectification ordered"
+    return f"{text} ({english})"
+
+
+def _proposal(
+    outcome: VerificationOutcome,
+    facts: str,
+    snap: PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    *,
+    after_rectification: bool = False,
+) -> RevocationProposed:
+    day = now.date()
+    rule = snap.revocation_rules.rule(outcome)
+    basis = outcome.legal_basis
+    assert basis is not None  # an adverse outcome
+    local = snap.references.get("revocation_rules")
+    return RevocationProposed(
+        at=now,
+        proposed_on=day,
+        outcome=outcome,
+        facts=facts,
+        grounds=_grounds(outcome, after_rectification),
+        legal_basis=(basis,) if local is None else (basis, local),
+        statement_due=calendar.add_working_days(day, snap.statement_window_working_days),
+        record_kind=rule.record_kind,
+        record_severity=rule.record_severity,
+    )
+
+
+def _consequence(
+    outcome: VerificationOutcome,
+    facts: str,
+    snap: PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    *,
+    materials: tuple[str, ...] = (),
+) -> CaseEvent:
+    """What the policy's revocation rules say an adverse outcome leads to, as an event."""
+    day = now.date()
+    rules = snap.revocation_rules
+    if rules.action(outcome) is SupervisionAction.RECTIFY:
+        return RectificationOrdered(
+            at=now,
+            ordered_on=day,
+            outcome=outcome,
+            facts=facts,
+            deadline=calendar.add_working_days(day, rules.rectification_working_days),
+            materials=materials,
+            reference=snap.references.get("revocation_rules"),
+        )
+    return _proposal(outcome, facts, snap, calendar, now)
+
+
+def _closing(case: Case, now: dt.datetime, day: dt.date) -> tuple[CaseEvent, ...]:
+    """``Closed`` if ``case`` is issued on commitment and owes nothing any more."""
+    if case.state is CaseState.ISSUED and _on_commitment(case) and _closing_problem(case) is None:
+        return (Closed(at=now, closed_on=day),)
+    return ()
+
+
+def _failure(
+    case: Case,
+    findings: str,
+    policy: Policy | PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+) -> tuple[CaseEvent, ...]:
+    day = now.date()
+    order = case.rectification
+    assert order is not None
+    failed = RectificationFailed(at=now, failed_on=day, deadline=order.deadline, findings=findings)
+    facts = f"{order.facts}；{findings}"
+    proposal = _proposal(
+        order.outcome, facts, _snapshot(policy, day), calendar, now, after_rectification=True
+    )
+    return (failed, proposal)
+
+
+def _rectified_by_supply(case: Case, now: dt.datetime, day: dt.date) -> tuple[CaseEvent, ...]:
+    """``RectificationMet`` once the last material an order names arrives by its deadline."""
+    order = case.rectification
+    assert order is not None
+    if not order.materials or case.rectification_failure is not None:
+        return ()
+    arrived = {event.code: event.supplied_on for event in case.supplied}
+    if any(arrived.get(code, dt.date.max) > order.deadline for code in order.materials):
+        return ()
+    last = max(arrived[code] for code in order.materials)
+    met = RectificationMet(
+        at=now,
+        met_on=last,
+        findings="责令补齐的容缺材料已于期限内补齐 (the materials were supplied by the deadline)",
+    )
+    return (met, *_closing(case.apply(met), now, day))
+
+
+def _supervise(
+    case: Case,
+    now: dt.datetime,
+    day: dt.date,
+    calendar: WorkingCalendar,
+    policy: Policy | PolicySnapshot,
+) -> tuple[CaseEvent, ...]:
+    if case.state is CaseState.ISSUED:
+        fresh = tuple(line for line in case.overdue(day) if line.code not in case.overdue_materials)
+        if not fresh:
+            return _closing(case, now, day)
+        earliest = min(line.due for line in fresh if line.due is not None)
+        codes = tuple(line.code for line in fresh)
+        overdue = DeferredMaterialOverdue(at=now, overdue_on=day, materials=codes, due=earliest)
+        facts = (
+            f"容缺材料{', '.join(codes)}应于{earliest.isoformat()}前补齐，逾期未补 (deferred "
+            f"materials {', '.join(codes)} were due by {earliest.isoformat()} and not supplied)"
+        )
+        snap = _snapshot(policy, day)
+        outcome = VerificationOutcome.DEFERRED_OVERDUE
+        return (overdue, _consequence(outcome, facts, snap, calendar, now, materials=codes))
+    order = case.rectification
+    assert order is not None  # RECTIFYING
+    if case.rectification_failure is not None:
+        return ()
+    found = _rectified_by_supply(case, now, day)
+    if found or day <= order.deadline:
+        return found
+    if order.materials:
+        supplied = {event.code for event in case.supplied if event.supplied_on <= order.deadline}
+        owed = ", ".join(code for code in order.materials if code not in supplied)
+        findings = (
+            f"整改期限{order.deadline.isoformat()}届满，容缺材料{owed}仍未补齐 (the deadline "
+            f"passed with {owed} still not supplied)"
+        )
+    else:
+        findings = (
+            f"整改期限{order.deadline.isoformat()}届满，未见整改到位 (the deadline passed "
+            "without the rectification recorded as met)"
+        )
+    return _failure(case, findings, policy, calendar, now)
+
+
+def record_verification(
+    case: Case,
+    item: ApprovalItem,
+    inspectors: Iterable[str],
+    findings: str,
+    outcome: VerificationOutcome,
+    *,
+    policy: Policy | PolicySnapshot,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    method: VerificationMethod | None = None,
+) -> tuple[CaseEvent, ...]:
+    """Record a verification of the commitment (核查) and apply the policy's rules.
+
+    Returns ``VerificationRecorded`` and then: ``Closed`` for a fulfilled commitment when
+    nothing else is owed; for an adverse outcome what the policy's ``revocation_rules`` say,
+    ``RectificationOrdered`` (deadline ``rectification_working_days`` working days on) or
+    ``RevocationProposed`` (statement window ``statement_window_working_days``). Allowed
+    once the licence is issued on a commitment route, also after the case closed (a false
+    commitment found later, e.g. by a 双随机 inspection). ``method`` defaults to the item's;
+    an exempt item's later check must name the method used.
+    """
+    action = "record_verification"
+    _expect(case, action)
+    day = _now(now)
+    _same_item(case, item)
+    if not _on_commitment(case):
+        raise _illegal(case, action, "the standard route has no commitment to verify")
+    assert case.licence is not None
+    late = _not_before_licence(case.licence, day)
+    if late is not None:
+        raise _illegal(case, action, late)
+    recorded = VerificationRecorded(
+        at=now,
+        verified_on=day,
+        method=item.verification.method if method is None else method,
+        inspectors=_names(inspectors),
+        findings=findings,
+        outcome=outcome,
+    )
+    if not outcome.adverse:
+        return (recorded, *_closing(case.apply(recorded), now, day))
+    snap = _snapshot(policy, day)
+    return (recorded, _consequence(outcome, findings, snap, calendar, now))
+
+
+def rectification_result(
+    case: Case,
+    met: bool,
+    now: dt.datetime,
+    *,
+    policy: Policy | PolicySnapshot,
+    calendar: WorkingCalendar,
+    findings: str | None = None,
+) -> tuple[CaseEvent, ...]:
+    """Record whether the rectification ordered was met (整改到位) or not.
+
+    Met: ``RectificationMet`` (and ``Closed`` when nothing else is owed); every material the
+    order names must have been supplied. Not met: only after the deadline,
+    ``RectificationFailed`` and ``RevocationProposed`` (行政许可法 Art 69, the grounds noting
+    the failed rectification). The tick does the same when the deadline passes unmet.
+    """
+    action = "rectification_result"
+    _expect(case, action)
+    day = _now(now)
+    order = case.rectification
+    assert order is not None  # RECTIFYING
+    if case.rectification_failure is not None:
+        raise _illegal(
+            case,
+            action,
+            f"the rectification already failed on {case.rectification_failure.failed_on}",
+        )
+    if met:
+        event = RectificationMet(at=now, met_on=day, findings=findings)
+        problem = _rectification_problem(case, event)
+        if problem is not None:
+            raise _illegal(case, action, problem)
+        return (event, *_closing(case.apply(event), now, day))
+    if day <= order.deadline:
+        raise _illegal(
+            case,
+            action,
+            f"the rectification deadline {order.deadline.isoformat()} has not passed",
+        )
+    text = findings or (
+        f"整改期限{order.deadline.isoformat()}届满，经核查仍未达到条件 (checked after the "
+        "deadline: the conditions are still not met)"
+    )
+    return _failure(case, text, policy, calendar, now)
+
+
+def receive_statement(
+    case: Case, text: str, now: dt.datetime, *, hearing_requested: bool = False
+) -> tuple[CaseEvent, ...]:
+    """The holder's statement and defence (陈述、申辩) on the proposal: ``StatementReceived``.
+
+    A statement may come after the window (the agency still hears it until it decides), but
+    a hearing can only be requested within the window, and once.
+    """
+    action = "receive_statement"
+    _expect(case, action)
+    day = _now(now)
+    event = StatementReceived(
+        at=now, received_on=day, text=text, hearing_requested=hearing_requested
+    )
+    problem = _hearing_problem(case, event)
+    if problem is not None:
+        raise _illegal(case, action, problem)
+    return (event,)
+
+
+def hold_hearing(case: Case, summary: str, now: dt.datetime) -> tuple[CaseEvent, ...]:
+    """The requested hearing (听证) was held today: ``HearingHeld``."""
+    action = "hold_hearing"
+    _expect(case, action)
+    day = _now(now)
+    event = HearingHeld(at=now, held_on=day, summary=summary)
+    problem = _hearing_problem(case, event)
+    if problem is not None:
+        raise _illegal(case, action, problem)
+    return (event,)
+
+
+def decide_revocation(
+    case: Case,
+    now: dt.datetime,
+    *,
+    policy: Policy | PolicySnapshot,
+    public_interest: bool = False,
+    reason: str | None = None,
+    authority: str | None = None,
+    record_id: str | None = None,
+    periods: Mapping[Severity, PublicityPeriod] = DEFAULT_PUBLICITY_MONTHS,
+) -> tuple[CaseEvent, ...]:
+    """Decide the proposed revocation: ``Revoked`` + ``CreditRecordCreated``, or refuse it.
+
+    Refused unless a revocation was proposed and the holder was heard: a statement
+    received, or the statement window elapsed unanswered; a hearing requested must have been
+    held. The decision follows the proposal: its grounds and legal basis, and the record it
+    announced (kind and severity; ``periods`` by severity, NDRC Order No. 36 by default),
+    decided today, about the applicant, ``record_id`` defaulting to ``"<case id>-revoked"``.
+
+    ``public_interest``: the revocation would seriously harm the public interest, so it is
+    not made (行政许可法 Art 69 para 3): ``RevocationRefused`` with ``reason``, where the
+    policy's ``public_interest_exception`` is on (otherwise refused as an action).
+    """
+    action = "decide_revocation"
+    _expect(case, action)
+    day = _now(now)
+    proposal = case.proposal
+    assert proposal is not None  # REVOCATION_PROPOSED
+    if public_interest:
+        snap = _snapshot(policy, day)
+        if not snap.revocation_rules.public_interest_exception:
+            raise _illegal(
+                case,
+                action,
+                f"the policy in force on {day.isoformat()} does not provide the "
+                "public-interest exception (行政许可法 Art 69 para 3)",
+            )
+        text = reason or (
+            "撤销该行政许可可能对公共利益造成重大损害，依法不予撤销 (revocation would seriously "
+            "harm the public interest)"
+        )
+        refused = RevocationRefused(at=now, refused_on=day, reason=text)
+        problem = _hearing_problem(case, refused)
+        if problem is not None:
+            raise _illegal(case, action, problem)
+        return (refused,)
+    if not case.statements and day <= proposal.statement_due:
+        raise _illegal(
+            case,
+            action,
+            "no statement was received and the statement window runs until "
+            f"{proposal.statement_due.isoformat()}",
+        )
+    revoked = Revoked(
+        at=now,
+        revoked_on=day,
+        grounds=proposal.grounds,
+        legal_basis=proposal.legal_basis,
+        statement_due=proposal.statement_due,
+        statements=tuple(event.text for event in case.statements),
+        hearing=None if case.hearing is None else case.hearing.summary,
+    )
+    problem = _hearing_problem(case, revoked)
+    if problem is not None:
+        raise _illegal(case, action, problem)
+    licence = case.licence
+    assert licence is not None
+    record = CreditRecord.with_default_periods(
+        record_id=f"{case.case_id}-revoked" if record_id is None else record_id,
+        subject=case.applicant.identifier,
+        kind=proposal.record_kind,
+        severity=proposal.record_severity,
+        decided_on=day,
+        authority=authority,
+        legal_basis="；".join(str(reference) for reference in proposal.legal_basis),
+        description=f"撤销行政许可 {licence.reference}：{proposal.grounds}",
+        periods=periods,
+    )
+    return (revoked, CreditRecordCreated(at=now, record=record))

@@ -61,6 +61,7 @@ from creditcommit.reasons import (
     SEVERITY_LABELS,
     domain_label,
 )
+from creditcommit.supervision import InspectionRatios, RevocationRules
 
 __all__ = [
     "ALL_ITEMS",
@@ -91,6 +92,8 @@ SETTINGS: tuple[str, ...] = (
     "deferred_grace_working_days",
     "statement_window_working_days",
     "publication_working_days",
+    "revocation_rules",
+    "inspection_ratios",
 )
 """Every setting a policy file may set, in the order ``docs/policy.md`` describes them."""
 
@@ -267,6 +270,8 @@ class _FileSchema:
     deferred_grace_working_days: list[Any] = attrs.field(factory=list)
     statement_window_working_days: list[Any] = attrs.field(factory=list)
     publication_working_days: list[Any] = attrs.field(factory=list)
+    revocation_rules: list[Any] = attrs.field(factory=list)
+    inspection_ratios: list[Any] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -493,6 +498,20 @@ def _parse_publication(raw: object, path: str, source: str) -> _Parsed:
     return PublicationDeadlines(**attrs.asdict(schema)), []
 
 
+def _parse_revocation_rules(raw: object, path: str, source: str) -> _Parsed:
+    try:
+        return RevocationRules.from_dict(raw, source=source), []
+    except DataFileError as exc:
+        return None, [Problem(_join(path, p.path), p.message) for p in exc.problems]
+
+
+def _parse_inspection_ratios(raw: object, path: str, source: str) -> _Parsed:
+    try:
+        return InspectionRatios.from_dict(raw, source=source), []
+    except DataFileError as exc:
+        return None, [Problem(_join(path, p.path), p.message) for p in exc.problems]
+
+
 _PARSERS: Mapping[str, Callable[[object, str, str], _Parsed]] = {
     "grade_scale": _parse_grade_scale,
     "major_project_levels": _parse_levels,
@@ -505,6 +524,8 @@ _PARSERS: Mapping[str, Callable[[object, str, str], _Parsed]] = {
     "deferred_grace_working_days": _parse_days,
     "statement_window_working_days": _parse_days,
     "publication_working_days": _parse_publication,
+    "revocation_rules": _parse_revocation_rules,
+    "inspection_ratios": _parse_inspection_ratios,
 }
 
 
@@ -651,7 +672,7 @@ def _load_layer(data: object, source: str) -> _Layer:
         if entries:
             settings[setting] = Timeline(setting, entries)
     if not problems:
-        problems = _threshold_problems(
+        problems = _cross_problems(
             settings, lambda setting, start: (source, paths[(setting, start)])
         ).get(source, [])
     if problems:
@@ -691,6 +712,45 @@ def _threshold_problems(
                     f"{first.isoformat()} (grades: {', '.join(scale.grades)})",
                 )
             )
+    return found
+
+
+def _ratio_problems(
+    timelines: Mapping[str, Timeline[Any]],
+    origin: Callable[[str, dt.date], tuple[str, str]],
+) -> dict[str, list[Problem]]:
+    """Inspection ratios naming grades not on the scale in force, or out of order, by source."""
+    tables = timelines.get("inspection_ratios")
+    scales = timelines.get("grade_scale")
+    found: dict[str, list[Problem]] = {}
+    if tables is None or scales is None:
+        return found
+    for entry, (start, end) in zip(tables, tables.spans(), strict=True):
+        ratios: InspectionRatios = entry.value
+        if not ratios.grades:
+            continue
+        for scale_entry, (s_start, s_end) in zip(scales, scales.spans(), strict=True):
+            first = max(start, s_start)
+            ends = [e for e in (end, s_end) if e is not None]
+            if ends and first >= min(ends):
+                continue
+            scale: GradeScale = scale_entry.value
+            source, path = origin("inspection_ratios", entry.start)
+            found.setdefault(source, []).extend(
+                Problem(f"{path}.value.{p.path}", p.message)
+                for p in ratios.problems_with(scale, first)
+            )
+    return {source: problems for source, problems in found.items() if problems}
+
+
+def _cross_problems(
+    timelines: Mapping[str, Timeline[Any]],
+    origin: Callable[[str, dt.date], tuple[str, str]],
+) -> dict[str, list[Problem]]:
+    """Settings that disagree with the grade scale in force at the same time, by source."""
+    found = _threshold_problems(timelines, origin)
+    for source, problems in _ratio_problems(timelines, origin).items():
+        found.setdefault(source, []).extend(problems)
     return found
 
 
@@ -787,7 +847,7 @@ class Policy:
 
     def __attrs_post_init__(self) -> None:
         timelines, origins = _combine(self._layers)
-        problems = _threshold_problems(
+        problems = _cross_problems(
             timelines, lambda setting, start: _origin(origins, setting, start)
         )
         if problems:
@@ -973,6 +1033,8 @@ class PolicySnapshot:
     deferred_grace_working_days: int
     statement_window_working_days: int
     publication_working_days: PublicationDeadlines
+    revocation_rules: RevocationRules
+    inspection_ratios: InspectionRatios
     references: Mapping[str, LegalReference | None] = attrs.field(
         converter=_frozen_references, eq=False, hash=False, repr=False
     )
@@ -983,6 +1045,7 @@ class PolicySnapshot:
     _bans: Mapping[CreditRecordKind, tuple[ReapplicationBan, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
+    _ratios: Mapping[str, float] = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.conditional_threshold.scale != self.grade_scale.name:
@@ -996,6 +1059,12 @@ class PolicySnapshot:
                     )
                 ],
             )
+        mismatched = self.inspection_ratios.problems_with(self.grade_scale)
+        if mismatched:
+            raise InvalidValue(
+                "PolicySnapshot",
+                [Problem(f"inspection_ratios.{p.path}", p.message) for p in mismatched],
+            )
         ranks = {code: rank for rank, code in enumerate(self.grade_scale.grades)}
         blocking: dict[CreditRecordKind, list[BlockingRule]] = {}
         for rule in self.blocking_records:
@@ -1008,6 +1077,11 @@ class PolicySnapshot:
             self, "_blocking", MappingProxyType({k: tuple(v) for k, v in blocking.items()})
         )
         object.__setattr__(self, "_bans", MappingProxyType({k: tuple(v) for k, v in bans.items()}))
+        ratios = {
+            self.grade_scale.grade(code).code: ratio
+            for code, ratio in self.inspection_ratios.grades.items()
+        }
+        object.__setattr__(self, "_ratios", MappingProxyType(ratios))
 
     def __reduce__(
         self,
@@ -1027,6 +1101,16 @@ class PolicySnapshot:
         if found is None and grade in self.grade_scale:
             return self.grade_scale.rank(grade)
         return found
+
+    def inspection_ratio(self, grade: str | None) -> float:
+        """The 双随机 sampling ratio for a grade code of the policy's scale (``"b"`` = ``"B"``).
+
+        The ``inspection_ratios`` default for no grade, a grade the table does not list, or
+        a code that is not on the scale.
+        """
+        if grade is None or grade not in self.grade_scale:
+            return self.inspection_ratios.default
+        return self._ratios.get(self.grade_scale.grade(grade).code, self.inspection_ratios.default)
 
     def on_commitment_list(self, item: ApprovalItem) -> bool:
         """True if the item is on the commitment list (``"all"`` lists every item)."""
