@@ -38,7 +38,7 @@ from creditcommit.delivery import (
     Destinations,
     deliver_all,
 )
-from creditcommit.errors import ConcurrencyError, DuplicateKey, UnknownCase
+from creditcommit.errors import ConcurrencyError, DuplicateKey, IllegalTransition, UnknownCase
 from creditcommit.identifiers import mask_resident_ids
 from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
@@ -104,6 +104,26 @@ class TickReport:
     returned: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     delivery: DeliveryReport = attrs.field(factory=lambda: DeliveryReport(drained=True))
+
+
+def _aware(now: dt.datetime, what: str) -> dt.datetime:
+    """``now`` in China Standard Time; ``ValueError`` if it has no time zone."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"{what} {now!r}, a time without a time zone")
+    return now.astimezone(CHINA_TIME)
+
+
+def _check_signable(case: Case) -> None:
+    """:class:`IllegalTransition` unless ``case`` is waiting for a commitment to be signed."""
+    action = "sign_commitment"
+    allowed = lifecycle.ACTIONS[action]
+    if case.state not in allowed:
+        names = ", ".join(state.name for state in CaseState if state in allowed)
+        raise IllegalTransition(case.case_id, case.state.name, action, f"allowed in {names}")
+    if case.route is not None and not case.route.is_commitment:
+        raise IllegalTransition(
+            case.case_id, case.state.name, action, "the standard route takes no commitment"
+        )
 
 
 def _reason(exc: BaseException) -> str:
@@ -306,6 +326,8 @@ class Approvals:
         policy = self.policy(where)
         calendar = self.calendar(where)
         facts = ProjectFacts() if project is None else project
+        # Read once: a retry below must not find an iterator already used up.
+        given = provided if isinstance(provided, str) else tuple(provided)
         for _ in range(_ID_ATTEMPTS):
             case_id = self._next_case_id(where, day)
             events = lifecycle.submit(
@@ -318,7 +340,7 @@ class Approvals:
                 calendar=calendar,
                 now=now,
                 project=facts,
-                provided=provided,
+                provided=given,
                 licences=holdings,
                 licence_failure=licence_failure,
                 choose_standard=choose_standard,
@@ -369,6 +391,9 @@ class Approvals:
         """Sign the commitment letter now, as ``signer`` (the applicant, or an authorised agent)."""
 
         def sign(case: Case, now: dt.datetime) -> tuple[CaseEvent, ...]:
+            # Checked before the letter is drawn up: a letter for a case that cannot be
+            # signed (standard route, wrong state) would fail as an InvalidValue instead.
+            _check_signable(case)
             item, decision, plan = self._terms(case)
             letter = CommitmentLetter.build(
                 item,
@@ -439,7 +464,7 @@ class Approvals:
         suspended case past its grace period (the policy's ``deferred_grace_working_days``)
         is returned (退件). ``now`` defaults to the clock.
         """
-        at = self._now() if now is None else now.astimezone(CHINA_TIME)
+        at = self._now() if now is None else _aware(now, "tick() was given")
         suspended: list[str] = []
         resumed: list[str] = []
         returned: list[str] = []
@@ -483,10 +508,7 @@ class Approvals:
     # -- plumbing -----------------------------------------------------------------------
 
     def _now(self) -> dt.datetime:
-        now = self.clock()
-        if now.tzinfo is None or now.utcoffset() is None:
-            raise ValueError(f"the clock returned {now!r}, a time without a time zone")
-        return now.astimezone(CHINA_TIME)
+        return _aware(self.clock(), "the clock returned")
 
     def _next_case_id(self, city: str, day: dt.date) -> str:
         count = len(self.store.streams(kind="case", city=city, day=day.isoformat()))
