@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -101,7 +103,8 @@ def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
     code, out = run("demo", "--dir", str(where))
     assert code == 0
     routes = [line.split()[1] for line in out.splitlines() if line.strip().startswith("Route:")]
-    assert routes == ["DIRECT", "CONDITIONAL", "STANDARD", "STANDARD", "STANDARD"]
+    # The five seed cases, then the revoked hotel's next application.
+    assert routes == ["DIRECT", "CONDITIONAL", "STANDARD", "STANDARD", "STANDARD", "STANDARD"]
     assert "直接适用信用承诺审批" in out
     assert "有条件适用信用承诺审批" in out
     # The reasons are printed in both languages, including the failing credit source.
@@ -112,8 +115,14 @@ def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
     assert "issued on the spot" in out
     assert "hash chain intact" in out
     assert (where / "cases.db").exists()
-    published = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(published) == 2
+    # The supervision loop: overdue → rectification → proposal → revocation → record, and the
+    # record bars the same applicant's next application.
+    assert "rectification ordered by 2025-10-27" in out
+    assert "revoked (state REVOKED)" in out
+    assert "bars the commitment route until 2028-11-05" in out
+    assert "verify_draw: the published record re-runs to the same result." in out
+    assert "fulfilled → CLOSED" in out
+    assert "Random inspections" in out
 
 
 def test_demo_refuses_a_directory_in_use(
@@ -124,6 +133,50 @@ def test_demo_refuses_a_directory_in_use(
     assert code == 1
     assert "is not empty" in capsys.readouterr().err
     assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_report_and_tick_on_the_demo_installation(tmp_path: Path) -> None:
+    where = tmp_path / "demo"
+    assert run("demo", "--dir", str(where))[0] == 0
+    config = str(where / "creditcommit.toml")
+    code, out = run("--config", config, "report", "--from", "2025-01-01", "--to", "2025-12-31")
+    assert code == 0
+    assert "高邮市行政审批局" in out
+    code, out = run(
+        "--config",
+        config,
+        "report",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out)["total"]["figures"]["revocations"] == 1
+    code, out = run("--config", config, "tick")
+    assert code == 0
+    assert "delivered 0, failed 0" in out
+
+
+def test_log_verify_names_a_tampered_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "demo"
+    assert run("demo", "--dir", str(where))[0] == 0
+    config = str(where / "creditcommit.toml")
+    assert run("--config", config, "log", "verify")[0] == 0
+    with sqlite3.connect(where / "cases.db") as conn:
+        conn.execute(
+            "UPDATE events SET payload = replace(payload, '高邮某宾馆', '高邮某饭店') "
+            "WHERE payload LIKE '%高邮某宾馆%'"
+        )
+    code, _ = run("--config", config, "log", "verify")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: event ")
+    assert "case 321000-20250926-N0004, version 1, case-submitted" in err
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -507,9 +507,9 @@ def test_a_concurrent_submission_with_the_same_key_returns_the_case_it_made(
 
 def test_case_ids_number_the_city_s_cases_per_day(service: Approvals, clock: ManualClock) -> None:
     ids = [service.submit(item=GAOYOU, applicant=HOTEL).case_id for _ in range(3)]
-    assert ids == ["321000-20250926-0001", "321000-20250926-0002", "321000-20250926-0003"]
+    assert ids == ["321000-20250926-N0001", "321000-20250926-N0002", "321000-20250926-N0003"]
     clock.set(at(dt.date(2025, 10, 9)))
-    assert service.submit(item=JIANGDU, applicant=BATHS).case_id == "321000-20251009-0001"
+    assert service.submit(item=JIANGDU, applicant=BATHS).case_id == "321000-20251009-N0001"
 
 
 def test_a_submission_whose_number_was_taken_meanwhile_takes_the_next_one(
@@ -525,7 +525,7 @@ def test_a_submission_whose_number_was_taken_meanwhile_takes_the_next_one(
         case = service.submit(
             item=GAOYOU, applicant=HOTEL, provided=(code for code in [FORM, "GGCSWSXK-05"])
         )
-        assert case.case_id == "321000-20250926-0002"
+        assert case.case_id == "321000-20250926-N0002"
         assert case.submission.provided == (FORM, "GGCSWSXK-05")
         assert service.case(case.case_id) == case
         assert [c.item_code for c in service.cases()] == [JIANGDU, GAOYOU]
@@ -535,7 +535,7 @@ def test_submit_gives_up_when_every_number_it_tries_is_taken(
     config: Path, clock: ManualClock
 ) -> None:
     def taken() -> None:
-        raise ConcurrencyError("321000-20250926-0001", 0, 4)
+        raise ConcurrencyError("321000-20250926-N0001", 0, 4)
 
     store = Interloper(config.parent / "cases.db")
     store.before.extend([taken] * 20)
@@ -577,7 +577,7 @@ def test_one_case_and_one_credit_lookup_per_distinct_key(
             assert len(cases) == len(source.calls) == expected
             # Numbered 1, 2, 3, ... in the order they were made.
             assert [c.case_id for c in cases] == [
-                f"321000-20250926-{n:04d}" for n in range(1, expected + 1)
+                f"321000-20250926-N{n:04d}" for n in range(1, expected + 1)
             ]
 
 
@@ -609,15 +609,15 @@ def test_cases_filters_by_city_state_item_and_applicant(service: Approvals) -> N
 
 def test_an_unknown_case_is_an_error_naming_it(service: Approvals) -> None:
     for call in (
-        lambda: service.case("321000-20250926-0099"),
-        lambda: service.history("321000-20250926-0099"),
-        lambda: service.accept("321000-20250926-0099"),
-        lambda: service.commitment_letter("321000-20250926-0099"),
+        lambda: service.case("321000-20250926-N0099"),
+        lambda: service.history("321000-20250926-N0099"),
+        lambda: service.accept("321000-20250926-N0099"),
+        lambda: service.commitment_letter("321000-20250926-N0099"),
     ):
         with pytest.raises(UnknownCase) as raised:
             call()
-        assert str(raised.value) == "no case '321000-20250926-0099' is recorded"
-        assert raised.value.case_id == "321000-20250926-0099"
+        assert str(raised.value) == "no case '321000-20250926-N0099' is recorded"
+        assert raised.value.case_id == "321000-20250926-N0099"
 
 
 def test_the_letters_are_drawn_up_from_the_case(service: Approvals) -> None:
@@ -663,7 +663,7 @@ def test_the_conditional_route_from_submission_to_publication(
     assert case.state is CaseState.ISSUED
     assert case.licence is not None
     assert (case.licence.reference, case.licence.valid_until) == (
-        "XK-321000-20250926-0001",
+        "XK-321000-20250926-N0001",
         dt.date(2029, 9, 25),
     )
     assert [line.code for line in case.outstanding] == list(DEFERRED)
@@ -671,15 +671,25 @@ def test_the_conditional_route_from_submission_to_publication(
 
     outbox = {m.message.key: m.message for m in service.store.outbox(delivered=False)}
     assert sorted(outbox) == [
-        "321000-20250926-0001/licence-decision/XK-321000-20250926-0001/jsonl",
-        "321000-20250926-0001/licence-issued/XK-321000-20250926-0001",
+        "321000-20250926-N0001/licence-decision/XK-321000-20250926-N0001/jsonl",
+        "321000-20250926-N0001/licence-issued/XK-321000-20250926-N0001",
     ]
-    publication = outbox["321000-20250926-0001/licence-decision/XK-321000-20250926-0001/jsonl"]
+    publication = outbox["321000-20250926-N0001/licence-decision/XK-321000-20250926-N0001/jsonl"]
     assert publication.destination == "channel:jsonl"
-    assert publication.payload["decision_number"] == "XK-321000-20250926-0001"
-    assert publication.payload["counterparty_name"] == HOTEL.name
-    assert publication.payload["route"] == "conditional"
-    assert publication.payload["valid_until"] == "2029-09-25"
+    assert publication.topic == "licence-decision"
+    payload = publication.payload
+    assert (payload["kind"], payload["decided_on"], payload["publish_by"]) == (
+        "licence-decision",
+        "2025-09-26",
+        # 7 working days (双公示): the make-up days of 28 Sep and 11 Oct count, the holiday not.
+        "2025-10-13",
+    )
+    fields = payload["fields"]
+    assert fields["decision_number"] == "XK-321000-20250926-N0001"
+    assert fields["counterparty_name"] == HOTEL.name
+    assert fields["counterparty_code"] == HOTEL.identifier  # a USCC is published as it is
+    assert fields["valid_until"] == "2029-09-25"
+    assert payload["extra"] == {"case_id": "321000-20250926-N0001", "route": "conditional"}
 
     report = service.deliver()
     assert sorted(report.delivered) == sorted(outbox)
@@ -689,7 +699,7 @@ def test_the_conditional_route_from_submission_to_publication(
     held = FileLicenceStore(config.parent / "licences.db").holdings(
         HOTEL.identifier, city=CITY, on=dt.date(2025, 9, 26)
     )
-    assert ("XK-321000-20250926-0001", GAOYOU) in {(h.reference, h.licence_type) for h in held}
+    assert ("XK-321000-20250926-N0001", GAOYOU) in {(h.reference, h.licence_type) for h in held}
     # Delivered once: a second run finds nothing due.
     assert service.deliver().delivered == ()
 
@@ -725,7 +735,7 @@ def test_the_standard_route_supply_accept_pause_resume_and_issue(
     with pytest.raises(IllegalTransition) as raised:
         service.issue(case.case_id)
     assert str(raised.value) == (
-        "case 321000-20250926-0001: cannot issue in state ACCEPTED: the clock is paused since "
+        "case 321000-20250926-N0001: cannot issue in state ACCEPTED: the clock is paused since "
         "2025-09-30 for expert-review (专家评审); resume it first"
     )
     clock.set(at(dt.date(2025, 10, 15)))
@@ -738,8 +748,8 @@ def test_the_standard_route_supply_accept_pause_resume_and_issue(
     assert case.licence_reference == "高卫公证字〔2025〕第077号"
     assert service.case(case.case_id) == case
     assert [m.message.key for m in service.store.outbox()] == [
-        "321000-20250926-0001/licence-issued/高卫公证字〔2025〕第077号",
-        "321000-20250926-0001/licence-decision/高卫公证字〔2025〕第077号/jsonl",
+        "321000-20250926-N0001/licence-issued/高卫公证字〔2025〕第077号",
+        "321000-20250926-N0001/licence-decision/高卫公证字〔2025〕第077号/jsonl",
     ]
 
 
@@ -759,7 +769,7 @@ def test_refusing_and_withdrawing_close_the_case(service: Approvals) -> None:
     with pytest.raises(IllegalTransition) as raised:
         service.withdraw(refused.case_id)
     assert str(raised.value) == (
-        "case 321000-20250926-0001: cannot withdraw in state REFUSED: allowed in SUBMITTED, "
+        "case 321000-20250926-N0001: cannot withdraw in state REFUSED: allowed in SUBMITTED, "
         "DECIDED, COMMITTED, ACCEPTED, SUSPENDED"
     )
     assert log_size(service) == size
@@ -790,13 +800,13 @@ def test_signing_is_an_illegal_transition_where_no_commitment_can_be_signed(
     with pytest.raises(IllegalTransition) as raised:
         sign(service, standard)
     assert str(raised.value) == (
-        "case 321000-20250926-0001: cannot sign_commitment in state DECIDED: the standard "
+        "case 321000-20250926-N0001: cannot sign_commitment in state DECIDED: the standard "
         "route takes no commitment"
     )
     with pytest.raises(IllegalTransition) as raised:
         sign(service, issued)
     assert str(raised.value) == (
-        "case 321000-20250926-0002: cannot sign_commitment in state ISSUED: allowed in DECIDED"
+        "case 321000-20250926-N0002: cannot sign_commitment in state ISSUED: allowed in DECIDED"
     )
     assert log_size(service) == size
 
@@ -1008,7 +1018,7 @@ def test_the_day_of_an_action_is_the_day_in_china(config: Path) -> None:
     clock = ManualClock(dt.datetime(2025, 9, 26, 20, 0, tzinfo=dt.UTC))
     with Approvals.from_config(config, clock=clock, autoload=False) as service:
         case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
-    assert case.case_id == "321000-20250927-0001"
+    assert case.case_id == "321000-20250927-N0001"
     assert case.submission.at == clock.now
     assert case.submission.at.utcoffset() == dt.timedelta(hours=8)
 

@@ -2,13 +2,15 @@
 
 Each round the main thread prepares a case; two writers — two threads, or two separate
 processes started with ``spawn`` — act on it at the same moment: both ``accept`` a signed
-case, or one supplies a material while the other withdraws the application. A barrier in
+case, or one supplies a material while the other withdraws the application, or two
+officers both decide one revocation proposal (the holder heard). A barrier in
 the writers' event stores holds each of them after it has read the case and just before it
 appends, so both act on the same version. Exactly one wins; the other gets
 :class:`~creditcommit.ConcurrencyError` and nothing of its is written; it re-reads the case
 and tries again, which either works (withdrawing after a material came in) or is refused as
-an :class:`~creditcommit.IllegalTransition` (accepting an issued case). The stream holds
-exactly the winner's events, then the retry's, and the outbox exactly the winner's messages.
+an :class:`~creditcommit.IllegalTransition` (accepting an issued case, revoking a revoked
+licence). The stream holds exactly the winner's events, then the retry's, and the outbox
+exactly the winner's messages: one revocation leaves one credit record to push.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from creditcommit import (
     Applicant,
     Approvals,
     Case,
+    CaseState,
     ConcurrencyError,
     Config,
     IllegalTransition,
     ManualClock,
     Signer,
+    VerificationOutcome,
 )
 from creditcommit.builtin import FileCreditSource, FileLicenceStore
 from creditcommit.builtin.sqlite_store import SQLiteEventStore
@@ -105,6 +109,8 @@ def act(service: Approvals, case_id: str, action: str) -> Case:
         return service.accept(case_id)
     if action == "supply":
         return service.supply_material(case_id, "GGCSWSXK-04")
+    if action == "decide":
+        return service.decide_revocation(case_id, authority="高邮市行政审批局")
     assert action == "withdraw"
     return service.withdraw(case_id, "申请人主动撤回")
 
@@ -165,23 +171,52 @@ EVENTS = {
     "accept": ["accepted", "licence-issued"],
     "supply": ["material-supplied"],
     "withdraw": ["withdrawn"],
+    "decide": ["revoked", "credit-record-created"],
 }
 RETRY = {
     ("accept", "accept"): "refused in ISSUED",
     ("supply", "withdraw"): "done: WITHDRAWN",
     ("withdraw", "supply"): "refused in WITHDRAWN",
+    ("decide", "decide"): "refused in REVOKED",
 }
+
+
+def proposed(service: Approvals) -> Case:
+    """A licence issued on commitment the day before START, found a false commitment on
+    site the same day (revocation proposed at once, by the sample policy), and the holder's
+    statement received: the proposal may be decided from START on."""
+    clock = service.clock
+    assert isinstance(clock, ManualClock)
+    clock.set(START - dt.timedelta(days=1))
+    try:
+        case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+        case = service.sign_commitment(case.case_id, Signer(HOTEL.name, HOTEL.identifier))
+        case = service.accept(case.case_id)
+        case = service.record_verification(
+            case.case_id,
+            inspectors=["王明", "李华"],
+            findings="现场核查：承诺内容与事实不符",
+            outcome=VerificationOutcome.FALSE_COMMITMENT,
+        )
+        case = service.receive_statement(case.case_id, "对核查结论无异议")
+    finally:
+        clock.set(START)
+    assert case.state is CaseState.REVOCATION_PROPOSED
+    return case
 
 
 def scenario(service: Approvals, round_: int) -> tuple[Case, tuple[str, str]]:
     """The case of a round and what the two writers do to it."""
-    if round_ % 2 == 0:
+    kind = round_ % 6
+    if kind == 5:
+        return proposed(service), ("decide", "decide")
+    if kind % 2 == 0:
         case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
         case = service.sign_commitment(case.case_id, Signer(HOTEL.name, HOTEL.identifier))
         return case, ("accept", "accept")
     # Grade C: the standard route, with GGCSWSXK-04 still to come.
     case = service.submit(item=GAOYOU, applicant=BATHS, provided=[FORM])
-    actions = ("supply", "withdraw") if round_ % 4 == 1 else ("withdraw", "supply")
+    actions = ("supply", "withdraw") if kind == 1 else ("withdraw", "supply")
     return case, actions
 
 
@@ -203,13 +238,27 @@ def check_round(service: Approvals, case: Case, outcomes: list[dict[str, Any]]) 
     assert [event.version for event in stored] == list(range(1, len(stored) + 1))
     final = service.case(case.case_id)
     assert final.version == len(stored)
-    keys = [m.message.key for m in service.store.outbox() if m.message.key.startswith(case.case_id)]
+    keys = [m.message.key for m in service.store.outbox() if case.case_id in m.message.key]
+    reference = f"XK-{case.case_id}"
+    issued = [
+        f"{case.case_id}/licence-issued/{reference}",
+        f"{case.case_id}/licence-decision/{reference}/jsonl",
+    ]
     if winner == "accept":
-        reference = f"XK-{case.case_id}"
+        assert keys == issued
+    elif winner == "decide":
+        # The licence, the inspection result, then the one revocation's messages: one
+        # record for the registry, however many officers decided.
         assert keys == [
-            f"{case.case_id}/licence-issued/{reference}",
-            f"{case.case_id}/licence-decision/{reference}/jsonl",
+            *issued,
+            f"{CITY}/inspection-result/verification:{case.case_id}:1/{HOTEL.identifier}/jsonl",
+            f"{case.case_id}/licence-withdrawn/{reference}",
+            f"{CITY}/revocation/CX-{case.case_id}/jsonl",
+            f"{case.case_id}/licence-decision/{reference}/withdrawal/jsonl",
+            f"{CITY}/credit-record/{case.case_id}-revoked",
+            f"{CITY}/dishonesty-record/{case.case_id}-revoked/jsonl",
         ]
+        assert final.state is CaseState.REVOKED
     else:
         assert keys == []
     return str(winner)
@@ -229,6 +278,7 @@ def run_rounds(
         inbox.put(None)
     assert service.verify().ok
     assert len(service.cases()) == rounds
+    assert winners.count("decide") == sum(1 for round_ in range(rounds) if round_ % 6 == 5)
     return winners
 
 

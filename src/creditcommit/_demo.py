@@ -14,19 +14,22 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from creditcommit.builtin.credit_file import FileCreditSource
 from creditcommit.builtin.licence_file import FileLicenceStore
-from creditcommit.case import Case
+from creditcommit.case import Case, CreditRecordCreated, RectificationOrdered, RevocationProposed
 from creditcommit.commitments import Signer
 from creditcommit.config import Config
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
 from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel
+from creditcommit.draws import Conflict, Inspector, SeedCommitment, verify_draw
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import Disposition
+from creditcommit.metrics import render_text, statistics
 from creditcommit.ports import IssuedLicence
 from creditcommit.service import CHINA_TIME, Approvals, ManualClock
+from creditcommit.supervision import VerificationOutcome
 
 CITY = "321000"  # 扬州市
 JIANGDU = "321012-TZXMBA"
@@ -181,15 +184,130 @@ def run(out: TextIO, directory: str | os.PathLike[str] | None = None) -> Path:
         say(f"publications.jsonl holds {len(publications)} licence decision(s) (双公示):\n")
         for line in publications:
             payload = json.loads(line)["payload"]
+            fields = payload["fields"]
             say(
-                f"   {payload['decision_number']} {payload['project_name']} — "
-                f"{payload['counterparty_name']} ({payload['decision_date']})\n"
+                f"   {fields['decision_number']} {fields['project_name']} — "
+                f"{fields['counterparty_name']} ({payload['decided_on']}, "
+                f"publish by {payload['publish_by']})\n"
             )
+        _supervision(say, service, clock, where)
+
         verified = service.verify()
         state = "intact" if verified.ok else f"TAMPERED at {verified.first_bad}"
-        say(f"Event log: {verified.events} events, hash chain {state}.\n")
-        say(f"Try: creditcommit --config {config} case show {case.case_id}\n")
+        say(f"\nEvent log: {verified.events} events, hash chain {state}.\n")
+        say(f"Try: creditcommit --config {config} case show {HOTEL_CASE}\n")
+        say(f"     creditcommit --config {config} report --from 2023-01-01 --to 2025-12-31\n")
     return where
+
+
+HOTEL_CASE = "321000-20250926-N0001"
+
+E = TypeVar("E")
+
+
+def _last(case: Case, kind: type[E]) -> E:
+    """The case's latest event of ``kind``."""
+    return next(event for event in reversed(case.history) if isinstance(event, kind))
+
+
+def _supervision(
+    say: Callable[[str], object], service: Approvals, clock: ManualClock, where: Path
+) -> None:
+    """The loop after the licence: a broken commitment, its consequences, a draw, a report."""
+    say("\n6. Supervision: the grade-B hotel never supplies its deferred materials\n")
+    clock.set(_at(dt.date(2025, 10, 13), 8, 0))
+    report = service.tick()
+    case = service.case(HOTEL_CASE)
+    order = _last(case, RectificationOrdered)
+    say(
+        f"   2025-10-13 tick: the materials due 2025-10-10 are overdue → rectification "
+        f"ordered by {order.deadline} (state {case.state.name}); "
+        f"{len(report.delivery.delivered)} message(s) delivered.\n"
+    )
+    clock.set(_at(order.deadline + dt.timedelta(days=1), 8, 0))
+    service.tick()
+    case = service.case(HOTEL_CASE)
+    proposal = _last(case, RevocationProposed)
+    say(
+        f"   {clock.now.date()} tick: rectification not met → revocation proposed "
+        f"({'; '.join(str(ref) for ref in proposal.legal_basis)}); statement and defence "
+        f"until {proposal.statement_due} (state {case.state.name}).\n"
+    )
+    clock.set(_at(proposal.statement_due + dt.timedelta(days=1), 10, 0))
+    case = service.decide_revocation(HOTEL_CASE, authority="高邮市行政审批局")
+    record = _last(case, CreditRecordCreated).record
+    say(
+        f"   {clock.now.date()}: the window elapsed unanswered → licence {case.licence_reference} "
+        f"revoked (state {case.state.name}).\n"
+        f"   Dishonesty record {record.record_id}: {record.kind.value}, {record.severity.value}, "
+        f"published until {record.publicity_ends_on}.\n"
+    )
+    delivered = service.deliver()
+    say(
+        f"   Outbox: {len(delivered.delivered)} message(s) delivered — licence withdrawn in the "
+        "e-licence store, record pushed to the credit registry, revocation and record "
+        "published, the licence decision's publicity withdrawn.\n"
+    )
+
+    clock.advance(days=3)
+    say(f"\n7. {clock.now.date()}: the same hotel applies again\n")
+    again = service.submit(
+        item=GAOYOU, applicant=HOTEL_B, provided=["GGCSWSXK-01"], key="demo-gaoyou-b-again"
+    )
+    _decided(say, service, again)
+
+    say("\n8. 双随机: a draw among the licences issued on commitment\n")
+    seed = b"yangzhou-demo-draw-2025-11-seed!"
+    commitment = SeedCommitment.create(seed).digest
+    say(f"   Seed commitment published before the draw: {commitment[:24]}…\n")
+    roster = [
+        Inspector("YZ-01", "王明"),
+        Inspector("YZ-02", "李华"),
+        Inspector("YZ-03", "张伟"),
+        Inspector("YZ-04", "陈静"),
+    ]
+    targets = service.commitment_targets(dt.date(2023, 1, 1), dt.date(2025, 12, 31))
+    conflicts = [Conflict("YZ-01", targets[0].id, "亲属任职")] if targets else []
+    drawn = service.draw(
+        "扬州-2025-双随机-01",
+        targets,
+        inspectors=roster,
+        conflicts=conflicts,
+        seed=seed,
+        commitment=commitment,
+    )
+    verify_draw(drawn, targets=targets)
+    for selection in drawn.selections:
+        names = ", ".join(selection.inspectors)
+        say(f"   {selection.target.id} ({selection.target.grade}): {names}\n")
+    say("   verify_draw: the published record re-runs to the same result.\n")
+    jiangdu = next(s for s in drawn.selections if s.target.id.startswith("XK-321000-2023"))
+    clock.advance(days=2)
+    by_licence = {c.licence_reference: c.case_id for c in service.cases() if c.licence_reference}
+    checked = service.record_verification(
+        by_licence[jiangdu.target.id],
+        inspectors=jiangdu.inspectors,
+        findings="现场核查：项目备案信息与承诺一致",
+        outcome=VerificationOutcome.FULFILLED,
+    )
+    say(f"   {jiangdu.target.id} verified on site: fulfilled → {checked.state.name}.\n")
+    service.deliver()
+
+    say("\n9. The report (2023-01-01 to 2025-12-31)\n")
+    report_text = render_text(
+        statistics(
+            service.cases(),
+            start=dt.date(2023, 1, 1),
+            end=dt.date(2025, 12, 31),
+            catalog=service.catalog(),
+            calendar=service.calendar(),
+            draws=service.draws(),
+        ),
+        lang="en",
+    )
+    say("".join(f"   {line}\n" for line in report_text.splitlines()))
+    published = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
+    say(f"publications.jsonl now holds {len(published)} entries (双公示 and inspection results).\n")
 
 
 def _decided(write: Callable[[str], object], service: Approvals, case: Case) -> None:

@@ -37,6 +37,7 @@ from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, Projec
 from creditcommit.errors import CreditCommitError, DataFileError, Problem
 from creditcommit.identifiers import USCC
 from creditcommit.materials import LicenceHolding, plan_materials
+from creditcommit.metrics import render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.service import CHINA_TIME, Approvals
 from creditcommit.testing.scenarios import check_scenarios
@@ -216,14 +217,40 @@ def cmd_log_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 1
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    if args.end < args.start:
+        raise ValueError(f"--to {args.end} is before --from {args.start}")
+    with _service(args) as service:
+        report = statistics(
+            service.cases(),
+            start=args.start,
+            end=args.end,
+            catalog=service.catalog(),
+            calendar=service.calendar(),
+            draws=service.draws(),
+        )
+    if args.format == "json":
+        out.write(render_json(report) + "\n")
+    elif args.format == "csv":
+        out.write(render_csv(report))
+    else:
+        out.write(render_text(report, lang=args.lang) + "\n")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
     with _service(args) as service:
         report = service.tick()
     out.write(
         f"{report.at.isoformat()}: suspended {len(report.suspended)}, resumed "
-        f"{len(report.resumed)}, returned {len(report.returned)}; delivered "
-        f"{len(report.delivery.delivered)}, failed {len(report.delivery.failed)}\n"
+        f"{len(report.resumed)}, returned {len(report.returned)}, supervised "
+        f"{len(report.supervised)}; delivered {len(report.delivery.delivered)}, failed "
+        f"{len(report.delivery.failed)}\n"
     )
+    for case_id, obligation in report.verifications_overdue:
+        out.write(f"  verification overdue: {case_id} (due {obligation.due})\n")
+    for key in report.publications_overdue:
+        out.write(f"  publication overdue: {key}\n")
     return 0
 
 
@@ -407,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     log_cmds = log.add_subparsers(dest="log_command", required=True)
     verify = log_cmds.add_parser("verify", help="check the hash chain; name the first bad event")
     verify.set_defaults(handler=cmd_log_verify)
+
+    report = commands.add_parser("report", help="statistics for a period (per item, department)")
+    report.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.set_defaults(handler=cmd_report)
 
     tick = commands.add_parser("tick", help="apply deadlines reached and deliver the outbox")
     tick.set_defaults(handler=cmd_tick)

@@ -23,10 +23,21 @@ from typing import Any, Self
 import attrs
 
 from creditcommit import case as lifecycle
+from creditcommit import draws as drawing
+from creditcommit import publication as publish
 from creditcommit._codec import event_from_record, event_to_record
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.case import Case, CaseEvent, CaseState, LicenceIssued, PauseReason
-from creditcommit.catalog import ApprovalItem, Catalog
+from creditcommit.case import (
+    Case,
+    CaseEvent,
+    CaseState,
+    CreditRecordCreated,
+    LicenceIssued,
+    PauseReason,
+    Revoked,
+    VerificationRecorded,
+)
+from creditcommit.catalog import ApprovalItem, Catalog, VerificationMethod
 from creditcommit.commitments import CommitmentLetter, Notification, Signer
 from creditcommit.config import Config
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
@@ -38,12 +49,14 @@ from creditcommit.delivery import (
     Destinations,
     deliver_all,
 )
+from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
 from creditcommit.errors import ConcurrencyError, DuplicateKey, IllegalTransition, UnknownCase
-from creditcommit.identifiers import mask_resident_ids
 from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
-from creditcommit.policy import Policy
-from creditcommit.ports import EventStore, OutboxMessage, StoredEvent, VerifyReport
+from creditcommit.policy import Policy, PolicySnapshot
+from creditcommit.ports import EventStore, NewEvent, OutboxMessage, StoredEvent, VerifyReport
+from creditcommit.publication import Publication, Withdrawal, WithdrawalReason
+from creditcommit.supervision import Obligation, VerificationOutcome, obligations
 
 __all__ = ["Approvals", "CHINA_TIME", "Clock", "ManualClock", "TickReport", "system_clock"]
 
@@ -102,7 +115,15 @@ class TickReport:
     suspended: tuple[str, ...] = ()
     resumed: tuple[str, ...] = ()
     returned: tuple[str, ...] = ()
+    #: Cases the tick moved in supervision: deferred materials overdue after issue,
+    #: rectification deadlines passed (revocation proposed).
+    supervised: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    #: Verifications due (deadline today or later) and overdue, as (case id, obligation).
+    verifications_due: tuple[tuple[str, Obligation], ...] = ()
+    verifications_overdue: tuple[tuple[str, Obligation], ...] = ()
+    #: Outbox publications not yet delivered whose deadline (``publish_by``) has passed.
+    publications_overdue: tuple[str, ...] = ()
     delivery: DeliveryReport = attrs.field(factory=lambda: DeliveryReport(drained=True))
 
 
@@ -460,41 +481,251 @@ class Approvals:
     def tick(self, now: dt.datetime | None = None) -> TickReport:
         """Deadlines reached: move every case whose time has come, then deliver the outbox.
 
-        A deferred material overdue before the licence is issued suspends the case; a
-        suspended case past its grace period (the policy's ``deferred_grace_working_days``)
-        is returned (退件). ``now`` defaults to the clock.
+        Before the licence: a deferred material overdue suspends the case; a suspended case
+        past its grace period (the policy's ``deferred_grace_working_days``) is returned
+        (退件). After it: a deferred material overdue, or a rectification deadline passed
+        unmet, takes the consequence the policy's ``revocation_rules`` set. The report also
+        lists verifications due and overdue and publications past their deadline. ``now``
+        defaults to the clock.
         """
-        at = self._now() if now is None else _aware(now, "tick() was given")
-        suspended: list[str] = []
-        resumed: list[str] = []
-        returned: list[str] = []
+        if now is None:
+            at = self._now()
+        else:
+            if now.tzinfo is None or now.utcoffset() is None:
+                raise ValueError(f"tick() was given {now!r}, a time without a time zone")
+            at = now.astimezone(CHINA_TIME)
+        day = at.date()
+        moved: dict[str, list[str]] = {
+            "Suspended": [],
+            "Resumed": [],
+            "Returned": [],
+            "DeferredMaterialOverdue": [],
+            "RevocationProposed": [],
+        }
         conflicts: list[str] = []
+        due_list: list[tuple[str, Obligation]] = []
+        overdue_list: list[tuple[str, Obligation]] = []
         for info in self.store.streams(kind="case"):
             if info.meta.get("state") not in _TICKING:
                 continue
             case = self.case(info.stream)
-            grace = self.policy(case.city).at(at.date()).deferred_grace_working_days
-            events = lifecycle.due(case, at, self.calendar(case.city), grace)
-            if not events:
-                continue
-            try:
-                self._append(case, events, at)
-            except ConcurrencyError:
-                conflicts.append(case.case_id)
-                continue
-            for event in events:
-                kind = type(event).__name__
-                target = {"Suspended": suspended, "Resumed": resumed, "Returned": returned}
-                if kind in target:
-                    target[kind].append(case.case_id)
+            policy = self.policy(case.city)
+            calendar = self.calendar(case.city)
+            grace = policy.at(day).deferred_grace_working_days
+            events = lifecycle.due(case, at, calendar, grace, policy=policy)
+            if events:
+                try:
+                    case = self._append(case, events, at)
+                except ConcurrencyError:
+                    conflicts.append(case.case_id)
+                    continue
+                for event in events:
+                    kind = type(event).__name__
+                    if kind in moved:
+                        moved[kind].append(case.case_id)
+            if case.state.supervised:
+                for obligation in obligations(case, self._item(case), calendar):
+                    # Only verifications still to be made: one recorded is neither due nor late.
+                    if obligation.kind.value != "verification" or not obligation.is_open:
+                        continue
+                    assert obligation.due is not None  # an open verification is not exempt
+                    target = overdue_list if obligation.due < day else due_list
+                    target.append((case.case_id, obligation))
+        supervised = sorted(set(moved["DeferredMaterialOverdue"] + moved["RevocationProposed"]))
         return TickReport(
             at=at,
-            suspended=tuple(suspended),
-            resumed=tuple(resumed),
-            returned=tuple(returned),
+            suspended=tuple(moved["Suspended"]),
+            resumed=tuple(moved["Resumed"]),
+            returned=tuple(moved["Returned"]),
+            supervised=tuple(supervised),
             conflicts=tuple(conflicts),
+            verifications_due=tuple(due_list),
+            verifications_overdue=tuple(overdue_list),
+            publications_overdue=self._publications_overdue(day),
             delivery=self.deliver(at),
         )
+
+    def _publications_overdue(self, day: dt.date) -> tuple[str, ...]:
+        late = []
+        for pending in self.store.outbox(delivered=False):
+            deadline = pending.message.payload.get("publish_by")
+            if isinstance(deadline, str) and dt.date.fromisoformat(deadline) < day:
+                late.append(pending.message.key)
+        return tuple(sorted(late))
+
+    # -- supervision ----------------------------------------------------------------------
+
+    def record_verification(
+        self,
+        case_id: str,
+        *,
+        inspectors: Iterable[str],
+        findings: str,
+        outcome: VerificationOutcome,
+        method: VerificationMethod | None = None,
+    ) -> Case:
+        """Record a verification (核查) of the commitment and take the policy's consequence."""
+        names = tuple(inspectors)
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.record_verification(
+                case,
+                self._item(case),
+                names,
+                findings,
+                outcome,
+                policy=self.policy(case.city),
+                calendar=self.calendar(case.city),
+                now=now,
+                method=method,
+            ),
+        )
+
+    def rectification_result(self, case_id: str, *, met: bool, findings: str | None = None) -> Case:
+        """The outcome of a rectification order (限期整改): met, or not met after the deadline."""
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.rectification_result(
+                case,
+                met,
+                now,
+                policy=self.policy(case.city),
+                calendar=self.calendar(case.city),
+                findings=findings,
+            ),
+        )
+
+    def receive_statement(
+        self, case_id: str, text: str, *, hearing_requested: bool = False
+    ) -> Case:
+        """The holder's statement and defence (陈述、申辩) on a revocation proposal."""
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.receive_statement(
+                case, text, now, hearing_requested=hearing_requested
+            ),
+        )
+
+    def hold_hearing(self, case_id: str, summary: str) -> Case:
+        """Record the hearing (听证) the holder requested."""
+        return self._act(case_id, lambda case, now: lifecycle.hold_hearing(case, summary, now))
+
+    def decide_revocation(
+        self,
+        case_id: str,
+        *,
+        public_interest: bool = False,
+        reason: str | None = None,
+        authority: str | None = None,
+    ) -> Case:
+        """Decide a revocation proposal: revoke (撤销), or refuse for the public interest.
+
+        A revocation withdraws the licence in the e-licence store, pushes the dishonesty
+        record to the credit registry and publishes the revocation, the record and the
+        withdrawal of the licence decision — all through the outbox.
+        """
+        return self._act(
+            case_id,
+            lambda case, now: lifecycle.decide_revocation(
+                case,
+                now,
+                policy=self.policy(case.city),
+                public_interest=public_interest,
+                reason=reason,
+                authority=authority,
+            ),
+        )
+
+    def obligations(self, case_id: str) -> tuple[Obligation, ...]:
+        """What the holder of a licence issued on commitment still owes, and by when."""
+        case = self.case(case_id)
+        return obligations(case, self._item(case), self.calendar(case.city))
+
+    # -- 双随机 draws ------------------------------------------------------------------------
+
+    def commitment_targets(
+        self, start: dt.date, end: dt.date, *, city: str | None = None
+    ) -> tuple[Target, ...]:
+        """Licences issued on a commitment route between ``start`` and ``end`` (inclusive), as
+        draw targets graded by the evidence their case was decided on."""
+        targets = []
+        for case in self.cases(city=city or self.city):
+            licence = case.licence
+            decision = case.decision
+            if licence is None or decision is None or not decision.route.is_commitment:
+                continue
+            if case.state in _NO_LONGER_HELD:
+                continue
+            if not start <= licence.issued_on <= end:
+                continue
+            evidence = case.evidence
+            grade = getattr(evidence, "grade", None) or _UNGRADED
+            targets.append(Target(licence.reference, grade, tags=(case.item_code, case.case_id)))
+        return tuple(sorted(targets, key=lambda target: target.id))
+
+    def draw(
+        self,
+        draw_id: str,
+        targets: Sequence[Target],
+        *,
+        inspectors: Sequence[Inspector],
+        seed: bytes,
+        commitment: str,
+        conflicts: Iterable[Conflict] = (),
+        per_target: int = 2,
+        city: str | None = None,
+    ) -> DrawRecord:
+        """Make a 双随机 draw with the policy's per-grade ratios, record it and publish it.
+
+        ``commitment`` is the SHA-256 of ``seed`` published before the draw
+        (:class:`~creditcommit.draws.SeedCommitment`). The record is stored in the stream
+        ``draw:<draw_id>`` and published to every channel through the outbox.
+        """
+        where = city or self.city
+        now = self._now()
+        snapshot = self.policy(where).at(now.date())
+        ratios = {grade: snapshot.inspection_ratio(grade) for grade in snapshot.grade_scale}
+        ratios[_UNGRADED] = snapshot.inspection_ratio(None)
+        record = drawing.draw(
+            targets,
+            ratios=ratios,
+            inspectors=inspectors,
+            conflicts=conflicts,
+            per_target=per_target,
+            seed=seed,
+            commitment=commitment,
+            draw_id=draw_id,
+        )
+        payload = record.to_dict()
+        messages = [
+            OutboxMessage(
+                key=f"draw:{draw_id}/{channel.name}",
+                destination=f"channel:{channel.name}",
+                topic="inspection-draw",
+                city=where,
+                payload=payload,
+                created_at=now,
+            )
+            for channel in self.integrations.publishing_channels(where)
+        ]
+        self.store.append(
+            f"draw:{draw_id}",
+            [NewEvent("draw-recorded", payload)],
+            expected_version=0,
+            recorded_at=now,
+            outbox=messages,
+            meta={"kind": "draw", "city": where},
+        )
+        return record
+
+    def draws(self, *, city: str | None = None) -> tuple[DrawRecord, ...]:
+        """Every recorded draw, oldest first."""
+        found = []
+        for info in self.store.streams(kind="draw", city=city or self.city):
+            for stored in self.store.read(info.stream):
+                if stored.type == "draw-recorded":
+                    found.append(DrawRecord.from_dict(dict(stored.payload)))
+        return tuple(found)
 
     def deliver(self, now: dt.datetime | None = None) -> DeliveryReport:
         """Deliver every due outbox message of the configured city; never raises."""
@@ -512,7 +743,8 @@ class Approvals:
 
     def _next_case_id(self, city: str, day: dt.date) -> str:
         count = len(self.store.streams(kind="case", city=city, day=day.isoformat()))
-        return f"{city}-{day:%Y%m%d}-{count + 1:04d}"
+        # "N" keeps the id from reading as a resident identity number grouped 6-8-4.
+        return f"{city}-{day:%Y%m%d}-N{count + 1:04d}"
 
     def _credit(
         self, city: str, subject: str, now: dt.datetime
@@ -585,7 +817,50 @@ class Approvals:
         for event in events:
             if isinstance(event, LicenceIssued):
                 messages.extend(self._issued_messages(case, event, now))
+            elif isinstance(event, Revoked):
+                messages.extend(self._revoked_messages(case, event, now))
+            elif isinstance(event, CreditRecordCreated):
+                messages.extend(self._record_messages(case, event, now))
+            elif isinstance(event, VerificationRecorded):
+                messages.extend(self._verification_messages(case, event, now))
         return messages
+
+    def _snapshot(self, case: Case, day: dt.date) -> PolicySnapshot:
+        return self.policy(case.city).at(day)
+
+    def _published(
+        self, case: Case, entry: Publication | Withdrawal, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        topic = "withdrawal" if isinstance(entry, Withdrawal) else entry.kind.value
+        payload = entry.payload()
+        return [
+            OutboxMessage(
+                key=f"{entry.key}/{channel.name}",
+                destination=f"channel:{channel.name}",
+                topic=topic,
+                city=case.city,
+                payload=payload,
+                created_at=now,
+            )
+            for channel in self.integrations.publishing_channels(case.city)
+        ]
+
+    def _licence_publication(self, case: Case, event: LicenceIssued) -> Publication:
+        item = self._item(case)
+        decision = case.decision
+        return publish.licence_decision(
+            decision_number=event.reference,
+            item=item,
+            applicant=case.applicant,
+            decided_on=event.issued_on,
+            local_code=case.city,
+            calendar=self.calendar(case.city),
+            deadlines=self._snapshot(case, event.issued_on).publication_working_days,
+            valid_until=event.valid_until,
+            key=f"{case.case_id}/licence-decision/{event.reference}",
+            extra={"case_id": case.case_id}
+            | ({} if decision is None else {"route": decision.route.value}),
+        )
 
     def _issued_messages(
         self, case: Case, event: LicenceIssued, now: dt.datetime
@@ -601,7 +876,7 @@ class Approvals:
             "issued_on": event.issued_on.isoformat(),
             "valid_until": None if event.valid_until is None else event.valid_until.isoformat(),
         }
-        messages = [
+        return [
             OutboxMessage(
                 key=f"{case.case_id}/licence-issued/{event.reference}",
                 destination=f"licences:{store.name}",
@@ -609,42 +884,124 @@ class Approvals:
                 city=case.city,
                 payload=licence,
                 created_at=now,
+            ),
+            *self._published(case, self._licence_publication(case, event), now),
+        ]
+
+    def _revoked_messages(
+        self, case: Case, event: Revoked, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        licence = case.licence
+        if licence is None:  # a revocation always follows an issued licence
+            return []
+        item = self._item(case)
+        calendar = self.calendar(case.city)
+        deadlines = self._snapshot(case, event.revoked_on).publication_working_days
+        store = self.integrations.licence_store(case.city)
+        messages = [
+            OutboxMessage(
+                key=f"{case.case_id}/licence-withdrawn/{licence.reference}",
+                destination=f"licences:{store.name}",
+                topic="licence-withdrawn",
+                city=case.city,
+                payload={
+                    "reference": licence.reference,
+                    "withdrawn_on": event.revoked_on.isoformat(),
+                    "reason": event.grounds,
+                },
+                created_at=now,
             )
         ]
-        publication = _licence_publication(case, item, event)
-        for channel in self.integrations.publishing_channels(case.city):
-            messages.append(
-                OutboxMessage(
-                    key=f"{case.case_id}/licence-decision/{event.reference}/{channel.name}",
-                    destination=f"channel:{channel.name}",
-                    topic="licence-decision",
-                    city=case.city,
-                    payload=publication,
-                    created_at=now,
-                )
-            )
+        notice = publish.revocation(
+            decision_number=f"CX-{case.case_id}",
+            licence_number=licence.reference,
+            item=item,
+            applicant=case.applicant,
+            grounds=event.grounds,
+            legal_basis="；".join(str(ref) for ref in event.legal_basis) or "行政许可法第六十九条",
+            decided_on=event.revoked_on,
+            local_code=case.city,
+            calendar=calendar,
+            deadlines=deadlines,
+            extra={"case_id": case.case_id},
+        )
+        messages += self._published(case, notice, now)
+        taken_down = publish.withdrawal(
+            self._licence_publication(case, licence),
+            event.revoked_on,
+            WithdrawalReason.REVOKED,
+            calendar,
+            deadlines,
+        )
+        messages += self._published(case, taken_down, now)
         return messages
 
+    def _record_messages(
+        self, case: Case, event: CreditRecordCreated, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        record = event.record
+        registry = self.integrations.credit_registry(case.city)
+        messages = [
+            OutboxMessage(
+                key=f"{case.city}/credit-record/{record.record_id}",
+                destination=f"registry:{registry.name}",
+                topic="dishonesty-record",
+                city=case.city,
+                payload=record.to_dict(),
+                created_at=now,
+            )
+        ]
+        entry = publish.dishonesty_record(
+            record,
+            subject_name=case.applicant.name,
+            local_code=case.city,
+            calendar=self.calendar(case.city),
+            deadlines=self._snapshot(case, record.decided_on).publication_working_days,
+            authority=record.authority or self._item(case).department,
+            extra={"case_id": case.case_id},
+        )
+        return messages + self._published(case, entry, now)
 
-_TICKING = frozenset({CaseState.ACCEPTED.name, CaseState.SUSPENDED.name})
+    def _verification_messages(
+        self, case: Case, event: VerificationRecorded, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        if len(event.inspectors) < 2:  # a written or online check is no inspection to publish
+            return []
+        licence = case.licence
+        item = self._item(case)
+        # Numbered, not dated: a second verification on one day is a result of its own, and
+        # its key must not collide with the first one's (the outbox skips a key it holds).
+        number = next(i for i, done in enumerate(case.verifications, 1) if done is event)
+        entry = publish.inspection_result(
+            draw_id=f"verification:{case.case_id}:{number}",
+            target_name=case.applicant.name,
+            target_code=case.applicant.identifier,
+            inspectors=event.inspectors,
+            result=_RESULT_ZH.get(event.outcome.value, event.outcome.value),
+            inspected_on=event.verified_on,
+            authority=item.department,
+            local_code=case.city,
+            calendar=self.calendar(case.city),
+            deadlines=self._snapshot(case, event.verified_on).publication_working_days,
+            extra={"case_id": case.case_id}
+            | ({} if licence is None else {"licence": licence.reference}),
+        )
+        return self._published(case, entry, now)
 
 
-def _licence_publication(case: Case, item: ApprovalItem, event: LicenceIssued) -> dict[str, Any]:
-    """The public record of a licence decision (双公示, 2015-era field layout), masked."""
-    applicant = case.applicant
-    decision = case.decision
-    return {
-        "decision_number": event.reference,
-        "project_name": item.name,
-        "approval_category": "普通",
-        "content": item.name,
-        "counterparty_name": mask_resident_ids(applicant.name),
-        "counterparty_kind": applicant.kind.value,
-        "counterparty_code": mask_resident_ids(applicant.identifier),
-        "decision_date": event.issued_on.isoformat(),
-        "valid_until": "2099-12-31" if event.valid_until is None else event.valid_until.isoformat(),
-        "authority": item.department,
-        "status": "valid",
-        "route": None if decision is None else decision.route.value,
-        "local_code": case.city,
+_UNGRADED = "未评级"
+_NO_LONGER_HELD = frozenset({CaseState.REVOKED})
+_RESULT_ZH = {
+    "fulfilled": "已履行承诺",
+    "unfulfilled": "未履行承诺",
+    "false-commitment": "虚假承诺",
+    "deferred-overdue": "容缺材料逾期未补交",
+}
+_TICKING = frozenset(
+    {
+        CaseState.ACCEPTED.name,
+        CaseState.SUSPENDED.name,
+        CaseState.ISSUED.name,
+        CaseState.RECTIFYING.name,
     }
+)
