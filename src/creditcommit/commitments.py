@@ -29,7 +29,7 @@ import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, Self, get_args
 
 import attrs
 
@@ -1142,14 +1142,8 @@ def _writer(
 
 
 @attrs.frozen
-class Notification:
-    """The notification of credit commitment (信用承诺告知书), from the agency to the applicant.
-
-    It tells the applicant, in writing and in one go, the item and its legal basis, why the
-    commitment route applies, which materials the commitment replaces or defers, what the
-    commitment says and how to make it, how and by when it is verified, the consequences of
-    a false or unfulfilled commitment, and the right to choose the standard route instead.
-    """
+class _TermsDocument:
+    """What the notification and the letter share: the terms, and building them."""
 
     terms: CommitmentTerms
 
@@ -1165,8 +1159,8 @@ class Notification:
         publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
         publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
         issued_on: dt.date | None = None,
-    ) -> Notification:
-        """The notification for an application; see :meth:`CommitmentTerms.build`."""
+    ) -> Self:
+        """The document for an application; see :meth:`CommitmentTerms.build`."""
         return cls(
             CommitmentTerms.build(
                 item,
@@ -1179,6 +1173,17 @@ class Notification:
                 issued_on=issued_on,
             )
         )
+
+
+@attrs.frozen
+class Notification(_TermsDocument):
+    """The notification of credit commitment (信用承诺告知书), from the agency to the applicant.
+
+    It tells the applicant, in writing and in one go, the item and its legal basis, why the
+    commitment route applies, which materials the commitment replaces or defers, what the
+    commitment says and how to make it, how and by when it is verified, the consequences of
+    a false or unfulfilled commitment, and the right to choose the standard route instead.
+    """
 
     def letter(self) -> CommitmentLetter:
         """The commitment letter that answers this notification (same terms)."""
@@ -1197,7 +1202,7 @@ class Notification:
 
 
 @attrs.frozen
-class CommitmentLetter:
+class CommitmentLetter(_TermsDocument):
     """The credit commitment letter (信用承诺书), from the applicant to the agency.
 
     It carries the four canonical clauses (the applicant knows the notified matters, meets
@@ -1206,35 +1211,6 @@ class CommitmentLetter:
     acknowledgement of the verification, the consequences and the right to choose the
     standard route. :meth:`sign` turns it into a :class:`SignedCommitment`.
     """
-
-    terms: CommitmentTerms
-
-    @classmethod
-    def build(
-        cls,
-        item: ApprovalItem,
-        decision: Decision,
-        plan: PlanLike,
-        applicant: Applicant,
-        *,
-        verification_due: dt.date | None,
-        publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
-        publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
-        issued_on: dt.date | None = None,
-    ) -> CommitmentLetter:
-        """The letter for an application; see :meth:`CommitmentTerms.build`."""
-        return cls(
-            CommitmentTerms.build(
-                item,
-                decision,
-                plan,
-                applicant,
-                verification_due=verification_due,
-                publicity=publicity,
-                publicity_basis=publicity_basis,
-                issued_on=issued_on,
-            )
-        )
 
     def render(
         self,

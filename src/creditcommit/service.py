@@ -18,7 +18,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 import attrs
 
@@ -38,7 +38,7 @@ from creditcommit.case import (
     VerificationRecorded,
 )
 from creditcommit.catalog import ApprovalItem, Catalog, VerificationMethod
-from creditcommit.commitments import CommitmentLetter, Notification, Signer
+from creditcommit.commitments import CommitmentLetter, CommitmentTerms, Notification, Signer
 from creditcommit.config import Config
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
 from creditcommit.decision import Applicant, ProjectFacts, Route
@@ -282,32 +282,24 @@ class Approvals:
 
     def commitment_letter(self, case_id: str) -> CommitmentLetter:
         """The commitment letter (信用承诺书) the applicant of a commitment-route case signs."""
-        case = self.case(case_id)
-        item, decision, plan = self._terms(case)
-        return CommitmentLetter.build(
-            item,
-            decision,
-            plan,
-            case.applicant,
-            verification_due=self._verification_due(case, item),
-        )
+        return CommitmentLetter(self._terms(self.case(case_id)))
 
     def notification(self, case_id: str) -> Notification:
         """The notification (信用承诺告知书) the agency gives the applicant."""
-        case = self.case(case_id)
-        item, decision, plan = self._terms(case)
-        return Notification.build(
+        return Notification(self._terms(self.case(case_id)))
+
+    def _terms(self, case: Case) -> CommitmentTerms:
+        """What the notification and the letter of ``case`` say (one place builds them)."""
+        if case.decision is None or case.plan is None:
+            raise UnknownCase(case.case_id)
+        item = self._item(case)
+        return CommitmentTerms.build(
             item,
-            decision,
-            plan,
+            case.decision,
+            case.plan,
             case.applicant,
             verification_due=self._verification_due(case, item),
         )
-
-    def _terms(self, case: Case) -> tuple[ApprovalItem, Any, Any]:
-        if case.decision is None or case.plan is None:
-            raise UnknownCase(case.case_id)
-        return self._item(case), case.decision, case.plan
 
     def _verification_due(self, case: Case, item: ApprovalItem) -> dt.date | None:
         days = item.verification.deadline_days
@@ -415,14 +407,7 @@ class Approvals:
             # Checked before the letter is drawn up: a letter for a case that cannot be
             # signed (standard route, wrong state) would fail as an InvalidValue instead.
             _check_signable(case)
-            item, decision, plan = self._terms(case)
-            letter = CommitmentLetter.build(
-                item,
-                decision,
-                plan,
-                case.applicant,
-                verification_due=self._verification_due(case, item),
-            )
+            letter = CommitmentLetter(self._terms(case))
             return lifecycle.sign_commitment(case, letter.sign(signer, now), now)
 
         return self._act(case_id, sign)
