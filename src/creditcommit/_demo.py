@@ -216,7 +216,6 @@ def run(
         )
         _publications(say, where)
         _supervision(say, service, clock, where)
-
         _closing(say, service, config)
     return where
 
