@@ -50,9 +50,13 @@ def test_catalog_check_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_catalog_summary_of_the_sample() -> None:
-    code, out = run("catalog", "summary", "--on", "2025-09-26")
+    code, out = run("catalog", "summary", "--on", "2025-09-26", "--lang", "en")
     assert code == 0
     assert "2 approval items, 11 materials" in out
+    code, out = run("catalog", "summary", "--on", "2025-09-26")
+    assert code == 0
+    assert "2 个部门 2 项审批事项、11 项申报材料" in out
+    assert "approval items" not in out
 
 
 def test_calendar_add_and_between() -> None:
@@ -100,7 +104,7 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
     where = tmp_path / "demo"
-    code, out = run("demo", "--dir", str(where))
+    code, out = run("demo", "--dir", str(where), "--lang", "en")
     assert code == 0
     routes = [line.split()[1] for line in out.splitlines() if line.strip().startswith("Route:")]
     # The five seed cases, then the revoked hotel's next application.
@@ -155,9 +159,12 @@ def test_report_and_tick_on_the_demo_installation(tmp_path: Path) -> None:
     )
     assert code == 0
     assert json.loads(out)["total"]["figures"]["revocations"] == 1
-    code, out = run("--config", config, "tick")
+    code, out = run("--config", config, "tick", "--lang", "en")
     assert code == 0
     assert "delivered 0, failed 0" in out
+    code, out = run("--config", config, "tick")
+    assert code == 0
+    assert "送达消息 0 条，送达失败 0 条" in out
 
 
 def test_log_verify_names_a_tampered_event(

@@ -12,10 +12,10 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from creditcommit._labels import LANGUAGES, Language, disposition_label, escape, state_label
 from creditcommit.builtin.credit_file import FileCreditSource
 from creditcommit.builtin.licence_file import FileLicenceStore
 from creditcommit.case import Case, CreditRecordCreated, RectificationOrdered, RevocationProposed
@@ -25,23 +25,15 @@ from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
 from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel
 from creditcommit.draws import Conflict, Inspector, SeedCommitment, verify_draw
 from creditcommit.identifiers import uscc_check_char
-from creditcommit.materials import Disposition
 from creditcommit.metrics import render_text, statistics
 from creditcommit.ports import IssuedLicence
+from creditcommit.reasons import RECORD_KIND_LABELS, SEVERITY_LABELS
 from creditcommit.service import CHINA_TIME, Approvals, ManualClock
 from creditcommit.supervision import VerificationOutcome
 
 CITY = "321000"  # 扬州市
 JIANGDU = "321012-TZXMBA"
 GAOYOU = "321084-GGCSWSXK"
-
-_DISPOSITION_ZH = {
-    Disposition.SUBMITTED: "已提交",
-    Disposition.RETRIEVED: "电子证照调取",
-    Disposition.WAIVED: "承诺免交",
-    Disposition.DEFERRED: "容缺后补",
-    Disposition.MISSING: "须提交",
-}
 
 
 def _uscc(first17: str) -> str:
@@ -116,23 +108,40 @@ def prepare(directory: Path) -> Path:
     return config
 
 
-def run(out: TextIO, directory: str | os.PathLike[str] | None = None) -> Path:
-    """Run the story in ``directory`` (a new temporary one by default); returns it."""
-    say = out.write
+def run(
+    out: TextIO, directory: str | os.PathLike[str] | None = None, *, lang: Language = "zh"
+) -> Path:
+    """Run the story in ``directory`` (a new temporary one by default); returns it.
+
+    The narration is in Chinese (``lang="zh"``) or in English (``"en"``, with the reasons
+    in both languages).
+    """
+    say = _Narrator(out, lang)
     where = Path(tempfile.mkdtemp(prefix="creditcommit-demo-") if directory is None else directory)
     if where.exists() and any(where.iterdir()):
         raise ValueError(f"{where} is not empty: the demo needs a fresh directory")
     config = prepare(where)
     clock = ManualClock(_at(dt.date(2023, 1, 16)))
-    say("creditcommit — 信用+承诺 审批分级 (credit + commitment tiered approval)\n")
-    say(f"Working in {where} (SQLite store cases.db, credit.db, licences.db).\n")
+    say(
+        "“信用+承诺”审批分级演示：扬州市案例\n",
+        "creditcommit — 信用+承诺 审批分级 (credit + commitment tiered approval)\n",
+    )
+    say(
+        f"工作目录：{where}（案件库 cases.db，信用库 credit.db，电子证照库 licences.db）\n",
+        f"Working in {where} (SQLite store cases.db, credit.db, licences.db).\n",
+    )
 
     with Approvals.from_config(Config.load(config), clock=clock, autoload=False) as service:
-        say(f"Catalogue: {service.catalog().rule_version}\n")
-        say(f"Policy:    {service.policy().version}\n")
-        say(f"Calendar:  {'; '.join(service.calendar().provenance)}\n")
+        catalog, policy = service.catalog().rule_version, service.policy().version
+        calendar = "; ".join(service.calendar().provenance)
+        say(f"事项清单：{catalog}\n", f"Catalogue: {catalog}\n")
+        say(f"审批政策：{policy}\n", f"Policy:    {policy}\n")
+        say(f"工作日历：{calendar}\n", f"Calendar:  {calendar}\n")
 
-        say("\n1. Jiangdu, 2023-01-16: a municipal major project files its project (立项备案)\n")
+        say(
+            "\n一、江都区，2023-01-16：市级重大项目办理立项备案\n",
+            "\n1. Jiangdu, 2023-01-16: a municipal major project files its project (立项备案)\n",
+        )
         case = service.submit(
             item=JIANGDU,
             applicant=NEWMAT,
@@ -143,13 +152,19 @@ def run(out: TextIO, directory: str | os.PathLike[str] | None = None) -> Path:
         )
         _decided(say, service, case)
         case = service.sign_commitment(case.case_id, Signer(NEWMAT.name, NEWMAT.identifier))
-        say("   One credit-commitment form is signed instead of the four materials.\n")
+        say(
+            "   申请人签署一份信用承诺书，代替四项材料。\n",
+            "   One credit-commitment form is signed instead of the four materials.\n",
+        )
         clock.advance(minutes=20)
         case = service.accept(case.case_id)
         _issued(say, service, case)
 
         clock.set(_at(dt.date(2025, 9, 26)))
-        say("\n2. Gaoyou, 2025-09-26: a grade-B hotel applies for the health permit\n")
+        say(
+            "\n二、高邮市，2025-09-26：信用等级为 B 级的酒店申请公共场所卫生许可\n",
+            "\n2. Gaoyou, 2025-09-26: a grade-B hotel applies for the health permit\n",
+        )
         case = service.submit(
             item=GAOYOU, applicant=HOTEL_B, provided=["GGCSWSXK-01"], key="demo-gaoyou-b"
         )
@@ -159,46 +174,108 @@ def run(out: TextIO, directory: str | os.PathLike[str] | None = None) -> Path:
         case = service.accept(case.case_id)
         _issued(say, service, case)
 
-        for number, (title, applicant, key) in enumerate(
+        for number, (title_zh, title_en, applicant, key) in enumerate(
             (
-                ("a grade-C applicant", BATHS_C, "demo-gaoyou-c"),
-                ("a grade-B applicant with an active dishonesty record", SALON_B, "demo-gaoyou-d"),
-                ("a grade-B applicant while the credit platform is down", INN_B, "demo-gaoyou-e"),
+                ("信用等级为 C 级的申请人", "a grade-C applicant", BATHS_C, "demo-gaoyou-c"),
+                (
+                    "信用等级为 B 级、但有未到期失信记录的申请人",
+                    "a grade-B applicant with an active dishonesty record",
+                    SALON_B,
+                    "demo-gaoyou-d",
+                ),
+                (
+                    "信用平台无法查询时，信用等级为 B 级的申请人",
+                    "a grade-B applicant while the credit platform is down",
+                    INN_B,
+                    "demo-gaoyou-e",
+                ),
             ),
             3,
         ):
             clock.advance(minutes=30)
-            say(f"\n{number}. Gaoyou, 2025-09-26: {title}\n")
+            say(
+                f"\n{_NUMBERS_ZH[number]}、高邮市，2025-09-26：{title_zh}\n",
+                f"\n{number}. Gaoyou, 2025-09-26: {title_en}\n",
+            )
             case = service.submit(
                 item=GAOYOU, applicant=applicant, provided=["GGCSWSXK-01"], key=key
             )
             _decided(say, service, case)
 
-        again = service.submit(item=GAOYOU, applicant=HOTEL_B, key="demo-gaoyou-b")
-        say(f"\nSubmitting case 2 again with the same key returns {again.case_id}: no new case.\n")
+        again = escape(service.submit(item=GAOYOU, applicant=HOTEL_B, key="demo-gaoyou-b").case_id)
+        say(
+            f"\n以相同的幂等键再次提交第二件申请，返回 {again}：不产生新案件。\n",
+            f"\nSubmitting case 2 again with the same key returns {again}: no new case.\n",
+        )
 
         report = service.deliver()
-        say(f"\nOutbox: {len(report.delivered)} message(s) delivered, ")
-        say(f"{len(report.failed)} failed.\n")
-        publications = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
-        say(f"publications.jsonl holds {len(publications)} licence decision(s) (双公示):\n")
-        for line in publications:
-            payload = json.loads(line)["payload"]
-            fields = payload["fields"]
-            say(
-                f"   {fields['decision_number']} {fields['project_name']} — "
-                f"{fields['counterparty_name']} ({payload['decided_on']}, "
-                f"publish by {payload['publish_by']})\n"
-            )
+        delivered, failed = len(report.delivered), len(report.failed)
+        say(
+            f"\n待发消息：已送达 {delivered} 条，失败 {failed} 条。\n",
+            f"\nOutbox: {delivered} message(s) delivered, {failed} failed.\n",
+        )
+        _publications(say, where)
         _supervision(say, service, clock, where)
-
-        verified = service.verify()
-        state = "intact" if verified.ok else f"TAMPERED at {verified.first_bad}"
-        say(f"\nEvent log: {verified.events} events, hash chain {state}.\n")
-        say(f"Try: creditcommit --config {config} case show {HOTEL_CASE}\n")
-        say(f"     creditcommit --config {config} report --from 2023-01-01 --to 2025-12-31\n")
+        _closing(say, service, config)
     return where
 
+
+def _closing(say: _Narrator, service: Approvals, config: Path) -> None:
+    """The hash chain's check, and what to try next."""
+    verified = service.verify()
+    events = verified.events
+    if verified.ok:
+        say(
+            f"\n事件日志：共 {events} 个事件，哈希链完整。\n",
+            f"\nEvent log: {events} events, hash chain intact.\n",
+        )
+    else:
+        say(
+            f"\n事件日志：共 {events} 个事件，哈希链在 {verified.first_bad} 处被篡改。\n",
+            f"\nEvent log: {events} events, hash chain TAMPERED at {verified.first_bad}.\n",
+        )
+    say("可以接着运行：\n", "Try:\n")
+    say.both(f"     creditcommit --config {config} case show {HOTEL_CASE}\n")
+    say.both(f"     creditcommit --config {config} report --from 2023-01-01 --to 2025-12-31\n")
+
+
+def _publications(say: _Narrator, where: Path) -> None:
+    """The licence decisions published so far (双公示)."""
+    publications = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
+    say(
+        f"公示文件 publications.jsonl 中有 {len(publications)} 条行政许可决定（双公示）：\n",
+        f"publications.jsonl holds {len(publications)} licence decision(s) (双公示):\n",
+    )
+    for line in publications:
+        payload = json.loads(line)["payload"]
+        fields = payload["fields"]
+        decision_number, project = escape(fields["decision_number"]), escape(fields["project_name"])
+        party = escape(fields["counterparty_name"])
+        decided_on, publish_by = payload["decided_on"], payload["publish_by"]
+        say(
+            f"   {decision_number} {project}——{party}（{decided_on} 决定，{publish_by} 前公示）\n",
+            f"   {decision_number} {project} — {party} ({decided_on}, publish by {publish_by})\n",
+        )
+
+
+class _Narrator:
+    """Writes the Chinese or the English wording of each line of the story."""
+
+    def __init__(self, out: TextIO, lang: Language) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+        self.out = out
+        self.lang: Language = lang
+
+    def __call__(self, zh: str, en: str) -> None:
+        self.out.write(zh if self.lang == "zh" else en)
+
+    def both(self, text: str) -> None:
+        """A line that reads the same in both languages (a command to type)."""
+        self.out.write(text)
+
+
+_NUMBERS_ZH = dict(enumerate("一二三四五六七八九", 1))
 
 HOTEL_CASE = "321000-20250926-N0001"
 
@@ -210,56 +287,109 @@ def _last(case: Case, kind: type[E]) -> E:
     return next(event for event in reversed(case.history) if isinstance(event, kind))
 
 
-def _supervision(
-    say: Callable[[str], object], service: Approvals, clock: ManualClock, where: Path
-) -> None:
+def _supervision(say: _Narrator, service: Approvals, clock: ManualClock, where: Path) -> None:
     """The loop after the licence: a broken commitment, its consequences, a draw, a report."""
-    say("\n6. Supervision: the grade-B hotel never supplies its deferred materials\n")
+    lang = say.lang
+    say(
+        "\n六、事中事后监管：信用等级为 B 级的酒店始终未补交容缺材料\n",
+        "\n6. Supervision: the grade-B hotel never supplies its deferred materials\n",
+    )
     clock.set(_at(dt.date(2025, 10, 13), 8, 0))
     report = service.tick()
     case = service.case(HOTEL_CASE)
     order = _last(case, RectificationOrdered)
+    delivered = len(report.delivery.delivered)
     say(
+        f"   2025-10-13 定时任务：应于 2025-10-10 前补交的材料已逾期 → 责令于 {order.deadline} "
+        f"前整改（状态：{state_label(case.state, lang)}）；送达消息 {delivered} 条。\n",
         f"   2025-10-13 tick: the materials due 2025-10-10 are overdue → rectification "
         f"ordered by {order.deadline} (state {case.state.name}); "
-        f"{len(report.delivery.delivered)} message(s) delivered.\n"
+        f"{delivered} message(s) delivered.\n",
     )
     clock.set(_at(order.deadline + dt.timedelta(days=1), 8, 0))
     service.tick()
     case = service.case(HOTEL_CASE)
     proposal = _last(case, RevocationProposed)
+    basis_zh = "；".join(escape(str(ref)) for ref in proposal.legal_basis)
+    basis = "; ".join(escape(str(ref)) for ref in proposal.legal_basis)
     say(
+        f"   {clock.now.date()} 定时任务：逾期未整改 → 拟撤销行政许可（依据：{basis_zh}）；"
+        f"陈述申辩期至 {proposal.statement_due}（状态：{state_label(case.state, lang)}）。\n",
         f"   {clock.now.date()} tick: rectification not met → revocation proposed "
-        f"({'; '.join(str(ref) for ref in proposal.legal_basis)}); statement and defence "
-        f"until {proposal.statement_due} (state {case.state.name}).\n"
+        f"({basis}); statement and defence until {proposal.statement_due} "
+        f"(state {case.state.name}).\n",
     )
     clock.set(_at(proposal.statement_due + dt.timedelta(days=1), 10, 0))
     case = service.decide_revocation(HOTEL_CASE, authority="高邮市行政审批局")
     record = _last(case, CreditRecordCreated).record
+    licence, record_id = escape(str(case.licence_reference)), escape(record.record_id)
+    kind_zh, _ = RECORD_KIND_LABELS[record.kind]
+    severity_zh, _ = SEVERITY_LABELS[record.severity]
     say(
-        f"   {clock.now.date()}: the window elapsed unanswered → licence {case.licence_reference} "
+        f"   {clock.now.date()}：陈述申辩期届满未提出意见 → 撤销许可证 {licence}"
+        f"（状态：{state_label(case.state, lang)}）。\n"
+        f"   失信记录 {record_id}：{kind_zh}，{severity_zh}，公示至 {record.publicity_ends_on}。\n",
+        f"   {clock.now.date()}: the window elapsed unanswered → licence {licence} "
         f"revoked (state {case.state.name}).\n"
-        f"   Dishonesty record {record.record_id}: {record.kind.value}, {record.severity.value}, "
-        f"published until {record.publicity_ends_on}.\n"
+        f"   Dishonesty record {record_id}: {record.kind.value}, {record.severity.value}, "
+        f"published until {record.publicity_ends_on}.\n",
     )
-    delivered = service.deliver()
+    delivered = len(service.deliver().delivered)
     say(
-        f"   Outbox: {len(delivered.delivered)} message(s) delivered — licence withdrawn in the "
+        f"   待发消息：已送达 {delivered} 条——在电子证照库注销许可证，向信用平台推送失信记录，"
+        "公示撤销决定和失信记录，撤回许可决定的公示。\n",
+        f"   Outbox: {delivered} message(s) delivered — licence withdrawn in the "
         "e-licence store, record pushed to the credit registry, revocation and record "
-        "published, the licence decision's publicity withdrawn.\n"
+        "published, the licence decision's publicity withdrawn.\n",
     )
 
     clock.advance(days=3)
-    say(f"\n7. {clock.now.date()}: the same hotel applies again\n")
+    say(
+        f"\n七、{clock.now.date()}：同一酒店再次申请\n",
+        f"\n7. {clock.now.date()}: the same hotel applies again\n",
+    )
     again = service.submit(
         item=GAOYOU, applicant=HOTEL_B, provided=["GGCSWSXK-01"], key="demo-gaoyou-b-again"
     )
     _decided(say, service, again)
 
-    say("\n8. 双随机: a draw among the licences issued on commitment\n")
+    _draw(say, service, clock)
+
+    say(
+        "\n九、统计报表（2023-01-01 至 2025-12-31）\n",
+        "\n9. The report (2023-01-01 to 2025-12-31)\n",
+    )
+    report_text = render_text(
+        statistics(
+            service.cases(),
+            start=dt.date(2023, 1, 1),
+            end=dt.date(2025, 12, 31),
+            catalog=service.catalog(),
+            calendar=service.calendar(),
+            draws=service.draws(),
+        ),
+        lang=lang,
+    )
+    say.both("".join(f"   {line}\n" for line in report_text.splitlines()))
+    published = len((where / "publications.jsonl").read_text(encoding="utf-8").splitlines())
+    say(
+        f"公示文件 publications.jsonl 现有 {published} 条（双公示和抽查结果）。\n",
+        f"publications.jsonl now holds {published} entries (双公示 and inspection results).\n",
+    )
+
+
+def _draw(say: _Narrator, service: Approvals, clock: ManualClock) -> None:
+    """双随机 among the licences issued on commitment, and one inspection's result."""
+    say(
+        "\n八、双随机：在以承诺方式发放的许可证中抽查\n",
+        "\n8. 双随机: a draw among the licences issued on commitment\n",
+    )
     seed = b"yangzhou-demo-draw-2025-11-seed!"
     commitment = SeedCommitment.create(seed).digest
-    say(f"   Seed commitment published before the draw: {commitment[:24]}…\n")
+    say(
+        f"   抽查前公布的随机种子承诺值：{commitment[:24]}…\n",
+        f"   Seed commitment published before the draw: {commitment[:24]}…\n",
+    )
     roster = [
         Inspector("YZ-01", "王明"),
         Inspector("YZ-02", "李华"),
@@ -278,9 +408,15 @@ def _supervision(
     )
     verify_draw(drawn, targets=targets)
     for selection in drawn.selections:
-        names = ", ".join(selection.inspectors)
-        say(f"   {selection.target.id} ({selection.target.grade}): {names}\n")
-    say("   verify_draw: the published record re-runs to the same result.\n")
+        target, grade = escape(selection.target.id), escape(selection.target.grade)
+        say(
+            f"   {target}（{grade}）：{'、'.join(map(escape, selection.inspectors))}\n",
+            f"   {target} ({grade}): {', '.join(map(escape, selection.inspectors))}\n",
+        )
+    say(
+        "   复核：按公布的抽查记录重新运行，结果相同。\n",
+        "   verify_draw: the published record re-runs to the same result.\n",
+    )
     jiangdu = next(s for s in drawn.selections if s.target.id.startswith("XK-321000-2023"))
     clock.advance(days=2)
     by_licence = {c.licence_reference: c.case_id for c in service.cases() if c.licence_reference}
@@ -290,58 +426,68 @@ def _supervision(
         findings="现场核查：项目备案信息与承诺一致",
         outcome=VerificationOutcome.FULFILLED,
     )
-    say(f"   {jiangdu.target.id} verified on site: fulfilled → {checked.state.name}.\n")
+    target = escape(jiangdu.target.id)
+    say(
+        f"   {target} 现场核查：已履行承诺 → {state_label(checked.state, say.lang)}。\n",
+        f"   {target} verified on site: fulfilled → {checked.state.name}.\n",
+    )
     service.deliver()
 
-    say("\n9. The report (2023-01-01 to 2025-12-31)\n")
-    report_text = render_text(
-        statistics(
-            service.cases(),
-            start=dt.date(2023, 1, 1),
-            end=dt.date(2025, 12, 31),
-            catalog=service.catalog(),
-            calendar=service.calendar(),
-            draws=service.draws(),
-        ),
-        lang="en",
-    )
-    say("".join(f"   {line}\n" for line in report_text.splitlines()))
-    published = (where / "publications.jsonl").read_text(encoding="utf-8").splitlines()
-    say(f"publications.jsonl now holds {len(published)} entries (双公示 and inspection results).\n")
 
-
-def _decided(write: Callable[[str], object], service: Approvals, case: Case) -> None:
+def _decided(say: _Narrator, service: Approvals, case: Case) -> None:
     decision = case.decision
     plan = case.plan
     assert decision is not None
     assert plan is not None
-    applicant = case.applicant
-    write(f"   Case {case.case_id}: {applicant.name} ({applicant.identifier})\n")
+    case_id, name = escape(case.case_id), escape(case.applicant.name)
+    identifier = escape(case.applicant.identifier)
+    say(
+        f"   案件 {case_id}：{name}（{identifier}）\n",
+        f"   Case {case_id}: {name} ({identifier})\n",
+    )
     route = decision.route
-    write(f"   Route: {route.name} — {route.label_zh} ({route.label_en})\n")
+    say(
+        f"   审批路径：{route.label_zh}\n",
+        f"   Route: {route.name} — {route.label_zh} ({route.label_en})\n",
+    )
     for reason in decision.reasons:
-        write(f"     · {reason.zh}\n       {reason.en}\n")
-    write(
-        f"   Materials: {plan.reduced} of {len(plan.lines)} need not be submitted; "
-        f"acceptable: {'yes' if plan.acceptable else 'no'}\n"
+        zh, en = escape(reason.zh), escape(reason.en)
+        say(f"     · {zh}\n", f"     · {zh}\n       {en}\n")
+    total = len(plan.lines)
+    say(
+        f"   材料：共 {total} 项，其中 {plan.reduced} 项无需申请人提交；"
+        f"{'材料齐全，可以受理' if plan.acceptable else '材料不全，暂不能受理'}\n",
+        f"   Materials: {plan.reduced} of {total} need not be submitted; "
+        f"acceptable: {'yes' if plan.acceptable else 'no'}\n",
     )
     for line in plan.lines:
-        due = f" by {line.due.isoformat()}" if line.due is not None else ""
-        label = _DISPOSITION_ZH[line.disposition]
-        write(f"       - {line.name}: {line.disposition.name} ({label}){due}\n")
+        material, label = escape(line.name), disposition_label(line.disposition, "zh")
+        due = line.due.isoformat() if line.due is not None else None
+        say(
+            f"       - {material}：{label}{'' if due is None else f'（{due} 前补交）'}\n",
+            f"       - {material}: {line.disposition.name} ({label})"
+            f"{'' if due is None else f' by {due}'}\n",
+        )
     if not route.is_commitment:
-        write("   The ordinary procedure applies: every material must be submitted.\n")
+        say(
+            "   按一般程序办理：全部材料均须提交。\n",
+            "   The ordinary procedure applies: every material must be submitted.\n",
+        )
 
 
-def _issued(write: Callable[[str], object], service: Approvals, case: Case) -> None:
+def _issued(say: _Narrator, service: Approvals, case: Case) -> None:
     item = service.catalog().item(case.item_code, case.item_valid_from)
     assert case.accepted_on is not None
     statutory = service.calendar().add_working_days(case.accepted_on, item.statutory_days)
-    write(
-        f"   Accepted and licence {case.licence_reference} issued on the spot (先证后核) — "
-        f"the statutory limit of {item.statutory_days} working day(s) would have run to "
-        f"{statutory.isoformat()}.\n"
+    licence, days = escape(str(case.licence_reference)), item.statutory_days
+    say(
+        f"   受理并当场发放许可证 {licence}（先证后核）；按法定时限 {days} 个工作日，"
+        f"最迟可至 {statutory.isoformat()} 办结。\n",
+        f"   Accepted and licence {licence} issued on the spot (先证后核) — "
+        f"the statutory limit of {days} working day(s) would have run to "
+        f"{statutory.isoformat()}.\n",
     )
     if case.outstanding:
-        owed = ", ".join(f"{line.name} by {line.due}" for line in case.outstanding)
-        write(f"   Still owed by the holder: {owed}.\n")
+        owed_zh = "，".join(f"{escape(line.name)}（{line.due} 前）" for line in case.outstanding)
+        owed_en = ", ".join(f"{escape(line.name)} by {line.due}" for line in case.outstanding)
+        say(f"   持证人仍须补交：{owed_zh}。\n", f"   Still owed by the holder: {owed_en}.\n")

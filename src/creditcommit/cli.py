@@ -2,7 +2,12 @@
 
 Errors are one clear line on standard error and a non-zero exit code, never a traceback:
 1 for bad input (a malformed file, an invalid identifier, a year without calendar data),
-2 for a command line that does not parse.
+2 for a command line that does not parse. A reader that goes away (``creditcommit case list |
+head -1``) ends the command quietly with 141, as a process killed by SIGPIPE.
+
+Output for officials (``demo``, ``case``, ``decide``, ``report``, ``tick``) is in Chinese
+unless ``--lang en`` is given; names and ids read from a store or a file are printed escaped
+(:func:`creditcommit._labels.escape`), so a stored name cannot forge or hide a row.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +28,16 @@ from creditcommit import _demo
 from creditcommit.__about__ import __version__
 from creditcommit._codec import event_from_record
 from creditcommit._converter import structure
+from creditcommit._labels import (
+    LANGUAGES,
+    Language,
+    disposition_label,
+    escape,
+    event_label,
+    pad,
+    state_label,
+    width,
+)
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import CaseState
 from creditcommit.catalog import Catalog
@@ -33,11 +49,11 @@ from creditcommit.credit import (
     CreditRecordKind,
     Severity,
 )
-from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, ProjectLevel
+from creditcommit.decision import Applicant, ApplicantKind, Decision, ProjectFacts, ProjectLevel
 from creditcommit.errors import CreditCommitError, DataFileError, Problem
 from creditcommit.identifiers import USCC
-from creditcommit.materials import LicenceHolding, plan_materials
-from creditcommit.metrics import render_csv, render_json, render_text, statistics
+from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
+from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.service import CHINA_TIME, Approvals
 from creditcommit.testing.scenarios import check_scenarios
@@ -63,6 +79,66 @@ def _calendar(override: Sequence[str]) -> WorkingCalendar:
 
 def _load_catalog(path: str | None) -> Catalog:
     return Catalog.sample() if path is None else Catalog.from_toml(path)
+
+
+# --- language, escaping and output ----------------------------------------------------------
+
+
+def _add_lang(parser: argparse.ArgumentParser, default: Language) -> None:
+    """``--lang zh|en``: the language of what the command prints."""
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default,
+        help=f"language of the output: zh (中文) or en (default: {default})",
+    )
+
+
+def _say(lang: Language, zh: str, en: str) -> str:
+    """The Chinese or the English wording of one line."""
+    return zh if lang == "zh" else en
+
+
+def _write_csv(out: TextIO, text: str, *, bom: bool) -> None:
+    """CSV as UTF-8 whatever the terminal's encoding, with a byte order mark unless ``bom``
+    is false: Excel on a Chinese desktop reads a CSV file without one as GBK."""
+    data = ("\ufeff" if bom else "") + text
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:  # a text-only stream (io.StringIO): the caller picks the encoding
+        out.write(data)
+        return
+    out.flush()
+    buffer.write(data.encode("utf-8"))
+    buffer.flush()
+
+
+def _printable_report(report: Report) -> Report:
+    """``report`` with its codes, names, departments and grades escaped for a terminal."""
+
+    def row(found: Row) -> Row:
+        return attrs.evolve(
+            found,
+            code=escape(found.code),
+            name=escape(found.name),
+            department=escape(found.department),
+        )
+
+    # Escaping can change the order of two keys: the report wants its rows sorted.
+    items = sorted(map(row, report.items), key=lambda found: found.key)
+    departments = sorted(map(row, report.departments), key=lambda found: found.key)
+    grades = tuple(attrs.evolve(g, grade=escape(g.grade)) for g in report.draws.grades)
+    catalog = attrs.evolve(
+        report.catalog,
+        catalog=escape(report.catalog.catalog),
+        version=escape(report.catalog.version),
+    )
+    return attrs.evolve(
+        report,
+        items=items,
+        departments=departments,
+        draws=attrs.evolve(report.draws, grades=grades),
+        catalog=catalog,
+    )
 
 
 def cmd_catalog_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -102,7 +178,8 @@ def cmd_scenarios_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_catalog_summary(args: argparse.Namespace, out: TextIO) -> int:
     catalog = _load_catalog(args.file)
-    out.write(catalog.summary(args.on).format() + "\n")
+    zh, en = catalog.summary(args.on).format().splitlines()
+    out.write(escape(_say(args.lang, zh, en)) + "\n")
     return 0
 
 
@@ -125,7 +202,7 @@ def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
         try:
             code = USCC.parse(text)
         except CreditCommitError as exc:
-            out.write(f"{text}: invalid — {getattr(exc, 'detail', exc)}\n")
+            out.write(f"{escape(text)}: invalid — {escape(str(getattr(exc, 'detail', exc)))}\n")
             status = 1
             continue
         authority = code.authority or "unknown authority"
@@ -137,7 +214,7 @@ def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    _demo.run(out, args.dir)
+    _demo.run(out, args.dir, lang=args.lang)
     return 0
 
 
@@ -155,50 +232,110 @@ def _service(args: argparse.Namespace) -> Approvals:
 
 
 def cmd_case_show(args: argparse.Namespace, out: TextIO) -> int:
+    lang: Language = args.lang
     with _service(args) as service:
         history = service.history(args.case_id)
         case = service.case(args.case_id)
-    out.write(f"Case {case.case_id} — {case.state.name}\n")
-    out.write(f"  Applicant: {case.applicant.name} ({case.applicant.identifier})\n")
-    out.write(f"  Item: {case.item_code} (version of {case.item_valid_from})\n")
+    applicant = case.applicant
+    state = state_label(case.state, lang)
+    out.write(
+        _say(
+            lang,
+            f"案件 {escape(case.case_id)}：{state}\n",
+            f"Case {escape(case.case_id)} — {state}\n",
+        )
+    )
+    out.write(
+        _say(
+            lang,
+            f"  申请人：{escape(applicant.name)}（{escape(applicant.identifier)}）\n",
+            f"  Applicant: {escape(applicant.name)} ({escape(applicant.identifier)})\n",
+        )
+    )
+    item, since = escape(case.item_code), case.item_valid_from
+    out.write(
+        _say(
+            lang,
+            f"  事项：{item}（{since} 起施行的版本）\n",
+            f"  Item: {item} (version of {since})\n",
+        )
+    )
     if case.decision is not None:
         route = case.decision.route
-        out.write(f"  Route: {route.name} — {route.label_zh} ({route.label_en})\n")
+        out.write(
+            _say(
+                lang,
+                f"  审批路径：{route.label_zh}\n",
+                f"  Route: {route.name} — {route.label_zh} ({route.label_en})\n",
+            )
+        )
     if case.licence_reference is not None:
-        out.write(f"  Licence: {case.licence_reference}\n")
-    out.write("Timeline:\n")
+        licence = escape(case.licence_reference)
+        out.write(_say(lang, f"  许可证号：{licence}\n", f"  Licence: {licence}\n"))
+    out.write(_say(lang, "办理过程：\n", "Timeline:\n"))
     for stored in history:
         event = event_from_record(stored.type, stored.payload)
-        out.write(f"  {stored.version:>3}  {stored.recorded_at.isoformat()}  {stored.type}\n")
+        label = escape(event_label(stored.type, lang))
+        out.write(f"  {stored.version:>3}  {stored.recorded_at.isoformat()}  {label}\n")
         decision = getattr(event, "decision", None)
         if decision is not None:
             for reason in decision.reasons:
-                out.write(f"         · [{reason.code}] {reason.text(args.lang)}\n")
+                text = escape(reason.text(lang))
+                code = escape(reason.code)
+                out.write(_say(lang, f"         · {text}\n", f"         · [{code}] {text}\n"))
                 for ref in reason.references:
-                    out.write(f"           {'依据' if args.lang == 'zh' else 'Basis'}: {ref}\n")
+                    basis = escape(str(ref))
+                    out.write(
+                        _say(lang, f"           依据：{basis}\n", f"           Basis: {basis}\n")
+                    )
         outcome = getattr(event, "outcome", None)
         if isinstance(outcome, CreditLookupFailure):
-            out.write(f"         credit lookup failed: {outcome.reason}\n")
-        elif isinstance(outcome, CreditEvidence):
-            grade = outcome.grade or "no grade"
+            failure = escape(outcome.reason)
             out.write(
-                f"         evidence from {outcome.source}: grade {grade}, "
-                f"{len(outcome.records)} record(s), digest {outcome.digest[:12]}\n"
+                _say(
+                    lang,
+                    f"         信用查询失败：{failure}\n",
+                    f"         credit lookup failed: {failure}\n",
+                )
+            )
+        elif isinstance(outcome, CreditEvidence):
+            source, digest = escape(outcome.source), outcome.digest[:12]
+            count = len(outcome.records)
+            grade = (
+                _say(lang, "未评级", "no grade") if outcome.grade is None else escape(outcome.grade)
+            )
+            out.write(
+                _say(
+                    lang,
+                    f"         信用证据来自 {source}：信用等级 {grade}，信用记录 {count} 条，"
+                    f"摘要 {digest}\n",
+                    f"         evidence from {source}: grade {grade}, {count} record(s), "
+                    f"digest {digest}\n",
+                )
             )
     return 0
 
 
 def cmd_case_list(args: argparse.Namespace, out: TextIO) -> int:
+    lang: Language = args.lang
     state = None if args.state is None else CaseState[args.state.upper()]
     with _service(args) as service:
         cases = service.cases(state=state, item=args.item)
-    for case in cases:
-        route = "—" if case.route is None else case.route.name
-        out.write(
-            f"{case.case_id}  {case.state.name:<10} {route:<11} {case.item_code}  "
-            f"{case.applicant.name}\n"
+    rows = [
+        (
+            escape(case.case_id),
+            state_label(case.state, lang),
+            "—" if case.route is None else _say(lang, case.route.label_zh, case.route.name),
+            escape(case.item_code),
+            escape(case.applicant.name),
         )
-    out.write(f"{len(cases)} case(s)\n")
+        for case in cases
+    ]
+    widths = [max((width(row[i]) for row in rows), default=0) for i in range(4)]
+    for row in rows:
+        cells = [pad(cell, widths[i]) for i, cell in enumerate(row[:4])]
+        out.write("  ".join((*cells, row[4])) + "\n")
+    out.write(_say(lang, f"共 {len(cases)} 件\n", f"{len(cases)} case(s)\n"))
     return 0
 
 
@@ -232,25 +369,42 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
-        out.write(render_csv(report))
+        _write_csv(out, render_csv(report), bom=not args.no_bom)
     else:
-        out.write(render_text(report, lang=args.lang) + "\n")
+        out.write(render_text(_printable_report(report), lang=args.lang) + "\n")
     return 0
 
 
 def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
+    lang: Language = args.lang
     with _service(args) as service:
         report = service.tick()
+    at = report.at.isoformat()
+    suspended, resumed = len(report.suspended), len(report.resumed)
+    returned, supervised = len(report.returned), len(report.supervised)
+    delivered, failed = len(report.delivery.delivered), len(report.delivery.failed)
     out.write(
-        f"{report.at.isoformat()}: suspended {len(report.suspended)}, resumed "
-        f"{len(report.resumed)}, returned {len(report.returned)}, supervised "
-        f"{len(report.supervised)}; delivered {len(report.delivery.delivered)}, failed "
-        f"{len(report.delivery.failed)}\n"
+        _say(
+            lang,
+            f"{at}：中止办理 {suspended} 件，恢复办理 {resumed} 件，退件 {returned} 件，"
+            f"监管处理 {supervised} 件；送达消息 {delivered} 条，送达失败 {failed} 条\n",
+            f"{at}: suspended {suspended}, resumed {resumed}, returned {returned}, supervised "
+            f"{supervised}; delivered {delivered}, failed {failed}\n",
+        )
     )
     for case_id, obligation in report.verifications_overdue:
-        out.write(f"  verification overdue: {case_id} (due {obligation.due})\n")
+        case, due = escape(case_id), obligation.due
+        out.write(
+            _say(
+                lang,
+                f"  核查逾期：{case}（应于 {due} 前完成）\n",
+                f"  verification overdue: {case} (due {due})\n",
+            )
+        )
     for key in report.publications_overdue:
-        out.write(f"  publication overdue: {key}\n")
+        out.write(
+            _say(lang, f"  公示逾期：{escape(key)}\n", f"  publication overdue: {escape(key)}\n")
+        )
     return 0
 
 
@@ -393,11 +547,35 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
         )
         out.write("\n")
         return 0
-    out.write(decision.explain(args.lang) + "\n")
-    for line in plan.lines:
-        due = f" (due {line.due.isoformat()})" if line.due is not None else ""
-        out.write(f"  - {line.code} {line.name}: {line.disposition.name}{due}\n")
+    _write_decision(out, decision, plan, args.lang)
     return 0
+
+
+def _write_decision(out: TextIO, decision: Decision, plan: MaterialPlan, lang: Language) -> None:
+    """The route, each reason with its basis, and the material plan, escaped.
+
+    Unlike :meth:`Decision.explain`, the Chinese text names the route by its label only.
+    """
+    route, item = decision.route, escape(decision.item_code)
+    out.write(
+        _say(
+            lang,
+            f"事项 {item}：{route.label_zh}\n",
+            f"Item {item}: {route.label_en} ({route.name})\n",
+        )
+    )
+    for number, reason in enumerate(decision.reasons, 1):
+        out.write(f"{number}. {escape(reason.text(lang))}\n")
+        for ref in reason.references:
+            basis = escape(str(ref))
+            out.write(_say(lang, f"   依据：{basis}\n", f"   Basis: {basis}\n"))
+    for line in plan.lines:
+        code, name = escape(line.code), escape(line.name)
+        if lang == "zh":
+            out.write(f"  - {code} {name}：{escape(line.text(lang))}\n")
+            continue
+        due = f" (due {line.due.isoformat()})" if line.due is not None else ""
+        out.write(f"  - {code} {name}: {disposition_label(line.disposition, lang)}{due}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement per option
@@ -417,17 +595,21 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     demo.add_argument(
         "--dir", metavar="DIR", help="an empty or new directory (default: a new temporary one)"
     )
+    _add_lang(demo, "zh")
     demo.set_defaults(handler=cmd_demo)
 
     case = commands.add_parser("case", help="cases of a configured installation")
     case_cmds = case.add_subparsers(dest="case_command", required=True)
     show = case_cmds.add_parser("show", help="a case's timeline with the reasons")
-    show.add_argument("case_id", metavar="ID")
-    show.add_argument("--lang", choices=("zh", "en"), default="zh")
+    show.add_argument("case_id", metavar="ID", help="the case id, e.g. 321000-20250926-N0001")
+    _add_lang(show, "zh")
     show.set_defaults(handler=cmd_case_show)
     listing = case_cmds.add_parser("list", help="cases, oldest first")
-    listing.add_argument("--state", choices=[s.name.lower() for s in CaseState])
-    listing.add_argument("--item", metavar="CODE")
+    listing.add_argument(
+        "--state", choices=[s.name.lower() for s in CaseState], help="only cases in this state"
+    )
+    listing.add_argument("--item", metavar="CODE", help="only cases of this approval item")
+    _add_lang(listing, "zh")
     listing.set_defaults(handler=cmd_case_list)
 
     log = commands.add_parser("log", help="the event log")
@@ -436,52 +618,113 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     verify.set_defaults(handler=cmd_log_verify)
 
     report = commands.add_parser("report", help="statistics for a period (per item, department)")
-    report.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
-    report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="first day of the period",
+    )
+    report.add_argument(
+        "--to",
+        dest="end",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="last day of the period",
+    )
+    report.add_argument(
+        "--format",
+        choices=("text", "json", "csv"),
+        default="text",
+        help="text tables (default), JSON, or CSV (UTF-8 with a BOM, for Excel)",
+    )
+    report.add_argument(
+        "--no-bom",
+        action="store_true",
+        help="CSV without the UTF-8 byte order mark (for programs that do not expect one)",
+    )
+    _add_lang(report, "zh")
     report.set_defaults(handler=cmd_report)
 
     tick = commands.add_parser("tick", help="apply deadlines reached and deliver the outbox")
+    _add_lang(tick, "zh")
     tick.set_defaults(handler=cmd_tick)
 
     decide_cmd = commands.add_parser(
         "decide", help="decide one application (from flags or a JSON file) without storing it"
     )
     decide_cmd.add_argument("--file", metavar="JSON", help="the application as JSON")
-    decide_cmd.add_argument("--item", metavar="CODE")
-    decide_cmd.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
+    decide_cmd.add_argument("--item", metavar="CODE", help="the approval item's code")
+    decide_cmd.add_argument(
+        "--on", type=_date, metavar="YYYY-MM-DD", help="the day of the application"
+    )
     decide_cmd.add_argument("--id", metavar="USCC", help="the applicant's identifier")
-    decide_cmd.add_argument("--name", default="申请人")
+    decide_cmd.add_argument("--name", default="申请人", help="the applicant's name")
     decide_cmd.add_argument(
-        "--kind", choices=[k.value for k in ApplicantKind], default="legal-person"
+        "--kind",
+        choices=[k.value for k in ApplicantKind],
+        default="legal-person",
+        help="the kind of applicant (default: legal-person)",
     )
-    decide_cmd.add_argument("--grade")
-    decide_cmd.add_argument("--scale", default="yangzhou-a-e")
+    decide_cmd.add_argument("--grade", help="the credit grade (default: no grade)")
     decide_cmd.add_argument(
-        "--record", action="append", default=[], metavar="KIND:SEVERITY:DATE[:REPAIRED]"
+        "--scale", default="yangzhou-a-e", help="the grade scale (default: yangzhou-a-e)"
     )
-    decide_cmd.add_argument("--credit-unavailable", metavar="REASON")
-    decide_cmd.add_argument("--major-level", choices=[level.value for level in ProjectLevel])
-    decide_cmd.add_argument("--licence", action="append", default=[], metavar="TYPE")
-    decide_cmd.add_argument("--provided", action="append", default=[], metavar="CODE")
-    decide_cmd.add_argument("--choose-standard", action="store_true")
+    decide_cmd.add_argument(
+        "--record",
+        action="append",
+        default=[],
+        metavar="KIND:SEVERITY:DATE[:REPAIRED]",
+        help="a credit record of the applicant (repeatable)",
+    )
+    decide_cmd.add_argument(
+        "--credit-unavailable",
+        metavar="REASON",
+        help="decide as if the credit lookup had failed for REASON",
+    )
+    decide_cmd.add_argument(
+        "--major-level",
+        choices=[level.value for level in ProjectLevel],
+        help="the level of a major project",
+    )
+    decide_cmd.add_argument(
+        "--licence",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="an e-licence type the applicant holds (repeatable)",
+    )
+    decide_cmd.add_argument(
+        "--provided",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a material submitted with the application (repeatable)",
+    )
+    decide_cmd.add_argument(
+        "--choose-standard",
+        action="store_true",
+        help="the applicant chooses the standard route",
+    )
     decide_cmd.add_argument("--catalog", metavar="FILE", help="default: the sample")
     decide_cmd.add_argument(
         "--policy", action="append", default=[], metavar="FILE", help="default: the sample"
     )
-    decide_cmd.add_argument("--lang", choices=("zh", "en"), default="zh")
+    _add_lang(decide_cmd, "zh")
     decide_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     decide_cmd.set_defaults(handler=cmd_decide)
 
     catalog = commands.add_parser("catalog", help="approval-item catalogues")
     catalog_cmds = catalog.add_subparsers(dest="catalog_command", required=True)
     check = catalog_cmds.add_parser("check", help="validate a catalogue TOML file")
-    check.add_argument("file")
+    check.add_argument("file", help="the catalogue file")
     check.set_defaults(handler=cmd_catalog_check)
     summary = catalog_cmds.add_parser("summary", help="count departments, items, materials")
     summary.add_argument("file", nargs="?", help="catalogue file (default: the sample)")
     summary.add_argument("--on", type=_date, required=True, help="day, YYYY-MM-DD")
+    _add_lang(summary, "zh")
     summary.set_defaults(handler=cmd_catalog_summary)
 
     policy = commands.add_parser("policy", help="city policies (审批分级政策)")
@@ -489,7 +732,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     policy_check = policy_cmds.add_parser(
         "check", help="validate city policy files overlaid on the national defaults"
     )
-    policy_check.add_argument("files", nargs="+", metavar="FILE")
+    policy_check.add_argument(
+        "files", nargs="+", metavar="FILE", help="policy files, later ones overlaid on earlier"
+    )
     policy_check.set_defaults(handler=cmd_policy_check)
 
     scenarios = commands.add_parser("scenarios", help="scenario files (情景测试)")
@@ -497,18 +742,18 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     scenario_check = scenario_cmds.add_parser(
         "check", help="run scenario files and report every case that does not hold"
     )
-    scenario_check.add_argument("files", nargs="+", metavar="FILE")
+    scenario_check.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML files")
     scenario_check.add_argument("-v", "--verbose", action="store_true", help="list every case")
     scenario_check.set_defaults(handler=cmd_scenarios_check)
 
     calendar = commands.add_parser("calendar", help="working-day arithmetic (工作日)")
     calendar_cmds = calendar.add_subparsers(dest="calendar_command", required=True)
     add = calendar_cmds.add_parser("add", help="the N-th working day after START")
-    add.add_argument("start", type=_date)
-    add.add_argument("days", type=int)
+    add.add_argument("start", type=_date, help="the first day, YYYY-MM-DD")
+    add.add_argument("days", type=int, help="how many working days to add")
     between = calendar_cmds.add_parser("between", help="working days in (START, END]")
-    between.add_argument("start", type=_date)
-    between.add_argument("end", type=_date)
+    between.add_argument("start", type=_date, help="the first day (not counted), YYYY-MM-DD")
+    between.add_argument("end", type=_date, help="the last day (counted), YYYY-MM-DD")
     for sub, handler in ((add, cmd_calendar_add), (between, cmd_calendar_between)):
         sub.add_argument(
             "--override",
@@ -520,9 +765,37 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
         sub.set_defaults(handler=handler)
 
     uscc = commands.add_parser("uscc", help="validate unified social credit codes")
-    uscc.add_argument("codes", nargs="+", metavar="CODE")
+    uscc.add_argument("codes", nargs="+", metavar="CODE", help="18-character codes")
     uscc.set_defaults(handler=cmd_uscc)
+    _config_after_the_command(parser)
     return parser
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of the commands that run something (``case show``, ``tick``, ...)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += _leaf_parsers(sub)
+    return found or [parser]
+
+
+def _config_after_the_command(parser: argparse.ArgumentParser) -> None:
+    """Accept ``--config`` after the command too (``creditcommit case list --config X``).
+
+    The command's ``--config`` has no default, so that it does not hide the one given
+    before the command.
+    """
+    for leaf in _leaf_parsers(parser):
+        if leaf is not parser:
+            leaf.add_argument(
+                "--config",
+                metavar="FILE",
+                default=argparse.SUPPRESS,
+                help=f"creditcommit.toml (default: $CREDITCOMMIT_CONFIG or ./{CONFIG_FILE}); "
+                "also accepted before the command",
+            )
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -531,13 +804,36 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args, out)
+        status = handler(args, out)
+        out.flush()
+        return status
+    except BrokenPipeError:
+        return _reader_gone(out)
     except DataFileError as exc:
         sys.stderr.write(exc.report() + "\n")
         return 1
     except (CreditCommitError, ValueError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
+
+
+def _reader_gone(out: TextIO) -> int:
+    """The reader of our output closed the pipe (``| head``): stop quietly, status 141.
+
+    Standard output is pointed at the null device so that Python's flush at exit does not
+    report the broken pipe again.
+    """
+    if out is sys.stdout:
+        try:
+            target = sys.stdout.fileno()
+        except (OSError, ValueError):  # not a file (a test's capture): nothing is flushed
+            target = None
+        if target is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, target)
+            os.close(devnull)
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    return 1 if sigpipe is None else 128 + sigpipe
 
 
 if __name__ == "__main__":  # pragma: no cover
