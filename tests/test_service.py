@@ -27,7 +27,6 @@ from creditcommit import (
     Approvals,
     Case,
     CaseState,
-    ConcurrencyError,
     Config,
     CreditEvidence,
     CreditLookupFailure,

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditcommit.builtin.sqlite_store import LOG_KEY_ENV, SCHEMA_VERSION, SQLiteEventStore
-from creditcommit.ports import NewEvent, NewStream, event_digest
+from creditcommit.ports import NewEvent, NewStream, OutboxMessage, event_digest
 from creditcommit.testing.store_contract import AT, events, keys, message
 
 KEY = "a-key-only-the-operator-knows"
@@ -302,16 +302,15 @@ def test_any_honest_history_verifies(
     where = tmp_path_factory.mktemp("honest") / "events.db"
     with keyed(where) as store:
         for n, (kind, count, flag) in enumerate(steps):
-            stored = store.create_numbered(
-                "day",
-                lambda number, n=n, count=count: NewStream(
-                    f"case-{number}",
-                    [NewEvent("Step", {"n": n, "i": i}) for i in range(count)],
-                    outbox=[message(f"m-{n}")],
-                    meta={"state": "A"},
-                ),
-                recorded_at=AT,
-            )
+            new = [NewEvent("Step", {"n": n, "i": i}) for i in range(count)]
+            outbox = [message(f"m-{n}")]
+
+            def build(
+                number: int, new: list[NewEvent] = new, outbox: list[OutboxMessage] = outbox
+            ) -> NewStream:
+                return NewStream(f"case-{number}", new, outbox=outbox, meta={"state": "A"})
+
+            stored = store.create_numbered("day", build, recorded_at=AT)
             if kind == 1:
                 store.append(
                     stored[0].stream,
