@@ -50,7 +50,13 @@ from creditcommit.delivery import (
     deliver_all,
 )
 from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
-from creditcommit.errors import ConcurrencyError, DuplicateKey, IllegalTransition, UnknownCase
+from creditcommit.errors import (
+    ConcurrencyError,
+    DuplicateKey,
+    IllegalTransition,
+    StoreUnavailable,
+    UnknownCase,
+)
 from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
@@ -550,6 +556,8 @@ class Approvals:
                         assert obligation.due is not None  # an open verification is not exempt
                         target = overdue_list if obligation.due < day else due_list
                         target.append((case.case_id, obligation))
+            except StoreUnavailable:
+                raise  # not this case's fault: the whole tick cannot run now
             except Exception as exc:  # one bad case does not stop the city
                 failed.append((info.stream, _one_line(exc)))
         supervised = sorted(set(moved["DeferredMaterialOverdue"] + moved["RevocationProposed"]))
