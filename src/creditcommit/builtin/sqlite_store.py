@@ -169,6 +169,7 @@ _SCHEMA = (
         recorded_at      TEXT NOT NULL,
         previous_digest  TEXT NOT NULL,
         digest           TEXT NOT NULL,
+        mac              TEXT,
         UNIQUE (stream, version)
     )""",
     """
@@ -214,6 +215,7 @@ _SCHEMA = (
 # checkpoints of an upgraded file are then computed from its data (see anchor()).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
+        "ALTER TABLE events ADD COLUMN mac TEXT",
         "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
         "ALTER TABLE outbox ADD COLUMN mac TEXT",
         "ALTER TABLE outbox ADD COLUMN delivered_mac TEXT",
@@ -552,6 +554,17 @@ class SQLiteEventStore:
         for stream in streams:
             self._put_checkpoint(con, "stream", stream, self._stream_state(con, stream))
         self._sign_outbox(con, "1", ())
+        con.execute("UPDATE events SET mac = NULL")
+        if self._key is not None:
+            con.executemany(
+                "UPDATE events SET mac = ? WHERE position = ?",
+                [
+                    (_mac(self._key, "event", digest), position)
+                    for position, digest in con.execute(
+                        "SELECT position, digest FROM events"
+                    ).fetchall()
+                ],
+            )
 
     # --- events --------------------------------------------------------------------------
 
@@ -686,7 +699,7 @@ class SQLiteEventStore:
                 (stored[-1].version, at, stream),
             )
         con.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO events ({_EVENT_COLUMNS}, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     e.stream,
@@ -697,6 +710,7 @@ class SQLiteEventStore:
                     at,
                     e.previous_digest,
                     e.digest,
+                    _mac(self._key, "event", e.digest),
                 )
                 for e, body in zip(stored, bodies, strict=True)
             ],
@@ -965,7 +979,7 @@ class SQLiteEventStore:
         with self._guard():
             con.execute("BEGIN")  # one snapshot for the walk and the checks
             try:
-                report, heads = self._verify_chain(con)
+                report, heads = self._verify_chain(con, signed=self._key is not None)
                 if report.ok:
                     report = self._verify_anchors(con, report.events, heads)
             finally:
@@ -974,17 +988,29 @@ class SQLiteEventStore:
             return attrs.evolve(report, unchecked=_UNCHECKED)
         return attrs.evolve(report, anchored=True)
 
-    def _verify_chain(self, con: sqlite3.Connection) -> tuple[VerifyReport, dict[str, StoredEvent]]:
+    def _verify_chain(
+        self, con: sqlite3.Connection, *, signed: bool = False
+    ) -> tuple[VerifyReport, dict[str, StoredEvent]]:
         previous = GENESIS_DIGEST
         checked = 0
         heads: dict[str, StoredEvent] = {}
         versions: dict[str, int] = {}
         with contextlib.closing(
-            con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position")
+            con.execute(f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position")
         ) as rows:
             for row in rows:
                 checked += 1
-                event, problem = _checked(row, previous, checked, versions)
+                event, problem = _checked(row[:-1], previous, checked, versions)
+                if (
+                    problem is None
+                    and signed
+                    and not _same(row[-1], _mac(self._key, "event", event.digest))
+                ):
+                    problem = (
+                        "the event is not signed with the key: it was forged (inserted or "
+                        "appended behind the store's back), or the chain was recomputed from "
+                        "here"
+                    )
                 if problem is not None:
                     return VerifyReport(
                         events=checked, first_bad=event, problem=problem, stream=event.stream
