@@ -370,3 +370,19 @@ def test_a_version_1_file_is_upgraded_on_open(v1: Path) -> None:
         report = store.verify()
     assert report.stream == "321000-20250926-N0001"
     assert "state index" in str(report.problem)
+
+
+def test_a_write_without_the_key_is_named_as_such(tmp_path: Path) -> None:
+    where = tmp_path / "events.db"
+    with keyed(where) as store:
+        store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+    with unkeyed(where) as forgetful:  # a worker started without CREDITCOMMIT_LOG_KEY
+        forgetful.append("case-1", events("B"), expected_version=1, recorded_at=AT)
+    with keyed(where) as store:
+        report = store.verify()
+    assert report.first_bad is not None
+    assert (report.first_bad.stream, report.first_bad.position) == ("case-1", 2)
+    assert str(report.problem).startswith(
+        "the event is not signed with the key: it has no signature — written by a process "
+        f"without the key (set {LOG_KEY_ENV} for every process that writes the store)"
+    )

@@ -1006,10 +1006,13 @@ class SQLiteEventStore:
                     and signed
                     and not _same(row[-1], _mac(self._key, "event", event.digest))
                 ):
-                    problem = (
-                        "the event is not signed with the key: it was forged (inserted or "
-                        "appended behind the store's back), or the chain was recomputed from "
-                        "here"
+                    problem = "the event is not signed with the key: " + (
+                        "it has no signature — written by a process without the key (set "
+                        f"{LOG_KEY_ENV} for every process that writes the store) or forged "
+                        "behind the store's back"
+                        if row[-1] is None
+                        else "it was forged (inserted or appended behind the store's back), "
+                        "or the chain was recomputed from here"
                     )
                 if problem is not None:
                     return VerifyReport(
