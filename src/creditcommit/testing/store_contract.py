@@ -647,6 +647,36 @@ class EventStoreContract:
 
     @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
     @given(
+        takes=st.lists(
+            st.tuples(st.integers(0, 1), st.integers(0, 2), st.booleans()), min_size=1, max_size=8
+        )
+    )
+    def test_numbers_are_one_to_n_per_counter(
+        self, store: EventStore, takes: list[tuple[int, int, bool]]
+    ) -> None:
+        # Law: whichever handle takes them, and however many builds fail, each counter
+        # gives 1, 2, ..., n to the streams it created, in order, and nothing else.
+        run = next(_unique)
+        given: dict[int, list[int]] = {0: [], 1: [], 2: []}
+        with contextlib.closing(self.reopen(store)) as other:
+            for handle, counter, fail in takes:
+                name = f"num-{run}-{counter}"
+
+                def build(n: int, name: str = name, fail: bool = fail) -> NewStream:
+                    if fail:
+                        raise RuntimeError("the application is refused")
+                    return NewStream(f"{name}-N{n}", events("A"))
+
+                try:
+                    stored = (store, other)[handle].create_numbered(name, build, recorded_at=AT)
+                except RuntimeError:
+                    continue
+                given[counter].append(int(stored[0].stream.rsplit("-N", 1)[1]))
+        for numbers in given.values():
+            assert numbers == list(range(1, len(numbers) + 1))
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    @given(
         batches=st.lists(
             st.tuples(st.integers(0, 2), st.lists(payloads, min_size=1, max_size=3)),
             min_size=1,
