@@ -1164,24 +1164,21 @@ class SQLiteEventStore:
             if self._key is None:
                 continue
             body = _outbox_body(row[:8])
-            event = self._event_at(con, position)
+            problem = None
             if not _same(mac, _mac(self._key, "outbox", body)):
-                return VerifyReport(
-                    events=checked,
-                    first_bad=event,
-                    problem=f"{where} was changed or added: its MAC does not match",
-                    stream=stream,
-                )
-            if delivered is not None and not _same(
+                problem = f"{where} was changed or added: its MAC does not match"
+            elif delivered is not None and not _same(
                 delivered_mac, _mac(self._key, "delivered", key, delivered, _sha256(body))
             ):
+                problem = (
+                    f"{where} is marked delivered at {delivered}, but the store never "
+                    "recorded that delivery (its acknowledgement MAC does not match)"
+                )
+            if problem is not None:
                 return VerifyReport(
                     events=checked,
-                    first_bad=event,
-                    problem=(
-                        f"{where} is marked delivered at {delivered}, but the store never "
-                        "recorded that delivery (its acknowledgement MAC does not match)"
-                    ),
+                    first_bad=self._event_at(con, position),
+                    problem=problem,
                     stream=stream,
                 )
         return VerifyReport(events=checked)
