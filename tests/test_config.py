@@ -210,7 +210,7 @@ CORPUS = [
         'city = "321000"\ncatlog = "sample"',
         "",
         "unknown key 'catlog' (allowed: city, store, store_env, catalog, policy, "
-        "calendar_overrides, plugins)",
+        "calendar_overrides, plugins, delivery)",
         id="typo",
     ),
     pytest.param(

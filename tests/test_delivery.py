@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -303,10 +304,15 @@ class LockedStore(SQLiteEventStore):
             raise sqlite3.OperationalError("database is locked")
 
     def pending(
-        self, now: dt.datetime, *, limit: int = 100, lease: dt.timedelta = DEFAULT_LEASE
+        self,
+        now: dt.datetime,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        city: str | None = None,
     ) -> tuple[PendingMessage, ...]:
         self._check("pending")
-        return super().pending(now, limit=limit, lease=lease)
+        return super().pending(now, limit=limit, lease=lease, city=city)
 
     def delivered(self, key: str, *, at: dt.datetime) -> None:
         self._check("delivered")
@@ -410,3 +416,54 @@ def test_every_message_takes_effect_exactly_once(
     assert set(site.effects.values()) | set(national.effects.values()) == {1}
     assert site.received.total() == len(failures) + sum(failures)
     assert national.received.total() == len(failures) + registry_failures
+
+
+# --- dead letters and cities ------------------------------------------------------------------
+
+
+def test_a_message_failing_max_attempts_times_is_a_dead_letter(store: SQLiteEventStore) -> None:
+    site = Channel(failures=100)
+    publish(store, message("m-1"))
+    now = AT
+    reports = []
+    for _ in range(3):
+        reports.append(deliver(store, Destinations.of(site), now, backoff=BACKOFF, max_attempts=3))
+        now += dt.timedelta(hours=1)
+    assert [r.failed[0].attempts for r in reports] == [1, 2, 3]
+    assert [r.failed[0].dead for r in reports] == [False, False, True]
+    assert reports[-1].failed[0].retry_at is None
+    assert reports[-1].dead == ("m-1",)
+    assert str(reports[-1]) == "0 delivered, 1 failed, 0 skipped, 1 now dead letters"
+    # Not retried automatically, however long one waits.
+    assert deliver(store, Destinations.of(site), now + dt.timedelta(days=30)) == DeliveryReport()
+    assert site.received["m-1"] == 3
+    (dead,) = store.outbox(dead=True)
+    assert dead.attempts == 3
+    assert dead.last_error == "ConnectionError: connection refused"
+    # Retried by hand, it goes out.
+    store.retry("m-1", at=now)
+    site.failures = 0
+    assert deliver(store, Destinations.of(site), now).delivered == ("m-1",)
+    assert site.effects["m-1"] == 1
+
+
+def test_an_unknown_destination_dies_too(store: SQLiteEventStore) -> None:
+    publish(store, message("m-1", destination="registry:national"))
+    report = deliver(store, Destinations.of(Channel()), AT, max_attempts=1)
+    assert report.dead == ("m-1",)
+    assert keys(store.outbox(dead=True)) == ["m-1"]
+
+
+def test_max_attempts_is_at_least_one(store: SQLiteEventStore) -> None:
+    with pytest.raises(ValueError, match="max_attempts must be at least 1, got 0"):
+        deliver(store, Destinations.of(Channel()), AT, max_attempts=0)
+
+
+def test_deliver_takes_only_the_city_it_is_given(store: SQLiteEventStore) -> None:
+    # Two cities each have a channel named "site": each message goes to its own city's.
+    yangzhou, nanjing = Channel("site"), Channel("site")
+    publish(store, message("m-yz"), attrs.evolve(message("m-nj"), city="nj"))
+    assert deliver_all(store, Destinations.of(nanjing), AT, city="nj").delivered == ("m-nj",)
+    assert deliver_all(store, Destinations.of(yangzhou), AT, city="yangzhou").delivered == ("m-yz",)
+    assert list(nanjing.effects) == ["m-nj"]
+    assert list(yangzhou.effects) == ["m-yz"]

@@ -355,3 +355,76 @@ def test_two_processes_on_one_case_one_wins_and_nothing_is_lost(
     for inbox in (*inboxes, results):
         inbox.close()
         inbox.join_thread()
+
+
+# --- many submitters on one day -----------------------------------------------------------
+
+
+def submitter(config: str, count: int, results: Outbox) -> None:
+    """Submit ``count`` applications on one day with a service of its own; report the case
+    ids and every error (as text)."""
+    made: list[str] = []
+    errors: list[str] = []
+    try:
+        integrations = Integrations.from_config(Config.load(config), autoload=False)
+        with Approvals(
+            integrations,
+            SQLiteEventStore(Path(config).parent / "cases.db"),
+            clock=ManualClock(START),
+        ) as service:
+            for _ in range(count):
+                try:
+                    made.append(
+                        service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM]).case_id
+                    )
+                except Exception:
+                    errors.append(traceback.format_exc())
+    except BaseException:
+        errors.append(traceback.format_exc())
+    results.put((made, errors))
+
+
+def submit_from_processes(config: Path, processes: int, each: int) -> None:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    children = [
+        context.Process(target=submitter, args=(str(config), each, results))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        outcomes = [results.get(timeout=600) for _ in children]
+    finally:
+        for child in children:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    made = [case_id for ids, _ in outcomes for case_id in ids]
+    errors = [error for _, errors in outcomes for error in errors]
+    assert errors == []
+    assert [child.exitcode for child in children] == [0] * processes
+    total = processes * each
+    assert len(made) == len(set(made)) == total
+    assert sorted(made) == [f"{CITY}-20250926-N{n:04d}" for n in range(1, total + 1)]
+    with SQLiteEventStore(config.parent / "cases.db") as store:
+        assert len(store.streams(kind="case")) == total
+        assert store.verify().ok
+    results.close()
+    results.join_thread()
+
+
+def test_concurrent_submitters_get_distinct_case_numbers(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(importable_root()))
+    submit_from_processes(config, processes=4, each=10)
+
+
+@pytest.mark.slow
+def test_sixteen_processes_submit_a_hundred_each_on_one_day(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(importable_root()))
+    submit_from_processes(config, processes=16, each=100)

@@ -17,8 +17,20 @@ from pathlib import Path
 import pytest
 
 from creditcommit.builtin.sqlite_store import DEFAULT_LEASE, SCHEMA_VERSION, SQLiteEventStore
-from creditcommit.errors import ConcurrencyError, CreditCommitError, UnsupportedSchema
-from creditcommit.ports import GENESIS_DIGEST, EventStore, NewEvent, canonical_json, event_digest
+from creditcommit.errors import (
+    ConcurrencyError,
+    CreditCommitError,
+    StoreUnavailable,
+    UnsupportedSchema,
+)
+from creditcommit.ports import (
+    GENESIS_DIGEST,
+    EventStore,
+    NewEvent,
+    NewStream,
+    canonical_json,
+    event_digest,
+)
 from creditcommit.testing.store_contract import AT, EventStoreContract, events, keys, message
 
 
@@ -200,11 +212,39 @@ def test_a_writer_waits_for_the_lock_up_to_timeout(path: Path) -> None:
     with SQLiteEventStore(path, timeout=0.05) as store:
         with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
             other.execute("BEGIN IMMEDIATE")
-            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            with pytest.raises(StoreUnavailable, match="database is locked") as caught:
                 store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+            assert isinstance(caught.value, CreditCommitError)
+            assert (caught.value.store, caught.value.reason) == (str(path), "database is locked")
+            assert str(caught.value) == (
+                f"the event store {path} is unavailable (database is locked); nothing was "
+                "written, try again later"
+            )
+            for blocked in (
+                lambda: store.pending(AT),
+                lambda: store.delivered("x", at=AT),
+                lambda: store.create_numbered(
+                    "day", lambda n: NewStream(f"case-{n}", events("A")), recorded_at=AT
+                ),
+            ):
+                with pytest.raises(StoreUnavailable):
+                    blocked()
             other.execute("ROLLBACK")
         store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
         assert len(store.read("case-1")) == 1
+
+
+def test_opening_a_locked_new_file_is_store_unavailable(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreUnavailable):
+            SQLiteEventStore(path, timeout=0.05)
+        other.execute("ROLLBACK")
+
+
+def test_a_statement_error_is_not_store_unavailable(store: SQLiteEventStore) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="no such table"), store._guard():
+        store._con.execute("SELECT * FROM nothing_here")
 
 
 # --- argument checks ---------------------------------------------------------------------
@@ -286,7 +326,7 @@ def test_pending_and_streams_use_their_indexes(store: SQLiteEventStore) -> None:
         return " | ".join(row[3] for row in store._con.execute("EXPLAIN QUERY PLAN " + sql))
 
     due = plan(
-        "SELECT key FROM outbox WHERE delivered_at IS NULL AND due_us <= 1 "
+        "SELECT key FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND due_us <= 1 "
         "AND (leased_until_us IS NULL OR leased_until_us <= 1) ORDER BY due_us, seq LIMIT 5"
     )
     assert "USING INDEX outbox_due" in due

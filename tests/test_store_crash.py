@@ -1,5 +1,12 @@
 """Crash tests: a process dies mid-way, the next one delivers every message's effect once.
 
+The fault-injection tests at the end run the whole service in worker processes — submit,
+sign, accept, issue, tick, deliver in a random mix — and ``kill -9`` them at random moments,
+round after round, then check the log with the real ``creditcommit log verify`` (the HMAC
+key set) and that every message takes effect exactly once. The tamper tests change a copy
+of such a log the way someone with the ``sqlite3`` shell would and check that the CLI names
+the case and the event concerned.
+
 A child process writes events and outbox messages to a SQLite store and dies with
 ``os._exit(1)`` (no clean-up, no ``finally``) at a chosen point, or is killed with
 ``SIGKILL`` while appending. The parent reopens the store and runs :func:`deliver_all` with
@@ -11,18 +18,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from creditcommit.builtin.sqlite_store import DEFAULT_LEASE, SQLiteEventStore
+from creditcommit import (
+    Approvals,
+    CaseState,
+    ConcurrencyError,
+    IllegalTransition,
+    ManualClock,
+    Signer,
+    hookimpl,
+)
+from creditcommit.builtin import FileLicenceStore
+from creditcommit.builtin.sqlite_store import DEFAULT_LEASE, LOG_KEY_ENV, SQLiteEventStore
 from creditcommit.delivery import Destinations, deliver_all
 from creditcommit.ports import NewEvent, OutboxMessage
 from creditcommit.testing.store_contract import AT, keys, message
+from test_service import CITY, FORM, GAOYOU, HOTEL, START, prepare
+from test_store_anchor import rechain
 
 CASES = 10
 
@@ -225,3 +247,276 @@ def test_a_kill_while_appending_leaves_whole_appends(tmp_path: Path) -> None:
             info.stream for info in streams
         }
         assert store.verify().ok
+
+
+# --- kill -9 during a mixed workload of the service ------------------------------------------
+
+KEY = "the-city's-log-key"
+
+# A worker process: the service over the SQLite store, doing a mixed workload until killed.
+WORKER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from test_store_crash import run_worker
+run_worker(*sys.argv[2:])
+"""
+
+
+class AuditPlugin:
+    """Adds a publishing channel ``audit`` to the city that keeps receipts in files."""
+
+    def __init__(self, directory: Path) -> None:
+        self.channel = FileChannel(directory, "audit")
+
+    @hookimpl
+    def creditcommit_publishing_channels(self, city: str) -> list[FileChannel] | None:
+        return [self.channel] if city == CITY else None
+
+
+def service_for(config: Path, clock: ManualClock) -> Approvals:
+    return Approvals.from_config(
+        config, clock=clock, autoload=False, plugins={"audit": AuditPlugin(config.parent)}
+    )
+
+
+def run_worker(config: str, seed: str) -> None:
+    """Submit, sign, accept and issue cases, tick and deliver, in a random mix, until killed."""
+    rng = random.Random(int(seed))
+    with service_for(Path(config), ManualClock(START)) as service:
+        print("ready", flush=True)
+        while True:
+            step = rng.random()
+            try:
+                if step < 0.6:
+                    case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+                    case = service.sign_commitment(
+                        case.case_id, Signer(HOTEL.name, HOTEL.identifier)
+                    )
+                    case = service.accept(case.case_id)
+                    service.issue(case.case_id)
+                elif step < 0.8:
+                    service.tick()
+                else:
+                    service.deliver()
+            except (ConcurrencyError, IllegalTransition):
+                continue  # another worker's tick moved the case: carry on
+            print("done", flush=True)
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``creditcommit`` command, in a process of its own, with the key set."""
+    return subprocess.run(
+        [sys.executable, "-m", "creditcommit", "--config", os.fspath(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | {LOG_KEY_ENV: KEY},
+        check=False,
+    )
+
+
+def crash_workload(directory: Path, rounds: int, *, seed: int = 0) -> Path:
+    """``rounds`` times: start two workers, let them work a random while, ``kill -9`` each
+    at a random moment. Returns the configuration file."""
+    config = prepare(directory, on_the_spot=False)
+    rng = random.Random(seed)
+    env = os.environ | {LOG_KEY_ENV: KEY}
+    for round_ in range(rounds):
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    os.fspath(Path(__file__).parent),
+                    os.fspath(config),
+                    str(seed * 1000 + round_ * 10 + n),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for n in range(2)
+        ]
+        try:
+            for worker in workers:
+                assert worker.stdout is not None
+                assert worker.stdout.readline() == "ready\n"
+            # Each is killed after a random number of steps, a random while into the next.
+            for worker in rng.sample(workers, len(workers)):
+                assert worker.stdout is not None
+                for _ in range(rng.randint(0, 3)):
+                    assert worker.stdout.readline() == "done\n"
+                time.sleep(rng.uniform(0.0, 0.3))
+                worker.send_signal(signal.SIGKILL)
+        finally:
+            for worker in workers:
+                worker.kill()
+                worker.wait(timeout=60)
+                assert worker.stdout is not None
+                worker.stdout.close()
+        assert all(worker.returncode == -signal.SIGKILL for worker in workers)
+    return config
+
+
+def check_after_crashes(config: Path) -> None:
+    """The log verifies (real CLI, with the key); delivering what is left then gives every
+    message its effect exactly once, whoever was killed when."""
+    checked = cli(config, "log", "verify")
+    assert checked.returncode == 0, checked.stderr
+    assert "checkpoints signed" in checked.stdout
+    later = ManualClock(START + 2 * DEFAULT_LEASE)  # every dead worker's lease has run out
+    with service_for(config, later) as service:
+        report = service.deliver()
+        assert report.failed == ()
+        assert report.error is None
+        assert service.store.outbox(delivered=False) == ()
+        outbox = [pending.message for pending in service.store.outbox()]
+        issued = [case for case in service.cases() if case.state is CaseState.ISSUED]
+    assert outbox
+    audit = FileChannel(config.parent, "audit")
+    expected = {m.key for m in outbox if m.destination == "channel:audit"}
+    assert set(audit.effects()) == expected
+    assert set(audit.effects().values()) == {1}
+    assert set(audit.received()) == expected  # received at least once, some twice
+    # A plugin's channel replaces the built-in one: nothing went to the JSON-lines file.
+    assert not any(m.destination == "channel:jsonl" for m in outbox)
+    assert {m.destination for m in outbox} == {"channel:audit", "licences:licence-file"}
+    licences = FileLicenceStore(config.parent / "licences.db")
+    for case in issued:
+        held = licences.holdings(HOTEL.identifier, city=CITY, on=START.date())
+        assert f"XK-{case.case_id}" in {holding.reference for holding in held}
+    checked = cli(config, "log", "verify")
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process writes with the key too (a write without it would not verify)."""
+    monkeypatch.setenv(LOG_KEY_ENV, KEY)
+
+
+@pytest.mark.usefixtures("keyed")
+def test_kill_9_during_a_mixed_workload_loses_nothing(tmp_path: Path) -> None:
+    check_after_crashes(crash_workload(tmp_path, rounds=3))
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("keyed")
+def test_kill_9_at_random_over_thirty_runs_loses_nothing(tmp_path: Path) -> None:
+    check_after_crashes(crash_workload(tmp_path, rounds=30, seed=7))
+
+
+# --- every tamper kind, reported by the real CLI ----------------------------------------------
+
+
+def restore(pristine: Path, target: Path) -> None:
+    """Make ``target`` a copy of ``pristine`` (SQLite's backup: WAL and all)."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    target.unlink(missing_ok=True)
+    with (
+        contextlib.closing(sqlite3.connect(pristine)) as source,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+
+
+def run_sql(path: Path, *statements: str) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as con, con:
+        for statement in statements:
+            con.execute(statement)
+
+
+@pytest.mark.usefixtures("keyed")
+def test_every_tamper_kind_is_named_by_log_verify(tmp_path: Path) -> None:
+    config = crash_workload(tmp_path, rounds=1, seed=3)
+    check_after_crashes(config)
+    with service_for(config, ManualClock(START + 3 * DEFAULT_LEASE)) as service:
+        case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+        case = service.sign_commitment(case.case_id, Signer(HOTEL.name, HOTEL.identifier))
+        tail = service.issue(service.accept(case.case_id).case_id)  # not delivered
+        history = service.history(tail.case_id)
+        first = service.store.events(limit=2)[1]  # the event at position 2
+    db = tmp_path / "cases.db"
+    pristine = tmp_path / "pristine.db"
+    restore(db, pristine)
+    last = history[-1]
+    case_id = tail.case_id
+    licence_key = f"{case_id}/licence-issued/XK-{case_id}"
+
+    def forge_append(path: Path) -> None:
+        run_sql(
+            path,
+            "INSERT INTO events (position, stream, version, type, payload, recorded_at, "
+            f"previous_digest, digest) SELECT position + 1, stream, version + 1, 'revoked', "
+            f"'{{}}', recorded_at, '', '' FROM events WHERE position = {last.position}",
+            f"UPDATE streams SET version = version + 1 WHERE stream = '{case_id}'",
+        )
+        rechain(path, last.position + 1)
+
+    def recompute(path: Path) -> None:
+        run_sql(path, "UPDATE events SET payload = '{}' WHERE position = 2")
+        rechain(path, 2)
+
+    def truncate(path: Path) -> None:
+        run_sql(
+            path,
+            f"DELETE FROM events WHERE position = {last.position}",
+            f"DELETE FROM outbox WHERE event_position = {last.position}",
+            f"UPDATE streams SET version = version - 1 WHERE stream = '{case_id}'",
+        )
+
+    def delete_case(path: Path) -> None:
+        run_sql(
+            path,
+            *(
+                f"DELETE FROM {table} WHERE stream = '{case_id}'"
+                for table in ("events", "outbox", "stream_meta", "idempotency_keys", "streams")
+            ),
+        )
+
+    def empty(path: Path) -> None:
+        run_sql(path, "DELETE FROM events")
+
+    def mark_delivered(path: Path) -> None:
+        run_sql(
+            path,
+            "UPDATE outbox SET delivered_at = '2025-09-26T10:00:00+08:00' "
+            f"WHERE key = '{licence_key}'",
+        )
+
+    def change_state(path: Path) -> None:
+        run_sql(
+            path,
+            f"UPDATE stream_meta SET value = 'REVOKED' WHERE stream = '{case_id}' "
+            "AND name = 'state'",
+        )
+
+    def change_message(path: Path) -> None:
+        run_sql(path, f"UPDATE outbox SET destination = 'channel:x' WHERE key = '{licence_key}'")
+
+    issued = f"error: event {last.position} (case {case_id}, version {last.version}, "
+    before = history[-2]
+    tampers = {
+        forge_append: f"error: event {last.position + 1} (case {case_id}, version "
+        f"{last.version + 1}, revoked): the event is not signed with the key",
+        recompute: f"error: event 2 (case {first.stream}, version {first.version}, "
+        f"{first.type}): the event is not signed with the key",
+        truncate: f"error: event {before.position} (case {case_id}, version {before.version}, "
+        f"{before.type}): case {case_id} ends at version {before.version}",
+        delete_case: f"error: case {case_id}: case {case_id} was deleted",
+        empty: "error: case 321000-20250926-N0001: stream '321000-20250926-N0001' is recorded "
+        "at version",
+        mark_delivered: f"{issued}licence-issued): outbox message '{licence_key}'",
+        change_state: f"{issued}licence-issued): the state index (stream meta) of case {case_id}",
+        change_message: f"{issued}licence-issued): outbox message '{licence_key}'",
+    }
+    for tamper, expected in tampers.items():
+        restore(pristine, db)
+        assert cli(config, "log", "verify").returncode == 0
+        tamper(db)
+        checked = cli(config, "log", "verify")
+        assert checked.returncode == 1, (tamper.__name__, checked.stdout)
+        assert checked.stderr.startswith(expected), (tamper.__name__, checked.stderr)
+        assert checked.stderr.count("\n") == 1

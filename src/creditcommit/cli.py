@@ -55,6 +55,7 @@ from creditcommit.identifiers import USCC
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
+from creditcommit.ports import PendingMessage
 from creditcommit.service import CHINA_TIME, Approvals
 from creditcommit.testing.scenarios import check_scenarios
 
@@ -343,15 +344,68 @@ def cmd_log_verify(args: argparse.Namespace, out: TextIO) -> int:
     with _service(args) as service:
         report = service.verify()
     if report.ok:
-        out.write(f"OK: {report.events} events, hash chain intact\n")
+        checked = "checkpoints signed" if report.anchored else "checkpoints match"
+        out.write(f"OK: {report.events} events, hash chain intact, {checked}\n")
+        if report.unchecked is not None:
+            out.write(f"note: {report.unchecked}\n")
         return 0
     bad = report.first_bad
-    assert bad is not None
-    sys.stderr.write(
-        f"error: event {bad.position} (case {bad.stream}, version {bad.version}, "
-        f"{bad.type}) does not match the hash chain: {report.problem}\n"
-    )
+    if bad is not None:
+        where = f"event {bad.position} (case {bad.stream}, version {bad.version}, {bad.type})"
+    elif report.stream is not None:
+        where = f"case {report.stream}"
+    else:
+        where = "the log"
+    sys.stderr.write(f"error: {where}: {report.problem}\n")
+    if report.unchecked is not None:
+        sys.stderr.write(f"note: {report.unchecked}\n")
     return 1
+
+
+def cmd_log_anchor(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        anchor = getattr(service.store, "anchor", None)
+        if anchor is None:
+            raise ValueError(f"the event store {service.store!r} has no checkpoints to anchor")
+        report = anchor()
+    if not report.ok:
+        sys.stderr.write(f"error: not anchored, the hash chain is broken: {report.problem}\n")
+        return 1
+    out.write(f"anchored: {report.events} events; the checkpoints now vouch for them\n")
+    return 0
+
+
+def _outbox_line(pending: PendingMessage) -> str:
+    message = pending.message
+    state = "dead" if pending.dead_at is not None else "waiting"
+    line = (
+        f"{message.key}  {state}  {message.city}  {message.destination}  "
+        f"attempts {pending.attempts}"
+    )
+    if pending.last_error:
+        line += f"  last error: {' '.join(pending.last_error.split())}"
+    return line
+
+
+def cmd_outbox_list(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        waiting = service.store.outbox(
+            delivered=False, dead=True if args.dead else None, city=args.city
+        )
+    for pending in waiting:
+        out.write(_outbox_line(pending) + "\n")
+    dead = sum(1 for pending in waiting if pending.dead_at is not None)
+    out.write(f"{len(waiting)} undelivered message(s), {dead} dead letter(s)\n")
+    return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        now = service.clock()
+        for key in args.keys:
+            service.store.retry(key, at=now)
+            out.write(f"{key}: due again now\n")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
@@ -366,12 +420,15 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             calendar=service.calendar(),
             draws=service.draws(),
         )
+        dead = len(service.store.outbox(delivered=False, dead=True))
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
         _write_csv(out, render_csv(report), bom=not args.no_bom)
     else:
         out.write(render_text(_printable_report(report), lang=args.lang) + "\n")
+        label = "发件箱死信" if args.lang == "zh" else "Outbox dead letters"
+        out.write(f"{label}: {dead}\n")
     return 0
 
 
@@ -387,11 +444,38 @@ def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
         _say(
             lang,
             f"{at}：中止办理 {suspended} 件，恢复办理 {resumed} 件，退件 {returned} 件，"
-            f"监管处理 {supervised} 件；送达消息 {delivered} 条，送达失败 {failed} 条\n",
+            f"监管处理 {supervised} 件；送达消息 {delivered} 条，送达失败 {failed} 条；"
+            f"处理失败案件 {len(report.failed)} 件，死信 {len(report.dead_letters)} 条\n",
             f"{at}: suspended {suspended}, resumed {resumed}, returned {returned}, supervised "
-            f"{supervised}; delivered {delivered}, failed {failed}\n",
+            f"{supervised}; delivered {delivered}, failed {failed}; cases failed "
+            f"{len(report.failed)}, dead letters {len(report.dead_letters)}\n",
         )
     )
+    for case_id, problem in report.failed:
+        case = escape(case_id)
+        out.write(
+            _say(
+                lang,
+                f"  案件处理失败：{case}：{problem}\n",
+                f"  case failed: {case}: {problem}\n",
+            )
+        )
+    for key in report.dead_letters:
+        out.write(
+            _say(
+                lang,
+                f"  死信：{key}（重试：creditcommit outbox retry {key}）\n",
+                f"  dead letter: {key} (retry with: creditcommit outbox retry {key})\n",
+            )
+        )
+    if report.delivery.error is not None:
+        out.write(
+            _say(
+                lang,
+                f"  送达：{report.delivery.error}\n",
+                f"  delivery: {report.delivery.error}\n",
+            )
+        )
     for case_id, obligation in report.verifications_overdue:
         case, due = escape(case_id), obligation.due
         out.write(
@@ -614,8 +698,26 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
 
     log = commands.add_parser("log", help="the event log")
     log_cmds = log.add_subparsers(dest="log_command", required=True)
-    verify = log_cmds.add_parser("verify", help="check the hash chain; name the first bad event")
+    verify = log_cmds.add_parser(
+        "verify", help="check the hash chain and the checkpoints; name the first bad event"
+    )
     verify.set_defaults(handler=cmd_log_verify)
+    anchor = log_cmds.add_parser(
+        "anchor", help="sign the checkpoints with the key (after setting or changing it)"
+    )
+    anchor.set_defaults(handler=cmd_log_anchor)
+
+    outbox = commands.add_parser("outbox", help="messages waiting to be delivered")
+    outbox_cmds = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_list = outbox_cmds.add_parser("list", help="undelivered messages and dead letters")
+    outbox_list.add_argument("--dead", action="store_true", help="only dead letters")
+    outbox_list.add_argument("--city", metavar="CODE", help="only this city's messages")
+    outbox_list.set_defaults(handler=cmd_outbox_list)
+    outbox_retry = outbox_cmds.add_parser("retry", help="retry messages (dead letters) now")
+    outbox_retry.add_argument(
+        "keys", nargs="+", metavar="KEY", help="idempotency key of a message (see outbox list)"
+    )
+    outbox_retry.set_defaults(handler=cmd_outbox_retry)
 
     report = commands.add_parser("report", help="statistics for a period (per item, department)")
     report.add_argument(

@@ -113,6 +113,11 @@ class _BuiltinSchema:
 
 
 @attrs.frozen
+class _DeliverySchema:
+    max_attempts: int = 10
+
+
+@attrs.frozen
 class _ConfigSchema:
     city: str
     store: str | None = None
@@ -121,6 +126,7 @@ class _ConfigSchema:
     policy: Any = None
     calendar_overrides: list[str] = attrs.Factory(list)
     plugins: Any = attrs.Factory(dict)
+    delivery: _DeliverySchema = attrs.Factory(_DeliverySchema)
 
 
 @attrs.frozen(kw_only=True)
@@ -438,6 +444,9 @@ class Config:
     catalog: str | None = None
     policy: tuple[str, ...] = ()
     calendar_overrides: tuple[Path, ...] = ()
+    max_attempts: int = 10
+    """``[delivery] max_attempts``: failed attempts after which an outbox message is a dead
+    letter, no longer retried until retried by hand."""
     plugins: PluginSettings
 
     @classmethod
@@ -479,6 +488,13 @@ class Config:
             overrides.append(resolved)
             problems += found
         problems += _plugin_problems(schema.plugins)
+        if schema.delivery.max_attempts < 1:
+            problems.append(
+                Problem(
+                    "delivery.max_attempts",
+                    f"expected a whole number of at least 1, got {schema.delivery.max_attempts}",
+                )
+            )
         tables = schema.plugins if isinstance(schema.plugins, Mapping) else {}
         own = tables.get("builtin", {})
         # A [plugins.builtin] that is not a table was reported above.
@@ -498,6 +514,7 @@ class Config:
             catalog=catalog,
             policy=policy,
             calendar_overrides=tuple(overrides),
+            max_attempts=schema.delivery.max_attempts,
             plugins=PluginSettings(
                 city=schema.city, root=base, source=source, builtin=builtin, tables=tables
             ),

@@ -12,7 +12,9 @@ name (``publish``), ``"registry:<name>"`` to the credit registry of that name (`
 ``"licences:<name>"`` to the e-licence store of that name (topic ``licence-issued`` →
 ``record``, ``licence-withdrawn`` → ``withdraw``). An
 unknown destination is a failure recorded on the message, like any exception from a port:
-:func:`deliver` never raises to its caller.
+:func:`deliver` never raises to its caller. A message that fails ``max_attempts`` times
+(:data:`DEFAULT_MAX_ATTEMPTS`) becomes a **dead letter**: it is no longer retried until
+someone retries it by hand (``EventStore.retry``, ``creditcommit outbox retry KEY``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from creditcommit.ports import (
 __all__ = [
     "Backoff",
     "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_ATTEMPTS",
     "DeliveryFailure",
     "DeliveryReport",
     "Destinations",
@@ -88,6 +91,9 @@ class Backoff:
 
 #: The backoff :func:`deliver` uses unless told otherwise: 30 s, doubling, at most 1 h.
 DEFAULT_BACKOFF = Backoff()
+
+#: After this many failed attempts a message is a dead letter (``[delivery] max_attempts``).
+DEFAULT_MAX_ATTEMPTS = 10
 
 Port = PublishingChannel | CreditRegistry | LicenceStore
 
@@ -201,7 +207,8 @@ class DeliveryFailure:
     """A message that could not be delivered (or its delivery not recorded) this time.
 
     ``attempts`` counts the failed attempts so far, this one included; ``retry_at`` is when
-    it is due again (``None``: when the store's lease on it runs out).
+    it is due again (``None``: when the store's lease on it runs out, or never for a dead
+    letter); ``dead`` is true when this attempt made it a dead letter.
     """
 
     key: str
@@ -209,6 +216,7 @@ class DeliveryFailure:
     error: str
     attempts: int
     retry_at: dt.datetime | None
+    dead: bool = False
 
 
 @attrs.frozen
@@ -223,6 +231,8 @@ class DeliveryReport:
       message); they stay leased and come back when the lease runs out;
     - ``drained``: nothing more was due when the run ended;
     - ``error``: the store could not be asked for due messages at all (nothing was done).
+
+    ``dead`` lists the keys of the failures that became dead letters in this run.
     """
 
     delivered: tuple[str, ...] = ()
@@ -231,11 +241,17 @@ class DeliveryReport:
     drained: bool = True
     error: str | None = None
 
+    @property
+    def dead(self) -> tuple[str, ...]:
+        return tuple(failure.key for failure in self.failed if failure.dead)
+
     def __str__(self) -> str:
         text = (
             f"{len(self.delivered)} delivered, {len(self.failed)} failed, "
             f"{len(self.skipped)} skipped"
         )
+        if self.dead:
+            text += f", {len(self.dead)} now dead letters"
         if self.error is not None:
             text += f"; the store failed: {self.error}"
         elif not self.drained:
@@ -267,19 +283,26 @@ def deliver(
     limit: int = 100,
     backoff: Backoff = DEFAULT_BACKOFF,
     lease: dt.timedelta | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    city: str | None = None,
 ) -> DeliveryReport:
     """Deliver up to ``limit`` messages due at ``now``; never raises (``Exception``).
 
-    Each due message (leased from ``store.pending`` for ``lease``, or the store's default)
-    goes to its destination. Success is recorded with ``store.delivered``; any exception is
-    recorded with ``store.failed`` and the message is due again at
-    ``now + backoff.delay(attempts)``.
+    Each due message (leased from ``store.pending`` for ``lease``, or the store's default;
+    only ``city``'s messages when given) goes to its destination. Success is recorded with
+    ``store.delivered``; any exception is recorded with ``store.failed`` and the message is
+    due again at ``now + backoff.delay(attempts)`` — or, at its ``max_attempts``-th failed
+    attempt, with ``store.dead_letter``: it is not retried again.
     """
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
     try:
-        if lease is None:
-            due = store.pending(now, limit=limit)
-        else:
-            due = store.pending(now, limit=limit, lease=lease)
+        options: dict[str, Any] = {"limit": limit}
+        if lease is not None:
+            options["lease"] = lease
+        if city is not None:
+            options["city"] = city
+        due = store.pending(now, **options)
     except Exception as exc:
         return DeliveryReport(drained=False, error=_describe(exc))
 
@@ -295,13 +318,13 @@ def deliver(
         try:
             send = destinations.route(message.destination)
         except LookupError as exc:
-            failed.append(_failed(store, pending, exc, now=now, backoff=backoff))
+            failed.append(_failed(store, pending, exc, now=now, backoff=backoff, most=max_attempts))
             continue
         try:
             send(message)
         except Exception as exc:
             broken.add(message.destination)
-            failed.append(_failed(store, pending, exc, now=now, backoff=backoff))
+            failed.append(_failed(store, pending, exc, now=now, backoff=backoff, most=max_attempts))
             continue
         try:
             store.delivered(message.key, at=now)
@@ -334,16 +357,23 @@ def _failed(
     *,
     now: dt.datetime,
     backoff: Backoff,
+    most: int,
 ) -> DeliveryFailure:
     message, attempts = pending.message, pending.attempts
     error = _describe(exc)
-    retry_at = now + backoff.delay(attempts + 1)
+    dead = attempts + 1 >= most
+    retry_at = None if dead else now + backoff.delay(attempts + 1)
     try:
-        store.failed(message.key, at=now, error=error, retry_at=retry_at)
+        if retry_at is None:
+            store.dead_letter(message.key, at=now, error=error)
+        else:
+            store.failed(message.key, at=now, error=error, retry_at=retry_at)
     except Exception as store_exc:
         error += f"; the store could not record the failure: {_describe(store_exc)}"
         return DeliveryFailure(message.key, message.destination, error, attempts, None)
-    return DeliveryFailure(message.key, message.destination, error, attempts + 1, retry_at)
+    return DeliveryFailure(
+        message.key, message.destination, error, attempts + 1, retry_at, dead=dead
+    )
 
 
 def deliver_all(
@@ -355,19 +385,31 @@ def deliver_all(
     backoff: Backoff = DEFAULT_BACKOFF,
     lease: dt.timedelta | None = None,
     max_rounds: int = 100,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    city: str | None = None,
 ) -> DeliveryReport:
     """Run :func:`deliver` until nothing is due at ``now``, at most ``max_rounds`` times.
 
     Every round takes fresh messages: failed ones are rescheduled after ``now`` and skipped
     ones stay leased. The report joins the rounds; ``drained`` is false when the bound
-    stopped the loop with messages still due.
+    stopped the loop with messages still due. ``max_attempts`` and ``city`` are passed to
+    :func:`deliver`.
     """
     if max_rounds < 1:
         raise ValueError(f"max_rounds must be at least 1, got {max_rounds}")
     report = DeliveryReport(drained=False)
     for _ in range(max_rounds):
         report = report.then(
-            deliver(store, destinations, now, limit=limit, backoff=backoff, lease=lease)
+            deliver(
+                store,
+                destinations,
+                now,
+                limit=limit,
+                backoff=backoff,
+                lease=lease,
+                max_attempts=max_attempts,
+                city=city,
+            )
         )
         if report.drained or report.error is not None:
             break

@@ -31,6 +31,7 @@ __all__ = [
     "PluginError",
     "Problem",
     "ScaleMismatch",
+    "StoreUnavailable",
     "UnknownCase",
     "UnknownGrade",
     "UnknownItem",
@@ -309,6 +310,26 @@ class UnsupportedSchema(CreditCommitError):
         super().__init__(
             f"{path}: the event store has schema version {found}, but this creditcommit "
             f"understands versions up to {supported}; upgrade creditcommit to open it"
+        )
+
+
+class StoreUnavailable(CreditCommitError):
+    """The event store could not be used now: another writer held its lock longer than the
+    busy timeout, or the database could not be opened or written.
+
+    :ivar store: the store (its file or URL).
+    :ivar reason: what the database said.
+
+    Nothing was written; try again later (a lock held this long usually means a stuck
+    process or a backup holding the file).
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        self.reason = reason
+        super().__init__(
+            f"the event store {store} is unavailable ({reason}); nothing was written, "
+            "try again later"
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,6 +29,7 @@ __all__ = [
     "IssuedLicence",
     "LicenceStore",
     "NewEvent",
+    "NewStream",
     "OutboxMessage",
     "PendingMessage",
     "PublishingChannel",
@@ -185,23 +186,47 @@ class PendingMessage:
     attempts: int
     next_attempt_at: dt.datetime
     last_error: str | None = None
+    #: When it became a dead letter (gave up after too many failed attempts); ``None``
+    #: while it is still retried.
+    dead_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class NewStream:
+    """What :meth:`EventStore.create_numbered` appends as a new stream once it has a number.
+
+    ``stream`` is the new stream's name (e.g. the case id made from the number), ``events``
+    its first events, ``outbox`` and ``meta`` as for :meth:`EventStore.append`.
+    """
+
+    stream: str
+    events: Sequence[NewEvent]
+    outbox: Sequence[OutboxMessage] = ()
+    meta: Mapping[str, str] | None = None
 
 
 @attrs.frozen
 class VerifyReport:
-    """The result of checking the hash chain of the whole log.
+    """The result of checking the hash chain of the whole log (and its checkpoints).
 
     ``first_bad`` is the first event whose digest does not match its content (or whose
-    ``previous_digest`` does not match the event before it); ``None`` when the log is intact.
+    ``previous_digest`` does not match the event before it); ``None`` when the log is intact
+    or when the problem concerns no stored event (a case deleted, the log emptied), in which
+    case ``stream`` names the case concerned, if any. ``anchored`` is true when the
+    checkpoints were checked against the key (a forger without the key cannot rewrite them);
+    ``unchecked`` says in words what this check could not detect.
     """
 
     events: int
     first_bad: StoredEvent | None = None
     problem: str | None = None
+    stream: str | None = None
+    anchored: bool = False
+    unchecked: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.first_bad is None
+        return self.first_bad is None and self.problem is None
 
 
 # --- the hash chain -----------------------------------------------------------------------
@@ -276,7 +301,12 @@ class EventStore(Protocol):
     * ``pending`` returns messages due for delivery at ``now`` and leases them for
       ``lease`` so that two workers do not deliver the same message at once; a worker that
       dies lets the lease run out and the message is delivered again.
-    * ``verify`` walks the hash chain.
+    * ``create_numbered`` takes the next number of a counter (e.g. a city's cases of one
+      day), lets ``build`` make the new stream from it and appends it, all in one
+      transaction: concurrent callers never get the same number and never give up.
+    * ``dead_letter`` records a last failed attempt and stops retrying the message;
+      ``retry`` puts a dead letter back in the queue by hand.
+    * ``verify`` walks the hash chain and checks the checkpoints.
     """
 
     def append(
@@ -291,6 +321,15 @@ class EventStore(Protocol):
         meta: Mapping[str, str] | None = None,
     ) -> tuple[StoredEvent, ...]: ...
 
+    def create_numbered(
+        self,
+        counter: str,
+        build: Callable[[int], NewStream],
+        *,
+        recorded_at: dt.datetime,
+        idempotency_key: str | None = None,
+    ) -> tuple[StoredEvent, ...]: ...
+
     def read(self, stream: str) -> tuple[StoredEvent, ...]: ...
 
     def stream_for_key(self, idempotency_key: str) -> str | None: ...
@@ -300,14 +339,29 @@ class EventStore(Protocol):
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]: ...
 
     def pending(
-        self, now: dt.datetime, *, limit: int = 100, lease: dt.timedelta = ...
+        self,
+        now: dt.datetime,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = ...,
+        city: str | None = None,
     ) -> tuple[PendingMessage, ...]: ...
 
     def delivered(self, key: str, *, at: dt.datetime) -> None: ...
 
     def failed(self, key: str, *, at: dt.datetime, error: str, retry_at: dt.datetime) -> None: ...
 
-    def outbox(self, *, delivered: bool | None = None) -> tuple[PendingMessage, ...]: ...
+    def dead_letter(self, key: str, *, at: dt.datetime, error: str) -> None: ...
+
+    def retry(self, key: str, *, at: dt.datetime) -> None: ...
+
+    def outbox(
+        self,
+        *,
+        delivered: bool | None = None,
+        dead: bool | None = None,
+        city: str | None = None,
+    ) -> tuple[PendingMessage, ...]: ...
 
     def verify(self) -> VerifyReport: ...
 

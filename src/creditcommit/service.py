@@ -50,11 +50,24 @@ from creditcommit.delivery import (
     deliver_all,
 )
 from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
-from creditcommit.errors import ConcurrencyError, DuplicateKey, IllegalTransition, UnknownCase
+from creditcommit.errors import (
+    ConcurrencyError,
+    DuplicateKey,
+    IllegalTransition,
+    StoreUnavailable,
+    UnknownCase,
+)
 from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
-from creditcommit.ports import EventStore, NewEvent, OutboxMessage, StoredEvent, VerifyReport
+from creditcommit.ports import (
+    EventStore,
+    NewEvent,
+    NewStream,
+    OutboxMessage,
+    StoredEvent,
+    VerifyReport,
+)
 from creditcommit.publication import Publication, Withdrawal, WithdrawalReason
 from creditcommit.supervision import Obligation, VerificationOutcome, obligations
 
@@ -66,8 +79,6 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 #: A clock: returns the current time, with a time zone.
 Clock = Callable[[], dt.datetime]
 
-# How many times submit() retries when a concurrent submission took the case number.
-_ID_ATTEMPTS = 20
 # Failure texts recorded with a case are kept short.
 _MAX_REASON = 300
 
@@ -125,6 +136,12 @@ class TickReport:
     #: Outbox publications not yet delivered whose deadline (``publish_by``) has passed.
     publications_overdue: tuple[str, ...] = ()
     delivery: DeliveryReport = attrs.field(factory=lambda: DeliveryReport(drained=True))
+    #: Cases the tick could not handle, as (case id, what went wrong): their data no longer
+    #: loads, their item left the catalogue, ... They were skipped; every other case ran.
+    failed: tuple[tuple[str, str], ...] = ()
+    #: Keys of every outbox message now a dead letter (no longer retried; see
+    #: ``creditcommit outbox list --dead`` and ``outbox retry``).
+    dead_letters: tuple[str, ...] = ()
 
 
 def _aware(now: dt.datetime, what: str) -> dt.datetime:
@@ -152,6 +169,27 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
 
 
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, on one line and short: for reports that list many cases."""
+    return " ".join(_reason(exc).split())
+
+
+def _case_id(city: str, day: dt.date, number: int) -> str:
+    # "N" keeps the id from reading as a resident identity number grouped 6-8-4.
+    return f"{city}-{day:%Y%m%d}-N{number:04d}"
+
+
+def _joined(reports: Sequence[DeliveryReport], errors: Sequence[str]) -> DeliveryReport:
+    """The delivery runs of several cities as one report."""
+    return DeliveryReport(
+        delivered=tuple(key for report in reports for key in report.delivered),
+        failed=tuple(failure for report in reports for failure in report.failed),
+        skipped=tuple(key for report in reports for key in report.skipped),
+        drained=all(report.drained for report in reports) and not errors,
+        error="; ".join(errors) or None,
+    )
+
+
 class Approvals:
     """Cases for one or more cities: submit, decide, commit, accept, issue — with I/O.
 
@@ -174,6 +212,7 @@ class Approvals:
         self.clock = clock
         self.backoff = backoff
         self.city = integrations.config.city
+        self.max_attempts = integrations.config.max_attempts
 
     @classmethod
     def from_config(
@@ -341,8 +380,11 @@ class Approvals:
         facts = ProjectFacts() if project is None else project
         # Read once: a retry below must not find an iterator already used up.
         given = provided if isinstance(provided, str) else tuple(provided)
-        for _ in range(_ID_ATTEMPTS):
-            case_id = self._next_case_id(where, day)
+        made: dict[str, Case] = {}
+
+        def build(number: int) -> NewStream:
+            # Called by the store inside the transaction that takes the number: pure work only.
+            case_id = _case_id(where, day, number)
             events = lifecycle.submit(
                 case_id=case_id,
                 city=where,
@@ -359,7 +401,7 @@ class Approvals:
                 choose_standard=choose_standard,
                 idempotency_key=key,
             )
-            new = Case.from_events(events)
+            new = made[case_id] = Case.from_events(events)
             meta = {
                 "kind": "case",
                 "city": where,
@@ -368,22 +410,17 @@ class Approvals:
                 "day": day.isoformat(),
                 "state": new.state.name,
             }
-            try:
-                stored = self.store.append(
-                    case_id,
-                    [event_to_record(event) for event in events],
-                    expected_version=0,
-                    recorded_at=now,
-                    idempotency_key=key,
-                    meta=meta,
-                )
-            except DuplicateKey as exc:
-                return self.case(exc.stream)
-            except ConcurrencyError:
-                continue  # another submission took this number: take the next one
-            self._notify(where, case_id, stored)
-            return new
-        raise ConcurrencyError(f"{where}-{day:%Y%m%d}-*", 0, _ID_ATTEMPTS)
+            return NewStream(case_id, [event_to_record(event) for event in events], meta=meta)
+
+        try:
+            stored = self.store.create_numbered(
+                self._case_counter(where, day), build, recorded_at=now, idempotency_key=key
+            )
+        except DuplicateKey as exc:
+            return self.case(exc.stream)
+        case_id = stored[0].stream
+        self._notify(where, case_id, stored)
+        return made[case_id]
 
     def choose_route(self, case_id: str, route: Route) -> Case:
         """The applicant chooses its route: only the standard route can be chosen instead of
@@ -488,34 +525,41 @@ class Approvals:
             "RevocationProposed": [],
         }
         conflicts: list[str] = []
+        failed: list[tuple[str, str]] = []
         due_list: list[tuple[str, Obligation]] = []
         overdue_list: list[tuple[str, Obligation]] = []
         for info in self.store.streams(kind="case"):
             if info.meta.get("state") not in _TICKING:
                 continue
-            case = self.case(info.stream)
-            policy = self.policy(case.city)
-            calendar = self.calendar(case.city)
-            grace = policy.at(day).deferred_grace_working_days
-            events = lifecycle.due(case, at, calendar, grace, policy=policy)
-            if events:
-                try:
-                    case = self._append(case, events, at)
-                except ConcurrencyError:
-                    conflicts.append(case.case_id)
-                    continue
-                for event in events:
-                    kind = type(event).__name__
-                    if kind in moved:
-                        moved[kind].append(case.case_id)
-            if case.state.supervised:
-                for obligation in obligations(case, self._item(case), calendar):
-                    # Only verifications still to be made: one recorded is neither due nor late.
-                    if obligation.kind.value != "verification" or not obligation.is_open:
+            try:
+                case = self.case(info.stream)
+                policy = self.policy(case.city)
+                calendar = self.calendar(case.city)
+                grace = policy.at(day).deferred_grace_working_days
+                events = lifecycle.due(case, at, calendar, grace, policy=policy)
+                if events:
+                    try:
+                        case = self._append(case, events, at)
+                    except ConcurrencyError:
+                        conflicts.append(case.case_id)
                         continue
-                    assert obligation.due is not None  # an open verification is not exempt
-                    target = overdue_list if obligation.due < day else due_list
-                    target.append((case.case_id, obligation))
+                    for event in events:
+                        kind = type(event).__name__
+                        if kind in moved:
+                            moved[kind].append(case.case_id)
+                if case.state.supervised:
+                    for obligation in obligations(case, self._item(case), calendar):
+                        # Only verifications still to be made: one recorded is neither due
+                        # nor late.
+                        if obligation.kind.value != "verification" or not obligation.is_open:
+                            continue
+                        assert obligation.due is not None  # an open verification is not exempt
+                        target = overdue_list if obligation.due < day else due_list
+                        target.append((case.case_id, obligation))
+            except StoreUnavailable:
+                raise  # not this case's fault: the whole tick cannot run now
+            except Exception as exc:  # one bad case does not stop the city
+                failed.append((info.stream, _one_line(exc)))
         supervised = sorted(set(moved["DeferredMaterialOverdue"] + moved["RevocationProposed"]))
         return TickReport(
             at=at,
@@ -528,13 +572,24 @@ class Approvals:
             verifications_overdue=tuple(overdue_list),
             publications_overdue=self._publications_overdue(day),
             delivery=self.deliver(at),
+            failed=tuple(failed),
+            dead_letters=self._dead_letters(),
+        )
+
+    def _dead_letters(self) -> tuple[str, ...]:
+        return tuple(
+            pending.message.key for pending in self.store.outbox(delivered=False, dead=True)
         )
 
     def _publications_overdue(self, day: dt.date) -> tuple[str, ...]:
         late = []
         for pending in self.store.outbox(delivered=False):
             deadline = pending.message.payload.get("publish_by")
-            if isinstance(deadline, str) and dt.date.fromisoformat(deadline) < day:
+            try:
+                overdue = isinstance(deadline, str) and dt.date.fromisoformat(deadline) < day
+            except ValueError:  # not a date: the message is still listed as undelivered
+                overdue = False
+            if overdue:
                 late.append(pending.message.key)
         return tuple(sorted(late))
 
@@ -712,10 +767,42 @@ class Approvals:
                     found.append(DrawRecord.from_dict(dict(stored.payload)))
         return tuple(found)
 
-    def deliver(self, now: dt.datetime | None = None) -> DeliveryReport:
-        """Deliver every due outbox message of the configured city; never raises."""
+    def deliver(self, now: dt.datetime | None = None, *, city: str | None = None) -> DeliveryReport:
+        """Deliver every due outbox message to the destinations of its own case's city (only
+        ``city``'s messages when given); never raises.
+
+        A city whose ports cannot be resolved is reported in ``error`` and its messages wait;
+        a message failing ``max_attempts`` times (``[delivery] max_attempts``) becomes a
+        dead letter.
+        """
         at = self._now() if now is None else now
-        return deliver_all(self.store, self._destinations(self.city), at, backoff=self.backoff)
+        try:
+            if city is None:
+                waiting = self.store.outbox(delivered=False, dead=False)
+                cities = sorted({pending.message.city for pending in waiting})
+            else:
+                cities = [city]
+        except Exception as exc:
+            return DeliveryReport(drained=False, error=_one_line(exc))
+        reports: list[DeliveryReport] = []
+        errors: list[str] = []
+        for where in cities:
+            try:
+                destinations = self._destinations(where)
+            except Exception as exc:
+                errors.append(f"city {where}: {_one_line(exc)}")
+                continue
+            reports.append(
+                deliver_all(
+                    self.store,
+                    destinations,
+                    at,
+                    backoff=self.backoff,
+                    max_attempts=self.max_attempts,
+                    city=where,
+                )
+            )
+        return _joined(reports, errors)
 
     def verify(self) -> VerifyReport:
         """Check the hash chain of the whole event log."""
@@ -726,10 +813,10 @@ class Approvals:
     def _now(self) -> dt.datetime:
         return _aware(self.clock(), "the clock returned")
 
-    def _next_case_id(self, city: str, day: dt.date) -> str:
-        count = len(self.store.streams(kind="case", city=city, day=day.isoformat()))
-        # "N" keeps the id from reading as a resident identity number grouped 6-8-4.
-        return f"{city}-{day:%Y%m%d}-N{count + 1:04d}"
+    @staticmethod
+    def _case_counter(city: str, day: dt.date) -> str:
+        """The store counter that numbers ``city``'s cases of ``day`` (N0001, N0002, ...)."""
+        return f"case:{city}:{day.isoformat()}"
 
     def _credit(
         self, city: str, subject: str, now: dt.datetime

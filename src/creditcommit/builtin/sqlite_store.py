@@ -9,6 +9,11 @@ and exactly one of two racing appends to a stream wins.
 The log is hash-chained: :func:`event_digest` is SHA-256 over the previous event's digest and
 a canonical JSON of the event, so :meth:`SQLiteEventStore.verify` finds the first event that
 was edited, inserted or removed behind the library's back (with the ``sqlite3`` shell, say).
+The chain's head is anchored: every append also writes a checkpoint of the log and of the
+stream (last digest, number of events, stream meta, idempotency keys), keyed with
+HMAC-SHA256 when the key is set in the environment variable :data:`LOG_KEY_ENV`; outbox
+rows and delivery acknowledgements carry an HMAC too. Without the key nobody can rewrite
+the chain, the checkpoints and the outbox consistently.
 
 See ``docs/store.md`` for the guarantees, the schema and how to inspect the outbox.
 """
@@ -17,23 +22,29 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
+
+import attrs
 
 from creditcommit.errors import (
     ConcurrencyError,
     DuplicateKey,
+    StoreUnavailable,
     UnknownMessage,
     UnsupportedSchema,
 )
 from creditcommit.ports import (
     GENESIS_DIGEST,
     NewEvent,
+    NewStream,
     OutboxMessage,
     PendingMessage,
     StoredEvent,
@@ -45,14 +56,34 @@ from creditcommit.ports import (
 
 __all__ = [
     "DEFAULT_LEASE",
+    "DEFAULT_TIMEOUT",
+    "LOG_KEY_ENV",
     "SCHEMA_VERSION",
     "SQLiteEventStore",
 ]
 
 #: The schema this module writes and understands (kept in the ``schema_version`` table).
-SCHEMA_VERSION = 1
+#: Version 2 added the checkpoints, the case-number counters and dead letters.
+SCHEMA_VERSION = 2
 
-#: ``previous_digest`` of the first event of a log: 64 zeros.
+#: The environment variable holding the key of the checkpoints' HMAC (never put it in a file).
+LOG_KEY_ENV = "CREDITCOMMIT_LOG_KEY"
+
+#: Seconds a write waits for another writer's lock before :class:`StoreUnavailable`.
+DEFAULT_TIMEOUT = 30.0
+
+# SQLite result codes that mean "not now" (a lock, the disk), not a bug in a statement.
+_UNAVAILABLE = frozenset(
+    {
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_CANTOPEN",
+        "SQLITE_IOERR",
+        "SQLITE_FULL",
+        "SQLITE_READONLY",
+        "SQLITE_PROTOCOL",
+    }
+)
 
 #: How long :meth:`SQLiteEventStore.pending` leases a message to one worker by default.
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -138,6 +169,7 @@ _SCHEMA = (
         recorded_at      TEXT NOT NULL,
         previous_digest  TEXT NOT NULL,
         digest           TEXT NOT NULL,
+        mac              TEXT,
         UNIQUE (stream, version)
     )""",
     """
@@ -157,18 +189,50 @@ _SCHEMA = (
         leased_until_us  INTEGER,
         last_attempt_at  TEXT,
         last_error       TEXT,
-        delivered_at     TEXT
+        delivered_at     TEXT,
+        dead_at          TEXT,
+        mac              TEXT,
+        delivered_mac    TEXT
     )""",
-    "CREATE INDEX outbox_due ON outbox (due_us, seq) WHERE delivered_at IS NULL",
+    "CREATE INDEX outbox_due ON outbox (due_us, seq) "
+    "WHERE delivered_at IS NULL AND dead_at IS NULL",
+    """
+    CREATE TABLE counters (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """
+    CREATE TABLE checkpoints (
+        kind   TEXT NOT NULL,
+        scope  TEXT NOT NULL,
+        body   TEXT NOT NULL,
+        mac    TEXT,
+        PRIMARY KEY (kind, scope)
+    ) WITHOUT ROWID""",
 )
 
-# Upgrades from version n to n + 1, applied in order when an older file is opened.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+# Upgrades from version n to n + 1, applied in order when an older file is opened; the
+# checkpoints of an upgraded file are then computed from its data (see anchor()).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE events ADD COLUMN mac TEXT",
+        "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN mac TEXT",
+        "ALTER TABLE outbox ADD COLUMN delivered_mac TEXT",
+        "DROP INDEX outbox_due",
+        _SCHEMA[-3],
+        _SCHEMA[-2],
+        _SCHEMA[-1],
+    ),
+}
 
 _EVENT_COLUMNS = "stream, version, position, type, payload, recorded_at, previous_digest, digest"
 _OUTBOX_COLUMNS = (
-    "key, destination, topic, city, payload, created_at, attempts, next_attempt_at, last_error"
+    "key, destination, topic, city, payload, created_at, attempts, next_attempt_at, "
+    "last_error, dead_at"
 )
+# What an outbox row's MAC covers, in this order.
+_SIGNED_OUTBOX = "key, destination, topic, city, payload, created_at, stream, event_position"
 
 
 def _event(row: tuple[Any, ...]) -> StoredEvent:
@@ -186,7 +250,7 @@ def _event(row: tuple[Any, ...]) -> StoredEvent:
 
 
 def _pending(row: tuple[Any, ...]) -> PendingMessage:
-    key, destination, topic, city, payload, created_at, attempts, next_at, last_error = row
+    key, destination, topic, city, payload, created_at, attempts, next_at, last_error, dead = row
     message = OutboxMessage(
         key=key,
         destination=destination,
@@ -200,6 +264,35 @@ def _pending(row: tuple[Any, ...]) -> PendingMessage:
         attempts=attempts,
         next_attempt_at=dt.datetime.fromisoformat(next_at),
         last_error=last_error,
+        dead_at=None if dead is None else dt.datetime.fromisoformat(dead),
+    )
+
+
+def _outbox_body(row: Sequence[Any]) -> str:
+    """The canonical text of an outbox row's signed columns (see ``_SIGNED_OUTBOX``)."""
+    names = [name.strip() for name in _SIGNED_OUTBOX.split(",")]
+    return canonical_json(dict(zip(names, row, strict=True)))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _mac(key: bytes | None, *parts: str) -> str | None:
+    """HMAC-SHA256 (hex) of ``parts`` joined by NUL under ``key``; ``None`` without a key."""
+    if key is None:
+        return None
+    return hmac.new(key, "\x00".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _same(found: str | None, expected: str | None) -> bool:
+    return found is not None and expected is not None and hmac.compare_digest(found, expected)
+
+
+def _unavailable(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return any(name == code or name.startswith(code + "_") for code in _UNAVAILABLE) or (
+        "locked" in str(exc)
     )
 
 
@@ -211,7 +304,10 @@ class SQLiteEventStore:
 
     ``SQLiteEventStore(path)`` opens (and creates) the file; ``path`` may be ``":memory:"``
     for a private in-memory store. ``timeout`` is how many seconds a write waits for another
-    writer's lock before ``sqlite3.OperationalError: database is locked``.
+    writer's lock (default :data:`DEFAULT_TIMEOUT`) before :class:`StoreUnavailable`.
+    ``key`` signs the checkpoints (HMAC-SHA256); by default it is read from the environment
+    variable :data:`LOG_KEY_ENV` (``CREDITCOMMIT_LOG_KEY``), and without it the checkpoints
+    are written unsigned.
 
     Thread-safety: a store object holds one connection and may only be used by the thread
     that opened it (``check_same_thread``). Open one store object per thread or process on
@@ -222,20 +318,35 @@ class SQLiteEventStore:
     one fsync per append is cheap at a city's volume.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float | None = None,
+        key: str | bytes | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.path = os.fspath(path)
-        self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        if key is None:
+            key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
+        self._key = key.encode("utf-8") if isinstance(key, str) else key
+        wait = DEFAULT_TIMEOUT if timeout is None else timeout
+        with self._guard():
+            self._con = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
         try:
-            self._con.execute("PRAGMA journal_mode = WAL")
-            self._con.execute("PRAGMA synchronous = FULL")
-            self._con.execute("PRAGMA foreign_keys = ON")
+            with self._guard():
+                self._con.execute("PRAGMA journal_mode = WAL")
+                self._con.execute("PRAGMA synchronous = FULL")
+                self._con.execute("PRAGMA foreign_keys = ON")
             self._open_schema()
         except BaseException:
             self._con.close()
             raise
 
     @classmethod
-    def from_url(cls, url: str, *, timeout: float = 30.0) -> Self:
+    def from_url(
+        cls, url: str, *, timeout: float | None = None, key: str | bytes | None = None
+    ) -> Self:
         """Open the store a URL names: ``sqlite:///abs/path.db`` or ``sqlite:relative.db``.
 
         ``sqlite::memory:`` opens a private in-memory store. Percent-escapes in the path are
@@ -259,10 +370,17 @@ class SQLiteEventStore:
             path = rest
             if not path:
                 raise ValueError(f"SQLite URL {url!r} names no file; {expected}")
-        return cls(urllib.parse.unquote(path), timeout=timeout)
+        if key is None:
+            return cls(urllib.parse.unquote(path), timeout=timeout)
+        return cls(urllib.parse.unquote(path), timeout=timeout, key=key)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
+
+    @property
+    def keyed(self) -> bool:
+        """Whether this store signs and checks its checkpoints with a key."""
+        return self._key is not None
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -281,6 +399,16 @@ class SQLiteEventStore:
     ) -> None:
         self.close()
 
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn "the database is locked" (and other not-now errors) into StoreUnavailable."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if _unavailable(exc):
+                raise StoreUnavailable(self.path, str(exc)) from exc
+            raise
+
     def _schema_version(self) -> int | None:
         found = self._con.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
@@ -291,8 +419,9 @@ class SQLiteEventStore:
         return None if row is None or row[0] is None else int(row[0])
 
     def _open_schema(self) -> None:
-        if self._schema_version() == SCHEMA_VERSION:
-            return
+        with self._guard():
+            if self._schema_version() == SCHEMA_VERSION:
+                return
         # Create or upgrade under the write lock, so two processes opening a new file at
         # once do not both create the tables.
         with self._write() as con:
@@ -301,6 +430,7 @@ class SQLiteEventStore:
                 for statement in _SCHEMA:
                     con.execute(statement)
                 con.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                self._checkpoint_log(con, events=0, head=GENESIS_DIGEST, outbox=0, streams=0)
                 return
             if version > SCHEMA_VERSION:
                 raise UnsupportedSchema(self.path, version, SCHEMA_VERSION)
@@ -308,6 +438,8 @@ class SQLiteEventStore:
                 for statement in _MIGRATIONS[step]:
                     con.execute(statement)
             con.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+            # The file had no checkpoints: they start from what it holds now.
+            self._anchor(con)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -315,17 +447,124 @@ class SQLiteEventStore:
 
         ``BEGIN IMMEDIATE`` (not a deferred ``BEGIN``) so that a transaction never reads
         first and then fails to upgrade to a writer: concurrent writers queue on the lock
-        (up to ``timeout``) instead of failing with ``SQLITE_BUSY``.
+        (up to ``timeout``) instead of failing with ``SQLITE_BUSY``; a lock held longer is
+        :class:`StoreUnavailable`.
         """
         con = self._con
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
+        with self._guard():
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def _put_checkpoint(
+        self, con: sqlite3.Connection, kind: str, scope: str, body: Mapping[str, Any]
+    ) -> None:
+        text = canonical_json(body)
+        con.execute(
+            "INSERT INTO checkpoints (kind, scope, body, mac) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, mac = excluded.mac",
+            (kind, scope, text, _mac(self._key, "checkpoint", kind, scope, text)),
+        )
+
+    def _checkpoint_log(
+        self, con: sqlite3.Connection, *, events: int, head: str, outbox: int, streams: int
+    ) -> None:
+        body = {"events": events, "head": head, "outbox": outbox, "streams": streams}
+        self._put_checkpoint(con, "log", "", body)
+
+    @staticmethod
+    def _stream_state(con: sqlite3.Connection, stream: str) -> dict[str, Any]:
+        """What a stream's checkpoint records, read from the tables."""
+        last = con.execute(
+            "SELECT version, digest FROM events WHERE stream = ? ORDER BY version DESC LIMIT 1",
+            (stream,),
+        ).fetchone()
+        meta = dict(con.execute("SELECT name, value FROM stream_meta WHERE stream = ?", (stream,)))
+        keys = sorted(
+            row[0]
+            for row in con.execute("SELECT key FROM idempotency_keys WHERE stream = ?", (stream,))
+        )
+        version, head = (0, GENESIS_DIGEST) if last is None else last
+        return {"head": head, "keys": keys, "meta": meta, "version": version}
+
+    def _read_log_checkpoint(self, con: sqlite3.Connection) -> dict[str, Any]:
+        row = con.execute(
+            "SELECT body FROM checkpoints WHERE kind = 'log' AND scope = ''"
+        ).fetchone()
+        if row is None:  # only while anchoring an upgraded file
+            return {"events": 0, "head": GENESIS_DIGEST, "outbox": 0, "streams": 0}
+        body: dict[str, Any] = json.loads(row[0])
+        return body
+
+    def _sign_outbox(self, con: sqlite3.Connection, where: str, params: Sequence[Any]) -> None:
+        if self._key is None:
+            return
+        rows = con.execute(
+            f"SELECT seq, {_SIGNED_OUTBOX}, delivered_at FROM outbox WHERE {where}", params
+        ).fetchall()
+        for row in rows:
+            body = _outbox_body(row[1:-1])
+            delivered = row[-1]
+            con.execute(
+                "UPDATE outbox SET mac = ?, delivered_mac = ? WHERE seq = ?",
+                (
+                    _mac(self._key, "outbox", body),
+                    None
+                    if delivered is None
+                    else _mac(self._key, "delivered", row[1], delivered, _sha256(body)),
+                    row[0],
+                ),
+            )
+
+    def anchor(self) -> VerifyReport:
+        """Recompute every checkpoint from the data and sign it (and the outbox) with the key.
+
+        For a file written before checkpoints existed or without the key: the store then
+        vouches for what the file holds *now*, so first check the chain — nothing is
+        written unless the hash chain is intact (the report says why not).
+        """
+        with self._guard():
+            self._con.execute("BEGIN")
+            try:
+                report = self._verify_chain(self._con)[0]
+            finally:
+                self._con.execute("COMMIT")
+        if not report.ok:
+            return report
+        with self._write() as con:
+            self._anchor(con)
+        return report
+
+    def _anchor(self, con: sqlite3.Connection) -> None:
+        last = con.execute(
+            "SELECT position, digest FROM events ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        events, head = (0, GENESIS_DIGEST) if last is None else last
+        (outbox,) = con.execute("SELECT count(*) FROM outbox").fetchone()
+        streams = [row[0] for row in con.execute("SELECT stream FROM streams ORDER BY rowid")]
+        con.execute("DELETE FROM checkpoints")
+        self._checkpoint_log(con, events=events, head=head, outbox=outbox, streams=len(streams))
+        for stream in streams:
+            self._put_checkpoint(con, "stream", stream, self._stream_state(con, stream))
+        self._sign_outbox(con, "1", ())
+        con.execute("UPDATE events SET mac = NULL")
+        if self._key is not None:
+            con.executemany(
+                "UPDATE events SET mac = ? WHERE position = ?",
+                [
+                    (_mac(self._key, "event", digest), position)
+                    for position, digest in con.execute(
+                        "SELECT position, digest FROM events"
+                    ).fetchall()
+                ],
+            )
 
     # --- events --------------------------------------------------------------------------
 
@@ -346,147 +585,200 @@ class SQLiteEventStore:
         the stream it belongs to; checked first, so a retried request learns it already
         succeeded) and a stale version (:class:`ConcurrencyError`); then write the events,
         chained, the ``outbox`` messages (a key already in the outbox is skipped, not an
-        error) and the stream's ``meta`` (merged into what it had). Nothing is written when
-        anything is refused.
+        error), the stream's ``meta`` (merged into what it had) and the checkpoints.
+        Nothing is written when anything is refused.
         """
-        if not events:
-            raise ValueError("nothing to append: give at least one event")
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
-        at = _iso(recorded_at, "recorded_at")
-        bodies = [
-            (event.type, *_json_text(event.payload, f"events[{i}].payload"))
-            for i, event in enumerate(events)
-        ]
-        messages = [
-            (
-                message,
-                _json_text(message.payload, f"outbox[{i}].payload")[0],
-                _iso(message.created_at, f"outbox[{i}].created_at"),
-                _micros(message.created_at, f"outbox[{i}].created_at"),
-            )
-            for i, message in enumerate(outbox)
-        ]
-        meta_items = _check_meta(meta or {})
-
+        prepared = _prepare(events, outbox, meta, recorded_at)
         with self._write() as con:
             if idempotency_key is not None:
-                owner = con.execute(
-                    "SELECT stream FROM idempotency_keys WHERE key = ?", (idempotency_key,)
-                ).fetchone()
-                if owner is not None:
-                    raise DuplicateKey(idempotency_key, owner[0])
-            row = con.execute("SELECT version FROM streams WHERE stream = ?", (stream,)).fetchone()
-            actual = 0 if row is None else int(row[0])
-            if actual != expected_version:
-                raise ConcurrencyError(stream, expected_version, actual)
-            last = con.execute(
-                "SELECT position, digest FROM events ORDER BY position DESC LIMIT 1"
-            ).fetchone()
-            position, previous = (0, GENESIS_DIGEST) if last is None else last
+                self._check_key(con, idempotency_key)
+            return self._append_in(con, stream, prepared, expected_version, idempotency_key)
 
-            stored: list[StoredEvent] = []
-            for offset, (type_, _, payload) in enumerate(bodies, start=1):
-                position += 1
-                version = actual + offset
-                digest = event_digest(
-                    previous,
+    def create_numbered(
+        self,
+        counter: str,
+        build: Callable[[int], NewStream],
+        *,
+        recorded_at: dt.datetime,
+        idempotency_key: str | None = None,
+    ) -> tuple[StoredEvent, ...]:
+        """Take the next number of ``counter`` and append the new stream ``build(number)``
+        makes from it, in one transaction.
+
+        Numbers start at 1 and are never given twice: the counter is incremented in the
+        transaction that appends the stream, under the write lock, so concurrent callers
+        queue instead of racing (no retries). A number whose stream already exists (written
+        before counters existed) is passed over. A used ``idempotency_key`` raises
+        :class:`DuplicateKey` before any number is taken.
+        """
+        _iso(recorded_at, "recorded_at")
+        with self._write() as con:
+            if idempotency_key is not None:
+                self._check_key(con, idempotency_key)
+            row = con.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()
+            number = 0 if row is None else int(row[0])
+            while True:
+                number += 1
+                new = build(number)
+                taken = con.execute(
+                    "SELECT 1 FROM streams WHERE stream = ?", (new.stream,)
+                ).fetchone()
+                if taken is None:
+                    break
+            con.execute(
+                "INSERT INTO counters (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (counter, number),
+            )
+            prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
+            return self._append_in(con, new.stream, prepared, 0, idempotency_key)
+
+    @staticmethod
+    def _check_key(con: sqlite3.Connection, idempotency_key: str) -> None:
+        owner = con.execute(
+            "SELECT stream FROM idempotency_keys WHERE key = ?", (idempotency_key,)
+        ).fetchone()
+        if owner is not None:
+            raise DuplicateKey(idempotency_key, owner[0])
+
+    def _append_in(
+        self,
+        con: sqlite3.Connection,
+        stream: str,
+        prepared: _Prepared,
+        expected_version: int,
+        idempotency_key: str | None,
+    ) -> tuple[StoredEvent, ...]:
+        at, bodies, messages, meta_items = prepared
+        row = con.execute("SELECT version FROM streams WHERE stream = ?", (stream,)).fetchone()
+        actual = 0 if row is None else int(row[0])
+        if actual != expected_version:
+            raise ConcurrencyError(stream, expected_version, actual)
+        last = con.execute(
+            "SELECT position, digest FROM events ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        position, previous = (0, GENESIS_DIGEST) if last is None else last
+
+        stored: list[StoredEvent] = []
+        for offset, (type_, _, payload) in enumerate(bodies, start=1):
+            position += 1
+            version = actual + offset
+            digest = event_digest(
+                previous,
+                stream=stream,
+                version=version,
+                position=position,
+                type=type_,
+                payload=payload,
+                recorded_at=at,
+            )
+            stored.append(
+                StoredEvent(
                     stream=stream,
                     version=version,
                     position=position,
                     type=type_,
                     payload=payload,
-                    recorded_at=at,
+                    recorded_at=dt.datetime.fromisoformat(at),
+                    previous_digest=previous,
+                    digest=digest,
                 )
-                stored.append(
-                    StoredEvent(
-                        stream=stream,
-                        version=version,
-                        position=position,
-                        type=type_,
-                        payload=payload,
-                        recorded_at=dt.datetime.fromisoformat(at),
-                        previous_digest=previous,
-                        digest=digest,
-                    )
-                )
-                previous = digest
+            )
+            previous = digest
 
-            if row is None:
-                con.execute(
-                    "INSERT INTO streams (stream, version, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (stream, stored[-1].version, at, at),
+        if row is None:
+            con.execute(
+                "INSERT INTO streams (stream, version, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (stream, stored[-1].version, at, at),
+            )
+        else:
+            con.execute(
+                "UPDATE streams SET version = ?, updated_at = ? WHERE stream = ?",
+                (stored[-1].version, at, stream),
+            )
+        con.executemany(
+            f"INSERT INTO events ({_EVENT_COLUMNS}, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.stream,
+                    e.version,
+                    e.position,
+                    e.type,
+                    body[1],
+                    at,
+                    e.previous_digest,
+                    e.digest,
+                    _mac(self._key, "event", e.digest),
                 )
-            else:
-                con.execute(
-                    "UPDATE streams SET version = ?, updated_at = ? WHERE stream = ?",
-                    (stored[-1].version, at, stream),
-                )
+                for e, body in zip(stored, bodies, strict=True)
+            ],
+        )
+        if meta_items:
             con.executemany(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO stream_meta (stream, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (stream, name) DO UPDATE SET value = excluded.value",
+                [(stream, name, value) for name, value in meta_items],
+            )
+        if idempotency_key is not None:
+            con.execute(
+                "INSERT INTO idempotency_keys (key, stream) VALUES (?, ?)",
+                (idempotency_key, stream),
+            )
+        added = 0
+        if messages:
+            # A key already in the outbox is the same message published again: skip it
+            # so that it is not delivered twice.
+            first = con.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]
+            cursor = con.executemany(
+                "INSERT INTO outbox (key, destination, topic, city, payload, created_at, "
+                "stream, event_position, next_attempt_at, due_us) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 [
                     (
-                        e.stream,
-                        e.version,
-                        e.position,
-                        e.type,
-                        body[1],
-                        at,
-                        e.previous_digest,
-                        e.digest,
+                        m.key,
+                        m.destination,
+                        m.topic,
+                        m.city,
+                        text,
+                        created,
+                        stream,
+                        position,
+                        created,
+                        due,
                     )
-                    for e, body in zip(stored, bodies, strict=True)
+                    for m, text, created, due in messages
                 ],
             )
-            if meta_items:
-                con.executemany(
-                    "INSERT INTO stream_meta (stream, name, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (stream, name) DO UPDATE SET value = excluded.value",
-                    [(stream, name, value) for name, value in meta_items],
-                )
-            if idempotency_key is not None:
-                con.execute(
-                    "INSERT INTO idempotency_keys (key, stream) VALUES (?, ?)",
-                    (idempotency_key, stream),
-                )
-            if messages:
-                # A key already in the outbox is the same message published again: skip it
-                # so that it is not delivered twice.
-                con.executemany(
-                    "INSERT INTO outbox (key, destination, topic, city, payload, created_at, "
-                    "stream, event_position, next_attempt_at, due_us) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                    [
-                        (
-                            m.key,
-                            m.destination,
-                            m.topic,
-                            m.city,
-                            text,
-                            created,
-                            stream,
-                            position,
-                            created,
-                            due,
-                        )
-                        for m, text, created, due in messages
-                    ],
-                )
+            added = max(cursor.rowcount, 0)
+            self._sign_outbox(con, "seq > ?", (first,))
+        log = self._read_log_checkpoint(con)
+        self._checkpoint_log(
+            con,
+            events=position,
+            head=previous,
+            outbox=int(log["outbox"]) + added,
+            streams=int(log["streams"]) + (1 if row is None else 0),
+        )
+        self._put_checkpoint(con, "stream", stream, self._stream_state(con, stream))
         return tuple(stored)
 
     def read(self, stream: str) -> tuple[StoredEvent, ...]:
         """The events of ``stream`` in version order (empty for an unknown stream)."""
-        rows = self._con.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = ? ORDER BY version", (stream,)
-        ).fetchall()
+        with self._guard():
+            rows = self._con.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = ? ORDER BY version",
+                (stream,),
+            ).fetchall()
         return tuple(_event(row) for row in rows)
 
     def stream_for_key(self, idempotency_key: str) -> str | None:
         """The stream an idempotency key was used on, or ``None``."""
-        row = self._con.execute(
-            "SELECT stream FROM idempotency_keys WHERE key = ?", (idempotency_key,)
-        ).fetchone()
+        with self._guard():
+            row = self._con.execute(
+                "SELECT stream FROM idempotency_keys WHERE key = ?", (idempotency_key,)
+            ).fetchone()
         return None if row is None else str(row[0])
 
     def streams(self, **meta: str) -> tuple[StreamInfo, ...]:
@@ -506,10 +798,11 @@ class SQLiteEventStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY s.rowid, m.name"
         found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
-        for stream, version, created, updated, name, value in self._con.execute(sql, params):
-            entry = found.setdefault(stream, (version, created, updated, {}))
-            if name is not None:
-                entry[3][name] = value
+        with self._guard():
+            for stream, version, created, updated, name, value in self._con.execute(sql, params):
+                entry = found.setdefault(stream, (version, created, updated, {}))
+                if name is not None:
+                    entry[3][name] = value
         return tuple(
             StreamInfo(
                 stream=stream,
@@ -526,35 +819,46 @@ class SQLiteEventStore:
         if after < 0:
             raise ValueError(f"after must be 0 or more, got {after}")
         _positive(limit, "limit")
-        rows = self._con.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
-            (after, limit),
-        ).fetchall()
+        with self._guard():
+            rows = self._con.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+                (after, limit),
+            ).fetchall()
         return tuple(_event(row) for row in rows)
 
     # --- the outbox ----------------------------------------------------------------------
 
     def pending(
-        self, now: dt.datetime, *, limit: int = 100, lease: dt.timedelta = DEFAULT_LEASE
+        self,
+        now: dt.datetime,
+        *,
+        limit: int = 100,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        city: str | None = None,
     ) -> tuple[PendingMessage, ...]:
         """Lease up to ``limit`` messages due at ``now`` to the caller for ``lease``.
 
-        Due: not delivered, ``next_attempt_at <= now`` and no lease running. Oldest due
-        first. Selecting and leasing is one write transaction, so two workers never get the
-        same message while its lease runs.
+        Due: not delivered, not a dead letter, ``next_attempt_at <= now`` and no lease
+        running; of ``city`` only, when given. Oldest due first. Selecting and leasing is one
+        write transaction, so two workers never get the same message while its lease runs.
         """
         _positive(limit, "limit")
         if lease <= dt.timedelta(0):
             raise ValueError(f"lease must be positive, got {lease}")
         now_us = _micros(now, "now")
         until_us = _micros(now + lease, "now")
+        where = ""
+        params: list[Any] = [now_us, now_us]
+        if city is not None:
+            where = "AND city = ? "
+            params.append(city)
         with self._write() as con:
             rows = con.execute(
                 f"SELECT seq, {_OUTBOX_COLUMNS} FROM outbox "
-                "WHERE delivered_at IS NULL AND due_us <= ? "
-                "AND (leased_until_us IS NULL OR leased_until_us <= ?) "
+                "WHERE delivered_at IS NULL AND dead_at IS NULL AND due_us <= ? "
+                f"AND (leased_until_us IS NULL OR leased_until_us <= ?) {where}"
                 "ORDER BY due_us, seq LIMIT ?",
-                (now_us, now_us, limit),
+                (*params, limit),
             ).fetchall()
             con.executemany(
                 "UPDATE outbox SET leased_until_us = ? WHERE seq = ?",
@@ -563,15 +867,21 @@ class SQLiteEventStore:
         return tuple(_pending(row[1:]) for row in rows)
 
     def delivered(self, key: str, *, at: dt.datetime) -> None:
-        """Record that message ``key`` was delivered at ``at`` (again: no change)."""
+        """Record that message ``key`` was delivered at ``at`` (again: no change).
+
+        The acknowledgement is signed (when the store has a key) over the key, the time and
+        the message's digest, so a ``delivered_at`` set by hand is found by :meth:`verify`.
+        """
         when = _iso(at, "at")
         with self._write() as con:
             self._require(con, key)
-            con.execute(
+            changed = con.execute(
                 "UPDATE outbox SET delivered_at = ?, leased_until_us = NULL "
                 "WHERE key = ? AND delivered_at IS NULL",
                 (when, key),
-            )
+            ).rowcount
+            if changed:
+                self._sign_outbox(con, "key = ?", (key,))
 
     def failed(self, key: str, *, at: dt.datetime, error: str, retry_at: dt.datetime) -> None:
         """Record a failed attempt at ``at``: one more attempt, retry at ``retry_at``.
@@ -591,72 +901,334 @@ class SQLiteEventStore:
                 (when, error, retry, retry_us, key),
             )
 
+    def dead_letter(self, key: str, *, at: dt.datetime, error: str) -> None:
+        """Record a last failed attempt at ``at`` and stop retrying: a dead letter.
+
+        It is no longer ``pending``; :meth:`retry` puts it back. A message already
+        delivered stays delivered.
+        """
+        when = _iso(at, "at")
+        with self._write() as con:
+            self._require(con, key)
+            con.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ?, "
+                "last_error = ?, dead_at = ?, leased_until_us = NULL "
+                "WHERE key = ? AND delivered_at IS NULL",
+                (when, error, when, key),
+            )
+
+    def retry(self, key: str, *, at: dt.datetime) -> None:
+        """Retry message ``key`` (a dead letter, say) from ``at``: due at once, attempts
+        counted from 0 again. A delivered message is left as it is."""
+        when = _iso(at, "at")
+        due = _micros(at, "at")
+        with self._write() as con:
+            self._require(con, key)
+            con.execute(
+                "UPDATE outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?, "
+                "due_us = ?, leased_until_us = NULL WHERE key = ? AND delivered_at IS NULL",
+                (when, due, key),
+            )
+
     @staticmethod
     def _require(con: sqlite3.Connection, key: str) -> None:
         if con.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
             raise UnknownMessage(key)
 
-    def outbox(self, *, delivered: bool | None = None) -> tuple[PendingMessage, ...]:
+    def outbox(
+        self,
+        *,
+        delivered: bool | None = None,
+        dead: bool | None = None,
+        city: str | None = None,
+    ) -> tuple[PendingMessage, ...]:
         """Every outbox message in the order written; only delivered or undelivered ones
-        when ``delivered`` is ``True`` or ``False``. Leases are not changed."""
+        when ``delivered`` is ``True`` or ``False``, only dead letters or only live ones
+        when ``dead`` is, only ``city``'s when given. Leases are not changed."""
+        where: list[str] = []
+        params: list[str] = []
+        if delivered is not None:
+            where.append(f"delivered_at IS {'NOT ' if delivered else ''}NULL")
+        if dead is not None:
+            where.append(f"dead_at IS {'NOT ' if dead else ''}NULL")
+        if city is not None:
+            where.append("city = ?")
+            params.append(city)
         sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox"
-        if delivered is True:
-            sql += " WHERE delivered_at IS NOT NULL"
-        elif delivered is False:
-            sql += " WHERE delivered_at IS NULL"
-        rows = self._con.execute(sql + " ORDER BY seq").fetchall()
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._guard():
+            rows = self._con.execute(sql + " ORDER BY seq", params).fetchall()
         return tuple(_pending(row) for row in rows)
 
     # --- verification --------------------------------------------------------------------
 
     def verify(self) -> VerifyReport:
-        """Walk the whole log in position order, recomputing every digest.
+        """Check the log: the hash chain, the checkpoints, the outbox.
 
-        Reports the first event whose content does not match its digest, whose
-        ``previous_digest`` is not the digest of the event before it, or whose position or
-        version leaves a gap; then checks that each stream's recorded version matches its
-        last event (events removed from the end of a stream).
+        Walks the whole log in position order, recomputing every digest, and reports the
+        first event whose content does not match its digest, whose ``previous_digest`` is
+        not the digest of the event before it, or whose position or version leaves a gap;
+        checks that each stream's recorded version matches its last event. Then compares
+        each stream's checkpoint (last digest, version, meta, idempotency keys) and the
+        log's (number of events, head, outbox rows, streams) with the data, and the outbox
+        rows and delivery acknowledgements with their MACs. With the key, every checkpoint
+        and MAC must verify; without it, ``unchecked`` says what could not be detected.
         """
         con = self._con
-        con.execute("BEGIN")  # one snapshot for the walk and the stream check
-        try:
-            return self._verify(con)
-        finally:
-            con.execute("COMMIT")
+        with self._guard():
+            con.execute("BEGIN")  # one snapshot for the walk and the checks
+            try:
+                report, heads = self._verify_chain(con, signed=self._key is not None)
+                if report.ok:
+                    report = self._verify_anchors(con, report.events, heads)
+            finally:
+                con.execute("COMMIT")
+        if self._key is None:
+            return attrs.evolve(report, unchecked=_UNCHECKED)
+        return attrs.evolve(report, anchored=True)
 
-    def _verify(self, con: sqlite3.Connection) -> VerifyReport:
+    def _verify_chain(
+        self, con: sqlite3.Connection, *, signed: bool = False
+    ) -> tuple[VerifyReport, dict[str, StoredEvent]]:
         previous = GENESIS_DIGEST
         checked = 0
+        heads: dict[str, StoredEvent] = {}
         versions: dict[str, int] = {}
-        last: StoredEvent | None = None
         with contextlib.closing(
-            con.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY position")
+            con.execute(f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position")
         ) as rows:
             for row in rows:
                 checked += 1
-                event, problem = _checked(row, previous, checked, versions)
+                event, problem = _checked(row[:-1], previous, checked, versions)
+                if (
+                    problem is None
+                    and signed
+                    and not _same(row[-1], _mac(self._key, "event", event.digest))
+                ):
+                    problem = "the event is not signed with the key: " + (
+                        "it has no signature — written by a process without the key (set "
+                        f"{LOG_KEY_ENV} for every process that writes the store) or forged "
+                        "behind the store's back"
+                        if row[-1] is None
+                        else "it was forged (inserted or appended behind the store's back), "
+                        "or the chain was recomputed from here"
+                    )
                 if problem is not None:
-                    return VerifyReport(events=checked, first_bad=event, problem=problem)
+                    return VerifyReport(
+                        events=checked, first_bad=event, problem=problem, stream=event.stream
+                    ), heads
                 versions[event.stream] = event.version
+                heads[event.stream] = event
                 previous = event.digest
-                last = event
         for stream, version in con.execute("SELECT stream, version FROM streams ORDER BY rowid"):
             found = versions.get(stream, 0)
-            if found != version and last is not None:
-                tail = con.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = ? "
-                    "ORDER BY version DESC LIMIT 1",
-                    (stream,),
-                ).fetchone()
+            if found != version:
                 return VerifyReport(
                     events=checked,
-                    first_bad=last if tail is None else _event(tail),
+                    first_bad=heads.get(stream),
                     problem=(
                         f"stream {stream!r} is recorded at version {version} but its events "
                         f"end at version {found}: events were removed"
                     ),
+                    stream=stream,
+                ), heads
+        return VerifyReport(events=checked), heads
+
+    def _verify_anchors(
+        self, con: sqlite3.Connection, checked: int, heads: Mapping[str, StoredEvent]
+    ) -> VerifyReport:
+        def bad(
+            problem: str, stream: str | None = None, event: StoredEvent | None = None
+        ) -> VerifyReport:
+            return VerifyReport(events=checked, first_bad=event, problem=problem, stream=stream)
+
+        rows = con.execute("SELECT kind, scope, body, mac FROM checkpoints").fetchall()
+        log: tuple[str, str | None] | None = None
+        signed: dict[str, tuple[str, str | None]] = {}
+        for kind, scope, body, mac in rows:
+            if kind == "log" and scope == "":
+                log = (body, mac)
+            elif kind == "stream":
+                signed[scope] = (body, mac)
+            else:
+                return bad(f"an unknown checkpoint {kind!r}/{scope!r} was added to the store")
+        # Streams first, in log order of their last event, so the report names a case.
+        order = sorted(heads.values(), key=lambda event: event.position)
+        for event in order:
+            if event.stream not in signed:
+                return bad(
+                    f"case {event.stream} has no checkpoint: its events were written behind "
+                    "the store's back",
+                    event.stream,
+                    event,
+                )
+        for stream in sorted(set(signed) - set(heads)):
+            body = json.loads(signed[stream][0])
+            return bad(
+                f"case {stream} was deleted: its checkpoint records {body.get('version')} "
+                f"events ending in digest {str(body.get('head'))[:12]}…, the log holds none",
+                stream,
+            )
+        for event in order:
+            body, mac = signed[event.stream]
+            stream = event.stream
+            if self._key is not None and not _same(
+                mac, _mac(self._key, "checkpoint", "stream", stream, body)
+            ):
+                return bad(
+                    f"the checkpoint of case {stream} is not signed with the key (written "
+                    "without it, or rewritten by someone who does not have it)",
+                    stream,
+                    event,
+                )
+            expected = json.loads(body)
+            actual = self._stream_state(con, stream)
+            if (expected.get("version"), expected.get("head")) != (
+                actual["version"],
+                actual["head"],
+            ):
+                return bad(
+                    f"case {stream} ends at version {actual['version']} (event "
+                    f"{event.position}, digest {actual['head'][:12]}…) but its checkpoint "
+                    f"records version {expected.get('version')} ending in digest "
+                    f"{str(expected.get('head'))[:12]}…: its events were truncated, forged or "
+                    "the chain recomputed",
+                    stream,
+                    event,
+                )
+            if expected.get("meta") != actual["meta"]:
+                return bad(
+                    f"the state index (stream meta) of case {stream} was changed: it reads "
+                    f"{actual['meta']}, the checkpoint records {expected.get('meta')}",
+                    stream,
+                    event,
+                )
+            if expected.get("keys") != actual["keys"]:
+                return bad(
+                    f"the idempotency keys of case {stream} were changed: "
+                    f"{actual['keys']} instead of {expected.get('keys')}",
+                    stream,
+                    event,
+                )
+        last = order[-1] if order else None
+        if log is None:
+            return bad("the log's checkpoint is missing: the log was emptied or replaced")
+        body, mac = log
+        if self._key is not None and not _same(mac, _mac(self._key, "checkpoint", "log", "", body)):
+            return bad(
+                "the log's checkpoint is not signed with the key (written without it, or "
+                "rewritten by someone who does not have it)",
+                None if last is None else last.stream,
+                last,
+            )
+        expected = json.loads(body)
+        head = GENESIS_DIGEST if last is None else last.digest
+        if (expected.get("events"), expected.get("head")) != (checked, head):
+            return bad(
+                f"the log holds {checked} events ending in digest {head[:12]}… but its "
+                f"checkpoint records {expected.get('events')} events ending in "
+                f"{str(expected.get('head'))[:12]}…: events were removed, forged or the chain "
+                "recomputed",
+                None if last is None else last.stream,
+                last,
+            )
+        (outbox,) = con.execute("SELECT count(*) FROM outbox").fetchone()
+        (streams,) = con.execute("SELECT count(*) FROM streams").fetchone()
+        if (expected.get("outbox"), expected.get("streams")) != (outbox, streams):
+            return bad(
+                f"the store holds {outbox} outbox messages and {streams} streams but its "
+                f"checkpoint records {expected.get('outbox')} and {expected.get('streams')}: "
+                "outbox messages or streams were deleted or added"
+            )
+        return self._verify_outbox(con, checked, heads)
+
+    def _verify_outbox(
+        self, con: sqlite3.Connection, checked: int, heads: Mapping[str, StoredEvent]
+    ) -> VerifyReport:
+        rows = con.execute(
+            f"SELECT {_SIGNED_OUTBOX}, delivered_at, mac, delivered_mac FROM outbox ORDER BY seq"
+        )
+        for row in rows:
+            key, stream, position = row[0], row[6], row[7]
+            delivered, mac, delivered_mac = row[8:]
+            head = heads.get(stream)
+            where = f"outbox message {key!r} of case {stream} (event {position})"
+            if head is None or position > head.position:
+                return VerifyReport(
+                    events=checked,
+                    first_bad=head,
+                    problem=f"{where} belongs to no stored event",
+                    stream=stream,
+                )
+            if self._key is None:
+                continue
+            body = _outbox_body(row[:8])
+            problem = None
+            if not _same(mac, _mac(self._key, "outbox", body)):
+                problem = f"{where} was changed or added: its MAC does not match"
+            elif delivered is not None and not _same(
+                delivered_mac, _mac(self._key, "delivered", key, delivered, _sha256(body))
+            ):
+                problem = (
+                    f"{where} is marked delivered at {delivered}, but the store never "
+                    "recorded that delivery (its acknowledgement MAC does not match)"
+                )
+            if problem is not None:
+                return VerifyReport(
+                    events=checked,
+                    first_bad=self._event_at(con, position),
+                    problem=problem,
+                    stream=stream,
                 )
         return VerifyReport(events=checked)
+
+    @staticmethod
+    def _event_at(con: sqlite3.Connection, position: int) -> StoredEvent | None:
+        row = con.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE position = ?", (position,)
+        ).fetchone()
+        return None if row is None else _event(row)
+
+
+_UNCHECKED = (
+    f"no key is set ({LOG_KEY_ENV}): the chain and the checkpoints were checked, but "
+    "someone who can write the file can recompute both, forge or delete events, and set "
+    "delivered_at by hand without this check noticing"
+)
+
+_Prepared = tuple[
+    str,
+    list[tuple[str, str, dict[str, Any]]],
+    list[tuple[OutboxMessage, str, str, int]],
+    list[tuple[str, str]],
+]
+
+
+def _prepare(
+    events: Sequence[NewEvent],
+    outbox: Sequence[OutboxMessage],
+    meta: Mapping[str, str] | None,
+    recorded_at: dt.datetime,
+) -> _Prepared:
+    """Check and encode what an append writes, before the transaction starts."""
+    if not events:
+        raise ValueError("nothing to append: give at least one event")
+    at = _iso(recorded_at, "recorded_at")
+    bodies = [
+        (event.type, *_json_text(event.payload, f"events[{i}].payload"))
+        for i, event in enumerate(events)
+    ]
+    messages = [
+        (
+            message,
+            _json_text(message.payload, f"outbox[{i}].payload")[0],
+            _iso(message.created_at, f"outbox[{i}].created_at"),
+            _micros(message.created_at, f"outbox[{i}].created_at"),
+        )
+        for i, message in enumerate(outbox)
+    ]
+    return at, bodies, messages, _check_meta(meta or {})
 
 
 def _checked(

@@ -26,9 +26,10 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,7 @@ from creditcommit.ports import (
     GENESIS_DIGEST,
     EventStore,
     NewEvent,
+    NewStream,
     OutboxMessage,
     PendingMessage,
     StoredEvent,
@@ -458,6 +460,141 @@ class EventStoreContract:
         with pytest.raises(UnknownMessage, match="the outbox has no message with key 'm-9'"):
             store.failed("m-9", at=AT, error="x", retry_at=AT)
 
+    # --- dead letters and cities ----------------------------------------------------------
+
+    def test_a_dead_letter_is_not_pending_until_retried(self, store: EventStore) -> None:
+        store.append(
+            "case-1",
+            events("A"),
+            expected_version=0,
+            recorded_at=AT,
+            outbox=[message("m-1"), message("m-2")],
+        )
+        store.pending(AT)
+        store.failed("m-1", at=AT, error="refused", retry_at=AT)
+        store.dead_letter("m-1", at=AT, error="refused again")
+        later = AT + 2 * LEASE
+        assert keys(store.pending(later)) == ["m-2"]
+        (dead,) = store.outbox(dead=True)
+        assert (dead.message.key, dead.attempts, dead.last_error, dead.dead_at) == (
+            "m-1",
+            2,
+            "refused again",
+            AT,
+        )
+        assert keys(store.outbox(dead=False)) == ["m-2"]
+        assert keys(store.outbox(delivered=False, dead=True)) == ["m-1"]
+        store.delivered("m-2", at=later)
+        assert store.pending(later + LEASE) == ()  # never retried by itself
+        store.retry("m-1", at=later)
+        (again,) = store.pending(later + LEASE)
+        assert (again.message.key, again.attempts, again.dead_at) == ("m-1", 0, None)
+        assert store.outbox(dead=True) == ()
+
+    def test_a_delivered_message_is_never_a_dead_letter(self, store: EventStore) -> None:
+        store.append(
+            "case-1", events("A"), expected_version=0, recorded_at=AT, outbox=[message("m-1")]
+        )
+        store.delivered("m-1", at=AT)
+        store.dead_letter("m-1", at=AT, error="slow worker")
+        store.retry("m-1", at=AT)
+        assert keys(store.outbox(delivered=True, dead=False)) == ["m-1"]
+        with pytest.raises(UnknownMessage):
+            store.dead_letter("m-9", at=AT, error="x")
+        with pytest.raises(UnknownMessage):
+            store.retry("m-9", at=AT)
+
+    def test_pending_and_outbox_filter_by_city(self, store: EventStore) -> None:
+        nanjing = attrs.evolve(message("m-nj"), city="320100")
+        store.append(
+            "case-1",
+            events("A"),
+            expected_version=0,
+            recorded_at=AT,
+            outbox=[message("m-yz"), nanjing],
+        )
+        assert keys(store.outbox(city="320100")) == ["m-nj"]
+        assert keys(store.outbox(city="yangzhou")) == ["m-yz"]
+        assert keys(store.pending(AT, city="320100")) == ["m-nj"]
+        assert keys(store.pending(AT, city="yangzhou")) == ["m-yz"]
+
+    # --- numbered streams ------------------------------------------------------------------
+
+    def test_create_numbered_counts_from_one_per_counter(self, store: EventStore) -> None:
+        def case(day: str) -> Callable[[int], NewStream]:
+            return lambda n: NewStream(f"{day}-N{n:04d}", events("A"), meta={"day": day})
+
+        made = [
+            store.create_numbered(day, case(day), recorded_at=AT)[0].stream
+            for day in ("d1", "d1", "d2", "d1")
+        ]
+        assert made == ["d1-N0001", "d1-N0002", "d2-N0001", "d1-N0003"]
+        assert [s.meta["day"] for s in store.streams()] == ["d1", "d1", "d2", "d1"]
+
+    def test_create_numbered_writes_what_build_made(self, store: EventStore) -> None:
+        stored = store.create_numbered(
+            "day",
+            lambda n: NewStream(
+                f"case-{n}", events("A", "B"), outbox=[message(f"m-{n}")], meta={"n": str(n)}
+            ),
+            recorded_at=AT,
+            idempotency_key="request-1",
+        )
+        assert [(e.stream, e.version, e.type) for e in stored] == [
+            ("case-1", 1, "A"),
+            ("case-1", 2, "B"),
+        ]
+        assert store.read("case-1") == stored
+        assert keys(store.outbox()) == ["m-1"]
+        assert store.stream_for_key("request-1") == "case-1"
+        assert store.verify().ok
+
+    def test_create_numbered_refuses_a_used_key_before_numbering(self, store: EventStore) -> None:
+        def build(n: int) -> NewStream:
+            return NewStream(f"case-{n}", events("A"))
+
+        store.create_numbered("day", build, recorded_at=AT, idempotency_key="request-1")
+        with pytest.raises(DuplicateKey) as caught:
+            store.create_numbered("day", build, recorded_at=AT, idempotency_key="request-1")
+        assert caught.value.stream == "case-1"
+        assert store.create_numbered("day", build, recorded_at=AT)[0].stream == "case-2"
+
+    def test_a_failing_build_writes_nothing_and_takes_no_number(self, store: EventStore) -> None:
+        def broken(n: int) -> NewStream:
+            raise RuntimeError(f"cannot build {n}")
+
+        with pytest.raises(RuntimeError, match="cannot build 1"):
+            store.create_numbered("day", broken, recorded_at=AT)
+        with pytest.raises(ValueError, match="nothing to append"):
+            store.create_numbered("day", lambda n: NewStream(f"case-{n}", []), recorded_at=AT)
+        assert store.streams() == ()
+        made = store.create_numbered(
+            "day", lambda n: NewStream(f"case-{n}", events("A")), recorded_at=AT
+        )
+        assert made[0].stream == "case-1"
+
+    def test_create_numbered_passes_over_streams_that_exist(self, store: EventStore) -> None:
+        for n in (1, 2, 4):
+            store.append(f"case-{n}", events("A"), expected_version=0, recorded_at=AT)
+        made = [
+            store.create_numbered(
+                "day", lambda n: NewStream(f"case-{n}", events("A")), recorded_at=AT
+            )[0].stream
+            for _ in range(3)
+        ]
+        assert made == ["case-3", "case-5", "case-6"]
+
+    def test_two_handles_never_get_the_same_number(self, store: EventStore) -> None:
+        def build(n: int) -> NewStream:
+            return NewStream(f"case-{n}", events("A"))
+
+        with contextlib.closing(self.reopen(store)) as other:
+            made = [
+                handle.create_numbered("day", build, recorded_at=AT)[0].stream
+                for handle in (store, other, other, store)
+            ]
+        assert made == ["case-1", "case-2", "case-3", "case-4"]
+
     def test_writes_are_visible_to_another_handle(self, store: EventStore) -> None:
         stored = store.append(
             "case-1", events("A"), expected_version=0, recorded_at=AT, outbox=[message("m-1")]
@@ -507,6 +644,36 @@ class EventStoreContract:
         assert report.problem
 
     # --- properties ------------------------------------------------------------------------
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    @given(
+        takes=st.lists(
+            st.tuples(st.integers(0, 1), st.integers(0, 2), st.booleans()), min_size=1, max_size=8
+        )
+    )
+    def test_numbers_are_one_to_n_per_counter(
+        self, store: EventStore, takes: list[tuple[int, int, bool]]
+    ) -> None:
+        # Law: whichever handle takes them, and however many builds fail, each counter
+        # gives 1, 2, ..., n to the streams it created, in order, and nothing else.
+        run = next(_unique)
+        given: dict[int, list[int]] = {0: [], 1: [], 2: []}
+        with contextlib.closing(self.reopen(store)) as other:
+            for handle, counter, fail in takes:
+                name = f"num-{run}-{counter}"
+
+                def build(n: int, name: str = name, fail: bool = fail) -> NewStream:
+                    if fail:
+                        raise RuntimeError("the application is refused")
+                    return NewStream(f"{name}-N{n}", events("A"))
+
+                try:
+                    stored = (store, other)[handle].create_numbered(name, build, recorded_at=AT)
+                except RuntimeError:
+                    continue
+                given[counter].append(int(stored[0].stream.rsplit("-N", 1)[1]))
+        for numbers in given.values():
+            assert numbers == list(range(1, len(numbers) + 1))
 
     @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
     @given(
