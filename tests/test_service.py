@@ -195,7 +195,7 @@ class ScriptedLicenceStore:
     def record(self, licence: IssuedLicence, *, city: str) -> None:
         self.recorded.append(licence)
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None:
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
         raise AssertionError("not used")
 
 

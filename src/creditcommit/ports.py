@@ -83,6 +83,12 @@ class LicenceStore(Protocol):
     retrievable as an e-licence is never demanded again); ``record`` stores a licence the
     agency issued; ``withdraw`` marks one withdrawn (after a revocation). ``record`` and
     ``withdraw`` are idempotent on the licence reference.
+
+    A reference is unique per city: ``record`` of a different licence under a reference
+    already recorded raises :class:`~creditcommit.DuplicateLicence` (the identical licence
+    again changes nothing), and ``withdraw`` names the ``holder`` (the subject's identifier)
+    and raises :class:`~creditcommit.LicenceHolderMismatch` when the licence is recorded for
+    another holder: a revocation never withdraws somebody else's licence.
     """
 
     name: str
@@ -91,7 +97,9 @@ class LicenceStore(Protocol):
 
     def record(self, licence: IssuedLicence, *, city: str) -> None: ...
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None: ...
+    def withdraw(
+        self, reference: str, *, city: str, holder: str, on: dt.date, reason: str
+    ) -> None: ...
 
 
 @attrs.frozen

@@ -50,7 +50,13 @@ from creditcommit.delivery import (
     deliver_all,
 )
 from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
-from creditcommit.errors import ConcurrencyError, DuplicateKey, IllegalTransition, UnknownCase
+from creditcommit.errors import (
+    ConcurrencyError,
+    DuplicateKey,
+    DuplicateLicence,
+    IllegalTransition,
+    UnknownCase,
+)
 from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
@@ -773,16 +779,35 @@ class Approvals:
 
     def _append(self, case: Case, events: Sequence[CaseEvent], now: dt.datetime) -> Case:
         new = case.apply(*events)
+        meta = {"state": new.state.name}
+        for event in events:
+            if isinstance(event, LicenceIssued):
+                self._check_licence_number(case, event.reference)
+                meta["licence"] = event.reference
         stored = self.store.append(
             case.case_id,
             [event_to_record(event) for event in events],
             expected_version=case.version,
             recorded_at=now,
             outbox=self._outbox(new, events, now),
-            meta={"state": new.state.name},
+            meta=meta,
         )
         self._notify(case.city, case.case_id, stored)
         return new
+
+    def _check_licence_number(self, case: Case, reference: str) -> None:
+        """:class:`DuplicateLicence` if another case of the city issued ``reference``.
+
+        Cases record their licence number in the stream meta ``licence``; the e-licence
+        store refuses a second licence under one number as well (the last guard against two
+        writers issuing the same number at once).
+        """
+        for info in self.store.streams(kind="case", city=case.city, licence=reference):
+            if info.stream != case.case_id:
+                other = self.case(info.stream)
+                raise DuplicateLicence(
+                    reference, case.city, holder=other.applicant.identifier, case_id=info.stream
+                )
 
     def _notify(self, city: str, case_id: str, stored: Iterable[StoredEvent]) -> None:
         for event in stored:
@@ -891,6 +916,7 @@ class Approvals:
                 city=case.city,
                 payload={
                     "reference": licence.reference,
+                    "holder": case.applicant.identifier,
                     "withdrawn_on": event.revoked_on.isoformat(),
                     "reason": event.grounds,
                 },

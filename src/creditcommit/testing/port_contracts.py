@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 import pytest
 
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
-from creditcommit.errors import CreditCommitError
+from creditcommit.errors import CreditCommitError, DuplicateLicence, LicenceHolderMismatch
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import (
@@ -268,9 +268,34 @@ class LicenceStoreContract:
         licence_store.record(self._licence("L-3"), city=city)
         licence_store.record(self._licence("L-4"), city=city)
         for _ in range(2):
-            licence_store.withdraw("L-3", city=city, on=dt.date(2026, 7, 1), reason="revoked")
+            licence_store.withdraw(
+                "L-3", city=city, holder=SUBJECT, on=dt.date(2026, 7, 1), reason="revoked"
+            )
         held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 7, 1))
         assert [h.reference for h in held] == ["L-4"]
+
+    def test_another_licence_under_a_used_reference_is_refused(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence_store.record(self._licence("L-6"), city=city)
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        with pytest.raises(DuplicateLicence):
+            licence_store.record(self._licence("L-6", subject=other), city=city)
+        assert list(licence_store.holdings(other, city=city, on=dt.date(2026, 6, 1))) == []
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))
+        assert [h.reference for h in held] == ["L-6"]
+
+    def test_another_holders_licence_is_not_withdrawn(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence_store.record(self._licence("L-7"), city=city)
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        with pytest.raises(LicenceHolderMismatch):
+            licence_store.withdraw(
+                "L-7", city=city, holder=other, on=dt.date(2026, 7, 1), reason="revoked"
+            )
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 7, 1))
+        assert [h.reference for h in held] == ["L-7"]
 
     def test_another_subjects_licences_are_not_held(
         self, licence_store: LicenceStore, city: str

@@ -1,0 +1,169 @@
+"""The licence, the letter and the calendar's edge (issue 8, items 4a, 4c, 7 and 9).
+
+Service-level tests on a fresh city directory with the built-in defaults (SQLite store,
+credit file, licence file, JSON-lines channel) and a :class:`~creditcommit.ManualClock`.
+Gaoyou's permit is not decided on the spot here, so the licence is issued by ``issue()``
+with a reference of the city's own numbering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from creditcommit import (
+    CHINA_TIME,
+    Applicant,
+    Approvals,
+    Case,
+    CaseState,
+    DuplicateLicence,
+    ManualClock,
+    Revoked,
+    Signer,
+    VerificationOutcome,
+)
+from creditcommit.builtin import FileCreditSource, FileLicenceStore
+from creditcommit.identifiers import uscc_check_char
+from creditcommit.ports import IssuedLicence
+
+CITY = "321000"
+GAOYOU = "321084-GGCSWSXK"
+FORM = "GGCSWSXK-01"
+INSPECTORS = ("王明", "李华")
+START = dt.datetime(2025, 9, 26, 9, 30, tzinfo=CHINA_TIME)
+
+
+def _uscc(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+HOTEL = Applicant(_uscc("91321084MA1TQ7GU0"), "高邮某酒店管理有限公司")  # grade B
+SALON = Applicant(_uscc("91321084MA1TQ7GU2"), "高邮某美容美发店")  # grade A
+
+
+def at(day: dt.date, hour: int = 9, minute: int = 30) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), CHINA_TIME)
+
+
+def prepare(directory: Path) -> Path:
+    """The sample catalogue with Gaoyou's permit issued by ``issue()`` (not on the spot)."""
+    text = (files("creditcommit") / "data" / "sample_catalog.toml").read_text(encoding="utf-8")
+    head, marker, gaoyou = text.partition(f'code = "{GAOYOU}"')
+    (directory / "catalog.toml").write_text(
+        head + marker + gaoyou.replace("on_the_spot = true", "on_the_spot = false", 1),
+        encoding="utf-8",
+    )
+    config = directory / "creditcommit.toml"
+    config.write_text(
+        f'city = "{CITY}"\nstore = "sqlite:cases.db"\ncatalog = "catalog.toml"\n'
+        'policy = "sample"\n',
+        encoding="utf-8",
+    )
+    credit = FileCreditSource(directory / "credit.db")
+    licences = FileLicenceStore(directory / "licences.db")
+    for applicant, grade in ((HOTEL, "B"), (SALON, "A")):
+        credit.set_grade(applicant.identifier, grade, city=CITY)
+        for licence_type in ("business-licence", "resident-identity-card"):
+            licences.record(
+                IssuedLicence(
+                    reference=f"{licence_type}:{applicant.identifier}",
+                    licence_type=licence_type,
+                    subject=applicant.identifier,
+                    item_code="external",
+                    case_id="external",
+                    issued_on=dt.date(2020, 1, 1),
+                ),
+                city=CITY,
+            )
+    return config
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def service(tmp_path: Path, clock: ManualClock) -> Iterator[Approvals]:
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as opened:
+        yield opened
+
+
+def accepted(service: Approvals, applicant: Applicant) -> Case:
+    case = service.submit(item=GAOYOU, applicant=applicant, provided=[FORM])
+    assert case.route is not None
+    assert case.route.is_commitment
+    case = service.sign_commitment(case.case_id, Signer(applicant.name, applicant.identifier))
+    case = service.accept(case.case_id)
+    assert case.state is CaseState.ACCEPTED
+    return case
+
+
+def log_size(service: Approvals) -> int:
+    return len(service.store.events(limit=100_000))
+
+
+def held(service: Approvals, applicant: Applicant, day: dt.date) -> list[str]:
+    store = service.integrations.licence_store(CITY)
+    return [h.reference for h in store.holdings(applicant.identifier, city=CITY, on=day)]
+
+
+# --- 4a: the right licence ----------------------------------------------------------------
+
+REFERENCE = "高卫许字〔2025〕第001号"
+
+
+def test_a_licence_number_used_in_the_city_is_refused_and_nothing_is_stored(
+    service: Approvals,
+) -> None:
+    hotel = service.issue(accepted(service, HOTEL).case_id, reference=REFERENCE)
+    salon = accepted(service, SALON)
+    size, messages = log_size(service), len(service.store.outbox())
+    with pytest.raises(DuplicateLicence) as raised:
+        service.issue(salon.case_id, reference=REFERENCE)
+    assert (raised.value.reference, raised.value.city) == (REFERENCE, CITY)
+    assert raised.value.case_id == hotel.case_id
+    assert (log_size(service), len(service.store.outbox())) == (size, messages)
+    assert service.case(salon.case_id).state is CaseState.ACCEPTED
+    # The same case issuing is not a duplicate of itself; another number is fine.
+    assert service.issue(salon.case_id, reference="高卫许字〔2025〕第002号").licence is not None
+
+
+def test_revoking_a_case_withdraws_its_own_licence_only(
+    service: Approvals, clock: ManualClock
+) -> None:
+    hotel = service.issue(accepted(service, HOTEL).case_id, reference=REFERENCE)
+    salon = service.issue(accepted(service, SALON).case_id, reference="高卫许字〔2025〕第002号")
+    service.deliver()
+    clock.set(at(dt.date(2025, 10, 9)))
+    salon = service.record_verification(
+        salon.case_id,
+        inspectors=INSPECTORS,
+        findings="现场核查记录",
+        outcome=VerificationOutcome.FALSE_COMMITMENT,
+    )
+    salon = service.receive_statement(salon.case_id, "无异议")
+    salon = service.decide_revocation(salon.case_id)
+    assert salon.state is CaseState.REVOKED
+    assert isinstance(salon.revocation, Revoked)
+    withdrawn = [
+        p.message.payload for p in service.store.outbox() if p.message.topic == "licence-withdrawn"
+    ]
+    assert [dict(payload) for payload in withdrawn] == [
+        {
+            "reference": "高卫许字〔2025〕第002号",
+            "holder": SALON.identifier,
+            "withdrawn_on": "2025-10-09",
+            "reason": salon.revocation.grounds,
+        }
+    ]
+    assert service.deliver().failed == ()
+    day = dt.date(2025, 10, 10)
+    assert REFERENCE in held(service, HOTEL, day)
+    assert "高卫许字〔2025〕第002号" not in held(service, SALON, day)
+    assert service.case(hotel.case_id).state is CaseState.ISSUED
