@@ -167,3 +167,28 @@ def test_revoking_a_case_withdraws_its_own_licence_only(
     assert REFERENCE in held(service, HOTEL, day)
     assert "高卫许字〔2025〕第002号" not in held(service, SALON, day)
     assert service.case(hotel.case_id).state is CaseState.ISSUED
+
+
+# --- 4c: the verification deadline the letter states is the one tracked -------------------
+
+
+def test_the_deadline_in_the_signed_letter_is_the_one_supervision_tracks(
+    service: Approvals, clock: ManualClock
+) -> None:
+    # Decided and signed on Friday 2025-09-26, issued on Monday 2025-10-20: the letter
+    # promises verification by 2025-10-30 (20 working days after the decision); counting
+    # from the issue day instead would give 2025-11-17.
+    case = accepted(service, HOTEL)
+    assert case.commitment is not None
+    promised = case.commitment.letter.terms.verification_due
+    assert promised == dt.date(2025, 10, 30)
+    assert "2025年10月30日" in case.commitment.text
+    clock.set(at(dt.date(2025, 10, 20)))
+    case = service.issue(case.case_id, reference=REFERENCE)
+    verification = service.obligations(case.case_id)[0]
+    assert verification.due == promised
+    clock.set(at(dt.date(2025, 10, 31)))
+    report = service.tick()
+    assert [(case_id, o.due) for case_id, o in report.verifications_overdue] == [
+        (case.case_id, promised)
+    ]
