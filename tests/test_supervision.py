@@ -1034,12 +1034,14 @@ def test_the_verification_deadline_is_the_signed_letters_whatever_the_issue_day(
     licence = case.licence
     assert licence is not None
     assert case.commitment is not None
+    promised = case.commitment.letter.terms.verification_due
+    assert promised is not None
     moved = attrs.evolve(licence, issued_on=day, at=at(day))
     history = tuple(moved if e is licence else e for e in case.history)
     case = Case.from_events(history)
     (verification, *_) = obligations(case, GAOYOU_ITEM, CALENDAR)
-    assert verification.due == case.commitment.letter.terms.verification_due
-    assert CALENDAR.working_days_between(GAOYOU_DAY, verification.due) == 20
+    assert verification.due == promised
+    assert CALENDAR.working_days_between(GAOYOU_DAY, promised) == 20
 
 
 # --- the statement window, as a law -------------------------------------------------------------
