@@ -9,8 +9,10 @@ with a reference of the city's own numbering.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import logging
 from collections.abc import Iterator
-from importlib.resources import files
+from importlib.resources import as_file, files
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from creditcommit import (
     CHINA_TIME,
     Applicant,
     Approvals,
+    CalendarCoverageError,
     Case,
     CaseState,
     DuplicateLicence,
@@ -28,6 +31,7 @@ from creditcommit import (
     VerificationOutcome,
 )
 from creditcommit.builtin import FileCreditSource, FileLicenceStore
+from creditcommit.cli import main
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.ports import IssuedLicence
 
@@ -192,3 +196,93 @@ def test_the_deadline_in_the_signed_letter_is_the_one_supervision_tracks(
     assert [(case_id, o.due) for case_id, o in report.verifications_overdue] == [
         (case.case_id, promised)
     ]
+
+
+# --- 7: the calendar's edge ---------------------------------------------------------------
+
+
+def test_a_submission_whose_verification_deadline_is_not_covered_stores_nothing(
+    service: Approvals, clock: ManualClock
+) -> None:
+    # Decided on 2026-12-20: the letter's deadline, 20 working days on, falls in 2027.
+    clock.set(at(dt.date(2026, 12, 20)))
+    with pytest.raises(CalendarCoverageError) as raised:
+        service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+    assert raised.value.year == 2027
+    assert log_size(service) == 0
+    assert service.store.streams(kind="case") == ()
+
+
+def test_with_next_years_notice_the_same_submission_goes_through(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    config = prepare(tmp_path)
+    example = files("creditcommit") / "data" / "calendar-2027.example.toml"
+    (tmp_path / "calendar-2027.toml").write_text(example.read_text(encoding="utf-8"), "utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'policy = "sample"\n',
+            'policy = "sample"\ncalendar_overrides = ["calendar-2027.toml"]\n',
+        ),
+        encoding="utf-8",
+    )
+    clock.set(at(dt.date(2026, 12, 20)))
+    with Approvals.from_config(config, clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+        assert case.commitment is not None
+        assert case.commitment.letter.terms.verification_due == dt.date(2027, 1, 18)
+
+
+def test_the_service_warns_at_start_up_when_the_calendar_is_about_to_end(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = prepare(tmp_path)
+    caplog.set_level(logging.WARNING, logger="creditcommit")
+    with Approvals.from_config(config, clock=ManualClock(START), autoload=False):
+        pass
+    assert [r for r in caplog.records if r.name == "creditcommit"] == []
+    late = ManualClock(dt.datetime(2026, 12, 7, 9, 0, tzinfo=CHINA_TIME))
+    with Approvals.from_config(config, clock=late, autoload=False):
+        pass
+    (record,) = [r for r in caplog.records if r.name == "creditcommit"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == (
+        "city 321000: the working-day calendar ends on 2026-12-31, in 24 days: deadlines after "
+        "that day cannot be computed and commands that need one fail; load the State Council "
+        "notice for 2027 as a calendar override (docs/calendar.md) or upgrade the holiday data"
+    )
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+def test_calendar_status_prints_the_last_covered_day() -> None:
+    code, out = cli("calendar", "status", "--on", "2026-09-01")
+    assert code == 0
+    assert out == (
+        "last covered day: 2026-12-31 (121 days from 2026-09-01)\n"
+        "data: chinesecalendar 1.11.0 (2004-2026)\n"
+    )
+
+
+def test_calendar_status_warns_from_60_days_before_the_last_covered_day() -> None:
+    code, out = cli("calendar", "status", "--on", "2026-12-07")
+    assert code == 0
+    assert out.splitlines() == [
+        "last covered day: 2026-12-31 (24 days from 2026-12-07)",
+        "data: chinesecalendar 1.11.0 (2004-2026)",
+        "warning: the working-day calendar ends on 2026-12-31, in 24 days: deadlines after "
+        "that day cannot be computed and commands that need one fail; load the State Council "
+        "notice for 2027 as a calendar override (docs/calendar.md) or upgrade the holiday data",
+    ]
+
+
+def test_calendar_status_with_next_years_notice() -> None:
+    example = files("creditcommit") / "data" / "calendar-2027.example.toml"
+    with as_file(example) as path:
+        code, out = cli("calendar", "status", "--on", "2026-12-07", "--override", str(path))
+    assert code == 0
+    assert out.splitlines()[0] == "last covered day: 2027-12-31 (389 days from 2026-12-07)"
+    assert "warning" not in out

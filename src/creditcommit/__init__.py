@@ -9,6 +9,8 @@ from creditcommit._codec import (
     event_to_record,
 )
 from creditcommit.calendar import (
+    COVERAGE_WARNING_DAYS,
+    CalendarCoverage,
     WorkingCalendar,
 )
 from creditcommit.case import (
@@ -258,6 +260,8 @@ __all__ = [
     "CHINA_TIME",
     "COMMITMENT_PUBLICITY",
     "COMMITMENT_PUBLICITY_BASIS",
+    "COVERAGE_WARNING_DAYS",
+    "CalendarCoverage",
     "CalendarCoverageError",
     "Case",
     "CaseEvent",

@@ -15,6 +15,7 @@ outbox, so a crash between the state change and the delivery loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -26,7 +27,7 @@ from creditcommit import case as lifecycle
 from creditcommit import draws as drawing
 from creditcommit import publication as publish
 from creditcommit._codec import event_from_record, event_to_record
-from creditcommit.calendar import WorkingCalendar
+from creditcommit.calendar import CalendarCoverage, WorkingCalendar
 from creditcommit.case import (
     Case,
     CaseEvent,
@@ -71,6 +72,8 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 
 #: A clock: returns the current time, with a time zone.
 Clock = Callable[[], dt.datetime]
+
+_log = logging.getLogger("creditcommit")
 
 # How many times submit() retries when a concurrent submission took the case number.
 _ID_ATTEMPTS = 20
@@ -209,7 +212,17 @@ class Approvals:
         except BaseException:
             store.close()
             raise
+        service._warn_if_the_calendar_ends()
         return service
+
+    def _warn_if_the_calendar_ends(self) -> None:
+        """Log the calendar's coverage warning (logger ``creditcommit``), if it has one."""
+        try:
+            coverage = self.calendar_coverage()
+        except ValueError:  # a clock without a time zone: the first action says so
+            return
+        if coverage.warning is not None:
+            _log.warning("city %s: %s", self.city, coverage.warning)
 
     def check(self, city: str | None = None) -> None:
         """Resolve every port, the catalogue, the policy and the calendar of ``city``."""
@@ -250,6 +263,14 @@ class Approvals:
     def calendar(self, city: str | None = None) -> WorkingCalendar:
         """The working-day calendar of ``city`` (default: the configured city)."""
         return self.integrations.calendar(self.city if city is None else city)
+
+    def calendar_coverage(self, city: str | None = None) -> CalendarCoverage:
+        """How far the working-day calendar of ``city`` reaches from the clock's day.
+
+        Its ``warning`` is set from 60 days before the last covered day on; the service
+        logs it at start-up (:meth:`from_config`, logger ``creditcommit``).
+        """
+        return self.calendar(city).coverage(self._now().date())
 
     # -- reading ------------------------------------------------------------------------
 
@@ -366,6 +387,11 @@ class Approvals:
                 idempotency_key=key,
             )
             new = Case.from_events(events)
+            # Every deadline the case needs from this decision is computed before anything
+            # is stored: the verification deadline its commitment letter will state.
+            # Outside the calendar's years this raises CalendarCoverageError.
+            if new.route is not None and new.route.is_commitment:
+                self._verification_due(new, approval_item)
             meta = {
                 "kind": "case",
                 "city": where,
