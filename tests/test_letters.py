@@ -8,12 +8,17 @@ with a reference of the city's own numbering.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import io
+import json
 import logging
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,11 +31,14 @@ from creditcommit import (
     CaseState,
     DuplicateLicence,
     ManualClock,
+    PluginError,
     Revoked,
     Signer,
+    SigningKeyMissing,
+    TamperedCommitment,
     VerificationOutcome,
 )
-from creditcommit.builtin import FileCreditSource, FileLicenceStore
+from creditcommit.builtin import SIGNING_KEY_ENV, FileCreditSource, FileLicenceStore
 from creditcommit.cli import main
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.ports import IssuedLicence
@@ -286,3 +294,152 @@ def test_calendar_status_with_next_years_notice() -> None:
     assert code == 0
     assert out.splitlines()[0] == "last covered day: 2027-12-31 (389 days from 2026-12-07)"
     assert "warning" not in out
+
+
+# --- 9: commitment letters that cannot be forged ------------------------------------------
+
+
+def edit_letter(db: Path, case_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the stored commitment-signed event of ``case_id`` in place, as a forger would."""
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        position, payload = conn.execute(
+            "SELECT position, payload FROM events WHERE stream = ? AND type = ?",
+            (case_id, "commitment-signed"),
+        ).fetchone()
+        data = json.loads(payload)
+        change(data["commitment"])
+        conn.execute(
+            "UPDATE events SET payload = ? WHERE position = ?",
+            (json.dumps(data, ensure_ascii=False), position),
+        )
+
+
+def reopen(directory: Path, clock: ManualClock) -> Approvals:
+    return Approvals.from_config(directory / "creditcommit.toml", clock=clock, autoload=False)
+
+
+def test_the_service_signs_the_letter_with_the_citys_provider(service: Approvals) -> None:
+    case = accepted(service, HOTEL)
+    assert case.commitment is not None
+    assert case.commitment.signature is not None
+    assert case.commitment.signature.algorithm == "hmac-sha256"
+    assert case.commitment.verify(service.integrations.signature_provider(CITY))
+    assert service.case(case.case_id) == case
+
+
+def test_without_a_key_nothing_is_signed_and_nothing_stored(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV)
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as service:
+        case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+        size = log_size(service)
+        with pytest.raises(SigningKeyMissing) as raised:
+            service.sign_commitment(case.case_id, Signer(HOTEL.name, HOTEL.identifier))
+        assert raised.value.variable == SIGNING_KEY_ENV
+        assert log_size(service) == size
+        assert service.case(case.case_id).state is CaseState.DECIDED
+
+
+@pytest.mark.parametrize(
+    ("what", "change"),
+    [
+        (
+            "the deadline in the terms",
+            lambda c: c["letter"]["terms"].update(verification_due="2025-12-31"),
+        ),
+        ("the text", lambda c: c.update(text=c["text"].replace("10月30日", "12月31日"))),
+        (
+            "the text and its digest",
+            lambda c: c.update(
+                text=(text := c["text"].replace("10月30日", "12月31日")),
+                sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            ),
+        ),
+        ("the signer", lambda c: c["signer"].update(name="另一个人")),
+    ],
+)
+def test_replaying_a_case_whose_letter_was_changed_raises_tampered_commitment(
+    tmp_path: Path, clock: ManualClock, what: str, change: Callable[[dict[str, Any]], None]
+) -> None:
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+    edit_letter(tmp_path / "cases.db", case.case_id, change)
+    with Approvals.from_config(
+        tmp_path / "creditcommit.toml", clock=clock, autoload=False
+    ) as again:
+        with pytest.raises(TamperedCommitment) as raised:
+            again.case(case.case_id)
+        assert raised.value.case_id == case.case_id, what
+        assert str(raised.value).startswith(
+            f"case {case.case_id}: the signed commitment letter does not verify: "
+        )
+        with pytest.raises(TamperedCommitment):
+            again.cases()
+
+
+def test_a_letter_signed_with_another_key_does_not_verify(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+    monkeypatch.setenv(SIGNING_KEY_ENV, "a forger's key, not the agency's")
+    with (
+        Approvals.from_config(tmp_path / "creditcommit.toml", clock=clock, autoload=False) as again,
+        pytest.raises(TamperedCommitment) as raised,
+    ):
+        again.case(case.case_id)
+    assert "signed with another key" in str(raised.value)
+
+
+def test_a_letter_stored_before_signatures_still_loads_as_legacy(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+    edit_letter(tmp_path / "cases.db", case.case_id, lambda c: c.pop("signature"))
+    with Approvals.from_config(
+        tmp_path / "creditcommit.toml", clock=clock, autoload=False
+    ) as again:
+        loaded = again.case(case.case_id)
+        assert loaded.commitment is not None
+        assert loaded.commitment.legacy
+        assert loaded.commitment.intact()
+        # Its text is still checked against its digest.
+        edit_letter(tmp_path / "cases.db", case.case_id, lambda c: c.update(text=c["text"] + "。"))
+        with pytest.raises(TamperedCommitment, match="its text does not match the SHA-256"):
+            again.case(case.case_id)
+
+
+def test_a_key_file_in_the_configuration_signs_without_the_environment(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV)
+    config = prepare(tmp_path)
+    (tmp_path / "signing.key").write_text("the agency's key from a file\n", encoding="utf-8")
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '[plugins.builtin]\nsigning_key_file = "signing.key"\n',
+        encoding="utf-8",
+    )
+    with Approvals.from_config(config, clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+        assert case.commitment is not None
+        assert case.commitment.verify(service.integrations.signature_provider(CITY))
+    (tmp_path / "signing.key").unlink()
+    with pytest.raises(PluginError, match=r"signing\.key"):
+        Approvals.from_config(config, clock=clock, autoload=False)
+
+
+def test_the_demo_and_the_commands_it_suggests_work_with_nothing_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV)
+    where = tmp_path / "demo"
+    code, out = cli("demo", "--dir", str(where))
+    assert code == 0
+    assert "hash chain intact" in out
+    config = str(where / "creditcommit.toml")
+    code, out = cli("--config", config, "case", "list")
+    assert code == 0
+    assert out.strip()

@@ -656,7 +656,7 @@ def test_the_conditional_route_from_submission_to_publication(
     assert case.state is CaseState.COMMITTED
     assert case.commitment is not None
     assert case.commitment.signed_at == clock.now
-    assert case.commitment.verify()
+    assert case.commitment.verify(service.integrations.signature_provider(CITY))
     clock.advance(minutes=15)
     case = service.accept(case.case_id, licence_valid_until=dt.date(2029, 9, 25))
     # 先证后核: accepted and issued at once; the deferred materials are the holder's to bring.

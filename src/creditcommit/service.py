@@ -32,6 +32,7 @@ from creditcommit.case import (
     Case,
     CaseEvent,
     CaseState,
+    CommitmentSigned,
     CreditRecordCreated,
     LicenceIssued,
     PauseReason,
@@ -56,6 +57,7 @@ from creditcommit.errors import (
     DuplicateKey,
     DuplicateLicence,
     IllegalTransition,
+    TamperedCommitment,
     UnknownCase,
 )
 from creditcommit.materials import LicenceHolding
@@ -234,6 +236,7 @@ class Approvals:
         self.integrations.catalog(where)
         self.integrations.policy(where)
         self.integrations.calendar(where)
+        self.integrations.signature_provider(where)
 
     def close(self) -> None:
         """Close the event store."""
@@ -282,10 +285,38 @@ class Approvals:
         return events
 
     def case(self, case_id: str) -> Case:
-        """The case as its events say it is now."""
-        return Case.from_events(
+        """The case as its events say it is now.
+
+        Every signed commitment letter in its history is checked with the city's signature
+        provider: one that no longer verifies raises :class:`TamperedCommitment`. A letter
+        stored before letters were signed (:attr:`~creditcommit.SignedCommitment.legacy`)
+        has only its text digest checked.
+        """
+        case = Case.from_events(
             event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
         )
+        self._check_letters(case)
+        return case
+
+    def _check_letters(self, case: Case) -> None:
+        for event in case.history:
+            if not isinstance(event, CommitmentSigned):
+                continue
+            signed = event.commitment
+            if not signed.intact():
+                raise TamperedCommitment(
+                    case.case_id, "its text does not match the SHA-256 recorded with it"
+                )
+            if signed.legacy:
+                continue
+            if not signed.verify(self.integrations.signature_provider(case.city)):
+                assert signed.signature is not None  # not legacy
+                raise TamperedCommitment(
+                    case.case_id,
+                    f"the {signed.signature.algorithm} signature of key "
+                    f"{signed.signature.key_id} does not match its text and terms (changed "
+                    "after signing, or signed with another key)",
+                )
 
     def cases(
         self,
@@ -440,7 +471,8 @@ class Approvals:
             # signed (standard route, wrong state) would fail as an InvalidValue instead.
             _check_signable(case)
             letter = CommitmentLetter(self._terms(case))
-            return lifecycle.sign_commitment(case, letter.sign(signer, now), now)
+            provider = self.integrations.signature_provider(case.city)
+            return lifecycle.sign_commitment(case, letter.sign(signer, now, provider=provider), now)
 
         return self._act(case_id, sign)
 
