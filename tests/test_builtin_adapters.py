@@ -18,11 +18,13 @@ from creditcommit.builtin import (
     FileCreditRegistry,
     FileCreditSource,
     FileLicenceStore,
+    HmacSignatureProvider,
     JsonLinesChannel,
 )
 from creditcommit.builtin import plugin as builtin_plugin
 from creditcommit.config import Config
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
+from creditcommit.delivery import Destinations
 from creditcommit.errors import (
     DataFileError,
     DuplicateLicence,
@@ -39,6 +41,7 @@ from creditcommit.testing.port_contracts import (
     CreditSourceContract,
     LicenceStoreContract,
     PublishingChannelContract,
+    SignatureProviderContract,
     outbox_message,
     sample_record,
 )
@@ -107,6 +110,16 @@ class TestFileLicenceStore(LicenceStoreContract):
     @pytest.fixture
     def city(self) -> str:
         return CITY
+
+
+class TestHmacSignatureProvider(SignatureProviderContract):
+    @pytest.fixture
+    def signature_provider(self) -> HmacSignatureProvider:
+        return HmacSignatureProvider("contract test key - NOT SECRET")
+
+    @pytest.fixture
+    def other_provider(self) -> HmacSignatureProvider:
+        return HmacSignatureProvider("another contract key - NOT SECRET")
 
 
 class TestJsonLinesChannel(PublishingChannelContract):
@@ -645,3 +658,18 @@ def test_the_builtin_plugin_opens_sqlite_urls_only(tmp_path: Path) -> None:
         assert (tmp_path / "cases.db").exists()
     finally:
         store.close()
+
+
+def test_a_withdrawal_queued_without_a_holder_is_not_delivered(tmp_path: Path) -> None:
+    store = FileLicenceStore(tmp_path / "licences.db")
+    store.record(licence("L-1"), city=CITY)
+    old = outbox_message(
+        "case-1/licence-withdrawn/L-1",
+        city=CITY,
+        destination="licences:licence-file",
+        topic="licence-withdrawn",
+        payload={"reference": "L-1", "withdrawn_on": "2026-07-01", "reason": "revoked"},
+    )
+    with pytest.raises(ValueError, match="names no holder"):
+        Destinations.of(store).route(old.destination)(old)
+    assert len(store.holdings(KNOWN, city=CITY, on=dt.date(2026, 7, 2))) == 1

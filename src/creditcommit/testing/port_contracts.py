@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 
 import pytest
 
+from creditcommit.commitments import Signature
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
 from creditcommit.errors import CreditCommitError, DuplicateLicence, LicenceHolderMismatch
 from creditcommit.identifiers import uscc_check_char
@@ -30,6 +31,7 @@ from creditcommit.ports import (
     LicenceStore,
     OutboxMessage,
     PublishingChannel,
+    SignatureProvider,
 )
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "CreditSourceContract",
     "LicenceStoreContract",
     "PublishingChannelContract",
+    "SignatureProviderContract",
     "SUBJECT",
     "outbox_message",
     "sample_record",
@@ -331,3 +334,46 @@ class PublishingChannelContract:
         for key in ("p-1", "p-1", "p-2", "p-1", "p-3", "p-2"):
             channel.publish(outbox_message(key, city=city, destination=destination))
         assert list(published()) == ["p-1", "p-2", "p-3"]
+
+
+class SignatureProviderContract:
+    """The contract of :class:`~creditcommit.ports.SignatureProvider`.
+
+    Fixtures: ``signature_provider`` (with its key); ``other_provider``, one of the same
+    kind with another key.
+    """
+
+    DATA = "信用承诺书 v1: the content of a signed letter".encode()
+
+    def test_implements_the_protocol(self, signature_provider: SignatureProvider) -> None:
+        assert isinstance(signature_provider, SignatureProvider)
+        assert isinstance(signature_provider.name, str)
+        assert signature_provider.name.strip()
+
+    def test_its_own_signature_verifies(self, signature_provider: SignatureProvider) -> None:
+        signature = signature_provider.sign(self.DATA)
+        assert isinstance(signature, Signature)
+        assert signature_provider.verify(self.DATA, signature) is True
+
+    def test_other_data_does_not_verify(self, signature_provider: SignatureProvider) -> None:
+        signature = signature_provider.sign(self.DATA)
+        assert signature_provider.verify(self.DATA + b" ", signature) is False
+        assert signature_provider.verify(self.DATA[:-1], signature) is False
+
+    def test_a_changed_signature_does_not_verify(
+        self, signature_provider: SignatureProvider
+    ) -> None:
+        signature = signature_provider.sign(self.DATA)
+        value = signature.value
+        flipped = value[:-1] + ("0" if value[-1] != "0" else "1")
+        for forged in (
+            Signature(signature.algorithm, signature.key_id, flipped),
+            Signature(signature.algorithm + "-x", signature.key_id, value),
+            Signature(signature.algorithm, signature.key_id + "-x", value),
+        ):
+            assert signature_provider.verify(self.DATA, forged) is False
+
+    def test_another_keys_signature_does_not_verify(
+        self, signature_provider: SignatureProvider, other_provider: SignatureProvider
+    ) -> None:
+        assert signature_provider.verify(self.DATA, other_provider.sign(self.DATA)) is False
