@@ -40,8 +40,8 @@ __all__ = [
     "CreditSourceContract",
     "LicenceStoreContract",
     "PublishingChannelContract",
-    "SignatureProviderContract",
     "SUBJECT",
+    "SignatureProviderContract",
     "outbox_message",
     "sample_record",
 ]
