@@ -139,7 +139,7 @@ def test_a_licence_number_used_in_the_city_is_refused_and_nothing_is_stored(
     with pytest.raises(DuplicateLicence) as raised:
         service.issue(salon.case_id, reference=REFERENCE)
     assert (raised.value.reference, raised.value.city) == (REFERENCE, CITY)
-    assert raised.value.case_id == hotel.case_id
+    assert (raised.value.case_id, raised.value.holder) == (hotel.case_id, HOTEL.identifier)
     assert (log_size(service), len(service.store.outbox())) == (size, messages)
     assert service.case(salon.case_id).state is CaseState.ACCEPTED
     # The same case issuing is not a duplicate of itself; another number is fine.

@@ -862,10 +862,8 @@ class Approvals:
         """
         for info in self.store.streams(kind="case", city=case.city, licence=reference):
             if info.stream != case.case_id:
-                other = self.case(info.stream)
-                raise DuplicateLicence(
-                    reference, case.city, holder=other.applicant.identifier, case_id=info.stream
-                )
+                holder = info.meta.get("applicant")
+                raise DuplicateLicence(reference, case.city, holder=holder, case_id=info.stream)
 
     def _notify(self, city: str, case_id: str, stored: Iterable[StoredEvent]) -> None:
         for event in stored:
