@@ -18,12 +18,20 @@ from creditcommit.builtin import (
     FileCreditRegistry,
     FileCreditSource,
     FileLicenceStore,
+    HmacSignatureProvider,
     JsonLinesChannel,
 )
 from creditcommit.builtin import plugin as builtin_plugin
 from creditcommit.config import Config
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
-from creditcommit.errors import DataFileError, InvalidValue, UnknownGrade, UnknownLicence
+from creditcommit.delivery import Destinations
+from creditcommit.errors import (
+    DataFileError,
+    DuplicateLicence,
+    LicenceHolderMismatch,
+    UnknownGrade,
+    UnknownLicence,
+)
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.ports import IssuedLicence
 from creditcommit.testing.port_contracts import (
@@ -33,6 +41,7 @@ from creditcommit.testing.port_contracts import (
     CreditSourceContract,
     LicenceStoreContract,
     PublishingChannelContract,
+    SignatureProviderContract,
     outbox_message,
     sample_record,
 )
@@ -101,6 +110,16 @@ class TestFileLicenceStore(LicenceStoreContract):
     @pytest.fixture
     def city(self) -> str:
         return CITY
+
+
+class TestHmacSignatureProvider(SignatureProviderContract):
+    @pytest.fixture
+    def signature_provider(self) -> HmacSignatureProvider:
+        return HmacSignatureProvider("contract test key - NOT SECRET")
+
+    @pytest.fixture
+    def other_provider(self) -> HmacSignatureProvider:
+        return HmacSignatureProvider("another contract key - NOT SECRET")
 
 
 class TestJsonLinesChannel(PublishingChannelContract):
@@ -450,8 +469,8 @@ def test_a_licence_without_end_stays_valid(tmp_path: Path) -> None:
 def test_a_withdrawn_licence_was_held_before_the_withdrawal(tmp_path: Path) -> None:
     store = FileLicenceStore(tmp_path / "licences.db")
     store.record(licence("L-1"), city=CITY)
-    store.withdraw("L-1", city=CITY, on=dt.date(2026, 7, 1), reason="revoked")
-    store.withdraw("L-1", city=CITY, on=dt.date(2026, 8, 1), reason="again")  # no effect
+    store.withdraw("L-1", city=CITY, holder=KNOWN, on=dt.date(2026, 7, 1), reason="revoked")
+    store.withdraw("L-1", city=CITY, holder=KNOWN, on=dt.date(2026, 8, 1), reason="again")
     assert len(store.holdings(KNOWN, city=CITY, on=dt.date(2026, 6, 30))) == 1
     assert store.holdings(KNOWN, city=CITY, on=dt.date(2026, 7, 1)) == ()
 
@@ -461,17 +480,38 @@ def test_licences_are_kept_per_city(tmp_path: Path) -> None:
     store.record(licence("L-1"), city="330100")
     assert store.holdings(KNOWN, city=CITY, on=dt.date(2026, 6, 1)) == ()
     with pytest.raises(UnknownLicence, match="no licence 'L-1' is recorded for city 321000"):
-        store.withdraw("L-1", city=CITY, on=dt.date(2026, 7, 1), reason="revoked")
+        store.withdraw("L-1", city=CITY, holder=KNOWN, on=dt.date(2026, 7, 1), reason="revoked")
 
 
 def test_another_licence_under_a_used_reference_is_refused(tmp_path: Path) -> None:
     store = FileLicenceStore(tmp_path / "licences.db")
     store.record(licence("L-1"), city=CITY)
-    with pytest.raises(
-        InvalidValue,
-        match="'L-1' is already recorded for city 321000 with another subject, case_id",
-    ):
+    with pytest.raises(DuplicateLicence) as raised:
         store.record(licence("L-1", subject=SUBJECT, case_id="case-2"), city=CITY)
+    assert (raised.value.reference, raised.value.city) == ("L-1", CITY)
+    assert (raised.value.holder, raised.value.case_id) == (KNOWN, "case-1")
+    assert str(raised.value) == (
+        "licence number 'L-1' is already used in city 321000 (case case-1, holder "
+        f"{KNOWN}); a licence number must be unique in its city: give another reference"
+    )
+    store.record(licence("L-1"), city=CITY)  # the identical licence again: a no-op
+    assert [h.reference for h in store.holdings(KNOWN, city=CITY, on=dt.date(2026, 6, 1))] == [
+        "L-1"
+    ]
+    assert store.holdings(SUBJECT, city=CITY, on=dt.date(2026, 6, 1)) == ()
+
+
+def test_another_holders_licence_is_never_withdrawn(tmp_path: Path) -> None:
+    store = FileLicenceStore(tmp_path / "licences.db")
+    store.record(licence("L-1"), city=CITY)
+    with pytest.raises(LicenceHolderMismatch) as raised:
+        store.withdraw("L-1", city=CITY, holder=SUBJECT, on=dt.date(2026, 7, 1), reason="revoked")
+    assert (raised.value.holder, raised.value.recorded_holder) == (SUBJECT, KNOWN)
+    assert str(raised.value) == (
+        f"licence 'L-1' of city 321000 is held by {KNOWN}, not by {SUBJECT}: another "
+        "holder's licence is never withdrawn; check the reference"
+    )
+    assert len(store.holdings(KNOWN, city=CITY, on=dt.date(2026, 7, 1))) == 1
 
 
 # --------------------------------------------------------------------------- JSON lines
@@ -618,3 +658,18 @@ def test_the_builtin_plugin_opens_sqlite_urls_only(tmp_path: Path) -> None:
         assert (tmp_path / "cases.db").exists()
     finally:
         store.close()
+
+
+def test_a_withdrawal_queued_without_a_holder_is_not_delivered(tmp_path: Path) -> None:
+    store = FileLicenceStore(tmp_path / "licences.db")
+    store.record(licence("L-1"), city=CITY)
+    old = outbox_message(
+        "case-1/licence-withdrawn/L-1",
+        city=CITY,
+        destination="licences:licence-file",
+        topic="licence-withdrawn",
+        payload={"reference": "L-1", "withdrawn_on": "2026-07-01", "reason": "revoked"},
+    )
+    with pytest.raises(ValueError, match="names no holder"):
+        Destinations.of(store).route(old.destination)(old)
+    assert len(store.holdings(KNOWN, city=CITY, on=dt.date(2026, 7, 2))) == 1

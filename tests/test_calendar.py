@@ -480,3 +480,60 @@ def test_on_or_after_is_the_first_working_day_from_day(day: dt.date) -> None:
     found = CHINA.on_or_after(day)
     assert found == naive_add(day - dt.timedelta(days=1), 1)
     assert (found == day) == CHINA.is_working_day(day)
+
+
+# --- the calendar's edge: coverage status -------------------------------------------------
+
+EXAMPLE_2027 = importlib.resources.files("creditcommit") / "data" / "calendar-2027.example.toml"
+
+
+def test_the_last_covered_day_and_the_warning_from_60_days_before_it() -> None:
+    assert CHINA.last_day == dt.date(2026, 12, 31)
+    quiet = CHINA.coverage(dt.date(2026, 10, 31))
+    assert (quiet.last_day, quiet.days_left, quiet.warning) == (dt.date(2026, 12, 31), 61, None)
+    assert CHINA.coverage(dt.date(2026, 11, 1)).warning is not None  # 60 days before
+    status = CHINA.coverage(dt.date(2026, 12, 7))
+    assert (status.days_left, status.expired) == (24, False)
+    assert status.warning == (
+        "the working-day calendar ends on 2026-12-31, in 24 days: deadlines after that day "
+        "cannot be computed and commands that need one fail; load the State Council notice "
+        "for 2027 as a calendar override (docs/calendar.md) or upgrade the holiday data"
+    )
+    late = CHINA.coverage(dt.date(2027, 1, 5))
+    assert (late.days_left, late.expired) == (-5, True)
+    assert late.warning is not None
+    assert late.warning.startswith("the working-day calendar ended on 2026-12-31, 5 days ago:")
+
+
+@given(
+    st.dates(dt.date(2026, 1, 1), dt.date(2027, 3, 1)),
+    st.integers(0, 120),
+)
+def test_the_warning_starts_exactly_warn_days_before_the_last_day(
+    today: dt.date, warn_days: int
+) -> None:
+    status = CHINA.coverage(today, warn_days=warn_days)
+    assert status.days_left == (dt.date(2026, 12, 31) - today).days
+    last = dt.date(2026, 12, 31)
+    assert (status.warning is not None) == (today >= last - dt.timedelta(warn_days))
+
+
+def test_loading_next_years_notice_moves_the_edge() -> None:
+    with importlib.resources.as_file(EXAMPLE_2027) as path:
+        extended = CHINA.with_override(path)
+    assert extended.last_day == dt.date(2027, 12, 31)
+    assert extended.coverage(dt.date(2026, 12, 7)).warning is None
+
+
+def test_a_malformed_override_file_names_the_file_and_each_path(tmp_path: Path) -> None:
+    text = EXAMPLE_2027.read_text(encoding="utf-8")
+    broken = text.replace("start = 2027-06-09", 'start = "June 9th"').replace(
+        "2027-02-14,", "2027-02-15,"
+    )
+    assert broken != text
+    bad = tmp_path / "calendar-2027.toml"
+    bad.write_text(broken, encoding="utf-8")
+    with pytest.raises(DataFileError) as raised:
+        CHINA.with_override(bad)
+    assert raised.value.source == str(bad)
+    assert [p.path for p in raised.value.problems] == ["years[0].holidays[4].start"]

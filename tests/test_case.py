@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from creditcommit.builtin.signing import HmacSignatureProvider
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import (
     ACTIONS,
@@ -73,6 +74,8 @@ CATALOG = Catalog.sample()
 POLICY = Policy.sample()
 CALENDAR = WorkingCalendar.china()
 SOURCE = "信用扬州 (sample)"
+# Signs the letters of these tests (a test key, not a secret).
+SIGNING = HmacSignatureProvider("creditcommit core tests - NOT SECRET", key_id="test")
 
 JIANGDU = "321012-TZXMBA"
 GAOYOU = "321084-GGCSWSXK"
@@ -140,7 +143,7 @@ def signed_letter(
         item, case.decision, case.plan, case.applicant, verification_due=verification_due
     )
     who = signer or Signer(case.applicant.name, case.applicant.identifier)
-    return letter.sign(who, when)
+    return letter.sign(who, when, provider=SIGNING)
 
 
 def gaoyou(

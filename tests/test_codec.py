@@ -60,6 +60,7 @@ from test_case import (
     JIANGDU_ITEM,
     NEWMAT,
     POLICY,
+    SIGNING,
     accepted_later,
     accepted_standard,
     at,
@@ -266,7 +267,7 @@ def test_the_jiangdu_filing_round_trips_with_its_signed_commitment() -> None:
     decoded = Case.from_events([through_json(e) for e in case.history])
     assert decoded == case
     assert decoded.commitment is not None
-    assert decoded.commitment.verify()
+    assert decoded.commitment.verify(SIGNING)
     assert decoded.commitment.text == signed.text
     # Not part of equality, kept all the same: the catalogue version of the item signed for.
     assert decoded.commitment.letter.terms.item.catalog == JIANGDU_ITEM.catalog

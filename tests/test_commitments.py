@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import html
 import os
 from pathlib import Path
@@ -19,9 +20,10 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from creditcommit.builtin.signing import HmacSignatureProvider, UnkeyedSignatureProvider
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import (
     ApprovalItem,
@@ -38,6 +40,7 @@ from creditcommit.commitments import (
     CommitmentTerms,
     MaterialTerm,
     Notification,
+    Signature,
     SignedCommitment,
     Signer,
     SignerRole,
@@ -52,6 +55,7 @@ from creditcommit.errors import (
     InvalidValue,
     MissingAuthorisation,
     Problem,
+    SigningKeyMissing,
 )
 
 D = dt.date
@@ -719,14 +723,27 @@ def test_template_file_reports_every_problem(tmp_path: Path) -> None:
 # --- signing --------------------------------------------------------------------------------
 
 SIGNED_AT = dt.datetime(2023, 1, 16, 10, 30, tzinfo=CST)
+# A test key, not a secret; OTHER_KEY stands for another agency's (or a forger's) key.
+PROVIDER = HmacSignatureProvider("creditcommit commitment tests - NOT SECRET", key_id="test")
+OTHER_KEY = HmacSignatureProvider("another key, not the agency's one", key_id="test")
+
+
+def jiangdu_signed() -> SignedCommitment:
+    signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
+    return jiangdu().letter().sign(signer, SIGNED_AT, provider=PROVIDER)
 
 
 def test_sign_and_verify() -> None:
     letter = jiangdu().letter()
     signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
-    signed = letter.sign(signer, SIGNED_AT)
+    signed = letter.sign(signer, SIGNED_AT, provider=PROVIDER)
     assert isinstance(signed, SignedCommitment)
-    assert signed.verify()
+    assert signed.verify(PROVIDER)
+    assert signed.intact()
+    assert not signed.legacy
+    assert signed.signature is not None
+    assert (signed.signature.algorithm, signed.signature.key_id) == ("hmac-sha256", "test")
+    assert PROVIDER.verify(signed.content(), signed.signature)
     assert signed.signer.role is SignerRole.APPLICANT
     assert signed.templates_digest == Templates.default().digest
     assert signed.text.endswith(
@@ -735,19 +752,95 @@ def test_sign_and_verify() -> None:
     )
     assert "________" not in signed.text
     assert signed.text.startswith(letter.render().split("承诺人（签字")[0])
-    assert letter.sign(signer, SIGNED_AT) == signed  # deterministic
+    assert letter.sign(signer, SIGNED_AT, provider=PROVIDER) == signed  # deterministic
 
 
-def test_tampering_is_detected() -> None:
-    signed = (
-        jiangdu()
-        .letter()
-        .sign(Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier), SIGNED_AT)
-    )
+def test_tampering_with_the_text_is_detected() -> None:
+    signed = jiangdu_signed()
     altered = attrs.evolve(signed, text=signed.text.replace("网上核查", "免予核查"))
     assert altered.text != signed.text
-    assert not altered.verify()
-    assert not attrs.evolve(signed, sha256="0" * 64).verify()
+    assert not altered.intact()
+    assert not altered.verify(PROVIDER)
+    # Recomputing the digest does not help: the signature covers it.
+    rehashed = attrs.evolve(altered, sha256=hashlib.sha256(altered.text.encode()).hexdigest())
+    assert rehashed.intact()
+    assert not rehashed.verify(PROVIDER)
+    assert not attrs.evolve(signed, sha256="0" * 64).verify(PROVIDER)
+
+
+def test_tampering_with_the_terms_is_detected() -> None:
+    signed = jiangdu_signed()
+    terms = signed.letter.terms
+    assert terms.verification_due is not None
+    later = attrs.evolve(terms, verification_due=terms.verification_due + dt.timedelta(days=30))
+    moved = attrs.evolve(signed, letter=CommitmentLetter(later))
+    assert moved.intact()  # the text is untouched ...
+    assert not moved.verify(PROVIDER)  # ... but the terms are not the ones signed
+    other = Applicant(JIANGDU_APPLICANT.identifier, "另一家公司")
+    renamed = attrs.evolve(signed, letter=CommitmentLetter(attrs.evolve(terms, applicant=other)))
+    assert not renamed.verify(PROVIDER)
+    fewer = attrs.evolve(terms, materials=terms.materials[1:])
+    assert not attrs.evolve(signed, letter=CommitmentLetter(fewer)).verify(PROVIDER)
+
+
+def test_a_signature_made_with_another_key_does_not_verify() -> None:
+    signed = jiangdu_signed()
+    forged = attrs.evolve(signed, signature=OTHER_KEY.sign(signed.content()))
+    assert not forged.verify(PROVIDER)
+    assert forged.verify(OTHER_KEY)
+
+
+def test_a_letter_stored_before_signatures_is_legacy() -> None:
+    signed = jiangdu_signed()
+    legacy = attrs.evolve(signed, signature=None)
+    assert legacy.legacy
+    assert legacy.intact()
+    assert not legacy.verify(PROVIDER)  # nothing to vouch for it but its digest
+
+
+def test_a_provider_must_return_a_signature() -> None:
+    class Broken:
+        name = "broken"
+
+        def sign(self, data: bytes) -> object:
+            return "signed!"
+
+        def verify(self, data: bytes, signature: object) -> bool:
+            return True
+
+    signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
+    with pytest.raises(InvalidValue) as exc:
+        jiangdu().letter().sign(signer, SIGNED_AT, provider=Broken())  # type: ignore[arg-type]
+    assert problems(exc) == [
+        "signature: the signature provider 'broken' returned str, not a Signature"
+    ]
+
+
+def test_signature_fields_must_not_be_empty() -> None:
+    with pytest.raises(InvalidValue) as exc:
+        Signature("", "k", " ")
+    assert problems(exc) == [
+        "algorithm: expected a non-empty string, got ''",
+        "value: expected a non-empty string, got ' '",
+    ]
+
+
+def test_an_unkeyed_provider_refuses_to_sign() -> None:
+    signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
+    with pytest.raises(SigningKeyMissing) as exc:
+        jiangdu().letter().sign(signer, SIGNED_AT, provider=UnkeyedSignatureProvider())
+    assert exc.value.variable == "CREDITCOMMIT_SIGNING_KEY"
+    with pytest.raises(SigningKeyMissing):
+        jiangdu_signed().verify(UnkeyedSignatureProvider())
+
+
+def test_the_built_in_provider_reads_its_key_from_the_environment() -> None:
+    assert isinstance(HmacSignatureProvider.from_environ({}), UnkeyedSignatureProvider)
+    provider = HmacSignatureProvider.from_environ({"CREDITCOMMIT_SIGNING_KEY": "k" * 16})
+    assert isinstance(provider, HmacSignatureProvider)
+    assert provider.key_id == "sha256:" + hashlib.sha256(b"k" * 16).hexdigest()[:16]
+    with pytest.raises(ValueError, match="CREDITCOMMIT_SIGNING_KEY: a signing key needs at"):
+        HmacSignatureProvider.from_environ({"CREDITCOMMIT_SIGNING_KEY": "short"})
 
 
 def test_agent_signs_with_authorisation() -> None:
@@ -755,9 +848,15 @@ def test_agent_signs_with_authorisation() -> None:
     signed = (
         gaoyou()
         .letter()
-        .sign(agent, dt.datetime(2025, 9, 26, 15, 0, tzinfo=CST), lang="en", format="html")
+        .sign(
+            agent,
+            dt.datetime(2025, 9, 26, 15, 0, tzinfo=CST),
+            provider=PROVIDER,
+            lang="en",
+            format="html",
+        )
     )
-    assert signed.verify()
+    assert signed.verify(PROVIDER)
     assert (
         f"Signed by the agent 张三 ({AGENT_ID}) for the applicant, under written "
         "authorisation 委托书 2023-017" in signed.text
@@ -799,7 +898,7 @@ def test_signer_needs_name_and_identifier() -> None:
 
 def test_someone_else_cannot_sign_as_the_applicant() -> None:
     with pytest.raises(InvalidValue) as exc:
-        jiangdu().letter().sign(Signer("张三", AGENT_ID), SIGNED_AT)
+        jiangdu().letter().sign(Signer("张三", AGENT_ID), SIGNED_AT, provider=PROVIDER)
     assert problems(exc) == [
         f"signer.identifier: the applicant is '{JIANGDU_APPLICANT.identifier}', not "
         f"'{AGENT_ID}'; anyone else signs as an agent with the applicant's authorisation"
@@ -809,7 +908,7 @@ def test_someone_else_cannot_sign_as_the_applicant() -> None:
 def test_signing_time_needs_a_time_zone() -> None:
     signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
     with pytest.raises(InvalidValue) as exc:
-        jiangdu().letter().sign(signer, dt.datetime(2023, 1, 16, 10, 30))
+        jiangdu().letter().sign(signer, dt.datetime(2023, 1, 16, 10, 30), provider=PROVIDER)
     assert problems(exc) == [
         "signed_at: expected a date-time with a time zone (e.g. +08:00), got "
         "datetime.datetime(2023, 1, 16, 10, 30)"
@@ -819,18 +918,16 @@ def test_signing_time_needs_a_time_zone() -> None:
 def test_signing_before_the_document_date() -> None:
     signer = Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier)
     with pytest.raises(InvalidValue) as exc:
-        jiangdu().letter().sign(signer, dt.datetime(2023, 1, 15, 23, 0, tzinfo=CST))
+        jiangdu().letter().sign(
+            signer, dt.datetime(2023, 1, 15, 23, 0, tzinfo=CST), provider=PROVIDER
+        )
     assert problems(exc) == [
         "signed_at: 2023-01-15T23:00:00+08:00 is before the document date 2023-01-16"
     ]
 
 
 def test_stored_signature_is_validated() -> None:
-    signed = (
-        jiangdu()
-        .letter()
-        .sign(Signer(JIANGDU_APPLICANT.name, JIANGDU_APPLICANT.identifier), SIGNED_AT)
-    )
+    signed = jiangdu_signed()
     with pytest.raises(InvalidValue) as exc:
         attrs.evolve(signed, sha256="ABC", text="")
     assert problems(exc) == [
@@ -932,10 +1029,44 @@ def test_rendering_is_deterministic(case: Case, lang: Any, format: Any) -> None:
 @given(applications(), st.datetimes(min_value=dt.datetime(2025, 3, 3), timezones=st.just(CST)))
 def test_signature_verifies_and_detects_any_change(case: Case, signed_at: dt.datetime) -> None:
     signer = Signer(case.applicant.name, case.applicant.identifier)
-    signed = case.letter().sign(signer, signed_at)
-    assert signed.verify()
-    assert signed == case.letter().sign(signer, signed_at)
-    assert not attrs.evolve(signed, text=signed.text + " ").verify()
+    signed = case.letter().sign(signer, signed_at, provider=PROVIDER)
+    assert signed.verify(PROVIDER)
+    assert signed == case.letter().sign(signer, signed_at, provider=PROVIDER)
+    assert not attrs.evolve(signed, text=signed.text + " ").verify(PROVIDER)
+
+
+def forge(value: Any, **changes: Any) -> Any:
+    """A copy of an attrs instance with fields replaced, bypassing its checks (a forger
+    edits the stored data, not through the constructors)."""
+    copy = object.__new__(type(value))
+    for name in attrs.fields_dict(type(value)):
+        object.__setattr__(copy, name, changes.get(name, getattr(value, name)))
+    return copy
+
+
+TERM_CHANGES: dict[str, Any] = {
+    "verification_due": lambda t: (
+        None if t.verification_due is None else t.verification_due + dt.timedelta(days=1)
+    ),
+    "issued_on": lambda t: t.issued_on - dt.timedelta(days=1),
+    "applicant": lambda t: Applicant(t.applicant.identifier, t.applicant.name + "（变更）"),
+    "materials": lambda t: t.materials[1:],
+    "publicity": lambda t: PublicityPeriod(t.publicity.min_months, t.publicity.max_months + 1),
+}
+
+
+@given(applications(), st.sampled_from(sorted(TERM_CHANGES)))
+def test_the_signature_breaks_when_any_term_changes(case: Case, field: str) -> None:
+    signer = Signer(case.applicant.name, case.applicant.identifier)
+    signed = case.letter().sign(
+        signer, dt.datetime(2026, 6, 1, 10, 0, tzinfo=CST), provider=PROVIDER
+    )
+    terms = signed.letter.terms
+    changed = TERM_CHANGES[field](terms)
+    assume(changed != getattr(terms, field))
+    forged = forge(signed, letter=CommitmentLetter(forge(terms, **{field: changed})))
+    assert forged.intact()  # the text is untouched
+    assert not forged.verify(PROVIDER)
 
 
 def test_plan_line_for_a_material_the_item_does_not_list() -> None:

@@ -306,7 +306,7 @@ CORPUS = [
         'city = "321000"\n[plugins.builtin]\ncredit_db = "c.db"',
         "plugins.builtin",
         "unknown key 'credit_db' (allowed: credit, credit_scale, unavailable_subjects, "
-        "licences, channel, channel_name)",
+        "licences, channel, channel_name, signing_key_file)",
         id="builtin-key",
     ),
     pytest.param(

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from creditcommit.builtin.signing import HmacSignatureProvider
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import ACTIONS as CASE_ACTIONS
 from creditcommit.case import (
@@ -82,6 +83,7 @@ from creditcommit.supervision import VerificationOutcome
 D = dt.date
 CST = dt.timezone(dt.timedelta(hours=8))
 CALENDAR = WorkingCalendar.china()
+SIGNING = HmacSignatureProvider("creditcommit metrics tests - NOT SECRET", key_id="test")
 POLICY = Policy.sample()
 SAMPLE = Catalog.sample()
 
@@ -207,7 +209,8 @@ def signed(case: Case, item: ApprovalItem, now: dt.datetime) -> Case:
         case.applicant,
         verification_due=CALENDAR.add_working_days(case.decision.decided_on, deadline),
     )
-    signature = letter.sign(Signer(case.applicant.name, case.applicant.identifier), now)
+    signer = Signer(case.applicant.name, case.applicant.identifier)
+    signature = letter.sign(signer, now, provider=SIGNING)
     return fold(case, sign_commitment(case, signature, now))
 
 

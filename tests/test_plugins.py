@@ -160,10 +160,12 @@ def test_an_installed_plugin_is_discovered(installer: Installer, config: Config)
     installer.install_testplugin()
     pm = make_plugin_manager(environ={})
     assert pm.has_plugin("testplugin")
-    [(_, dist)] = pm.list_plugin_distinfo()
-    assert (dist.project_name, dist.version) == ("cc-testplugin", "0.1")
+    # Other distributions (the adapters under adapters/) may be installed beside it.
+    dists = {dist.project_name: dist for _, dist in pm.list_plugin_distinfo()}
+    assert dists["cc-testplugin"].version == "0.1"
     found = Integrations(pm, config)
-    assert found.plugins == ("builtin", "testplugin")
+    assert found.plugins[0] == "builtin"
+    assert "testplugin" in found.plugins
     assert found.credit_source(HANGZHOU).name == "hangzhou-credit"
     assert found.licence_store(HANGZHOU).name == "hangzhou-licences"
     assert found.catalog(HANGZHOU) is Catalog.sample()
@@ -210,7 +212,7 @@ def test_the_plugins_switch_names_a_missing_plugin(installer: Installer) -> None
     with pytest.raises(
         PluginError,
         match=r"CREDITCOMMIT_PLUGINS names the plugin 'yangzhou', which is not installed "
-        r"\(installed: testplugin\)",
+        r"\(installed: (\w+, )*testplugin(, \w+)*\)",
     ):
         make_plugin_manager(environ={ENV_PLUGINS: "yangzhou"})
 

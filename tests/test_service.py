@@ -194,7 +194,7 @@ class ScriptedLicenceStore:
     def record(self, licence: IssuedLicence, *, city: str) -> None:
         self.recorded.append(licence)
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None:
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
         raise AssertionError("not used")
 
 
@@ -663,7 +663,7 @@ def test_the_conditional_route_from_submission_to_publication(
     assert case.state is CaseState.COMMITTED
     assert case.commitment is not None
     assert case.commitment.signed_at == clock.now
-    assert case.commitment.verify()
+    assert case.commitment.verify(service.integrations.signature_provider(CITY))
     clock.advance(minutes=15)
     case = service.accept(case.case_id, licence_valid_until=dt.date(2029, 9, 25))
     # 先证后核: accepted and issued at once; the deferred materials are the holder's to bring.

@@ -983,9 +983,8 @@ class ApprovalsMachine(RuleBasedStateMachine):
         ticked: dict[str, Case],
     ) -> None:
         """The open verifications of the cases the tick looked at: not yet recorded, due
-        the item's deadline after the licence; overdue once that day has passed."""
+        on the day the signed letter states; overdue once that day has passed."""
         day = self.today
-        calendar = self.service.calendar()
         want_due: set[tuple[str, dt.date]] = set()
         want_overdue: set[tuple[str, dt.date]] = set()
         for case_id in ticked:
@@ -998,7 +997,10 @@ class ApprovalsMachine(RuleBasedStateMachine):
             if item.verification.method is VerificationMethod.EXEMPT:
                 continue
             assert item.verification.deadline_days is not None
-            by = calendar.add_working_days(case.licence.issued_on, item.verification.deadline_days)
+            # The deadline the signed letter states (docs/supervision.md).
+            assert case.commitment is not None
+            by = case.commitment.letter.terms.verification_due
+            assert by is not None
             (want_overdue if by < day else want_due).add((case_id, by))
         for listed, want in ((listed_due, want_due), (listed_overdue, want_overdue)):
             found = set()

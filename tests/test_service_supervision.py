@@ -455,6 +455,7 @@ def test_a_revocation_puts_its_consequences_in_the_outbox_with_the_event(
     assert isinstance(case.revocation, Revoked)
     assert withdrawn == {
         "reference": reference,
+        "holder": HOTEL.identifier,
         "withdrawn_on": "2025-10-09",
         "reason": case.revocation.grounds,
     }

@@ -1022,20 +1022,26 @@ def test_materials_supplied_before_the_licence_are_no_obligation() -> None:
     case = fold(case, issue(case, at(D(2025, 9, 30))))
     assert [o.code for o in obligations(case, GAOYOU_LATER, CALENDAR)] == [None, *DEFERRED[1:]]
     (verification, *_) = obligations(case, GAOYOU_LATER, CALENDAR)
-    assert verification.due == CALENDAR.add_working_days(D(2025, 9, 30), 20)
+    # The deadline the signed letter states: 20 working days after the decision.
+    assert verification.due == CALENDAR.add_working_days(GAOYOU_DAY, 20) == D(2025, 10, 30)
 
 
 @given(st.dates(D(2025, 9, 26), D(2026, 11, 30)))
-def test_the_verification_deadline_is_counted_from_the_issue_day(day: dt.date) -> None:
+def test_the_verification_deadline_is_the_signed_letters_whatever_the_issue_day(
+    day: dt.date,
+) -> None:
     case = issued()
     licence = case.licence
     assert licence is not None
+    assert case.commitment is not None
+    promised = case.commitment.letter.terms.verification_due
+    assert promised is not None
     moved = attrs.evolve(licence, issued_on=day, at=at(day))
     history = tuple(moved if e is licence else e for e in case.history)
     case = Case.from_events(history)
     (verification, *_) = obligations(case, GAOYOU_ITEM, CALENDAR)
-    assert verification.due == CALENDAR.add_working_days(day, 20)
-    assert CALENDAR.working_days_between(day, verification.due) == 20
+    assert verification.due == promised
+    assert CALENDAR.working_days_between(GAOYOU_DAY, promised) == 20
 
 
 # --- the statement window, as a law -------------------------------------------------------------

@@ -46,6 +46,11 @@ BATHS_C = Applicant(_uscc("91321084MA1TQ7GU1"), "高邮某洗浴服务部")
 SALON_B = Applicant(_uscc("91321084MA1TQ7GU2"), "高邮某美容美发店")
 INN_B = Applicant(_uscc("91321084MA1TQ7GU3"), "高邮某宾馆")
 
+#: The demo's own signing key, written to ``signing.key`` in the demo's directory so that the
+#: demo and the commands it suggests work with nothing set in the environment. Not a secret:
+#: never use it for real letters.
+DEMO_SIGNING_KEY = "creditcommit demo key - NOT SECRET, NOT FOR REAL LETTERS"
+
 CONFIG = f"""\
 # creditcommit demo: the sample catalogue and the sample Yangzhou policy (neither official).
 city = "{CITY}"
@@ -59,6 +64,8 @@ licences = "licences.db"
 channel = "publications.jsonl"
 # A testing aid: this subject's credit lookup fails as if the platform were down.
 unavailable_subjects = ["{INN_B.identifier}"]
+# The demo's own key for signing commitment letters (never use it for real letters).
+signing_key_file = "signing.key"
 """
 
 
@@ -71,6 +78,7 @@ def prepare(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "creditcommit.toml"
     config.write_text(CONFIG, encoding="utf-8")
+    (directory / "signing.key").write_text(DEMO_SIGNING_KEY + "\n", encoding="utf-8")
     credit = FileCreditSource(directory / "credit.db")
     for applicant, grade in ((HOTEL_B, "B"), (BATHS_C, "C"), (SALON_B, "B"), (INN_B, "B")):
         credit.set_grade(applicant.identifier, grade, city=CITY)

@@ -29,10 +29,67 @@ from creditcommit import _holiday_data
 from creditcommit._converter import read_toml, structure
 from creditcommit.errors import CalendarCoverageError, DataFileError, Problem
 
-__all__ = ["WorkingCalendar"]
+__all__ = ["COVERAGE_WARNING_DAYS", "CalendarCoverage", "WorkingCalendar"]
 
 _SATURDAY = 5
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+COVERAGE_WARNING_DAYS = 60
+"""How many days before the last covered day :meth:`WorkingCalendar.coverage` warns."""
+
+
+@attrs.frozen
+class CalendarCoverage:
+    """How far the working-day calendar reaches, seen from ``today``.
+
+    ``last_day`` is the last covered day (None for a calendar without years);
+    ``days_left`` the days from ``today`` to it (negative once it has passed). ``warning``
+    is a sentence for the operator from ``warn_days`` days before the last day on, else
+    None. ``provenance`` is the calendar's.
+    """
+
+    today: dt.date
+    last_day: dt.date | None
+    warn_days: int = COVERAGE_WARNING_DAYS
+    provenance: tuple[str, ...] = ()
+
+    @property
+    def days_left(self) -> int | None:
+        """Days from ``today`` to the last covered day; negative after it."""
+        return None if self.last_day is None else (self.last_day - self.today).days
+
+    @property
+    def expired(self) -> bool:
+        """True once ``today`` is after the last covered day (or nothing is covered)."""
+        return self.last_day is None or self.today > self.last_day
+
+    @property
+    def warning(self) -> str | None:
+        """What to tell the operator, from ``warn_days`` before the last day on; else None."""
+        left = self.days_left
+        if self.last_day is None or left is None:
+            return (
+                "the working-day calendar covers no year: no deadline can be computed; load "
+                "the State Council notices as calendar overrides (docs/calendar.md)"
+            )
+        if left > self.warn_days:
+            return None
+        day = self.last_day.isoformat()
+        if left > 1:
+            when = f"ends on {day}, in {left} days"
+        elif left == 1:
+            when = f"ends on {day}, tomorrow"
+        elif left == 0:
+            when = f"ends on {day}, today"
+        else:
+            when = f"ended on {day}, {-left} day{'s' if left < -1 else ''} ago"
+        return (
+            f"the working-day calendar {when}: deadlines after that day cannot be computed "
+            "and commands that need one fail; load the State Council notice for "
+            f"{self.last_day.year + 1} as a calendar override (docs/calendar.md) or upgrade "
+            "the holiday data"
+        )
+
 
 # --- override file schema (types only; checks in _check_override) ---------------------------
 
@@ -202,6 +259,20 @@ class WorkingCalendar:
                 lines.append(origin.describe(self._years[start], self._years[i - 1]))
                 start = i
         return tuple(lines)
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last covered day (31 December of the last year), None without years."""
+        return dt.date(self._years[-1], 12, 31) if self._years else None
+
+    def coverage(
+        self, today: dt.date, *, warn_days: int = COVERAGE_WARNING_DAYS
+    ) -> CalendarCoverage:
+        """How far the calendar reaches from ``today``: the last covered day and, from
+        ``warn_days`` days before it on, a warning to load next year's notice."""
+        if warn_days < 0:
+            raise ValueError(f"warn_days must not be negative, got {warn_days}")
+        return CalendarCoverage(today, self.last_day, warn_days, self.provenance)
 
     def covers(self, year: int) -> bool:
         """Whether the calendar has official data for ``year``."""

@@ -1778,7 +1778,7 @@ def sign_commitment(
             "the letter was drawn up for another decision than the case's "
             f"({terms.decision.route.name} route of {terms.decision.decided_on.isoformat()})",
         )
-    if not signed.verify():
+    if not signed.intact():
         raise _illegal(case, action, "the signed text does not match its SHA-256 digest")
     return (CommitmentSigned(at=now, commitment=signed),)
 

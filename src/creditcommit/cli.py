@@ -197,6 +197,19 @@ def cmd_calendar_between(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_calendar_status(args: argparse.Namespace, out: TextIO) -> int:
+    calendar = _calendar(args.override)
+    today = args.on if args.on is not None else dt.datetime.now(CHINA_TIME).date()
+    status = calendar.coverage(today)
+    last = "none" if status.last_day is None else status.last_day.isoformat()
+    out.write(f"last covered day: {last} ({status.days_left} days from {today.isoformat()})\n")
+    for line in status.provenance:
+        out.write(f"data: {line}\n")
+    if status.warning is not None:
+        out.write(f"warning: {status.warning}\n")
+    return 0
+
+
 def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
     status = 0
     for text in args.codes:
@@ -856,7 +869,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     between = calendar_cmds.add_parser("between", help="working days in (START, END]")
     between.add_argument("start", type=_date, help="the first day (not counted), YYYY-MM-DD")
     between.add_argument("end", type=_date, help="the last day (counted), YYYY-MM-DD")
-    for sub, handler in ((add, cmd_calendar_add), (between, cmd_calendar_between)):
+    status = calendar_cmds.add_parser(
+        "status", help="the last covered day; warns from 60 days before it"
+    )
+    status.add_argument(
+        "--on", type=_date, metavar="YYYY-MM-DD", help="the day to look from (default: today)"
+    )
+    for sub, handler in (
+        (add, cmd_calendar_add),
+        (between, cmd_calendar_between),
+        (status, cmd_calendar_status),
+    ):
         sub.add_argument(
             "--override",
             action="append",

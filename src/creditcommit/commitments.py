@@ -9,9 +9,11 @@ city can override. Rendering is deterministic: the same terms and templates give
 byte-identical text or HTML.
 
 :meth:`CommitmentLetter.sign` records who signed and when, together with the exact text
-signed and its SHA-256 (:class:`SignedCommitment`). Nothing here reads a clock: the
-verification deadline is computed by the caller on the working-day calendar, and the
-signing time is passed in.
+signed and its SHA-256 (:class:`SignedCommitment`), and has a signature provider (the port
+:class:`~creditcommit.ports.SignatureProvider`) sign the text and the terms together
+(:class:`Signature`), so that changing either is detected. Nothing here reads a clock or a
+key: the verification deadline is computed by the caller on the working-day calendar, the
+signing time is passed in, and the provider holds the key.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, Self, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, get_args
 
 import attrs
 
@@ -40,6 +42,9 @@ from creditcommit.decision import Applicant, Decision
 from creditcommit.effective import LegalReference
 from creditcommit.errors import DataFileError, InvalidValue, MissingAuthorisation, Problem
 
+if TYPE_CHECKING:
+    from creditcommit.ports import SignatureProvider
+
 __all__ = [
     "COMMITMENT_PUBLICITY",
     "COMMITMENT_PUBLICITY_BASIS",
@@ -49,6 +54,8 @@ __all__ = [
     "Notification",
     "PlanLike",
     "PlanLineLike",
+    "SIGNED_CONTENT_VERSION",
+    "Signature",
     "SignedCommitment",
     "Signer",
     "SignerRole",
@@ -776,14 +783,97 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+SIGNED_CONTENT_VERSION = 1
+"""The version of :meth:`SignedCommitment.content`, the bytes a signature covers."""
+
+
+def _text_problems(value: object, path: str) -> list[Problem]:
+    if not isinstance(value, str) or not value.strip():
+        return [Problem(path, f"expected a non-empty string, got {value!r}")]
+    return []
+
+
+@attrs.frozen
+class Signature:
+    """A signature over a signed commitment letter's content (承诺书电子签名).
+
+    ``algorithm`` names the scheme (``"hmac-sha256"`` for the built-in provider, e.g.
+    ``"sm2-sm3"`` for a CA-issued certificate), ``key_id`` which key signed, and ``value``
+    the signature as text (hex or base64, as the provider writes it). Made by a
+    :class:`~creditcommit.ports.SignatureProvider`; checked by the same kind of provider.
+    """
+
+    algorithm: str
+    key_id: str
+    value: str
+
+    def __attrs_post_init__(self) -> None:
+        problems = [
+            found
+            for field in ("algorithm", "key_id", "value")
+            for found in _text_problems(getattr(self, field), field)
+        ]
+        if problems:
+            raise InvalidValue("Signature", problems)
+
+
+def _day_text(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _terms_content(terms: CommitmentTerms) -> dict[str, Any]:
+    """What a signature binds of the terms: everything the letter states, as plain data.
+
+    Written out field by field (not by a generic converter), so that a field added to a
+    catalogue or decision class later does not change the bytes of letters signed before.
+    """
+    item = terms.item
+    decision = terms.decision
+    return {
+        "item": {
+            "code": item.code,
+            "valid_from": item.valid_from.isoformat(),
+            "name": item.name,
+            "department": item.department,
+            "legal_basis": [str(ref) for ref in item.legal_basis],
+            "verification_method": item.verification.method.value,
+        },
+        "decision": {
+            "item_code": decision.item_code,
+            "item_valid_from": decision.item_valid_from.isoformat(),
+            "applicant": decision.applicant,
+            "route": decision.route.value,
+            "decided_on": decision.decided_on.isoformat(),
+        },
+        "applicant": {"identifier": terms.applicant.identifier, "name": terms.applicant.name},
+        "materials": [
+            {
+                "code": term.code,
+                "name": term.name,
+                "disposition": term.disposition,
+                "due": _day_text(term.due),
+            }
+            for term in terms.materials
+        ],
+        "verification_due": _day_text(terms.verification_due),
+        "issued_on": terms.issued_on.isoformat(),
+        "publicity_months": [terms.publicity.min_months, terms.publicity.max_months],
+        "publicity_basis": str(terms.publicity_basis),
+    }
+
+
 @attrs.frozen
 class SignedCommitment:
     """A signed commitment letter (已签署的信用承诺书): who signed, when, and exactly what.
 
     ``text`` is the rendered letter with the signature block, in ``lang`` and ``format``;
     ``sha256`` its SHA-256 hex digest; ``templates_digest`` the :attr:`Templates.digest` it
-    was rendered from. Store them together; :meth:`verify` tells whether the text is still
-    the one signed.
+    was rendered from; ``signature`` the provider's signature over :meth:`content` — the
+    text's digest and the terms together. Store them together; :meth:`verify` tells, with
+    the provider, whether neither the text nor the terms changed since signing.
+
+    A letter stored before letters were signed has no ``signature`` (``None``): it is
+    :attr:`legacy`, and only its text digest can be checked (:meth:`intact`).
     """
 
     letter: CommitmentLetter
@@ -794,6 +884,7 @@ class SignedCommitment:
     templates_digest: str
     text: str
     sha256: str
+    signature: Signature | None = None
 
     def __attrs_post_init__(self) -> None:
         problems = _signing_problems(self.letter.terms, self.signer, self.signed_at)
@@ -809,9 +900,52 @@ class SignedCommitment:
         if problems:
             raise InvalidValue("SignedCommitment", problems)
 
-    def verify(self) -> bool:
-        """True if ``sha256`` is the SHA-256 of ``text``: the text has not been altered."""
+    @property
+    def legacy(self) -> bool:
+        """True for a letter stored before letters were signed: only a SHA-256, no signature."""
+        return self.signature is None
+
+    def content(self) -> bytes:
+        """The bytes the signature covers: canonical JSON (UTF-8, sorted keys) of the
+        content version, the text's SHA-256, how it was rendered, who signed and when, and
+        the terms (:data:`SIGNED_CONTENT_VERSION`)."""
+        signer = self.signer
+        data = {
+            "version": SIGNED_CONTENT_VERSION,
+            "text_sha256": self.sha256,
+            "templates_digest": self.templates_digest,
+            "lang": self.lang,
+            "format": self.format,
+            "signer": {
+                "name": signer.name,
+                "identifier": signer.identifier,
+                "role": signer.role.value,
+                "authorisation": signer.authorisation,
+            },
+            "signed_at": self.signed_at.isoformat(),
+            "terms": _terms_content(self.letter.terms),
+        }
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return text.encode("utf-8")
+
+    def intact(self) -> bool:
+        """True if ``sha256`` is the SHA-256 of ``text``: the text has not been altered.
+
+        This checks the text against its own digest only; anyone can recompute both.
+        :meth:`verify` checks the signature as well.
+        """
         return hmac.compare_digest(_sha256(self.text), self.sha256)
+
+    def verify(self, provider: SignatureProvider) -> bool:
+        """True if the text is intact and ``provider`` confirms the signature over
+        :meth:`content`: neither the text nor the terms changed since signing.
+
+        False for a :attr:`legacy` letter (there is no signature to check). The provider
+        may raise, e.g. :class:`~creditcommit.SigningKeyMissing` when it has no key.
+        """
+        if self.signature is None or not self.intact():
+            return False
+        return provider.verify(self.content(), self.signature)
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -1228,15 +1362,18 @@ class CommitmentLetter(_TermsDocument):
         signer: Signer,
         signed_at: dt.datetime,
         *,
+        provider: SignatureProvider,
         lang: Language = "zh",
         format: Format = "text",
         templates: Templates | None = None,
     ) -> SignedCommitment:
-        """Sign the letter: render it with the signature block and record its SHA-256.
+        """Sign the letter: render it with the signature block, record its SHA-256, and
+        have ``provider`` sign the text and the terms together (:meth:`SignedCommitment.content`).
 
         ``signed_at`` must carry a time zone and not be before the document date. An
         applicant signs under its own identifier; anyone else signs as an agent with the
-        applicant's authorisation. Raises :class:`~creditcommit.errors.InvalidValue`.
+        applicant's authorisation. Raises :class:`~creditcommit.errors.InvalidValue`;
+        ``provider`` may raise (:class:`~creditcommit.SigningKeyMissing` without a key).
         """
         problems = _signing_problems(self.terms, signer, signed_at)
         problems.extend(_render_problems(lang, format))
@@ -1244,7 +1381,7 @@ class CommitmentLetter(_TermsDocument):
             raise InvalidValue("SignedCommitment", problems)
         writer = _writer(self.terms, lang, format, templates)
         text = _render(writer.letter((signer, signed_at)), writer, format)
-        return SignedCommitment(
+        unsigned = SignedCommitment(
             letter=self,
             signer=signer,
             signed_at=signed_at,
@@ -1254,3 +1391,16 @@ class CommitmentLetter(_TermsDocument):
             text=text,
             sha256=_sha256(text),
         )
+        signature = provider.sign(unsigned.content())
+        if not isinstance(signature, Signature):
+            raise InvalidValue(
+                "SignedCommitment",
+                [
+                    Problem(
+                        "signature",
+                        f"the signature provider {getattr(provider, 'name', provider)!r} "
+                        f"returned {type(signature).__name__}, not a Signature",
+                    )
+                ],
+            )
+        return attrs.evolve(unsigned, signature=signature)

@@ -110,6 +110,7 @@ class _BuiltinSchema:
     licences: str = "licences.db"
     channel: str = "publications.jsonl"
     channel_name: str = "jsonl"
+    signing_key_file: str | None = None
 
 
 @attrs.frozen
@@ -149,6 +150,9 @@ class BuiltinSettings:
     """JSON-lines file the built-in publishing channel appends to."""
     channel_name: str = "jsonl"
     """Name of that channel (outbox destination ``channel:<name>``)."""
+    signing_key_file: Path | None = None
+    """A file holding the key commitment letters are signed with (instead of the environment
+    variable ``CREDITCOMMIT_SIGNING_KEY``); keep it readable by the service only."""
 
 
 def _builtin_settings(
@@ -191,6 +195,9 @@ def _builtin_from(schema: _BuiltinSchema, root: Path) -> BuiltinSettings:
         licences=root / schema.licences,
         channel=root / schema.channel,
         channel_name=schema.channel_name,
+        signing_key_file=None
+        if schema.signing_key_file is None
+        else root / schema.signing_key_file,
     )
 
 

@@ -190,9 +190,16 @@ def _licence_delivery(store: LicenceStore) -> Callable[[OutboxMessage], None]:
                 city=message.city,
             )
         elif message.topic == "licence-withdrawn":
+            if "holder" not in payload:
+                raise ValueError(
+                    f"the withdrawal {message.key!r} names no holder (it was queued before "
+                    "withdrawals named the holder); check the holder and withdraw the licence "
+                    "in the e-licence store by hand"
+                )
             store.withdraw(
                 str(payload["reference"]),
                 city=message.city,
+                holder=str(payload["holder"]),
                 on=dt.date.fromisoformat(str(payload["withdrawn_on"])),
                 reason=str(payload["reason"]),
             )

@@ -23,15 +23,19 @@ __all__ = [
     "DrawError",
     "DrawVerificationError",
     "DuplicateKey",
+    "DuplicateLicence",
     "IllegalTransition",
     "InvalidIdentifier",
     "InvalidValue",
+    "LicenceHolderMismatch",
     "MissingAuthorisation",
     "NoValueInForce",
     "PluginError",
     "Problem",
     "ScaleMismatch",
+    "SigningKeyMissing",
     "StoreUnavailable",
+    "TamperedCommitment",
     "UnknownCase",
     "UnknownGrade",
     "UnknownItem",
@@ -395,3 +399,89 @@ class DrawVerificationError(CreditCommitError, ValueError):
         more = len(self.differences) - 1
         tail = f" (and {more} more)" if more else ""
         super().__init__(f"draw {draw_id!r} does not verify: {self.differences[0]}{tail}")
+
+
+class DuplicateLicence(CreditCommitError, ValueError):
+    """A licence number (许可证件编号) that is already used in the city for another licence.
+
+    A licence reference is unique per city: the e-licence store, the publications and a
+    later withdrawal all name a licence by it.
+
+    :ivar reference: the licence number.
+    :ivar city: the administrative division code.
+    :ivar holder: the identifier of the holder the number is already used for, if known.
+    :ivar case_id: the case that already issued it, if known.
+    """
+
+    def __init__(
+        self, reference: str, city: str, *, holder: str | None = None, case_id: str | None = None
+    ) -> None:
+        self.reference = reference
+        self.city = city
+        self.holder = holder
+        self.case_id = case_id
+        known = [
+            part
+            for part in (
+                None if case_id is None else f"case {case_id}",
+                None if holder is None else f"holder {holder}",
+            )
+            if part
+        ]
+        by = f" ({', '.join(known)})" if known else ""
+        super().__init__(
+            f"licence number {reference!r} is already used in city {city}{by}; a licence "
+            "number must be unique in its city: give another reference"
+        )
+
+
+class LicenceHolderMismatch(CreditCommitError, ValueError):
+    """A licence was to be withdrawn for a holder that does not hold it.
+
+    :ivar reference: the licence number.
+    :ivar city: the administrative division code.
+    :ivar holder: the holder named by the withdrawal.
+    :ivar recorded_holder: the holder the e-licence store has the licence recorded for.
+    """
+
+    def __init__(self, reference: str, city: str, holder: str, recorded_holder: str) -> None:
+        self.reference = reference
+        self.city = city
+        self.holder = holder
+        self.recorded_holder = recorded_holder
+        super().__init__(
+            f"licence {reference!r} of city {city} is held by {recorded_holder}, not by "
+            f"{holder}: another holder's licence is never withdrawn; check the reference"
+        )
+
+
+class TamperedCommitment(CreditCommitError):
+    """A stored signed commitment letter (信用承诺书) no longer verifies.
+
+    Its text, its terms or its signature were changed after signing (or it was signed with
+    another key). The case is not replayed: a letter that may be forged decides nothing.
+
+    :ivar case_id: the case whose letter fails.
+    :ivar detail: what did not verify.
+    """
+
+    def __init__(self, case_id: str, detail: str) -> None:
+        self.case_id = case_id
+        self.detail = detail
+        super().__init__(f"case {case_id}: the signed commitment letter does not verify: {detail}")
+
+
+class SigningKeyMissing(CreditCommitError):
+    """No key to sign (or check) commitment letters with is configured.
+
+    :ivar variable: the environment variable the built-in provider reads the key from.
+    """
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        super().__init__(
+            f"no signing key: set the environment variable {variable} to the agency's secret "
+            "key (at least 16 characters), or install a plugin that provides a signature "
+            "provider (e.g. a CA-issued SM2 certificate); commitment letters are never signed "
+            "without a key"
+        )

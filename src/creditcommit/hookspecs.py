@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         EventStore,
         LicenceStore,
         PublishingChannel,
+        SignatureProvider,
         StoredEvent,
     )
 
@@ -44,6 +45,7 @@ __all__ = [
     "creditcommit_licence_store",
     "creditcommit_policy",
     "creditcommit_publishing_channels",
+    "creditcommit_signature_provider",
     "hookimpl",
     "hookspec",
 ]
@@ -129,6 +131,25 @@ def creditcommit_policy(city: str, settings: PluginSettings) -> Policy | None:
     :param settings: the plugin settings of the configuration.
     :return: a :class:`~creditcommit.policy.Policy`, or ``None`` if the plugin does not serve
         ``city``.
+    """
+
+
+@hookspec
+def creditcommit_signature_provider(
+    city: str, settings: PluginSettings
+) -> SignatureProvider | None:
+    """The signature provider that signs ``city``'s commitment letters (承诺书电子签名).
+
+    Single answer: exactly one plugin may return a provider for a city. The built-in
+    plugin's fallback signs with HMAC-SHA256 under the key in ``CREDITCOMMIT_SIGNING_KEY``
+    (a stand-in for a CA-issued SM2 signature), and refuses to sign without it; a city
+    with a certificate returns its own provider. The same provider checks every stored
+    letter when a case is read, so keep old keys verifiable when you rotate them.
+
+    :param city: the administrative division code.
+    :param settings: the plugin settings of the configuration.
+    :return: a :class:`~creditcommit.ports.SignatureProvider`, or ``None`` if the plugin
+        does not serve ``city``.
     """
 
 

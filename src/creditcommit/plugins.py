@@ -40,6 +40,7 @@ from creditcommit.ports import (
     EventStore,
     LicenceStore,
     PublishingChannel,
+    SignatureProvider,
     StoredEvent,
 )
 
@@ -261,17 +262,19 @@ _PORTS = {
     "creditcommit_holiday_overrides": "holiday overrides",
     "creditcommit_catalog": "catalogue",
     "creditcommit_policy": "policy",
+    "creditcommit_signature_provider": "signature provider",
 }
 
 
 class Integrations:
     """A city's ports as the installed plugins provide them (the only caller of the hooks).
 
-    Single-answer ports (credit source, licence store, credit registry, catalogue, policy)
-    must have exactly one provider per city: none, or two, is a :class:`PluginError` naming
-    the city, the port and the plugins. The built-in plugin answers only when no other
-    plugin does. The catalogue and the policy may also come from the configuration (its
-    ``catalog`` and ``policy`` keys, for the configured city), which counts as a provider.
+    Single-answer ports (credit source, licence store, credit registry, catalogue, policy,
+    signature provider) must have exactly one provider per city: none, or two, is a
+    :class:`PluginError` naming the city, the port and the plugins. The built-in plugin
+    answers only when no other plugin does. The catalogue and the policy may also come
+    from the configuration (its ``catalog`` and ``policy`` keys, for the configured city),
+    which counts as a provider.
 
     Answers are cached per city, so each port object is made once; :meth:`event_store`
     opens a new store on every call.
@@ -315,6 +318,13 @@ class Integrations:
     def credit_registry(self, city: str) -> CreditRegistry:
         """The credit registry of ``city``."""
         port: CreditRegistry = self._single("creditcommit_credit_registry", city, CreditRegistry)
+        return port
+
+    def signature_provider(self, city: str) -> SignatureProvider:
+        """The provider that signs and checks ``city``'s commitment letters."""
+        port: SignatureProvider = self._single(
+            "creditcommit_signature_provider", city, SignatureProvider
+        )
         return port
 
     def catalog(self, city: str) -> Catalog:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from creditcommit.commitments import Signature
 from creditcommit.credit import CreditEvidence
 from creditcommit.materials import LicenceHolding
 
@@ -33,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "PendingMessage",
     "PublishingChannel",
+    "SignatureProvider",
     "StoredEvent",
     "StreamInfo",
     "VerifyReport",
@@ -84,6 +86,12 @@ class LicenceStore(Protocol):
     retrievable as an e-licence is never demanded again); ``record`` stores a licence the
     agency issued; ``withdraw`` marks one withdrawn (after a revocation). ``record`` and
     ``withdraw`` are idempotent on the licence reference.
+
+    A reference is unique per city: ``record`` of a different licence under a reference
+    already recorded raises :class:`~creditcommit.DuplicateLicence` (the identical licence
+    again changes nothing), and ``withdraw`` names the ``holder`` (the subject's identifier)
+    and raises :class:`~creditcommit.LicenceHolderMismatch` when the licence is recorded for
+    another holder: a revocation never withdraws somebody else's licence.
     """
 
     name: str
@@ -92,7 +100,30 @@ class LicenceStore(Protocol):
 
     def record(self, licence: IssuedLicence, *, city: str) -> None: ...
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None: ...
+    def withdraw(
+        self, reference: str, *, city: str, holder: str, on: dt.date, reason: str
+    ) -> None: ...
+
+
+@runtime_checkable
+class SignatureProvider(Protocol):
+    """Signs commitment letters (承诺书电子签名) and checks their signatures.
+
+    ``sign(data)`` returns a :class:`~creditcommit.commitments.Signature` over ``data`` (the
+    bytes of :meth:`~creditcommit.SignedCommitment.content`: the letter's text digest and
+    its terms); ``verify(data, signature)`` returns True only if ``signature`` is one this
+    provider (its key) made over exactly ``data``. A signature of another algorithm or key
+    is False, never an error. Both may raise :class:`~creditcommit.SigningKeyMissing` when
+    the provider has no key. The built-in provider is
+    :class:`~creditcommit.builtin.HmacSignatureProvider`; a city's plugin can provide one
+    backed by a CA-issued SM2 certificate.
+    """
+
+    name: str
+
+    def sign(self, data: bytes) -> Signature: ...
+
+    def verify(self, data: bytes, signature: Signature) -> bool: ...
 
 
 @attrs.frozen

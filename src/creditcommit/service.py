@@ -15,6 +15,7 @@ outbox, so a crash between the state change and the delivery loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -26,11 +27,12 @@ from creditcommit import case as lifecycle
 from creditcommit import draws as drawing
 from creditcommit import publication as publish
 from creditcommit._codec import event_from_record, event_to_record
-from creditcommit.calendar import WorkingCalendar
+from creditcommit.calendar import CalendarCoverage, WorkingCalendar
 from creditcommit.case import (
     Case,
     CaseEvent,
     CaseState,
+    CommitmentSigned,
     CreditRecordCreated,
     LicenceIssued,
     PauseReason,
@@ -53,8 +55,10 @@ from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
 from creditcommit.errors import (
     ConcurrencyError,
     DuplicateKey,
+    DuplicateLicence,
     IllegalTransition,
     StoreUnavailable,
+    TamperedCommitment,
     UnknownCase,
 )
 from creditcommit.materials import LicenceHolding
@@ -79,6 +83,7 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 #: A clock: returns the current time, with a time zone.
 Clock = Callable[[], dt.datetime]
 
+_log = logging.getLogger("creditcommit")
 # Failure texts recorded with a case are kept short.
 _MAX_REASON = 300
 
@@ -242,7 +247,17 @@ class Approvals:
         except BaseException:
             store.close()
             raise
+        service._warn_if_the_calendar_ends()
         return service
+
+    def _warn_if_the_calendar_ends(self) -> None:
+        """Log the calendar's coverage warning (logger ``creditcommit``), if it has one."""
+        try:
+            coverage = self.calendar_coverage()
+        except ValueError:  # a clock without a time zone: the first action says so
+            return
+        if coverage.warning is not None:
+            _log.warning("city %s: %s", self.city, coverage.warning)
 
     def check(self, city: str | None = None) -> None:
         """Resolve every port, the catalogue, the policy and the calendar of ``city``."""
@@ -254,6 +269,7 @@ class Approvals:
         self.integrations.catalog(where)
         self.integrations.policy(where)
         self.integrations.calendar(where)
+        self.integrations.signature_provider(where)
 
     def close(self) -> None:
         """Close the event store."""
@@ -284,6 +300,14 @@ class Approvals:
         """The working-day calendar of ``city`` (default: the configured city)."""
         return self.integrations.calendar(self.city if city is None else city)
 
+    def calendar_coverage(self, city: str | None = None) -> CalendarCoverage:
+        """How far the working-day calendar of ``city`` reaches from the clock's day.
+
+        Its ``warning`` is set from 60 days before the last covered day on; the service
+        logs it at start-up (:meth:`from_config`, logger ``creditcommit``).
+        """
+        return self.calendar(city).coverage(self._now().date())
+
     # -- reading ------------------------------------------------------------------------
 
     def history(self, case_id: str) -> tuple[StoredEvent, ...]:
@@ -294,10 +318,38 @@ class Approvals:
         return events
 
     def case(self, case_id: str) -> Case:
-        """The case as its events say it is now."""
-        return Case.from_events(
+        """The case as its events say it is now.
+
+        Every signed commitment letter in its history is checked with the city's signature
+        provider: one that no longer verifies raises :class:`TamperedCommitment`. A letter
+        stored before letters were signed (:attr:`~creditcommit.SignedCommitment.legacy`)
+        has only its text digest checked.
+        """
+        case = Case.from_events(
             event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
         )
+        self._check_letters(case)
+        return case
+
+    def _check_letters(self, case: Case) -> None:
+        for event in case.history:
+            if not isinstance(event, CommitmentSigned):
+                continue
+            signed = event.commitment
+            if not signed.intact():
+                raise TamperedCommitment(
+                    case.case_id, "its text does not match the SHA-256 recorded with it"
+                )
+            if signed.legacy:
+                continue
+            if not signed.verify(self.integrations.signature_provider(case.city)):
+                assert signed.signature is not None  # not legacy
+                raise TamperedCommitment(
+                    case.case_id,
+                    f"the {signed.signature.algorithm} signature of key "
+                    f"{signed.signature.key_id} does not match its text and terms (changed "
+                    "after signing, or signed with another key)",
+                )
 
     def cases(
         self,
@@ -402,6 +454,11 @@ class Approvals:
                 idempotency_key=key,
             )
             new = made[case_id] = Case.from_events(events)
+            # Every deadline the case needs from this decision is computed before anything
+            # is stored: the verification deadline its commitment letter will state.
+            # Outside the calendar's years this raises CalendarCoverageError.
+            if new.route is not None and new.route.is_commitment:
+                self._verification_due(new, approval_item)
             meta = {
                 "kind": "case",
                 "city": where,
@@ -445,7 +502,8 @@ class Approvals:
             # signed (standard route, wrong state) would fail as an InvalidValue instead.
             _check_signable(case)
             letter = CommitmentLetter(self._terms(case))
-            return lifecycle.sign_commitment(case, letter.sign(signer, now), now)
+            provider = self.integrations.signature_provider(case.city)
+            return lifecycle.sign_commitment(case, letter.sign(signer, now, provider=provider), now)
 
         return self._act(case_id, sign)
 
@@ -860,16 +918,33 @@ class Approvals:
 
     def _append(self, case: Case, events: Sequence[CaseEvent], now: dt.datetime) -> Case:
         new = case.apply(*events)
+        meta = {"state": new.state.name}
+        for event in events:
+            if isinstance(event, LicenceIssued):
+                self._check_licence_number(case, event.reference)
+                meta["licence"] = event.reference
         stored = self.store.append(
             case.case_id,
             [event_to_record(event) for event in events],
             expected_version=case.version,
             recorded_at=now,
             outbox=self._outbox(new, events, now),
-            meta={"state": new.state.name},
+            meta=meta,
         )
         self._notify(case.city, case.case_id, stored)
         return new
+
+    def _check_licence_number(self, case: Case, reference: str) -> None:
+        """:class:`DuplicateLicence` if another case of the city issued ``reference``.
+
+        Cases record their licence number in the stream meta ``licence``; the e-licence
+        store refuses a second licence under one number as well (the last guard against two
+        writers issuing the same number at once).
+        """
+        for info in self.store.streams(kind="case", city=case.city, licence=reference):
+            if info.stream != case.case_id:
+                holder = info.meta.get("applicant")
+                raise DuplicateLicence(reference, case.city, holder=holder, case_id=info.stream)
 
     def _notify(self, city: str, case_id: str, stored: Iterable[StoredEvent]) -> None:
         for event in stored:
@@ -978,6 +1053,7 @@ class Approvals:
                 city=case.city,
                 payload={
                     "reference": licence.reference,
+                    "holder": case.applicant.identifier,
                     "withdrawn_on": event.revoked_on.isoformat(),
                     "reason": event.grounds,
                 },

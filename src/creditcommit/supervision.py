@@ -456,8 +456,10 @@ class ObligationKind(enum.Enum):
 class Obligation:
     """One obligation left by a licence issued on commitment (承诺事项), and how it stands.
 
-    For ``VERIFICATION``: ``method`` from the item and ``due`` the issue day plus the item's
-    ``deadline_days`` working days (None when the item is exempt, 免予核查). For
+    For ``VERIFICATION``: ``method`` from the item and ``due`` the verification deadline
+    the signed commitment letter states (the decision day plus the item's ``deadline_days``
+    working days; the issue day plus them for a case without a signed letter; None when the
+    item is exempt, 免予核查). For
     ``DEFERRED_MATERIAL``: the material's ``code`` and its ``due`` date from the plan.
     ``outcome`` is None while the obligation is open, ``FULFILLED`` once met (a verification
     that found it kept, or a rectification that made it so; a material supplied), or the
@@ -505,8 +507,12 @@ def obligations(
     verification = item.verification
     due = None
     if verification.method is not VerificationMethod.EXEMPT:
-        assert verification.deadline_days is not None  # the catalogue rules
-        due = calendar.add_working_days(licence.issued_on, verification.deadline_days)
+        due = _promised_verification_due(case)
+        if due is None:
+            # No signed letter states a deadline (a case folded by hand): the item's
+            # deadline counted from the issue day.
+            assert verification.deadline_days is not None  # the catalogue rules
+            due = calendar.add_working_days(licence.issued_on, verification.deadline_days)
     found = [
         Obligation(
             kind=ObligationKind.VERIFICATION,
@@ -531,6 +537,17 @@ def obligations(
             )
         )
     return tuple(found)
+
+
+def _promised_verification_due(case: Case) -> dt.date | None:
+    """The verification deadline the signed commitment letter states, if there is one.
+
+    The applicant committed to the letter's terms and the agency notified the same date
+    (信用承诺告知书), so that date binds both: it is the deadline supervision tracks.
+    """
+    if case.commitment is None:
+        return None
+    return case.commitment.letter.terms.verification_due
 
 
 def _verification_state(case: Case) -> VerificationOutcome | None:

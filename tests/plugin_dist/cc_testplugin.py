@@ -45,8 +45,9 @@ class MemoryLicenceStore:
     def record(self, licence: IssuedLicence, *, city: str) -> None:
         self.licences.setdefault(licence.reference, licence)
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None:
-        self.licences.pop(reference, None)
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
+        if reference in self.licences and self.licences[reference].subject == holder:
+            del self.licences[reference]
 
 
 class MemoryChannel:

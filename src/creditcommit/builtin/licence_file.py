@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from creditcommit.errors import InvalidValue, Problem, UnknownLicence
+from creditcommit.errors import DuplicateLicence, LicenceHolderMismatch, UnknownLicence
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import IssuedLicence
 
@@ -81,8 +81,10 @@ class FileLicenceStore:
     that are valid on ``on``: issued on or before it, not expired (``valid_until`` is the
     last valid day) and not withdrawn on or before it. ``record`` stores a licence (again
     with the same details: nothing happens; with other details under the same reference:
-    :class:`~creditcommit.InvalidValue`); ``withdraw`` marks one withdrawn from ``on`` (again:
-    nothing happens; an unknown reference: :class:`UnknownLicence`).
+    :class:`~creditcommit.DuplicateLicence`); ``withdraw`` marks the licence of ``holder``
+    withdrawn from ``on`` (again: nothing happens; an unknown reference:
+    :class:`UnknownLicence`; a licence recorded for another holder:
+    :class:`~creditcommit.LicenceHolderMismatch`).
 
     :param path: the SQLite file (created if missing).
     """
@@ -127,7 +129,7 @@ class FileLicenceStore:
     def record(self, licence: IssuedLicence, *, city: str) -> None:
         """Store a licence the agency issued; recording it again changes nothing.
 
-        :raises InvalidValue: the reference is already recorded with other details.
+        :raises DuplicateLicence: the reference is already recorded with other details.
         """
         row = _row(licence)
         with _connect(self.path, self._timeout) as conn, _transaction(conn):
@@ -146,30 +148,28 @@ class FileLicenceStore:
                 name for name, old, new in zip(_FIELDS, existing, row, strict=True) if old != new
             ]
             if differ:
-                raise InvalidValue(
-                    "IssuedLicence",
-                    [
-                        Problem(
-                            "reference",
-                            f"licence {licence.reference!r} is already recorded for city "
-                            f"{city} with another {', '.join(differ)}",
-                        )
-                    ],
-                )
+                holder, case_id = existing[1], existing[3]
+                raise DuplicateLicence(licence.reference, city, holder=holder, case_id=case_id)
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None:
-        """Mark the licence withdrawn from ``on``; a second withdrawal changes nothing.
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
+        """Mark the licence of ``holder`` withdrawn from ``on``; a second withdrawal changes
+        nothing.
 
         :raises UnknownLicence: no licence with this reference is recorded for ``city``.
+        :raises LicenceHolderMismatch: the licence is recorded for another holder; nothing
+            is changed.
         """
         with _connect(self.path, self._timeout) as conn, _transaction(conn):
             row = conn.execute(
-                "SELECT withdrawn_on FROM licences WHERE city = ? AND reference = ?",
+                "SELECT subject, withdrawn_on FROM licences WHERE city = ? AND reference = ?",
                 (city, reference),
             ).fetchone()
             if row is None:
                 raise UnknownLicence(reference, city)
-            if row[0] is None:
+            recorded_holder, withdrawn_on = row
+            if recorded_holder != holder:
+                raise LicenceHolderMismatch(reference, city, holder, recorded_holder)
+            if withdrawn_on is None:
                 conn.execute(
                     "UPDATE licences SET withdrawn_on = ?, withdrawn_reason = ? "
                     "WHERE city = ? AND reference = ?",

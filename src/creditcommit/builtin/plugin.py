@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from creditcommit.builtin.credit_file import FileCreditRegistry, FileCreditSource
 from creditcommit.builtin.jsonl_channel import JsonLinesChannel
 from creditcommit.builtin.licence_file import FileLicenceStore
+from creditcommit.builtin.signing import HmacSignatureProvider, UnkeyedSignatureProvider
 from creditcommit.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "creditcommit_event_store",
     "creditcommit_licence_store",
     "creditcommit_publishing_channels",
+    "creditcommit_signature_provider",
 ]
 
 NAME = "builtin"
@@ -72,6 +74,21 @@ def creditcommit_publishing_channels(
         return None
     own = settings.builtin
     return [JsonLinesChannel(own.channel, name=own.channel_name)]
+
+
+@hookimpl(trylast=True)
+def creditcommit_signature_provider(
+    city: str, settings: PluginSettings
+) -> HmacSignatureProvider | UnkeyedSignatureProvider | None:
+    """HMAC-SHA256 for the configured city, under the key in the file ``signing_key_file``
+    if set, else in ``CREDITCOMMIT_SIGNING_KEY``; without either, a provider that refuses to
+    sign (fail-safe)."""
+    if city != settings.city:
+        return None
+    key_file = settings.builtin.signing_key_file
+    if key_file is not None:
+        return HmacSignatureProvider.from_file(key_file)
+    return HmacSignatureProvider.from_environ()
 
 
 @hookimpl(trylast=True)

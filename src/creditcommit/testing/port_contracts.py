@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Sequence
 
 import pytest
 
+from creditcommit.commitments import Signature
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
-from creditcommit.errors import CreditCommitError
+from creditcommit.errors import CreditCommitError, DuplicateLicence, LicenceHolderMismatch
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import (
@@ -30,6 +31,7 @@ from creditcommit.ports import (
     LicenceStore,
     OutboxMessage,
     PublishingChannel,
+    SignatureProvider,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "LicenceStoreContract",
     "PublishingChannelContract",
     "SUBJECT",
+    "SignatureProviderContract",
     "outbox_message",
     "sample_record",
 ]
@@ -268,9 +271,34 @@ class LicenceStoreContract:
         licence_store.record(self._licence("L-3"), city=city)
         licence_store.record(self._licence("L-4"), city=city)
         for _ in range(2):
-            licence_store.withdraw("L-3", city=city, on=dt.date(2026, 7, 1), reason="revoked")
+            licence_store.withdraw(
+                "L-3", city=city, holder=SUBJECT, on=dt.date(2026, 7, 1), reason="revoked"
+            )
         held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 7, 1))
         assert [h.reference for h in held] == ["L-4"]
+
+    def test_another_licence_under_a_used_reference_is_refused(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence_store.record(self._licence("L-6"), city=city)
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        with pytest.raises(DuplicateLicence):
+            licence_store.record(self._licence("L-6", subject=other), city=city)
+        assert list(licence_store.holdings(other, city=city, on=dt.date(2026, 6, 1))) == []
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))
+        assert [h.reference for h in held] == ["L-6"]
+
+    def test_another_holders_licence_is_not_withdrawn(
+        self, licence_store: LicenceStore, city: str
+    ) -> None:
+        licence_store.record(self._licence("L-7"), city=city)
+        other = "91321000MA1Q2W3E5" + uscc_check_char("91321000MA1Q2W3E5")
+        with pytest.raises(LicenceHolderMismatch):
+            licence_store.withdraw(
+                "L-7", city=city, holder=other, on=dt.date(2026, 7, 1), reason="revoked"
+            )
+        held = licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 7, 1))
+        assert [h.reference for h in held] == ["L-7"]
 
     def test_another_subjects_licences_are_not_held(
         self, licence_store: LicenceStore, city: str
@@ -306,3 +334,46 @@ class PublishingChannelContract:
         for key in ("p-1", "p-1", "p-2", "p-1", "p-3", "p-2"):
             channel.publish(outbox_message(key, city=city, destination=destination))
         assert list(published()) == ["p-1", "p-2", "p-3"]
+
+
+class SignatureProviderContract:
+    """The contract of :class:`~creditcommit.ports.SignatureProvider`.
+
+    Fixtures: ``signature_provider`` (with its key); ``other_provider``, one of the same
+    kind with another key.
+    """
+
+    DATA = "信用承诺书 v1: the content of a signed letter".encode()
+
+    def test_implements_the_protocol(self, signature_provider: SignatureProvider) -> None:
+        assert isinstance(signature_provider, SignatureProvider)
+        assert isinstance(signature_provider.name, str)
+        assert signature_provider.name.strip()
+
+    def test_its_own_signature_verifies(self, signature_provider: SignatureProvider) -> None:
+        signature = signature_provider.sign(self.DATA)
+        assert isinstance(signature, Signature)
+        assert signature_provider.verify(self.DATA, signature) is True
+
+    def test_other_data_does_not_verify(self, signature_provider: SignatureProvider) -> None:
+        signature = signature_provider.sign(self.DATA)
+        assert signature_provider.verify(self.DATA + b" ", signature) is False
+        assert signature_provider.verify(self.DATA[:-1], signature) is False
+
+    def test_a_changed_signature_does_not_verify(
+        self, signature_provider: SignatureProvider
+    ) -> None:
+        signature = signature_provider.sign(self.DATA)
+        value = signature.value
+        flipped = value[:-1] + ("0" if value[-1] != "0" else "1")
+        for forged in (
+            Signature(signature.algorithm, signature.key_id, flipped),
+            Signature(signature.algorithm + "-x", signature.key_id, value),
+            Signature(signature.algorithm, signature.key_id + "-x", value),
+        ):
+            assert signature_provider.verify(self.DATA, forged) is False
+
+    def test_another_keys_signature_does_not_verify(
+        self, signature_provider: SignatureProvider, other_provider: SignatureProvider
+    ) -> None:
+        assert signature_provider.verify(self.DATA, other_provider.sign(self.DATA)) is False
