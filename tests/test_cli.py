@@ -205,3 +205,14 @@ def test_policy_check_names_file_and_path(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().err.startswith(
         f"{bad}: conditional_threshold[0].value: grade 'F' is not on the 'yangzhou-a-e' scale"
     )
+
+
+def test_policy_check_rejects_rectifying_a_false_commitment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = DATA / "policy" / "revocation_false_commitment_rectify.toml"
+    code, _ = run("policy", "check", str(bad))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: revocation_rules[0].value.false_commitment.action: ")
+    assert "《中华人民共和国行政许可法》第六十九条第二款" in err

@@ -440,6 +440,17 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "revocation_false_commitment_rectify.toml",
+        [
+            (
+                "revocation_rules[0].value.false_commitment.action",
+                "a false commitment leads to 'propose-revocation': a licence obtained by a false "
+                "commitment shall be revoked (《中华人民共和国行政许可法》第六十九条第二款), "
+                "got 'rectify'",
+            )
+        ],
+    ),
+    (
         "revocation_days_zero.toml",
         [
             (
