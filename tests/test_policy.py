@@ -221,8 +221,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
             (
                 "",
                 "unknown key 'conditional_treshold' (allowed: policy, grade_scale, "
-                "major_project_levels, conditional_threshold, blocking_records, "
-                "reapplication_ban_months, credit_unavailable, commitment_items, "
+                "major_project_levels, major_project_credit, conditional_threshold, "
+                "blocking_records, reapplication_ban_months, credit_unavailable, "
+                "credit_evidence_max_age_days, commitment_items, "
                 "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
                 "publication_working_days, revocation_rules, inspection_ratios)",
             )
