@@ -44,6 +44,7 @@ __all__ = [
     "CreditSourceError",
     "DEFAULT_PUBLICITY_BASIS",
     "DEFAULT_PUBLICITY_MONTHS",
+    "DETAIL_LIMIT",
     "FailureCategory",
     "GBT_22116",
     "Grade",
