@@ -441,6 +441,24 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "major_project_credit_unknown.toml",
+        [
+            (
+                "major_project_credit[0].value",
+                "expected one of 'no-query', 'blocking-records', got string 'sometimes'",
+            )
+        ],
+    ),
+    (
+        "credit_evidence_max_age_negative.toml",
+        [
+            (
+                "credit_evidence_max_age_days[0].value",
+                "expected 0 (the decision day only) or more days, got -1",
+            )
+        ],
+    ),
+    (
         "revocation_false_commitment_rectify.toml",
         [
             (
