@@ -229,7 +229,7 @@ def test_jiangdu_direct_route_issues_the_licence_at_acceptance() -> None:
     assert case.evidence is None
     assert case.submission.idempotency_key == "web-4711"
     assert case.decision is not None
-    assert case.decision.reason_codes == ("major-project-direct",)
+    assert case.decision.reason_codes == ("major-project-no-query",)
     assert case.plan is not None
     assert case.plan.acceptable
     assert case.plan.reduced == 4

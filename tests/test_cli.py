@@ -111,8 +111,11 @@ def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
     assert routes == ["DIRECT", "CONDITIONAL", "STANDARD", "STANDARD", "STANDARD", "STANDARD"]
     assert "直接适用信用承诺审批" in out
     assert "有条件适用信用承诺审批" in out
-    # The reasons are printed in both languages, including the failing credit source.
-    assert "simulated outage" in out
+    # The reasons are printed in both languages, including the failing credit source (by
+    # its category: the exception's text never reaches the applicant).
+    assert "信用查询失败（credit-file：无法连接信用平台）" in out
+    assert "the credit platform could not be reached" in out
+    assert "simulated outage" not in out
     assert "YZ-2025-0413" in out
     # The Gaoyou deferrals are due on the working-day calendar, across National Day.
     assert "DEFERRED (容缺后补) by 2025-10-10" in out
@@ -212,3 +215,14 @@ def test_policy_check_names_file_and_path(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().err.startswith(
         f"{bad}: conditional_threshold[0].value: grade 'F' is not on the 'yangzhou-a-e' scale"
     )
+
+
+def test_policy_check_rejects_rectifying_a_false_commitment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = DATA / "policy" / "revocation_false_commitment_rectify.toml"
+    code, _ = run("policy", "check", str(bad))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}: revocation_rules[0].value.false_commitment.action: ")
+    assert "《中华人民共和国行政许可法》第六十九条第二款" in err

@@ -8,6 +8,8 @@ import datetime as dt
 import hashlib
 import json
 import pickle
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_BASIS,
     DEFAULT_PUBLICITY_MONTHS,
+    DETAIL_LIMIT,
     GBT_22116,
     SAMR_A_D,
     YANGZHOU_A_E,
@@ -26,11 +29,16 @@ from creditcommit.credit import (
     CreditLookupFailure,
     CreditRecord,
     CreditRecordKind,
+    CreditSourceError,
+    FailureCategory,
     Grade,
     GradeScale,
     PublicityPeriod,
     Severity,
     add_months,
+    categorise,
+    failure_detail,
+    sanitise_detail,
 )
 from creditcommit.errors import (
     CreditCommitError,
@@ -803,3 +811,186 @@ def test_lookup_failure_errors() -> None:
             source="f.json",
         )
     assert dinfo.value.report() == "f.json: reason: expected a non-empty reason, got ' '"
+
+
+def test_lookup_failure_category_is_stored_and_read_back() -> None:
+    failure = CreditLookupFailure(
+        subject=USCC,
+        source="信用扬州",
+        attempted_at=AT,
+        reason="HTTP 403",
+        category=FailureCategory.UNAUTHORISED,
+    )
+    data = failure.to_dict()
+    assert data["category"] == "unauthorised"
+    assert CreditLookupFailure.from_dict(json.loads(json.dumps(data))) == failure
+    with pytest.raises(DataFileError) as info:
+        CreditLookupFailure.from_dict({**data, "category": "flaky"}, source="f.json")
+    assert info.value.problems[0].path == "category"
+
+
+@pytest.mark.parametrize(
+    ("reason", "category"),
+    [
+        ("timeout after 3.0 s", FailureCategory.TIMEOUT),
+        ("TimeoutError: no answer from 信用扬州 within 3.0 s", FailureCategory.TIMEOUT),
+        ("信用扬州接口超时（3 秒）", FailureCategory.TIMEOUT),
+        ("ConnectionRefusedError: [Errno 111] Connection refused", FailureCategory.REFUSED),
+        (
+            "ConnectionError: credit source 'credit-file' is unavailable",
+            FailureCategory.UNREACHABLE,
+        ),
+        ("OSError: 电子证照库 connection refused", FailureCategory.UNREACHABLE),
+        ("HTTP 503 Service Unavailable", FailureCategory.UPSTREAM_ERROR),
+        ("HTTP 401 Unauthorized", FailureCategory.UNAUTHORISED),
+        ("malformed reply: expected credit evidence, got dict", FailureCategory.MALFORMED_REPLY),
+        ("RuntimeError: stack trace", FailureCategory.INTERNAL),
+    ],
+)
+def test_a_failure_stored_without_a_category_gets_one_from_its_reason(
+    reason: str, category: FailureCategory
+) -> None:
+    old = {"subject": USCC, "source": "s", "attempted_at": AT.isoformat(), "reason": reason}
+    assert CreditLookupFailure.from_dict(old).category is category
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("broken")
+
+
+class _Declares(Exception):
+    category = "refused"
+
+
+class _DeclaresNonsense(Exception):
+    category = 42
+
+
+class _Hostile(Exception):
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(name)
+
+
+@pytest.mark.parametrize(
+    ("make", "category"),
+    [
+        (TimeoutError, FailureCategory.TIMEOUT),
+        (socket.timeout, FailureCategory.TIMEOUT),
+        (ConnectionRefusedError, FailureCategory.REFUSED),
+        (ConnectionResetError, FailureCategory.UNREACHABLE),
+        (lambda: OSError("no route to host"), FailureCategory.UNREACHABLE),
+        (lambda: json.JSONDecodeError("x", "doc", 0), FailureCategory.MALFORMED_REPLY),
+        (lambda: CreditSourceError("wrong-subject"), FailureCategory.WRONG_SUBJECT),
+        (_Declares, FailureCategory.REFUSED),
+        (_DeclaresNonsense, FailureCategory.INTERNAL),
+        (_Hostile, FailureCategory.INTERNAL),
+        (_Unprintable, FailureCategory.INTERNAL),
+        (lambda: KeyError("x"), FailureCategory.INTERNAL),
+    ],
+    ids=[
+        "timeout",
+        "socket-timeout",
+        "refused",
+        "reset",
+        "oserror",
+        "json",
+        "declared-error",
+        "declared-attribute",
+        "declared-nonsense",
+        "hostile",
+        "unprintable",
+        "other",
+    ],
+)
+def test_categorise(make: Callable[[], BaseException], category: FailureCategory) -> None:
+    exc = make()
+    assert categorise(exc) is category
+    detail = failure_detail(exc)  # never raises, never empty
+    assert detail
+    assert len(detail) <= DETAIL_LIMIT
+
+
+def test_credit_source_error() -> None:
+    error = CreditSourceError(FailureCategory.UPSTREAM_ERROR, "HTTP 502 from https://x.cn/?t=1")
+    assert isinstance(error, CreditCommitError)
+    assert error.category is FailureCategory.UPSTREAM_ERROR
+    assert failure_detail(error) == "CreditSourceError: HTTP 502 from <url>"
+    with pytest.raises(ValueError, match="'sometimes' is not a valid FailureCategory"):
+        CreditSourceError("sometimes")
+
+
+def test_failure_detail_of_an_unprintable_exception() -> None:
+    assert failure_detail(_Unprintable()) == "_Unprintable (its message could not be read)"
+
+
+def test_a_lookup_failure_reason_is_sanitised_when_built() -> None:
+    failure = CreditLookupFailure(
+        subject=USCC,
+        source="s",
+        attempted_at=AT,
+        reason="GET https://x.cn/q?token=abc failed\n\tAuthorization: Bearer abcdefgh123",
+    )
+    assert failure.reason == "GET <url> failed <redacted>"
+
+
+# --------------------------------------------------------------------------- the sanitiser
+
+_TOKEN_CHARS = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz0123456789"
+secrets = st.text(_TOKEN_CHARS, min_size=8, max_size=40).filter(
+    lambda s: any(c.isdigit() for c in s) and any(c.isalpha() for c in s)
+)
+# Plain words around the secrets: Chinese and English, no digits, so no secret can hide in them.
+words = st.lists(
+    st.sampled_from(
+        ["credit", "source", "failed", "信用扬州", "接口", "超时", "after", "3.0", "s:"]
+    ),
+    max_size=6,
+).map(" ".join)
+HIDING = (
+    "https://credit.example.gov.cn/api/v1/subjects?key={}",
+    "http://10.0.0.5:8443/query?access_token={}",
+    "Bearer {}",
+    "Authorization: Bearer {}",
+    "Authorization: Basic {}",
+    "token={}",
+    "api_key: {}",
+    "X-Api-Key: {}",
+    "password={}",
+    "session={};",
+    "{}@credit.example.cn",
+    "cookie: sid={}",
+    "?sig={}&ts=1",
+)
+
+
+@given(
+    before=words,
+    after=words,
+    secret=secrets,
+    form=st.sampled_from(HIDING),
+    noise=st.text(max_size=40),
+)
+def test_the_sanitiser_never_lets_a_secret_through(
+    before: str, after: str, secret: str, form: str, noise: str
+) -> None:
+    assume(secret not in noise)
+    text = f"{noise} {before} {form.format(secret)} {after}"
+    out = sanitise_detail(text)
+    assert secret not in out
+    assert "://" not in out
+    assert "=" not in out
+
+
+@given(st.text(max_size=400), st.integers(1, 300))
+def test_the_sanitiser_is_idempotent_short_and_one_line(text: str, limit: int) -> None:
+    out = sanitise_detail(text, limit)
+    assert sanitise_detail(out, limit) == out
+    assert len(out) <= limit
+    assert not any(c in out for c in "\n\r\x00")
+    assert out == out.strip()
+
+
+@given(words)
+def test_the_sanitiser_keeps_plain_words(text: str) -> None:
+    assert sanitise_detail(text) == " ".join(text.split())

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 import re
+import tomllib
 from pathlib import Path
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditcommit.catalog import ApprovalItem, Catalog, CommitmentMode
@@ -19,12 +20,20 @@ from creditcommit.credit import (
     CreditLookupFailure,
     CreditRecord,
     CreditRecordKind,
+    FailureCategory,
     Severity,
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Route
 from creditcommit.effective import LegalReference
-from creditcommit.errors import InvalidValue, NoValueInForce
-from creditcommit.policy import Application, Decider, Policy, decide, decide_many
+from creditcommit.errors import DataFileError, InvalidValue, NoValueInForce
+from creditcommit.policy import (
+    Application,
+    Decider,
+    MajorProjectCredit,
+    Policy,
+    decide,
+    decide_many,
+)
 from creditcommit.reasons import REASONS, ReasonTemplate
 from creditcommit.testing.strategies import (
     applicants,
@@ -32,6 +41,7 @@ from creditcommit.testing.strategies import (
     approval_items,
     credit_records,
     days,
+    evidence_or_absence,
     policies,
     projects,
     retrieval_times,
@@ -54,12 +64,15 @@ def sample_item(code: str) -> ApprovalItem:
 
 
 def evidence(
-    grade: str | None = "B", records: tuple[CreditRecord, ...] = (), scale: str = "yangzhou-a-e"
+    grade: str | None = "B",
+    records: tuple[CreditRecord, ...] = (),
+    scale: str = "yangzhou-a-e",
+    at: dt.datetime = AT,
 ) -> CreditEvidence:
     return CreditEvidence.create(
         subject=FIRM.identifier,
         source="信用扬州",
-        retrieved_at=AT,
+        retrieved_at=at,
         scale=scale,
         grade=grade,
         records=records,
@@ -118,10 +131,12 @@ def test_seed_jiangdu_municipal_major_project_goes_direct() -> None:
     decision = jiangdu(None, ProjectLevel.MUNICIPAL)
     assert (decision.route, decision.eligible_route) == (Route.DIRECT, Route.DIRECT)
     assert decision.major_project
-    assert decision.reason_codes == ("major-project-direct",)
+    assert decision.reason_codes == ("major-project-no-query",)
     (reason,) = decision.reasons
-    assert reason.zh == "项目为市级重大项目，未查询信用等级，直接适用“信用+承诺”审批。"
-    assert "the credit grade was not checked" in reason.en
+    assert reason.zh == (
+        "项目为市级重大项目，按政策无需查询信用，未进行信用查询，直接适用“信用+承诺”审批。"
+    )
+    assert "no credit check was made" in reason.en
     assert reason.references == (
         LegalReference(
             "江都区工程建设项目“信用承诺制”审批实施办法（试行）",
@@ -171,13 +186,42 @@ def test_seed_gaoyou_grade_b_with_the_credit_source_down_is_standard() -> None:
     failure = CreditLookupFailure(
         subject=FIRM.identifier, source="信用扬州", attempted_at=AT, reason="timeout after 3.0 s"
     )
+    assert failure.category is FailureCategory.TIMEOUT
     decision = gaoyou(failure)
     assert (decision.route, decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
     assert decision.reason_codes == ("credit-lookup-failed",)
     assert decision.reasons[0].zh == (
-        "信用查询失败（信用扬州：timeout after 3.0 s），无法确认是否符合条件，按一般程序办理。"
+        "信用查询失败（信用扬州：信用平台未在规定时间内响应），无法确认是否符合条件，"
+        "按一般程序办理。"
     )
+    assert decision.reasons[0].en == (
+        "The credit check failed (信用扬州: the credit platform did not answer in time), so "
+        "eligibility cannot be established and the standard procedure applies."
+    )
+    assert dict(decision.reasons[0].params) == {
+        "source": "信用扬州",
+        "category": "timeout",
+        "category_zh": "信用平台未在规定时间内响应",
+        "category_en": "the credit platform did not answer in time",
+        "failure": "timeout after 3.0 s",
+    }
     assert decision.evidence_digest is None
+
+
+def test_a_lookup_failure_never_shows_the_secrets_of_its_exception() -> None:
+    leaky = RuntimeError(
+        "GET https://credit.example.gov.cn/api?subject=9132&access_token=s3cr3tT0ken failed; "
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def"
+    )
+    failure = CreditLookupFailure.from_exception(
+        leaky, subject=FIRM.identifier, source="信用扬州", attempted_at=AT
+    )
+    assert failure.category is FailureCategory.INTERNAL
+    decision = gaoyou(failure)
+    shown = [decision.explain("zh"), decision.explain("en"), *decision.reasons[0].params.values()]
+    for text in [*shown, failure.reason, str(failure.to_dict())]:
+        for secret in ("https://", "credit.example", "s3cr3tT0ken", "eyJhbGciOiJIUzI1NiJ9", "="):
+            assert secret not in text
 
 
 # --- rule 1: the item ----------------------------------------------------------------------
@@ -236,30 +280,96 @@ def gaoyou_item(item: ApprovalItem, found: CreditEvidence | None) -> Decision:
 # --- rule 2: major projects ----------------------------------------------------------------
 
 
+def records_still_count() -> Policy:
+    """The Yangzhou sample with major projects checked for blocking records."""
+    text = Path(__file__).parents[1] / "src" / "creditcommit" / "data" / "policy-yangzhou.toml"
+    data = tomllib.loads(text.read_text(encoding="utf-8"))
+    data["major_project_credit"][0]["value"] = "blocking-records"
+    return Policy.national().overlay(Policy.from_dict(data, source="yangzhou-checked.toml"))
+
+
+CHECKED = records_still_count()
+
+
+def checked_major(
+    found: CreditEvidence | CreditLookupFailure | None, level: ProjectLevel = ProjectLevel.MUNICIPAL
+) -> Decision:
+    return decide(
+        item=sample_item(JIANGDU),
+        applicant=FIRM,
+        evidence=found,
+        project=ProjectFacts(level),
+        policy=CHECKED,
+        on=CASE_DAY,
+    )
+
+
+LISTED = record(CreditRecordKind.SERIOUS_DISHONESTY_LIST, Severity.SERIOUS)
+DOWN = CreditLookupFailure(
+    subject=FIRM.identifier, source="信用扬州", attempted_at=AT, reason="HTTP 503"
+)
+
+
+def test_the_sample_major_project_rule_makes_no_query_so_an_outage_does_not_matter() -> None:
+    # Jiangdu: 市级及以上重大项目无需查询信用等级. Whatever the source said, or failed to
+    # say, the route is the same: nothing was asked.
+    found = [None, DOWN, evidence("A"), evidence("E", (LISTED,))]
+    decisions = [jiangdu(f, ProjectLevel.PROVINCIAL) for f in found]
+    for decision in decisions:
+        assert (decision.route, decision.eligible_route) == (Route.DIRECT, Route.DIRECT)
+        assert decision.reason_codes == ("major-project-no-query",)
+        assert decision.evidence_digest is None
+        assert decision.major_project
+    assert decisions[0] == decisions[1] == decisions[2] == decisions[3]
+
+
 def test_major_project_with_a_blocking_record_is_standard() -> None:
-    listed = record(CreditRecordKind.SERIOUS_DISHONESTY_LIST, Severity.SERIOUS)
-    decision = jiangdu(evidence("A", (listed,)), ProjectLevel.PROVINCIAL)
+    decision = checked_major(evidence("A", (LISTED,)), ProjectLevel.PROVINCIAL)
     assert (decision.route, decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
     assert decision.reason_codes == ("major-project-blocked", "blocking-record")
     assert decision.major_project
     assert decision.reasons[0].zh.startswith("项目为省级重大项目，可不查询信用等级，但")
 
 
+def test_major_project_where_records_count_fails_closed_when_the_source_is_down() -> None:
+    # The same applicant gets the same route whether the platform is up or down.
+    up = checked_major(evidence("A", (LISTED,)))
+    down = checked_major(DOWN)
+    nobody_asked = checked_major(None)
+    assert up.route is down.route is nobody_asked.route is Route.STANDARD
+    assert down.reason_codes == ("credit-lookup-failed",)
+    assert nobody_asked.reason_codes == ("credit-evidence-missing",)
+
+
 def test_major_project_ignores_the_grade() -> None:
-    decision = jiangdu(evidence("E"), ProjectLevel.MUNICIPAL)
+    decision = checked_major(evidence("E"))
     assert decision.route is Route.DIRECT
     assert decision.reason_codes == ("major-project-direct",)
+    assert decision.reasons[0].zh == "项目为市级重大项目，未查询信用等级，直接适用“信用+承诺”审批。"
     # Evidence on another scale does not matter either: the grade is not looked at.
-    other = jiangdu(evidence("D", scale="samr-a-d"), ProjectLevel.MUNICIPAL)
+    other = checked_major(evidence("D", scale="samr-a-d"))
     assert other.route is Route.DIRECT
 
 
-def test_major_project_with_the_credit_source_down_goes_direct() -> None:
-    failure = CreditLookupFailure(
-        subject=FIRM.identifier, source="信用扬州", attempted_at=AT, reason="HTTP 503"
-    )
-    decision = jiangdu(failure, ProjectLevel.NATIONAL)
-    assert decision.route is Route.DIRECT
+def test_major_project_where_records_count_refuses_an_unknown_grade() -> None:
+    decision = checked_major(evidence("Z"))
+    assert decision.route is Route.STANDARD
+    assert decision.reason_codes == ("credit-grade-unknown",)
+
+
+def test_the_major_project_credit_mode_is_validated() -> None:
+    data = {
+        "policy": {"name": "测试", "version": "1"},
+        "major_project_credit": [{"from": CASE_DAY, "value": "sometimes"}],
+    }
+    with pytest.raises(DataFileError) as caught:
+        Policy.from_dict(data)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        (
+            "major_project_credit[0].value",
+            "expected one of 'no-query', 'blocking-records', got string 'sometimes'",
+        )
+    ]
 
 
 def test_county_level_project_is_not_a_listed_major_project() -> None:
@@ -271,7 +381,7 @@ def test_county_level_project_is_not_a_listed_major_project() -> None:
 
 def test_major_project_with_tampered_evidence_fails_closed() -> None:
     tampered = attrs.evolve(evidence("A", (record(),)), records=())
-    decision = jiangdu(tampered, ProjectLevel.MUNICIPAL)
+    decision = checked_major(tampered, ProjectLevel.MUNICIPAL)
     assert decision.route is Route.STANDARD
     assert decision.reason_codes == ("credit-evidence-unverified",)
 
@@ -313,6 +423,120 @@ def test_altered_evidence() -> None:
     assert decision.route is Route.STANDARD
     assert decision.reason_codes == ("credit-evidence-unverified",)
     assert decision.evidence_digest == altered.digest
+
+
+def retrieved(at: dt.datetime, grade: str = "A") -> CreditEvidence:
+    return CreditEvidence.create(
+        subject=FIRM.identifier,
+        source="信用扬州",
+        retrieved_at=at,
+        scale="yangzhou-a-e",
+        grade=grade,
+    )
+
+
+def test_evidence_retrieved_three_years_ago_is_stale() -> None:
+    old = retrieved(AT.replace(year=2020))
+    decision = gaoyou(old)
+    assert (decision.route, decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
+    assert decision.reason_codes == ("credit-evidence-stale",)
+    (reason,) = decision.reasons
+    assert dict(reason.params) == {
+        "source": "信用扬州",
+        "retrieved_on": "2020-01-16",
+        "decided_on": "2023-01-16",
+        "earliest": "2023-01-16",
+        "max_age_days": "0",
+    }
+    assert reason.zh == (
+        "信用查询结果（信用扬州）于 2020-01-16 取得，早于本次决定（2023-01-16）可采用的最早"
+        "查询日 2023-01-16，按一般程序办理。"
+    )
+    assert decision.evidence_digest == old.digest
+
+
+def test_evidence_retrieved_the_day_before_is_stale_under_the_default_window() -> None:
+    # 逢报必查: a check for this application, on the day of the decision.
+    assert gaoyou(retrieved(AT - dt.timedelta(days=1))).reason_codes == ("credit-evidence-stale",)
+    assert gaoyou(retrieved(AT.replace(hour=0, minute=0))).route is Route.CONDITIONAL
+
+
+def test_the_day_of_retrieval_is_the_day_in_china() -> None:
+    # 2023-01-15 17:00 UTC is 2023-01-16 01:00 in China: the decision day.
+    utc = dt.datetime(2023, 1, 15, 17, 0, tzinfo=dt.UTC)
+    assert gaoyou(retrieved(utc)).route is Route.CONDITIONAL
+    assert gaoyou(retrieved(utc - dt.timedelta(hours=2))).reason_codes == ("credit-evidence-stale",)
+
+
+def test_evidence_dated_after_the_decision_is_refused() -> None:
+    future = retrieved(AT.replace(year=2024))
+    decision = gaoyou(future)
+    assert (decision.route, decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
+    assert decision.reason_codes == ("credit-evidence-future",)
+    assert decision.reasons[0].params["retrieved_on"] == "2024-01-16"
+    assert decision.reasons[0].en == (
+        "The credit check result (信用扬州) is dated 2024-01-16, after the day of this decision "
+        "(2023-01-16), so it cannot be relied on and the standard procedure applies."
+    )
+    assert gaoyou(retrieved(AT + dt.timedelta(days=1))).route is Route.STANDARD
+
+
+def test_stale_or_future_evidence_fails_closed_for_a_major_project_whose_records_count() -> None:
+    assert checked_major(retrieved(AT.replace(year=2020))).reason_codes == (
+        "credit-evidence-stale",
+    )
+    assert checked_major(retrieved(AT.replace(year=2024))).reason_codes == (
+        "credit-evidence-future",
+    )
+
+
+def test_a_city_may_accept_evidence_a_few_days_old() -> None:
+    text = Path(__file__).parents[1] / "src" / "creditcommit" / "data" / "policy-yangzhou.toml"
+    data = tomllib.loads(text.read_text(encoding="utf-8"))
+    data["credit_evidence_max_age_days"] = [{"from": D(2022, 10, 1), "value": 7}]
+    policy = Policy.national().overlay(Policy.from_dict(data, source="yangzhou-7.toml"))
+    assert policy.at(CASE_DAY).credit_evidence_max_age_days == 7
+
+    def route(at: dt.datetime) -> tuple[str, ...]:
+        return decide(
+            item=sample_item(GAOYOU),
+            applicant=FIRM,
+            evidence=retrieved(at),
+            policy=policy,
+            on=CASE_DAY,
+        ).reason_codes
+
+    assert route(AT - dt.timedelta(days=7))[0] == "credit-grade-meets-threshold"
+    assert route(AT - dt.timedelta(days=8)) == ("credit-evidence-stale",)
+
+
+def test_the_freshness_window_is_validated() -> None:
+    data = {
+        "policy": {"name": "测试", "version": "1"},
+        "credit_evidence_max_age_days": [{"from": CASE_DAY, "value": -1}],
+    }
+    with pytest.raises(DataFileError) as caught:
+        Policy.from_dict(data)
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        (
+            "credit_evidence_max_age_days[0].value",
+            "expected 0 (the decision day only) or more days, got -1",
+        )
+    ]
+
+
+def test_the_national_defaults_cite_the_freshness_and_major_project_rules() -> None:
+    snap = Policy.sample().at(CASE_DAY)
+    assert snap.credit_evidence_max_age_days == 0
+    assert snap.major_project_credit is MajorProjectCredit.NO_QUERY
+    national = Policy.national()
+    assert national.timeline("credit_evidence_max_age_days").at(CASE_DAY) == 0
+    assert national.timeline("major_project_credit").at(CASE_DAY) is (
+        MajorProjectCredit.BLOCKING_RECORDS
+    )
+    for setting in ("credit_evidence_max_age_days", "major_project_credit"):
+        assert snap.references[setting] is not None, setting
+    assert "无需查询信用等级" in str(snap.references["major_project_credit"])
 
 
 def test_evidence_on_another_scale() -> None:
@@ -374,7 +598,8 @@ def test_reapplication_ban_outlasts_credit_repair() -> None:
     # The same record is no bar for an item outside the banned domains.
     assert gaoyou_item(sample_item(JIANGDU), evidence("A", (revoked,))).route is (Route.CONDITIONAL)
     # ... nor for the permit once the 36 months are over.
-    assert gaoyou(evidence("A", (revoked,)), on=D(2024, 3, 1)).route is Route.CONDITIONAL
+    later = AT.replace(year=2024, month=3, day=1)
+    assert gaoyou(evidence("A", (revoked,), at=later), on=D(2024, 3, 1)).route is Route.CONDITIONAL
 
 
 # --- rule 6: the grade ---------------------------------------------------------------------
@@ -601,14 +826,18 @@ def test_an_active_blocking_record_never_gives_a_commitment_route(
         grade=data.draw(st.sampled_from(snap.grade_scale.grades)),
         records=[*others, blocking],
     )
+    project = data.draw(projects())
     decision = decide(
         item=data.draw(approval_items()),
         applicant=applicant,
         evidence=found,
-        project=data.draw(projects()),
+        project=project,
         policy=snap,
         on=on,
     )
+    if not snap.queries_credit(project):  # a major project for which nobody asks
+        assert decision.reason_codes[0] in {"major-project-no-query", *ITEM_CODES}
+        return
     assert decision.route is Route.STANDARD
     assert decision.eligible_route is Route.STANDARD
 
@@ -638,7 +867,58 @@ def test_missing_evidence_never_gives_the_conditional_route(
     assert decision.eligible_route is not Route.CONDITIONAL
     if decision.route is Route.DIRECT:
         assert decision.major_project
-        assert decision.reason_codes == ("major-project-direct",)
+        assert not policy.at(on).queries_credit(project)
+        assert decision.reason_codes == ("major-project-no-query",)
+
+
+# Rule 1: the item alone decides, before any evidence is looked at.
+ITEM_CODES = ("item-not-on-commitment-list", "item-commitment-mode-none", "item-domain-excluded")
+FAULTS = (
+    "credit-evidence-wrong-subject",
+    "credit-evidence-unverified",
+    "credit-evidence-stale",
+    "credit-evidence-future",
+    "credit-grade-unknown",
+)
+
+
+@settings(parent=settings.get_profile("ci"))
+@given(data=st.data(), policy=policies(), on=days())
+def test_untrustworthy_evidence_never_opens_a_route_where_a_check_is_required(
+    data: st.DataObject, policy: Policy, on: dt.date
+) -> None:
+    snap = policy.at(on)
+    applicant = data.draw(applicants())
+    found = data.draw(evidence_or_absence(subject=applicant.identifier, on=on, policy=snap))
+    project = data.draw(projects())
+    decision = decide(
+        item=data.draw(approval_items()),
+        applicant=applicant,
+        evidence=found,
+        project=project,
+        policy=snap,
+        on=on,
+    )
+    if not isinstance(found, CreditEvidence) or not snap.queries_credit(project):
+        return
+    retrieved_on = found.retrieved_at.astimezone(CST).date()
+    window = dt.timedelta(days=snap.credit_evidence_max_age_days)
+    faults = {
+        "other": any(
+            s != applicant.identifier for s in (found.subject, *(r.subject for r in found.records))
+        ),
+        "altered": not found.verify(),
+        "stale": retrieved_on < on - window,
+        "future": retrieved_on > on,
+        "unknown": found.scale == snap.grade_scale.name
+        and found.grade is not None
+        and found.grade not in snap.grade_scale,
+    }
+    if any(faults.values()):
+        assert decision.eligible_route is Route.STANDARD, faults
+        assert decision.route is Route.STANDARD
+        # Rule 1 (the item) may speak first; otherwise the fault is the reason.
+        assert decision.reason_codes[0] in {*FAULTS, *ITEM_CODES}, decision.reason_codes
 
 
 @given(data=st.data(), policy=policies(), on=days())

@@ -221,8 +221,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
             (
                 "",
                 "unknown key 'conditional_treshold' (allowed: policy, grade_scale, "
-                "major_project_levels, conditional_threshold, blocking_records, "
-                "reapplication_ban_months, credit_unavailable, commitment_items, "
+                "major_project_levels, major_project_credit, conditional_threshold, "
+                "blocking_records, reapplication_ban_months, credit_unavailable, "
+                "credit_evidence_max_age_days, commitment_items, "
                 "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
                 "publication_working_days, revocation_rules, inspection_ratios)",
             )
@@ -436,6 +437,35 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "revocation_rules[0].value.false_commitment.record_kind",
                 "a false commitment is recorded as 'false_commitment', so that it bars the "
                 "commitment route until credit repair (国办发〔2020〕42号), got 'dishonesty'",
+            )
+        ],
+    ),
+    (
+        "major_project_credit_unknown.toml",
+        [
+            (
+                "major_project_credit[0].value",
+                "expected one of 'no-query', 'blocking-records', got string 'sometimes'",
+            )
+        ],
+    ),
+    (
+        "credit_evidence_max_age_negative.toml",
+        [
+            (
+                "credit_evidence_max_age_days[0].value",
+                "expected 0 (the decision day only) or more days, got -1",
+            )
+        ],
+    ),
+    (
+        "revocation_false_commitment_rectify.toml",
+        [
+            (
+                "revocation_rules[0].value.false_commitment.action",
+                "a false commitment leads to 'propose-revocation': a licence obtained by a false "
+                "commitment shall be revoked (《中华人民共和国行政许可法》第六十九条第二款), "
+                "got 'rectify'",
             )
         ],
     ),

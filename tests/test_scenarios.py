@@ -83,7 +83,9 @@ def test_seed_scenarios_pass() -> None:
     assert conditional.plan.latest_due == dt.date(2025, 10, 10)
     assert [r.decision.route for r in (grade_c, record, down) if r.decision] == [Route.STANDARD] * 3
     assert down.decision is not None
-    assert "信用扬州接口超时（3 秒）" in down.decision.reasons[0].zh
+    assert down.decision.reasons[0].params["failure"] == "信用扬州接口超时（3 秒）"
+    assert down.decision.reasons[0].params["category"] == "timeout"
+    assert "信用平台未在规定时间内响应" in down.decision.reasons[0].zh
 
 
 def test_every_shipped_scenario_passes() -> None:

@@ -30,6 +30,8 @@ from creditcommit import (
     Config,
     CreditEvidence,
     CreditLookupFailure,
+    CreditSourceError,
+    FailureCategory,
     IllegalTransition,
     InvalidValue,
     ManualClock,
@@ -46,6 +48,7 @@ from creditcommit import (
 from creditcommit.builtin import FileCreditSource, FileLicenceStore, JsonLinesChannel
 from creditcommit.builtin.sqlite_store import SQLiteEventStore
 from creditcommit.case import Returned
+from creditcommit.credit import DETAIL_LIMIT
 from creditcommit.delivery import Backoff
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import Disposition
@@ -346,10 +349,12 @@ def test_a_credit_source_that_is_down_is_recorded_and_the_route_is_standard(
     assert isinstance(failure, CreditLookupFailure)
     assert failure.source == "credit-file"
     assert failure.attempted_at == clock.now
+    # The identifier looks like a token and is redacted with everything else secret-like.
     assert failure.reason == (
-        f"ConnectionError: credit source 'credit-file' is unavailable for {INN.identifier} "
+        "ConnectionError: credit source 'credit-file' is unavailable for <redacted> "
         "(simulated outage: the subject is listed in unavailable_subjects)"
     )
+    assert failure.category is FailureCategory.UNREACHABLE
     assert case.decision is not None
     assert (case.route, case.decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
     assert case.decision.reason_codes == ("credit-lookup-failed",)
@@ -372,9 +377,10 @@ def test_a_credit_source_raising_anything_fails_closed_with_a_short_reason(
     failure = case.evidence
     assert isinstance(failure, CreditLookupFailure)
     assert failure.source == "scripted"
-    assert len(failure.reason) == 300
+    assert len(failure.reason) == DETAIL_LIMIT
     assert failure.reason.startswith("RuntimeError: stack trace stack trace")
     assert failure.reason.endswith("…")
+    assert failure.category is FailureCategory.INTERNAL
     assert case.route is Route.STANDARD
 
 
@@ -394,7 +400,174 @@ def test_a_source_that_gives_up_after_its_own_timeout_is_recorded_like_any_failu
         case = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
     assert isinstance(case.evidence, CreditLookupFailure)
     assert case.evidence.reason == "TimeoutError: no answer from 信用扬州 within 3.0 s"
+    assert case.evidence.category is FailureCategory.TIMEOUT
     assert case.route is Route.STANDARD
+
+
+def submit_with(tmp_path: Path, clock: ManualClock, *plugins: object, **kwargs: Any) -> Case:
+    """Submit the Gaoyou permit for HOTEL (or as ``kwargs`` say) with ``plugins`` in place."""
+    with Approvals.from_config(
+        prepare(tmp_path), clock=clock, autoload=False, plugins=list(plugins)
+    ) as service:
+        case = service.submit(**{"item": GAOYOU, "applicant": HOTEL, "provided": [FORM], **kwargs})
+        assert service.case(case.case_id) == case  # stored, and read back the same
+        dump = repr([(e.type, dict(e.payload)) for e in service.store.events(limit=1000)])
+    LOGS[case.case_id] = dump
+    return case
+
+
+LOGS: dict[str, str] = {}
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("even the message is broken")
+
+
+class Booby:
+    """A reply whose every attribute access raises."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no attribute {name} for you")
+
+
+def raising(exc: BaseException) -> Callable[[str, dt.datetime], object]:
+    def answer(subject: str, at: dt.datetime) -> object:
+        raise exc
+
+    return answer
+
+
+def test_an_exception_whose_str_raises_does_not_escape_submit(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    case = submit_with(tmp_path, clock, CreditPlugin(ScriptedSource(raising(Unprintable()))))
+    failure = case.evidence
+    assert isinstance(failure, CreditLookupFailure)
+    assert failure.category is FailureCategory.INTERNAL
+    assert failure.reason == "Unprintable (its message could not be read)"
+    assert case.route is Route.STANDARD
+    assert case.decision is not None
+    assert case.decision.reason_codes == ("credit-lookup-failed",)
+
+
+def test_a_reply_whose_attribute_access_raises_does_not_escape_submit(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    case = submit_with(tmp_path, clock, CreditPlugin(ScriptedSource(lambda s, at: Booby())))
+    failure = case.evidence
+    assert isinstance(failure, CreditLookupFailure)
+    assert failure.category is FailureCategory.MALFORMED_REPLY
+    assert case.route is Route.STANDARD
+
+
+def test_a_licence_store_reply_whose_attribute_access_raises_retrieves_nothing(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    case = submit_with(tmp_path, clock, LicencePlugin(ScriptedLicenceStore(lambda: [Booby()])))
+    assert case.licence_lookup is not None
+    assert case.licence_lookup.holdings == ()
+    assert case.licence_lookup.failure is not None
+
+
+SECRETS = ("https://", "credit.example", "s3cr3tT0ken", "eyJhbGciOiJIUzI1NiJ9", "hunter2pass")
+LEAKY = (
+    "GET https://credit.example.gov.cn/api?subject=9132&access_token=s3cr3tT0ken failed; "
+    "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def password=hunter2pass"
+)
+
+
+@pytest.mark.parametrize(
+    ("exc", "category"),
+    [
+        (TimeoutError(LEAKY), FailureCategory.TIMEOUT),
+        (ConnectionRefusedError(LEAKY), FailureCategory.REFUSED),
+        (ConnectionResetError(LEAKY), FailureCategory.UNREACHABLE),
+        (OSError(LEAKY), FailureCategory.UNREACHABLE),
+        (CreditSourceError("unauthorised", LEAKY), FailureCategory.UNAUTHORISED),
+        (CreditSourceError(FailureCategory.UPSTREAM_ERROR, LEAKY), FailureCategory.UPSTREAM_ERROR),
+        (ValueError(LEAKY), FailureCategory.INTERNAL),
+    ],
+    ids=["timeout", "refused", "reset", "oserror", "unauthorised", "upstream", "other"],
+)
+def test_lookup_failures_are_categorised_and_no_secret_reaches_the_applicant_or_the_log(
+    tmp_path: Path, clock: ManualClock, exc: Exception, category: FailureCategory
+) -> None:
+    case = submit_with(tmp_path, clock, CreditPlugin(ScriptedSource(raising(exc))))
+    failure = case.evidence
+    assert isinstance(failure, CreditLookupFailure)
+    assert failure.category is category
+    assert case.decision is not None
+    (reason,) = case.decision.reasons
+    assert reason.params["category"] == category.value
+    for text in (case.decision.explain("zh"), case.decision.explain("en"), LOGS[case.case_id]):
+        for secret in SECRETS:
+            assert secret not in text, (secret, text)
+
+
+def test_evidence_about_another_subject_is_recorded_as_a_wrong_subject_failure(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    case = submit_with(
+        tmp_path, clock, CreditPlugin(ScriptedSource(lambda s, at: grade_b(BATHS.identifier, at)))
+    )
+    failure = case.evidence
+    assert isinstance(failure, CreditLookupFailure)
+    assert failure.category is FailureCategory.WRONG_SUBJECT
+    assert BATHS.identifier not in LOGS[case.case_id].split("credit-checked", 1)[1]
+    assert case.route is Route.STANDARD
+
+
+def test_a_failing_licence_store_never_logs_secrets(tmp_path: Path, clock: ManualClock) -> None:
+    def down() -> object:
+        raise OSError(LEAKY)
+
+    case = submit_with(tmp_path, clock, LicencePlugin(ScriptedLicenceStore(down)))
+    assert case.licence_lookup is not None
+    assert case.licence_lookup.failure is not None
+    assert case.licence_lookup.failure.startswith("OSError: GET <url> failed;")
+    for secret in SECRETS:
+        assert secret not in LOGS[case.case_id]
+
+
+def test_a_major_project_without_credit_query_never_calls_the_source(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # Jiangdu: 市级及以上重大项目无需查询信用等级. The source is not even called, so its
+    # outage cannot matter: up or down, the decision is the same.
+    clock.set(at(dt.date(2025, 9, 26)))
+    decisions = []
+    for i, answer in enumerate((grade_b, raising(ConnectionRefusedError("down")))):
+        source = ScriptedSource(answer)
+        directory = tmp_path / str(i)
+        directory.mkdir()
+        with Approvals.from_config(
+            prepare(directory), clock=clock, autoload=False, plugins=[CreditPlugin(source)]
+        ) as service:
+            case = service.submit(
+                item=JIANGDU, applicant=HOTEL, project=ProjectFacts(ProjectLevel.MUNICIPAL)
+            )
+        assert source.calls == []
+        assert case.evidence is None
+        assert case.route is Route.DIRECT
+        assert case.decision is not None
+        assert case.decision.reason_codes == ("major-project-no-query",)
+        decisions.append(case.decision)
+    assert decisions[0] == decisions[1]
+
+
+def test_a_county_project_is_still_checked(tmp_path: Path, clock: ManualClock) -> None:
+    source = ScriptedSource(grade_b)
+    case = submit_with(
+        tmp_path,
+        clock,
+        CreditPlugin(source),
+        item=JIANGDU,
+        project=ProjectFacts(ProjectLevel.COUNTY),
+        provided=[],
+    )
+    assert source.calls == [HOTEL.identifier]
+    assert isinstance(case.evidence, CreditEvidence)
 
 
 def test_a_credit_source_answering_garbage_is_recorded_as_a_malformed_reply(
@@ -431,7 +604,7 @@ def test_a_failing_licence_store_retrieves_nothing_and_the_materials_are_demande
     lookup = case.licence_lookup
     assert lookup is not None
     assert lookup.holdings == ()
-    assert lookup.failure == "OSError: 电子证照库 connection refused"
+    assert lookup.failure == "OSError: 电子证照库 connection refused"  # sanitised, nothing to hide
     assert case.plan is not None
     licence_lines = [case.plan.line(code) for code in ("GGCSWSXK-02", "GGCSWSXK-03")]
     assert [line.disposition for line in licence_lines] == [Disposition.MISSING] * 2

@@ -203,9 +203,10 @@ def test_the_national_and_yangzhou_rules() -> None:
         # Beijing 2024 Art 33: unfulfilled → rectify; false → revoke directly.
         (BEIJING, U, RectificationOrdered, D(2025, 11, 3)),
         (BEIJING, F, RevocationProposed, None),
-        # Shanghai 2024 Arts 27, 29: rectification first, here for a false commitment too.
+        # Shanghai 2024 Arts 27, 29: rectification first; a false commitment is still
+        # proposed for revocation at once (行政许可法 Art 69 para 2 cannot be weakened).
         (SHANGHAI, U, RectificationOrdered, D(2025, 11, 10)),
-        (SHANGHAI, F, RectificationOrdered, D(2025, 11, 10)),
+        (SHANGHAI, F, RevocationProposed, None),
         (POLICY, U, RectificationOrdered, D(2025, 11, 3)),
         (POLICY, F, RevocationProposed, None),
     ],
@@ -246,15 +247,15 @@ def test_a_beijing_false_commitment_cites_art_69_para_2_and_art_33() -> None:
 
 def test_the_shanghai_sequence_revokes_only_after_a_failed_rectification() -> None:
     case = clean()
-    case = fold(case, verify(case, F, D(2025, 10, 20), SHANGHAI))
+    case = fold(case, verify(case, U, D(2025, 10, 20), SHANGHAI))
     assert case.state is CaseState.RECTIFYING
     assert due(case, at(D(2025, 11, 10), 23), CALENDAR, policy=SHANGHAI) == ()
     failed, proposal = due(case, at(D(2025, 11, 11)), CALENDAR, policy=SHANGHAI)
     assert isinstance(failed, RectificationFailed)
     assert failed.deadline == D(2025, 11, 10)
     assert isinstance(proposal, RevocationProposed)
-    assert proposal.outcome is F
-    assert proposal.legal_basis[0] == ART_69_PARA_2
+    assert proposal.outcome is U
+    assert proposal.legal_basis[0] == ART_69_PARA_1_4
     assert "经责令限期整改后仍未达到条件" in proposal.grounds
     assert proposal.facts.startswith("现场核查记录；整改期限2025-11-10届满")
 
@@ -1434,6 +1435,16 @@ def test_rules_built_in_code_check_the_same_rules() -> None:
     )
     with pytest.raises(ValueError, match="a fulfilled commitment has no revocation rule"):
         rules.rule(OK)
+    weakened = OutcomeRule(
+        SupervisionAction.RECTIFY, CreditRecordKind.FALSE_COMMITMENT, Severity.SERIOUS
+    )
+    with pytest.raises(InvalidValue) as caught:
+        attrs.evolve(rules, false_commitment=weakened)
+    assert str(caught.value) == (
+        "invalid RevocationRules: false_commitment.action: a false commitment leads to "
+        "'propose-revocation': a licence obtained by a false commitment shall be revoked "
+        "(《中华人民共和国行政许可法》第六十九条第二款), got 'rectify'"
+    )
 
 
 def test_inspection_ratios() -> None:

@@ -50,6 +50,7 @@ D = dt.date
 CST = dt.timedelta(hours=8)
 SAMPLE = Policy.sample()  # national defaults + the Yangzhou sample overlay (from 2022-10-01)
 SAMPLE_DAY = D(2023, 1, 16)
+CHINA = dt.timezone(dt.timedelta(hours=8))
 DOCS = Path(__file__).parents[1] / "docs" / "testing.md"
 
 
@@ -375,6 +376,11 @@ def fault(found: object) -> str | None:
         return "scale"
     if found.grade is not None and found.grade not in SAMR_A_D:
         return "unknown"
+    retrieved_on = found.retrieved_at.astimezone(CHINA).date()
+    if retrieved_on < SAMPLE_DAY - dt.timedelta(days=30):
+        return "stale"
+    if retrieved_on > SAMPLE_DAY:
+        return "future"
     return None
 
 
@@ -393,7 +399,7 @@ def test_evidence_or_absence_draws_every_fault() -> None:
         seen.add(type(found).__name__)
 
     collect()
-    assert {"other", "altered", "scale", "unknown", None} <= seen
+    assert {"other", "altered", "scale", "unknown", "stale", "future", None} <= seen
     assert {"NoneType", "CreditLookupFailure", "CreditEvidence"} <= seen
 
 

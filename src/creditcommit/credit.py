@@ -28,6 +28,7 @@ import attrs
 
 from creditcommit._converter import read_toml, structure
 from creditcommit.errors import (
+    CreditCommitError,
     DataFileError,
     InvalidValue,
     Problem,
@@ -40,8 +41,11 @@ __all__ = [
     "CreditLookupFailure",
     "CreditRecord",
     "CreditRecordKind",
+    "CreditSourceError",
     "DEFAULT_PUBLICITY_BASIS",
     "DEFAULT_PUBLICITY_MONTHS",
+    "DETAIL_LIMIT",
+    "FailureCategory",
     "GBT_22116",
     "Grade",
     "GradeScale",
@@ -50,6 +54,9 @@ __all__ = [
     "Severity",
     "YANGZHOU_A_E",
     "add_months",
+    "categorise",
+    "failure_detail",
+    "sanitise_detail",
 ]
 
 
@@ -746,12 +753,199 @@ class CreditEvidence:
         return None if self.grade is None else scale.grade(self.grade)
 
 
+# --------------------------------------------------------------------------- failures
+
+
+class FailureCategory(enum.Enum):
+    """Why a credit look-up gave no usable evidence (信用查询失败的类别).
+
+    The reason shown to an applicant, and stored in the event log, is built from the
+    category and at most a short sanitised detail (:func:`sanitise_detail`), never from the
+    raw text of an exception, which may carry URLs, query strings or tokens.
+    """
+
+    TIMEOUT = "timeout"
+    """The source did not answer in time (:class:`TimeoutError`, ``socket.timeout``)."""
+    REFUSED = "refused"
+    """The source refused the connection (:class:`ConnectionRefusedError`)."""
+    UNREACHABLE = "unreachable"
+    """The source could not be reached (another :class:`OSError` or :class:`ConnectionError`)."""
+    UPSTREAM_ERROR = "upstream-error"
+    """The source answered with an error of its own (e.g. HTTP 5xx)."""
+    MALFORMED_REPLY = "malformed-reply"
+    """The source answered something that is not credit evidence."""
+    UNAUTHORISED = "unauthorised"
+    """The source refused to answer this caller (e.g. HTTP 401 or 403)."""
+    WRONG_SUBJECT = "wrong-subject"
+    """The source answered about another subject than the one asked about."""
+    INTERNAL = "internal"
+    """Anything else: a fault in the adapter or in the library."""
+
+
+class CreditSourceError(CreditCommitError):
+    """What a credit-source adapter raises to say how its look-up failed.
+
+    The service records any exception a source raises as a :class:`CreditLookupFailure`;
+    an exception with a ``category`` attribute (a :class:`FailureCategory` or its value),
+    such as this one, is recorded under that category. ``detail`` is kept only after
+    :func:`sanitise_detail`: URLs, ``key=value`` pairs and tokens are removed.
+
+    >>> error = CreditSourceError("unauthorised", "HTTP 403 from the platform")
+    >>> error.category
+    <FailureCategory.UNAUTHORISED: 'unauthorised'>
+    >>> str(error)
+    'credit source failed (unauthorised): HTTP 403 from the platform'
+
+    :ivar category: the :class:`FailureCategory`.
+    :ivar detail: what went wrong, in a few words.
+    """
+
+    def __init__(self, category: FailureCategory | str, detail: str = "") -> None:
+        self.category = FailureCategory(category)
+        self.detail = detail
+        text = f"credit source failed ({self.category.value})"
+        super().__init__(f"{text}: {detail}" if detail else text)
+
+
+#: How long a sanitised detail may be, in characters.
+DETAIL_LIMIT = 200
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_SPACES = re.compile(r"\s+")
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://\S*|\bwww\.\S*")
+_SCHEME_TOKEN = re.compile(
+    r"(?i)\b(?:bearer|basic|digest|negotiate|token)\s+[A-Za-z0-9._~+/=\-]{8,}"
+)
+_SECRET_FIELD = re.compile(
+    r"(?i)\S*(?:authori[sz]ation|auth|token|secret|passw(?:or)?d|pwd|api[-_]?key|"
+    r"access[-_]?key|cookie|session|signature|credential)\S*\s*[:=]\s*\S+"
+)
+_KEY_VALUE = re.compile(r"\S*=\S*")
+_ADDRESS = re.compile(r"[^\s@]+@[^\s@]+")
+_IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?")
+_HOST = re.compile(r"(?i)\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?")
+_TOKEN = re.compile(r"[A-Za-z0-9_\-+/.~]{16,}")
+
+
+def _token(match: re.Match[str]) -> str:
+    text = match.group()
+    return "<redacted>" if len(text) >= 32 or any(c.isdigit() for c in text) else text
+
+
+def sanitise_detail(text: str, limit: int = DETAIL_LIMIT) -> str:
+    """``text`` made safe to show an applicant and to store: one short line, no secrets.
+
+    Control characters and runs of white space become one space; URLs become ``<url>``;
+    ``Bearer …`` (and ``Basic``, ``Digest``, ``Negotiate``, ``Token``) credentials become
+    ``<credential>``; headers or fields named like a secret (``Authorization: …``,
+    ``api_key: …``) and every ``key=value`` become ``<redacted>``; e-mail addresses
+    ``<address>``; IP addresses and host names ``<host>``; long runs of letters and digits
+    (tokens, identifiers) ``<redacted>``. The result is at most ``limit`` characters (cut
+    with ``…``), and sanitising it again changes nothing.
+
+    >>> sanitise_detail("GET https://api.example.cn/v1?key=abc failed: Bearer eyJhbGciOi.x9")
+    'GET <url> failed: <credential>'
+    >>> sanitise_detail("token=s3cr3t; timeout after 3.0 s")
+    '<redacted> timeout after 3.0 s'
+    """
+    out = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
+    out = _URL.sub("<url>", out)
+    out = _SCHEME_TOKEN.sub("<credential>", out)
+    out = _SECRET_FIELD.sub("<redacted>", out)
+    out = _KEY_VALUE.sub("<redacted>", out)
+    out = _ADDRESS.sub("<address>", out)
+    out = _IP.sub("<host>", out)
+    out = _HOST.sub("<host>", out)
+    out = _TOKEN.sub(_token, out)
+    if len(out) > limit:
+        out = out[: max(limit - 1, 0)] + "…"
+    return out
+
+
+def categorise(exc: BaseException) -> FailureCategory:
+    """The :class:`FailureCategory` of an exception a credit source raised; never raises.
+
+    A ``category`` attribute (a :class:`FailureCategory` or its value, see
+    :class:`CreditSourceError`) wins; then :class:`TimeoutError` is ``timeout``,
+    :class:`ConnectionRefusedError` ``refused``, any other :class:`OSError` (connection
+    errors included) ``unreachable``, a reply that cannot be decoded (JSON, UTF-8)
+    ``malformed-reply``, and anything else ``internal``.
+
+    >>> categorise(TimeoutError("read timed out"))
+    <FailureCategory.TIMEOUT: 'timeout'>
+    >>> categorise(ConnectionResetError())
+    <FailureCategory.UNREACHABLE: 'unreachable'>
+    """
+    try:
+        declared = getattr(exc, "category", None)
+        if isinstance(declared, FailureCategory):
+            return declared
+        if isinstance(declared, str) and declared in _CATEGORY_VALUES:
+            return FailureCategory(declared)
+        if isinstance(exc, TimeoutError):
+            return FailureCategory.TIMEOUT
+        if isinstance(exc, ConnectionRefusedError):
+            return FailureCategory.REFUSED
+        if isinstance(exc, OSError):
+            return FailureCategory.UNREACHABLE
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+            return FailureCategory.MALFORMED_REPLY
+    except Exception:  # an exception that cannot even be examined
+        return FailureCategory.INTERNAL
+    return FailureCategory.INTERNAL
+
+
+_CATEGORY_VALUES = frozenset(category.value for category in FailureCategory)
+
+
+def failure_detail(exc: BaseException, limit: int = DETAIL_LIMIT) -> str:
+    """A short sanitised description of an exception: ``"TimeoutError: read timed out"``.
+
+    Never raises, also for an exception whose ``str()`` raises; never empty. The text
+    goes through :func:`sanitise_detail`, so no URL, query string, header or token of
+    the exception's message survives.
+    """
+    try:
+        kind = sanitise_detail(type(exc).__name__, limit) or "Exception"
+    except Exception:
+        kind = "Exception"
+    try:
+        detail = exc.detail if isinstance(exc, CreditSourceError) else str(exc)
+        text = sanitise_detail(f"{kind}: {detail}" if detail else kind, limit)
+    except Exception:  # str() itself failed
+        text = sanitise_detail(f"{kind} (its message could not be read)", limit)
+    return text or kind
+
+
+# Spellings of old failure reasons (before categories were stored), most specific first.
+_INFERRED = (
+    (re.compile(r"(?i)^malformed reply"), FailureCategory.MALFORMED_REPLY),
+    (re.compile(r"ConnectionRefusedError"), FailureCategory.REFUSED),
+    (re.compile(r"(?i)timeout|timed out|超时"), FailureCategory.TIMEOUT),
+    (re.compile(r"\bHTTP (?:401|403)\b"), FailureCategory.UNAUTHORISED),
+    (re.compile(r"\bHTTP [45]\d\d\b"), FailureCategory.UPSTREAM_ERROR),
+    (
+        re.compile(r"^(?:Connection\w*Error|OSError|BrokenPipeError|gaierror)\b"),
+        FailureCategory.UNREACHABLE,
+    ),
+)
+
+
+def _inferred_category(reason: str) -> FailureCategory:
+    """The category of a failure stored without one, read from its reason text."""
+    for pattern, category in _INFERRED:
+        if pattern.search(reason):
+            return category
+    return FailureCategory.INTERNAL
+
+
 @attrs.frozen
 class _FailureSchema:
     subject: str
     source: str
     attempted_at: dt.datetime
     reason: str
+    category: FailureCategory | None = None
 
 
 def _failure_problems(f: _FailureSchema | CreditLookupFailure) -> list[Problem]:
@@ -762,30 +956,66 @@ def _failure_problems(f: _FailureSchema | CreditLookupFailure) -> list[Problem]:
     return problems
 
 
+def _sanitised(reason: str) -> str:
+    return sanitise_detail(reason) if isinstance(reason, str) else reason
+
+
 @attrs.frozen(kw_only=True)
 class CreditLookupFailure:
     """A credit source could not answer (timeout, malformed reply, ...): the evidence's absence.
 
-    A decision that gets this instead of :class:`CreditEvidence` fails closed.
+    A decision that gets this instead of :class:`CreditEvidence` fails closed. ``category``
+    says what kind of failure it was; ``reason`` is a short detail, passed through
+    :func:`sanitise_detail` when the failure is built, so no URL, query string or token is
+    ever stored or shown. Without a ``category`` (failures stored by earlier versions) it is
+    read from the reason: ``"malformed reply: ..."`` is ``malformed-reply``, a timeout
+    ``timeout``, and so on, else ``internal``.
     """
 
     subject: str
     source: str
     attempted_at: dt.datetime
-    reason: str
-    """What went wrong, e.g. ``"timeout after 3.0 s"`` or ``"malformed reply: ..."``."""
+    reason: str = attrs.field(converter=_sanitised)
+    """What went wrong, e.g. ``"TimeoutError: no answer within 3.0 s"``."""
+    category: FailureCategory = attrs.field()
+
+    @category.default
+    def _category_from_reason(self) -> FailureCategory:
+        return _inferred_category(self.reason)
 
     def __attrs_post_init__(self) -> None:
         _raise_if("CreditLookupFailure", _failure_problems(self))
 
     @classmethod
+    def from_exception(
+        cls, exc: BaseException, *, subject: str, source: str, attempted_at: dt.datetime
+    ) -> Self:
+        """The failure an exception raised by a credit source stands for.
+
+        The category comes from :func:`categorise`, the reason from :func:`failure_detail`.
+        """
+        return cls(
+            subject=subject,
+            source=source,
+            attempted_at=attempted_at,
+            reason=failure_detail(exc),
+            category=categorise(exc),
+        )
+
+    @classmethod
     def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
-        """Read a failure written by :meth:`to_dict`; raises :class:`DataFileError`."""
+        """Read a failure written by :meth:`to_dict`; raises :class:`DataFileError`.
+
+        ``category`` may be missing (failures stored before it existed).
+        """
         schema = structure(data, _FailureSchema, source=source)
         problems = _failure_problems(schema)
         if problems:
             raise DataFileError(source, problems)
-        return cls(**attrs.asdict(schema, recurse=False))
+        fields = attrs.asdict(schema, recurse=False)
+        if fields["category"] is None:
+            del fields["category"]
+        return cls(**fields)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready plain data (``attempted_at`` in UTC) that :meth:`from_dict` reads back."""
@@ -794,4 +1024,5 @@ class CreditLookupFailure:
             "source": self.source,
             "attempted_at": _instant(self.attempted_at),
             "reason": self.reason,
+            "category": self.category.value,
         }

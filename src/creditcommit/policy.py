@@ -55,6 +55,7 @@ from creditcommit.errors import (
     Problem,
 )
 from creditcommit.reasons import (
+    FAILURE_CATEGORY_LABELS,
     PROJECT_LEVEL_LABELS,
     REASONS,
     RECORD_KIND_LABELS,
@@ -71,6 +72,7 @@ __all__ = [
     "Decider",
     "EXCLUDED_BY_GUOBAN_42",
     "GRADE_SCALE_PRESETS",
+    "MajorProjectCredit",
     "Policy",
     "PolicySnapshot",
     "PublicationDeadlines",
@@ -83,10 +85,12 @@ __all__ = [
 SETTINGS: tuple[str, ...] = (
     "grade_scale",
     "major_project_levels",
+    "major_project_credit",
     "conditional_threshold",
     "blocking_records",
     "reapplication_ban_months",
     "credit_unavailable",
+    "credit_evidence_max_age_days",
     "commitment_items",
     "excluded_domains",
     "deferred_grace_working_days",
@@ -124,8 +128,28 @@ ALL_ITEMS: Literal["all"] = "all"
 
 _SEVERITY_RANK = {Severity.MINOR: 0, Severity.GENERAL: 1, Severity.SERIOUS: 2}
 
+# China Standard Time: the day a piece of credit evidence was retrieved on is its day in China.
+_CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+
 
 # --------------------------------------------------------------------------- rule values
+
+
+class MajorProjectCredit(enum.Enum):
+    """What a listed major project's route depends on (``major_project_credit``).
+
+    The route must never depend on whether the credit platform happens to be up: either
+    nobody asks, or the answer is needed and its absence fails closed.
+    """
+
+    #: No credit query is made (无需查询信用等级): the service does not call the credit
+    #: source, and the project takes the commitment route directly whatever a source
+    #: would have said.
+    NO_QUERY = "no-query"
+    #: The credit source is asked; blocking records and re-application bans still bar the
+    #: commitment route, the grade is not looked at, and a failed look-up (or untrustworthy
+    #: evidence) means the standard route, as for any other application.
+    BLOCKING_RECORDS = "blocking-records"
 
 
 class BlockLasts(enum.Enum):
@@ -261,10 +285,12 @@ class _FileSchema:
     policy: _HeaderSchema
     grade_scale: list[Any] = attrs.field(factory=list)
     major_project_levels: list[Any] = attrs.field(factory=list)
+    major_project_credit: list[Any] = attrs.field(factory=list)
     conditional_threshold: list[Any] = attrs.field(factory=list)
     blocking_records: list[Any] = attrs.field(factory=list)
     reapplication_ban_months: list[Any] = attrs.field(factory=list)
     credit_unavailable: list[Any] = attrs.field(factory=list)
+    credit_evidence_max_age_days: list[Any] = attrs.field(factory=list)
     commitment_items: list[Any] = attrs.field(factory=list)
     excluded_domains: list[Any] = attrs.field(factory=list)
     deferred_grace_working_days: list[Any] = attrs.field(factory=list)
@@ -459,6 +485,18 @@ def _parse_unavailable(raw: object, path: str, source: str) -> _Parsed:
     return None, [Problem(path, message)]
 
 
+def _parse_major_credit(raw: object, path: str, source: str) -> _Parsed:
+    mode, problems = _typed(raw, MajorProjectCredit, path, source)
+    return (None if problems else mode), problems
+
+
+def _parse_max_age(raw: object, path: str, source: str) -> _Parsed:
+    days, problems = _typed(raw, int, path, source)
+    if not problems and days < 0:
+        problems = [Problem(path, f"expected 0 (the decision day only) or more days, got {days}")]
+    return (None if problems else days), problems
+
+
 def _parse_items(raw: object, path: str, source: str) -> _Parsed:
     if raw == ALL_ITEMS:
         return ALL_ITEMS, []
@@ -515,10 +553,12 @@ def _parse_inspection_ratios(raw: object, path: str, source: str) -> _Parsed:
 _PARSERS: Mapping[str, Callable[[object, str, str], _Parsed]] = {
     "grade_scale": _parse_grade_scale,
     "major_project_levels": _parse_levels,
+    "major_project_credit": _parse_major_credit,
     "conditional_threshold": _parse_threshold,
     "blocking_records": _parse_blocking,
     "reapplication_ban_months": _parse_bans,
     "credit_unavailable": _parse_unavailable,
+    "credit_evidence_max_age_days": _parse_max_age,
     "commitment_items": _parse_items,
     "excluded_domains": _parse_domains,
     "deferred_grace_working_days": _parse_days,
@@ -1024,10 +1064,12 @@ class PolicySnapshot:
     valid_until: dt.date | None
     grade_scale: GradeScale
     major_project_levels: frozenset[ProjectLevel]
+    major_project_credit: MajorProjectCredit
     conditional_threshold: Grade
     blocking_records: tuple[BlockingRule, ...]
     reapplication_ban_months: tuple[ReapplicationBan, ...]
     credit_unavailable: Route
+    credit_evidence_max_age_days: int
     commitment_items: frozenset[str] | Literal["all"]
     excluded_domains: frozenset[str]
     deferred_grace_working_days: int
@@ -1111,6 +1153,21 @@ class PolicySnapshot:
         if grade is None or grade not in self.grade_scale:
             return self.inspection_ratios.default
         return self._ratios.get(self.grade_scale.grade(grade).code, self.inspection_ratios.default)
+
+    def major_level(self, project: ProjectFacts) -> ProjectLevel | None:
+        """The project's level if the policy lists it as a major-project level, else None."""
+        level = project.major_level
+        return level if level in self.major_project_levels else None
+
+    def queries_credit(self, project: ProjectFacts) -> bool:
+        """False for a listed major project whose rule makes no credit query, else True.
+
+        The service asks the credit source only when this is true (逢报必查 otherwise).
+        """
+        return (
+            self.major_level(project) is None
+            or self.major_project_credit is not MajorProjectCredit.NO_QUERY
+        )
 
     def on_commitment_list(self, item: ApprovalItem) -> bool:
         """True if the item is on the commitment list (``"all"`` lists every item)."""
@@ -1276,8 +1333,12 @@ class Decider:
     # -- per-application reasons -------------------------------------------------------
 
     def _unusable(self, applicant: Applicant, evidence: CreditEvidence) -> Reason | None:
+        """Why the evidence cannot be trusted, or None: another subject, a digest that
+        fails, a retrieval day after the decision or before the freshness window, a grade
+        the policy's scale lacks."""
+        snap = self.snapshot
         ours = applicant.identifier
-        ref = [self.snapshot.references["credit_unavailable"]]
+        ref = [snap.references["credit_unavailable"]]
         subjects = (evidence.subject, *(r.subject for r in evidence.records))
         stranger = next((s for s in subjects if s != ours), None)
         if stranger is not None:
@@ -1286,7 +1347,34 @@ class Decider:
             )
         if not evidence.verify():
             return REASONS["credit-evidence-unverified"].render({"source": evidence.source}, ref)
+        stale = self._stale(evidence)
+        if stale is not None:
+            return stale
+        grade = evidence.grade
+        on_scale = evidence.scale == snap.grade_scale.name
+        if on_scale and grade is not None and snap.rank(grade) is None:
+            return self._by_grade(grade)[1][0]  # credit-grade-unknown
         return None
+
+    def _stale(self, evidence: CreditEvidence) -> Reason | None:
+        """``credit-evidence-future`` or ``-stale`` if retrieved outside the window."""
+        snap = self.snapshot
+        on = self.on
+        retrieved_on = evidence.retrieved_at.astimezone(_CHINA_TIME).date()
+        max_age = snap.credit_evidence_max_age_days
+        earliest = on - dt.timedelta(days=max_age)
+        if earliest <= retrieved_on <= on:
+            return None
+        params = {
+            "source": evidence.source,
+            "retrieved_on": _iso(retrieved_on),
+            "decided_on": _iso(on),
+        }
+        refs = [snap.references["credit_evidence_max_age_days"]]
+        if retrieved_on > on:
+            return REASONS["credit-evidence-future"].render(params, refs)
+        params |= {"earliest": _iso(earliest), "max_age_days": str(max_age)}
+        return REASONS["credit-evidence-stale"].render(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
         snap = self.snapshot
@@ -1384,19 +1472,19 @@ class Decider:
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
         snap = self.snapshot
-        # The project's level if the policy lists it as a major-project level, else None.
-        major = project.major_level if project.major_level in snap.major_project_levels else None
+        major = snap.major_level(project)
         eligible = Route.STANDARD
         reasons: Sequence[Reason] = self._item_reasons(item)
         if reasons:
             pass  # rule 1: the item alone decides
+        elif major is not None and snap.major_project_credit is MajorProjectCredit.NO_QUERY:
+            # Rule 2, no query: whatever a source said (or failed to say) does not count.
+            eligible = Route.DIRECT
+            reasons = (self._level_reason("major-project-no-query", major),)
+            evidence = None
         elif evidence is None or isinstance(evidence, CreditLookupFailure):
-            if major is not None:
-                eligible = Route.DIRECT
-                reasons = (self._level_reason("major-project-direct", major),)
-            else:
-                eligible = snap.credit_unavailable
-                reasons = (self._no_evidence(evidence),)
+            eligible = snap.credit_unavailable
+            reasons = (self._no_evidence(evidence),)
         else:
             unusable = self._unusable(applicant, evidence)
             if unusable is not None:
@@ -1442,9 +1530,17 @@ class Decider:
     def _no_evidence(self, failure: CreditLookupFailure | None) -> Reason:
         if failure is None:
             return self._reason("credit-evidence-missing", "credit_unavailable")
+        category = failure.category
+        zh, en = FAILURE_CATEGORY_LABELS[category]
+        params = {
+            "source": failure.source,
+            "category": category.value,
+            "category_zh": zh,
+            "category_en": en,
+            "failure": failure.reason,
+        }
         return REASONS["credit-lookup-failed"].render(
-            {"source": failure.source, "failure": failure.reason},
-            [self.snapshot.references["credit_unavailable"]],
+            params, [self.snapshot.references["credit_unavailable"]]
         )
 
     def _scale_mismatch(self, evidence: CreditEvidence) -> Reason:
@@ -1472,10 +1568,15 @@ def decide(
 
     1. item not on the commitment list, commitment mode ``none``, or in an excluded domain
        → STANDARD;
-    2. a major project at a level the policy lists → DIRECT without a grade check, unless
-       usable evidence shows a blocking record or a re-application ban (then STANDARD);
+    2. a major project at a level the policy lists: with ``major_project_credit =
+       "no-query"`` → DIRECT, the evidence ignored (nobody asks); with
+       ``"blocking-records"`` → DIRECT without a grade check, unless the evidence is missing
+       or untrustworthy (rule 3) or shows a blocking record or a re-application ban (then
+       STANDARD);
     3. no evidence, or a lookup failure → the policy's ``credit_unavailable`` route
-       (STANDARD); evidence about someone else, failing its digest, or on another scale →
+       (STANDARD); evidence about someone else, failing its digest, retrieved after the
+       decision day or before the ``credit_evidence_max_age_days`` window (in China
+       Standard Time), with a grade the policy's scale lacks, or on another scale →
        STANDARD;
     4. an active blocking record → STANDARD, one reason per record;
     5. a re-application ban running → STANDARD;

@@ -16,13 +16,14 @@ from types import MappingProxyType
 
 import attrs
 
-from creditcommit.credit import CreditRecordKind, Severity
+from creditcommit.credit import CreditRecordKind, FailureCategory, Severity
 from creditcommit.decision import ProjectLevel, Reason
 from creditcommit.effective import LegalReference
 from creditcommit.errors import InvalidValue, Problem
 
 __all__ = [
     "DOMAIN_LABELS",
+    "FAILURE_CATEGORY_LABELS",
     "GUOBAN_2020_42",
     "PROJECT_LEVEL_LABELS",
     "REASONS",
@@ -66,6 +67,42 @@ SEVERITY_LABELS: Mapping[Severity, tuple[str, str]] = MappingProxyType(
     }
 )
 """Chinese and English names of each severity, as used in reason sentences."""
+
+FAILURE_CATEGORY_LABELS: Mapping[FailureCategory, tuple[str, str]] = MappingProxyType(
+    {
+        FailureCategory.TIMEOUT: (
+            "信用平台未在规定时间内响应",
+            "the credit platform did not answer in time",
+        ),
+        FailureCategory.REFUSED: ("信用平台拒绝连接", "the credit platform refused the connection"),
+        FailureCategory.UNREACHABLE: (
+            "无法连接信用平台",
+            "the credit platform could not be reached",
+        ),
+        FailureCategory.UPSTREAM_ERROR: (
+            "信用平台返回错误",
+            "the credit platform reported an error",
+        ),
+        FailureCategory.MALFORMED_REPLY: (
+            "信用平台返回的结果无法识别",
+            "the credit platform's reply could not be read",
+        ),
+        FailureCategory.UNAUTHORISED: (
+            "信用平台未授权本次查询",
+            "the credit platform did not authorise the query",
+        ),
+        FailureCategory.WRONG_SUBJECT: (
+            "信用平台返回的结果不是申请人的",
+            "the credit platform answered about another subject",
+        ),
+        FailureCategory.INTERNAL: (
+            "信用查询过程中发生内部错误",
+            "an internal error occurred during the check",
+        ),
+    }
+)
+"""Chinese and English sentences for each credit look-up failure category: what an
+applicant is told instead of the failure's technical detail."""
 
 PROJECT_LEVEL_LABELS: Mapping[ProjectLevel, tuple[str, str]] = MappingProxyType(
     {
@@ -223,6 +260,12 @@ _TEMPLATES = (
         "commitment route applies directly.",
     ),
     ReasonTemplate(
+        "major-project-no-query",
+        "项目为{level_zh}重大项目，按政策无需查询信用，未进行信用查询，直接适用“信用+承诺”审批。",
+        "The project is a {level_en} major project, for which the policy requires no credit "
+        "check: no credit check was made and the commitment route applies directly.",
+    ),
+    ReasonTemplate(
         "major-project-blocked",
         "项目为{level_zh}重大项目，可不查询信用等级，但申请人存在阻却适用的信用记录，"
         "不直接适用“信用+承诺”审批。",
@@ -240,9 +283,26 @@ _TEMPLATES = (
     ),
     ReasonTemplate(
         "credit-lookup-failed",
-        "信用查询失败（{source}：{failure}），无法确认是否符合条件，按一般程序办理。",
-        "The credit check failed ({source}: {failure}), so eligibility cannot be established "
-        "and the standard procedure applies.",
+        "信用查询失败（{source}：{category_zh}），无法确认是否符合条件，按一般程序办理。",
+        "The credit check failed ({source}: {category_en}), so eligibility cannot be "
+        "established and the standard procedure applies.",
+        [_GUOBAN_INELIGIBLE],
+    ),
+    ReasonTemplate(
+        "credit-evidence-stale",
+        "信用查询结果（{source}）于 {retrieved_on} 取得，早于本次决定（{decided_on}）可采用的"
+        "最早查询日 {earliest}，按一般程序办理。",
+        "The credit check result ({source}) was retrieved on {retrieved_on}, before "
+        "{earliest}, the earliest retrieval day accepted for a decision on {decided_on}, so "
+        "the standard procedure applies.",
+        [_GUOBAN_INELIGIBLE],
+    ),
+    ReasonTemplate(
+        "credit-evidence-future",
+        "信用查询结果（{source}）的查询日期 {retrieved_on} 晚于本次决定之日（{decided_on}），"
+        "无法采信，按一般程序办理。",
+        "The credit check result ({source}) is dated {retrieved_on}, after the day of this "
+        "decision ({decided_on}), so it cannot be relied on and the standard procedure applies.",
         [_GUOBAN_INELIGIBLE],
     ),
     ReasonTemplate(

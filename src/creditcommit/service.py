@@ -42,7 +42,14 @@ from creditcommit.case import (
 from creditcommit.catalog import ApprovalItem, Catalog, VerificationMethod
 from creditcommit.commitments import CommitmentLetter, CommitmentTerms, Notification, Signer
 from creditcommit.config import Config
-from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.credit import (
+    CreditEvidence,
+    CreditLookupFailure,
+    FailureCategory,
+    categorise,
+    failure_detail,
+    sanitise_detail,
+)
 from creditcommit.decision import Applicant, ProjectFacts, Route
 from creditcommit.delivery import (
     DEFAULT_BACKOFF,
@@ -84,8 +91,6 @@ CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
 Clock = Callable[[], dt.datetime]
 
 _log = logging.getLogger("creditcommit")
-# Failure texts recorded with a case are kept short.
-_MAX_REASON = 300
 
 
 def system_clock() -> dt.datetime:
@@ -170,8 +175,35 @@ def _check_signable(case: Case) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+    """A short, sanitised description of ``exc``; never raises (see ``failure_detail``)."""
+    return failure_detail(exc)
+
+
+def _port_name(port: object) -> str:
+    """The port's ``name``, sanitised; its type's name if it has none or it cannot be read."""
+    try:
+        name = sanitise_detail(str(getattr(port, "name", "") or ""))
+    except Exception:  # a name that raises is no name
+        name = ""
+    return name or type(port).__name__
+
+
+def _lookup_failure(
+    subject: str, source: str, now: dt.datetime, category: FailureCategory, reason: str
+) -> CreditLookupFailure:
+    """The failure to record; a failure to build it is recorded as an internal failure."""
+    try:
+        return CreditLookupFailure(
+            subject=subject, source=source, attempted_at=now, reason=reason, category=category
+        )
+    except Exception:  # e.g. a reason that sanitises to nothing
+        return CreditLookupFailure(
+            subject=subject,
+            source=source or "credit-source",
+            attempted_at=now,
+            reason="the failure could not be described",
+            category=FailureCategory.INTERNAL,
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -425,11 +457,15 @@ class Approvals:
         now = self._now()
         day = now.date()
         approval_item = self.catalog(where).item(item, day)
-        credit = self._credit(where, applicant.identifier, now)
-        holdings, licence_failure = self._holdings(where, applicant.identifier, day)
         policy = self.policy(where)
-        calendar = self.calendar(where)
         facts = ProjectFacts() if project is None else project
+        # 逢报必查, except for a major project whose rule makes no credit query: then the
+        # source is not even called, so its outage cannot change the route.
+        credit: CreditEvidence | CreditLookupFailure | None = None
+        if policy.at(day).queries_credit(facts):
+            credit = self._credit(where, applicant.identifier, now)
+        holdings, licence_failure = self._holdings(where, applicant.identifier, day)
+        calendar = self.calendar(where)
         # Read once: a retry below must not find an iterator already used up.
         given = provided if isinstance(provided, str) else tuple(provided)
         made: dict[str, Case] = {}
@@ -880,20 +916,28 @@ class Approvals:
         self, city: str, subject: str, now: dt.datetime
     ) -> CreditEvidence | CreditLookupFailure:
         source = self.integrations.credit_source(city)
-        name = str(getattr(source, "name", type(source).__name__))
+        name = _port_name(source)
         try:
             answer: object = source.lookup(subject, city=city, at=now)
         except Exception as exc:  # fail closed: any failure is recorded, never raised
-            return CreditLookupFailure(
-                subject=subject, source=name, attempted_at=now, reason=_reason(exc)
-            )
-        if not isinstance(answer, CreditEvidence):
-            return CreditLookupFailure(
-                subject=subject,
-                source=name,
-                attempted_at=now,
-                reason=f"malformed reply: expected credit evidence, got {type(answer).__name__}",
-            )
+            return _lookup_failure(subject, name, now, categorise(exc), _reason(exc))
+        try:
+            if isinstance(answer, CreditLookupFailure):
+                # A source may report its own failure instead of raising (adapters do): it is
+                # recorded with the service's own time and source name, and sanitised again.
+                return _lookup_failure(subject, name, now, answer.category, answer.reason)
+            if not isinstance(answer, CreditEvidence):
+                kind = sanitise_detail(type(answer).__name__)
+                detail = f"malformed reply: expected credit evidence, got {kind}"
+                return _lookup_failure(subject, name, now, FailureCategory.MALFORMED_REPLY, detail)
+            subjects = (answer.subject, *(record.subject for record in answer.records))
+            if any(found != subject for found in subjects):
+                # Not stored: it is another subject's credit, and no evidence for this one.
+                detail = "the reply is about another subject than the applicant"
+                return _lookup_failure(subject, name, now, FailureCategory.WRONG_SUBJECT, detail)
+        except Exception as exc:  # a reply that cannot even be examined
+            detail = f"malformed reply: {_reason(exc)}"
+            return _lookup_failure(subject, name, now, FailureCategory.MALFORMED_REPLY, detail)
         return answer
 
     def _holdings(
@@ -902,10 +946,10 @@ class Approvals:
         store = self.integrations.licence_store(city)
         try:
             answer = tuple(store.holdings(subject, city=city, on=day))
+            if not all(isinstance(holding, LicenceHolding) for holding in answer):
+                return (), "malformed reply: expected licence holdings"
         except Exception as exc:  # nothing retrieved: the materials are demanded
             return (), _reason(exc)
-        if not all(isinstance(holding, LicenceHolding) for holding in answer):
-            return (), "malformed reply: expected licence holdings"
         return answer, None
 
     def _act(

@@ -200,6 +200,18 @@ def _rules_problems(rules: _RulesFields) -> list[Problem]:
         )
     for name in _RULE_FIELDS:
         problems += _outcome_rule_problems(getattr(rules, name), name)
+    action = rules.false_commitment.action
+    if action is SupervisionAction.RECTIFY:
+        # 行政许可法 Art 69 para 2: a licence obtained by deception "shall be revoked"; a
+        # policy may not turn that into a rectification order.
+        problems.append(
+            Problem(
+                "false_commitment.action",
+                "a false commitment leads to 'propose-revocation': a licence obtained by a "
+                "false commitment shall be revoked "
+                f"(《{_LICENSING_LAW}》{ART_69_PARA_2.article}), got {action.value!r}",
+            )
+        )
     kind = rules.false_commitment.record_kind
     if kind is not CreditRecordKind.FALSE_COMMITMENT:
         # The 国办发〔2020〕42号 floor of blocking_records matches records of this kind: any

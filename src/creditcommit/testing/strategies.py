@@ -74,6 +74,7 @@ from creditcommit.policy import (
     Application,
     BlockingRule,
     BlockLasts,
+    MajorProjectCredit,
     Policy,
     PolicySnapshot,
 )
@@ -558,11 +559,16 @@ def lookup_failures(
     )
 
 
-# Mostly sound evidence; then nothing, a failure, and the four faults a decision refuses.
+# Mostly sound evidence; then nothing, a failure, and the six faults a decision refuses.
 _SHAPES = st.sampled_from(["evidence"] * 6 + ["none", "failure"])
 _FAULTY_SHAPES = st.sampled_from(
-    ["evidence"] * 6 + ["none", "failure", "other", "altered", "scale", "unknown"]
+    ["evidence"] * 6
+    + ["none", "failure", "other", "altered", "scale", "unknown", "stale", "future"]
 )
+# How far outside the freshness window stale or future-dated evidence lies, in days.
+_OUTSIDE = st.integers(1, 3 * 366)
+# The freshness window assumed without a policy: wider than any window policies() draws.
+_NO_POLICY_MAX_AGE = 30
 _OTHER_SCALES = ("yangzhou-a-e", "samr-a-d", "other-scale")
 
 
@@ -578,14 +584,16 @@ def evidence_or_absence(
 
     Mostly sound evidence from :func:`credit_evidence`; sometimes ``None`` (nobody asked)
     or a :func:`lookup_failures` value. With ``faulty`` also evidence a decision must refuse:
-    about another subject, altered after its digest was computed, on another scale, or with
-    a grade the scale lacks.
+    about another subject, altered after its digest was computed, on another scale, with
+    a grade the scale lacks, retrieved before the freshness window (``stale``: before the
+    ``policy``'s ``credit_evidence_max_age_days``, or 30 days without a policy) or after
+    the decision day (``future``).
 
     :param subject: whose credit (default: drawn from :func:`uscc_codes`).
     :param scale: the scale sound evidence is on (default: the policy's, or drawn).
     :param on: the decision day (default: drawn from :func:`days`).
     :param policy: the policy whose scale applies (a value, not a strategy).
-    :param faulty: also draw the four kinds of evidence a decision refuses.
+    :param faulty: also draw the six kinds of evidence a decision refuses.
     """
     return _evidence_or_absence(
         subject=_pin(subject, _USCC),
@@ -629,6 +637,15 @@ def _evidence_or_absence(
     if shape == "unknown":
         code = next(c for c in ("Z", "ZZ", "ZZZ", "Z?") if c not in on_scale)
         return _recreate(evidence, grade=code)
+    if shape == "stale":
+        max_age = _NO_POLICY_MAX_AGE
+        if policy is not None:
+            max_age = _snapshot(policy, day).credit_evidence_max_age_days
+        back = dt.timedelta(days=max_age + draw(_OUTSIDE))
+        return _recreate(evidence, retrieved_at=evidence.retrieved_at - back)
+    if shape == "future":
+        ahead = dt.timedelta(days=draw(_OUTSIDE))
+        return _recreate(evidence, retrieved_at=evidence.retrieved_at + ahead)
     return evidence
 
 
@@ -992,6 +1009,9 @@ _FLOOR = [
     for r in _FLOOR_RULES
 ]
 _LEVEL_VALUES = st.lists(st.sampled_from([lv.value for lv in ProjectLevel]), unique=True)
+_MAJOR_CREDIT_VALUES = st.sampled_from([mode.value for mode in MajorProjectCredit])
+# Mostly the national default (the decision day only), sometimes up to a week.
+_MAX_AGES = st.sampled_from([0, 0, 0, 1, 7])
 
 
 def _scale_value(scale: GradeScale) -> object:
@@ -1011,7 +1031,9 @@ def policies(
     """Policies (审批分级政策): the national defaults with a drawn city overlay.
 
     The overlay is in force from ``valid_from`` with no end and sets the grade scale, the
-    conditional threshold, the major-project levels, the blocking records (always keeping
+    conditional threshold, the major-project levels and whether they are checked for credit
+    (``major_project_credit``), the freshness window of credit evidence (mostly the decision
+    day only, sometimes up to 7 days), the blocking records (always keeping
     the national floor), the re-application bans, the commitment list and sometimes the
     excluded domains; everything else comes from the national defaults.
 
@@ -1069,6 +1091,8 @@ def _policy(
         "grade_scale": [entry(_scale_value(on_scale))],
         "conditional_threshold": [entry(draw(st.sampled_from(on_scale.grades)))],
         "major_project_levels": [entry(draw(_LEVEL_VALUES))],
+        "major_project_credit": [entry(draw(_MAJOR_CREDIT_VALUES))],
+        "credit_evidence_max_age_days": [entry(draw(_MAX_AGES))],
         "blocking_records": [entry(_FLOOR + draw(_BLOCKING))],
         "reapplication_ban_months": [entry(draw(bans))],
         "commitment_items": [entry(draw(listed))],
