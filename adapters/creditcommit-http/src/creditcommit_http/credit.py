@@ -18,7 +18,12 @@ import datetime as dt
 import functools
 import urllib.parse
 
-from creditcommit.credit import CreditEvidence, CreditLookupFailure, CreditRecord
+from creditcommit.credit import (
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    FailureCategory,
+)
 from creditcommit.ports import OutboxMessage
 from creditcommit_http._validate import field, parse, require_object
 from creditcommit_http.caller import Upstream
@@ -26,8 +31,8 @@ from creditcommit_http.errors import UpstreamError
 
 __all__ = ["HttpCreditRegistry", "HttpCreditSource"]
 
-LOOKUP = "credit.lookup"
-PUSH = "registry.push"
+LOOKUP = "credit-lookup"
+PUSH = "registry-push"
 
 
 def _segment(text: str) -> str:
@@ -42,7 +47,8 @@ def lookup_failure(
         subject=subject,
         source=source,
         attempted_at=at,
-        reason=f"{exc.category}: {exc.endpoint}: {exc.detail}",
+        reason=f"{exc.endpoint}: {exc.detail}",
+        category=FailureCategory(exc.category),
     )
 
 

@@ -3,7 +3,7 @@
 Every failure the adapter sees — a timeout, a refused connection, a 503, a reply that is not
 JSON or not the contract's shape, a rejected signature — becomes an :class:`UpstreamError`
 whose ``category`` the core records (see ``creditcommit.FailureCategory``) and whose message
-is built by the adapter from fixed words: the endpoint's *name* (``credit.lookup``), never its
+is built by the adapter from fixed words: the endpoint's *name* (``credit-lookup``), never its
 URL, query string, headers or the exception text of the transport.
 """
 
@@ -32,7 +32,7 @@ class UpstreamError(CreditCommitError):
     """A call to an upstream failed.
 
     :ivar category: one of :data:`CATEGORIES`.
-    :ivar endpoint: the endpoint's name, e.g. ``"credit.lookup"`` (never a URL).
+    :ivar endpoint: the endpoint's name, e.g. ``"credit-lookup"`` (never a URL).
     :ivar detail: a short description built by the adapter (never upstream or exception text).
     :ivar status: the HTTP status, when there was a reply.
     """

@@ -20,6 +20,7 @@ import functools
 import urllib.parse
 from collections.abc import Sequence
 
+from creditcommit.errors import DuplicateLicence, LicenceHolderMismatch
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import IssuedLicence
 from creditcommit_http._validate import field, parse, require_object
@@ -28,9 +29,9 @@ from creditcommit_http.errors import UpstreamError
 
 __all__ = ["HttpLicenceStore"]
 
-HOLDINGS = "licences.holdings"
-RECORD = "licences.record"
-WITHDRAW = "licences.withdraw"
+HOLDINGS = "licence-holdings"
+RECORD = "licence-record"
+WITHDRAW = "licence-withdraw"
 
 
 def _segment(text: str) -> str:
@@ -91,6 +92,16 @@ class HttpLicenceStore:
         return tuple(found)
 
     def record(self, licence: IssuedLicence, *, city: str) -> None:
+        """Record ``licence``; :class:`~creditcommit.DuplicateLicence` if the system holds
+        another licence under its reference (HTTP 409)."""
+        try:
+            self._record(licence, city)
+        except UpstreamError as exc:
+            if exc.status == 409:
+                raise DuplicateLicence(licence.reference, city) from None
+            raise
+
+    def _record(self, licence: IssuedLicence, city: str) -> None:
         self.upstream.call(
             RECORD,
             "PUT",
@@ -109,16 +120,21 @@ class HttpLicenceStore:
             },
         )
 
-    def withdraw(
-        self, reference: str, *, city: str, on: dt.date, reason: str, holder: str | None = None
-    ) -> None:
-        body: dict[str, str] = {"on": on.isoformat(), "reason": reason}
-        if holder is not None:
-            body["holder"] = holder
-        self.upstream.call(
-            WITHDRAW,
-            "PUT",
-            f"/licences/v1/licences/{_segment(reference)}/withdrawal",
-            params={"city": city},
-            body=body,
-        )
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
+        """Withdraw the licence ``reference`` of ``holder``;
+        :class:`~creditcommit.LicenceHolderMismatch` if the system records another holder
+        (HTTP 409), which it does not name."""
+        try:
+            self.upstream.call(
+                WITHDRAW,
+                "PUT",
+                f"/licences/v1/licences/{_segment(reference)}/withdrawal",
+                params={"city": city},
+                body={"holder": holder, "on": on.isoformat(), "reason": reason},
+            )
+        except UpstreamError as exc:
+            if exc.status == 409:
+                raise LicenceHolderMismatch(
+                    reference, city, holder, "another holder (not disclosed)"
+                ) from None
+            raise

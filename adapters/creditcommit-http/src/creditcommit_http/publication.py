@@ -18,7 +18,7 @@ from creditcommit_http.caller import Upstream
 
 __all__ = ["HttpPublishingChannel"]
 
-PUBLISH = "publication.publish"
+PUBLISH = "publication"
 
 
 class HttpPublishingChannel:
