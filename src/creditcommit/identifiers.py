@@ -20,7 +20,6 @@ import datetime as dt
 import functools
 import importlib.resources
 import os
-import re
 import tomllib
 from collections.abc import Iterable, Mapping
 
@@ -482,9 +481,8 @@ _SIGNIFICANT = {
 # Province-level codes of GB/T 2260 (positions 1-2): a number with a wrong check digit is
 # masked only if it starts with one of these and carries a real birth date.
 _PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82 83".split()
-)
+    f"{n}" for n in (*range(11, 16), 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55))
+) | frozenset(f"{n}" for n in (*range(61, 66), 71, 81, 82, 83))
 _BIRTH_YEAR_CEILING = 2099
 
 
