@@ -53,6 +53,7 @@ from creditcommit.errors import (
     MissingAuthorisation,
     Problem,
 )
+from creditcommit.testing.strategies import uscc_codes
 
 D = dt.date
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -890,7 +891,7 @@ def applications(draw: st.DrawFn) -> Case:
         if disposition is Disposition.DEFERRED:
             due = DAY + dt.timedelta(days=draw(st.integers(1, 30)))
         lines.append(Line(material.code, material.name, disposition, due))
-    applicant = Applicant(draw(NAMES), draw(NAMES))
+    applicant = Applicant(draw(uscc_codes()), draw(NAMES))
     route = draw(st.sampled_from([Route.DIRECT, Route.CONDITIONAL]))
     reason = Reason("r", draw(NAMES), draw(NAMES))
     decision = decision_for(item, applicant, DAY, route, [reason])

@@ -21,6 +21,7 @@ from creditcommit.identifiers import (
     mask_resident_ids,
     uscc_check_char,
 )
+from hostile import normalised_digits, typed_resident_ids
 
 # Written out from domain.md §9.2 rather than imported, so the tests check the module.
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -702,8 +703,6 @@ def test_all_digit_credit_codes_are_not_defaced_by_masking() -> None:
 
 # --- mask_resident_ids: every form a clerk may type (issue 8, item 3) ----------------------
 
-FULL_WIDTH = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
-
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -750,86 +749,6 @@ def test_mask_resident_ids_finds_every_written_form(text: str, expected: str) ->
 )
 def test_mask_resident_ids_leaves_other_numbers_alone(text: str) -> None:
     assert mask_resident_ids(text) == text
-
-
-SEPARATORS = [" ", "-", "\u00a0", "\u3000", "－", "—", "–", "\u2011", "\u200b", "\ufeff", "\u2060"]
-# Province-level codes of GB/T 2260 (written out here so the test checks the module).
-PROVINCES = [
-    "11",
-    "12",
-    "13",
-    "14",
-    "15",
-    "21",
-    "22",
-    "23",
-    "31",
-    "32",
-    "33",
-    "34",
-    "35",
-    "36",
-    "37",
-    "41",
-    "42",
-    "43",
-    "44",
-    "45",
-    "46",
-    "50",
-    "51",
-    "52",
-    "53",
-    "54",
-    "61",
-    "62",
-    "63",
-    "64",
-    "65",
-    "71",
-    "81",
-    "82",
-    "83",
-]
-GROUPINGS = [(6, 8, 4), (6, 4, 4, 4), (4, 4, 4, 4, 2), (3, 3, 4, 4, 4), (18,), (2,) * 9]
-
-
-@st.composite
-def typed_resident_ids(draw: st.DrawFn) -> tuple[str, str]:
-    """``(digits, written)``: a number (maybe with a wrong check digit, maybe 15-digit) as a
-    clerk may type it: full-width, any grouping, any separators, zero-width characters."""
-    province = draw(st.sampled_from(PROVINCES))
-    division = province + draw(st.text(DIGITS, min_size=4, max_size=4))
-    legacy = draw(st.integers(0, 3)) == 0
-    top = dt.date(1999, 12, 31) if legacy else dt.date(2099, 12, 31)
-    born = draw(st.dates(min_value=dt.date(1900, 1, 1), max_value=top))
-    first17 = f"{division}{born:%Y%m%d}" + draw(st.text(DIGITS, min_size=3, max_size=3))
-    number = first17 + rid_check(first17)
-    if draw(st.booleans()):
-        number = first17 + draw(st.sampled_from("0123456789X"))
-    if legacy:
-        number = number[:6] + number[8:17]  # the 15-digit form: YYMMDD, no check digit
-    sizes = draw(st.sampled_from(GROUPINGS))
-    groups, at = [], 0
-    for size in sizes:
-        groups.append(number[at : at + size])
-        at += size
-    if at < len(number):
-        groups[-1] += number[at:]
-    groups = [g for g in groups if g]
-    seps = [draw(st.text(st.sampled_from(SEPARATORS), max_size=2)) for _ in groups[1:]]
-    written = groups[0] + "".join(s + g for s, g in zip(seps, groups[1:], strict=True))
-    if draw(st.booleans()):
-        written = written.translate(FULL_WIDTH)
-    if draw(st.booleans()):
-        written = written.lower()
-    return number, written
-
-
-def normalised_digits(text: str) -> str:
-    """``text`` with separators dropped and full-width characters made ASCII (the oracle)."""
-    table = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
-    return "".join(ch for ch in text.translate(table) if ch not in "".join(SEPARATORS))
 
 
 @given(

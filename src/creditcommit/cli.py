@@ -13,7 +13,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 import attrs
@@ -21,7 +20,7 @@ import attrs
 from creditcommit import _demo
 from creditcommit.__about__ import __version__
 from creditcommit._codec import event_from_record
-from creditcommit._converter import structure
+from creditcommit._converter import read_json, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import CaseState
 from creditcommit.catalog import Catalog
@@ -34,7 +33,13 @@ from creditcommit.credit import (
     Severity,
 )
 from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, ProjectLevel
-from creditcommit.errors import CreditCommitError, DataFileError, Problem
+from creditcommit.errors import (
+    CreditCommitError,
+    DataFileError,
+    InvalidIdentifier,
+    InvalidValue,
+    Problem,
+)
 from creditcommit.identifiers import USCC
 from creditcommit.materials import LicenceHolding, plan_materials
 from creditcommit.metrics import render_csv, render_json, render_text, statistics
@@ -303,10 +308,23 @@ def _record(text: str, subject: str, index: int) -> CreditRecord:
         ) from None
 
 
+def _file_applicant(given: _ApplicationInput, source: str) -> Applicant:
+    """The applicant of a ``decide --file`` application; a bad id or name is located."""
+    try:
+        return Applicant.parse(given.id, given.name, given.kind)
+    except InvalidIdentifier as exc:
+        problem = Problem(
+            "id", f"invalid {exc.kind} {exc.value!r}: {exc.detail} (rule: {exc.rule})"
+        )
+    except InvalidValue as exc:
+        problem = Problem(exc.problems[0].path, exc.problems[0].message)
+    raise DataFileError(source, [problem])
+
+
 def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
     if args.file is not None:
-        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        given = structure(data, _ApplicationInput, source=args.file)
+        given = structure(read_json(args.file), _ApplicationInput, source=args.file)
+        applicant = _file_applicant(given, args.file)
     else:
         missing = [f"--{flag}" for flag in ("item", "on", "id") if getattr(args, flag) is None]
         if missing:
@@ -326,6 +344,8 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
             provided=args.provided,
             choose_standard=args.choose_standard,
         )
+        applicant = Applicant.parse(given.id, given.name, given.kind)
+    given = attrs.evolve(given, id=applicant.identifier)
     catalog = _load_catalog(args.catalog)
     policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
     item = catalog.item(given.item, given.on)
@@ -346,7 +366,7 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
         )
     decision = decide(
         item=item,
-        applicant=Applicant(given.id, given.name, given.kind),
+        applicant=applicant,
         evidence=evidence,
         policy=policy,
         on=given.on,

@@ -20,7 +20,9 @@ import datetime as dt
 import functools
 import importlib.resources
 import os
+import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -34,6 +36,7 @@ __all__ = [
     "builtin_uscc_allowlist",
     "load_uscc_allowlist",
     "mask_resident_ids",
+    "text_problem",
     "uscc_check_char",
 ]
 
@@ -484,6 +487,7 @@ _PROVINCES = frozenset(
     f"{n}" for n in (*range(11, 16), 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55))
 ) | frozenset(f"{n}" for n in (*range(61, 66), 71, 81, 82, 83))
 _BIRTH_YEAR_CEILING = 2099
+_ANY_DIGIT = re.compile("[0-9\uff10-\uff19]")
 
 
 def _is_separator(ch: str) -> bool:
@@ -559,6 +563,8 @@ def mask_resident_ids(text: str) -> str:
     >>> mask_resident_ids("１１０１ ０５１９ ４９１２ ３１００ ２Ｘ")
     '１１０１ ０５** **** **００ ２Ｘ'
     """
+    if _ANY_DIGIT.search(text) is None:
+        return text
     spans: list[int] = []
     run: list[str] = []
     positions: list[int] = []
@@ -582,7 +588,7 @@ def mask_resident_ids(text: str) -> str:
             positions.append(i)
         elif run and _is_separator(ch):
             pending = True
-        else:
+        elif run:
             pending = False
             flush()
     flush()
@@ -592,3 +598,33 @@ def mask_resident_ids(text: str) -> str:
     for at in spans:
         chars[at] = "*"
     return "".join(chars)
+
+
+# --- hostile text ---------------------------------------------------------------------------
+
+# Bidirectional overrides and isolates reorder what a reader sees (a name that reads as
+# another name); they never belong in a name or a code.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name or a label, or ``None`` if it can.
+
+    Refused: line breaks, tabs, escapes (ESC, the start of an ANSI sequence) and every other
+    control character (Unicode category Cc), bidirectional overrides and isolates, and lone
+    surrogates (text that is not valid Unicode and cannot be written as UTF-8).
+
+    >>> text_problem("高邮某酒店")
+    >>> print(text_problem("甲\\x1b[2J"))
+    expected one line of text without control characters, got U+001B at position 2 in '甲\\x1b[2J'
+    """
+    for i, ch in enumerate(text, start=1):
+        category = unicodedata.category(ch)
+        if category == "Cc" or ch in _BIDI:
+            what = "one line of text without control characters"
+        elif category == "Cs":
+            what = "valid Unicode text (a lone surrogate is not a character)"
+        else:
+            continue
+        return f"expected {what}, got U+{ord(ch):04X} at position {i} in {text!r}"
+    return None
