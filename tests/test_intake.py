@@ -158,7 +158,8 @@ def test_cli_decide_file_parses_the_id(tmp_path: Path, capsys: pytest.CaptureFix
     assert status != 0
     said = out + capsys.readouterr().err
     assert str(path) in said
-    assert "id" in said and "check" in said
+    assert "id: invalid USCC" in said
+    assert "(rule: check)" in said
 
 
 def test_parsers_agree_with_the_applicant() -> None:
