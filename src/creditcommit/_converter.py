@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 import json
 import os
+import re
 import tomllib
 import typing
 from collections import abc
@@ -58,10 +59,31 @@ def describe(value: object) -> str:
     return type(value).__name__
 
 
+# Control characters other than line breaks and tabs (an ESC starts a terminal escape
+# sequence), bidirectional overrides and isolates (they reorder what a reader sees) and lone
+# surrogates (JSON can write "\\ud800"; it is not text) are refused in every string of a
+# data file; line breaks are refused where a value must be one line (names, codes).
+_HOSTILE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
 def _str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise _Expected(f"expected a string, got {describe(value)}")
+    bad = _HOSTILE.search(value)
+    if bad is not None:
+        raise _Expected(
+            "expected text without control characters, direction overrides or lone "
+            f"surrogates, got U+{ord(bad.group()):04X} at position {bad.start() + 1} in "
+            f"{_shown(value)}"
+        )
     return value
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    # repr escapes control characters, overrides and surrogates, and keeps Chinese readable.
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _int(value: object, _: type) -> int:
@@ -382,14 +404,18 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file with the same limits and errors as :func:`read_toml`."""
     name = os.fspath(path)
-    text = read_text(name)
-    _check_nesting(name, text, toml=False)
+    return parse_json(read_text(name), source=name)
+
+
+def parse_json(text: str, *, source: str = "<json>") -> Any:
+    """Parse JSON text with the nesting limit; malformed text raises :class:`DataFileError`."""
+    _check_nesting(source, text, toml=False)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataFileError(name, [Problem("", f"not valid JSON: {exc}")]) from None
+        raise DataFileError(source, [Problem("", f"not valid JSON: {exc}")]) from None
     except RecursionError:  # pragma: no cover - the scan above prevents it
-        raise DataFileError(name, [Problem("", "expected less deeply nested data")]) from None
+        raise DataFileError(source, [Problem("", "expected less deeply nested data")]) from None
 
 
 def load_toml(path: str | os.PathLike[str], cls: type[T]) -> T:
