@@ -326,7 +326,8 @@ _AUTH_VALUE = re.compile(
 def _secret_value_problems(value: str, path: str) -> list[Problem]:
     """A setting whose value is a secret whatever its key: credentials in a URL (also in its
     query string) or an ``Authorization`` header value such as ``"Bearer ..."``."""
-    hint = 'put it in an environment variable and name that with <key>_env = "..."'
+    key = path.rpartition(".")[2].partition("[")[0]
+    hint = f'put it in an environment variable and name that with {key}_env = "..."'
     if _AUTH_VALUE.fullmatch(value):
         return [Problem(path, f"looks like an authorization header value (a secret); {hint}")]
     try:
