@@ -45,7 +45,9 @@ def bad_identifiers(text: str) -> list[str]:
     bad = []
     for match in _RID_SHAPE.finditer(text):
         token = match.group()
-        if not ResidentId.is_valid(compact(token)) and not is_allowed(token, marked):
+        # An all-digit USCC has the same shape; it is valid as either.
+        valid = ResidentId.is_valid(compact(token)) or USCC.is_valid(token)
+        if not valid and not is_allowed(token, marked):
             bad.append(token)
     for match in _USCC_SHAPE.finditer(text):
         token = match.group()
