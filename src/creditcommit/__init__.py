@@ -152,6 +152,7 @@ from creditcommit.identifiers import (
     builtin_uscc_allowlist,
     load_uscc_allowlist,
     mask_resident_ids,
+    text_problem,
     uscc_check_char,
 )
 from creditcommit.materials import (
@@ -429,6 +430,7 @@ __all__ = [
     "render_json",
     "render_text",
     "statistics",
+    "text_problem",
     "uscc_check_char",
     "verify_draw",
 ]
