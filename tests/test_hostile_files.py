@@ -223,3 +223,21 @@ def test_the_nesting_limit_is_exact() -> None:
     assert nesting_problem(at_limit) is None
     assert nesting_problem("a = " + "[" * (MAX_DEPTH + 1)) is not None
     assert sys.getrecursionlimit() > 10 * MAX_DEPTH  # the parsers stay far from recursion
+
+
+def test_unavailable_subjects_are_parsed_as_identifiers(tmp_path: Path) -> None:
+    path = tmp_path / "creditcommit.toml"
+    path.write_text(
+        'city = "321000"\n[plugins.builtin]\n'
+        'unavailable_subjects = ["9132 1084-ma1tq7gu0h", "91321084MA1TQ7GU0J"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError) as info:
+        Config.load(path)
+    assert [p.path for p in info.value.problems] == ["plugins.builtin.unavailable_subjects[1]"]
+    assert "(rule: check)" in info.value.problems[0].message
+    path.write_text(
+        'city = "321000"\n[plugins.builtin]\nunavailable_subjects = ["9132 1084-ma1tq7gu0h"]\n',
+        encoding="utf-8",
+    )
+    assert Config.load(path).plugins.builtin.unavailable_subjects == {"91321084MA1TQ7GU0H"}

@@ -26,7 +26,8 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from creditcommit._converter import describe, read_toml, structure
-from creditcommit.errors import DataFileError, Problem
+from creditcommit.errors import DataFileError, InvalidIdentifier, Problem
+from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.policy import GRADE_SCALE_PRESETS
 
 __all__ = [
@@ -171,11 +172,29 @@ def _builtin_settings(
         value = getattr(schema, key)
         if not value.strip():
             problems.append(Problem(f"{prefix}.{key}", "expected a non-empty string"))
+    subjects: list[str] = []
     for i, subject in enumerate(schema.unavailable_subjects):
         if not subject.strip():
             problems.append(
                 Problem(f"{prefix}.unavailable_subjects[{i}]", "expected a non-empty subject")
             )
+            continue
+        # Stored as an Applicant holds it, so a typed spelling still matches the applicant.
+        try:
+            subjects.append(USCC.parse(subject).value)
+        except InvalidIdentifier as as_uscc:
+            try:
+                subjects.append(ResidentId.parse(subject).value)
+            except InvalidIdentifier as as_rid:
+                problems.append(
+                    Problem(
+                        f"{prefix}.unavailable_subjects[{i}]",
+                        "expected a USCC or a resident identity number; as a USCC: "
+                        f"{as_uscc.detail} (rule: {as_uscc.rule}); as a resident identity "
+                        f"number: {as_rid.detail} (rule: {as_rid.rule})",
+                    )
+                )
+    schema = attrs.evolve(schema, unavailable_subjects=subjects)
     return _builtin_from(schema, root), problems
 
 
