@@ -3,15 +3,23 @@ located :class:`DataFileError` (issue 8, item 10). The corpus is tests/data/host
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 from creditcommit import Catalog, Policy, WorkingCalendar
-from creditcommit._converter import MAX_DEPTH, MAX_FILE_BYTES, nesting_problem, read_text
+from creditcommit._converter import (
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    nesting_problem,
+    read_text,
+    structure,
+)
 from creditcommit.builtin.credit_file import FileCreditSource
 from creditcommit.cli import main
 from creditcommit.commitments import Templates
@@ -22,6 +30,12 @@ from creditcommit.identifiers import load_uscc_allowlist
 from creditcommit.testing.scenarios import load_scenarios
 
 CORPUS = Path(__file__).parent / "data" / "hostile"
+
+
+@attrs.frozen
+class _Named:
+    name: str
+
 
 # file, path inside it, what the message says
 CASES: list[tuple[str, str, str]] = [
@@ -241,3 +255,26 @@ def test_unavailable_subjects_are_parsed_as_identifiers(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert Config.load(path).plugins.builtin.unavailable_subjects == {"91321084MA1TQ7GU0H"}
+
+
+def test_the_csv_import_refuses_hostile_text(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("subject,grade\n91321084MA1TQ7GU0H,A\x1b[2J\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        FileCreditSource(tmp_path / "credit.db").import_csv(path, city="321000")
+    assert info.value.problems[0].path == "line[2].grade"
+    assert "got U+001B at position 2" in info.value.problems[0].message
+
+
+def test_the_csv_import_normalises_subjects(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("subject,grade\n9132 1084-ma1tq7gu0h,A\n", encoding="utf-8")
+    source = FileCreditSource(tmp_path / "credit.db")
+    source.import_csv(path, city="321000")
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert source.lookup("91321084MA1TQ7GU0H", city="321000", at=at).grade == "A"
+
+
+def test_data_stored_by_creditcommit_is_read_back_as_written() -> None:
+    # Only files are checked for hostile text: a record built in code round-trips.
+    assert structure({"name": "a\x1bb"}, _Named).name == "a\x1bb"

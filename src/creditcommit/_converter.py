@@ -71,14 +71,19 @@ _HOSTILE = re.compile(
 def _str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise _Expected(f"expected a string, got {describe(value)}")
-    bad = _HOSTILE.search(value)
-    if bad is not None:
-        raise _Expected(
-            "expected text without control characters, direction overrides or lone "
-            f"surrogates, got U+{ord(bad.group()):04X} at position {bad.start() + 1} in "
-            f"{_shown(value)}"
-        )
     return value
+
+
+def hostile_text_problem(value: str) -> str | None:
+    """Why a string read from a file is refused (see ``_HOSTILE``), or ``None``."""
+    bad = _HOSTILE.search(value)
+    if bad is None:
+        return None
+    return (
+        "expected text without control characters, direction overrides or lone "
+        f"surrogates, got U+{ord(bad.group()):04X} at position {bad.start() + 1} in "
+        f"{_shown(value)}"
+    )
 
 
 def _shown(value: str, limit: int = 60) -> str:
@@ -362,21 +367,39 @@ def _check_nesting(name: str, text: str, *, toml: bool) -> None:
         raise DataFileError(name, [problem])
 
 
-def _depth_problem(data: object, limit: int = MAX_DEPTH) -> Problem | None:
-    """The first place where parsed data nests deeper than ``limit`` (without recursion).
+def _data_problems(data: object, limit: int = MAX_DEPTH) -> list[Problem]:
+    """Where parsed file data nests deeper than ``limit`` or holds hostile text (keys too).
 
-    TOML nests without brackets too: ``a.b.c = 1`` and ``[a.b.c]`` are three tables deep.
+    Without recursion. TOML nests without brackets too: ``a.b.c = 1`` and ``[a.b.c]`` are
+    three tables deep. Only files are checked this way: data stored by creditcommit itself
+    is read back as it was written.
     """
+    problems: list[Problem] = []
     stack: list[tuple[object, str, int]] = [(data, "", 0)]
     while stack:
         value, path, depth = stack.pop()
         if depth > limit:
-            return Problem(path, f"expected tables and arrays nested at most {limit} deep")
-        if isinstance(value, Mapping):
-            stack.extend((v, _join(path, str(k)), depth + 1) for k, v in value.items())
+            return [Problem(path, f"expected tables and arrays nested at most {limit} deep")]
+        if isinstance(value, str):
+            problem = hostile_text_problem(value)
+            if problem is not None:
+                problems.append(Problem(path, problem))
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                here = _join(path, str(k))
+                problem = hostile_text_problem(str(k))
+                if problem is not None:
+                    problems.append(Problem(here, f"in the key: {problem}"))
+                stack.append((v, here, depth + 1))
         elif isinstance(value, list):
             stack.extend((v, _join(path, i), depth + 1) for i, v in enumerate(value))
-    return None
+    return sorted(problems, key=lambda p: p.path)
+
+
+def _check_data(source: str, data: object) -> None:
+    problems = _data_problems(data)
+    if problems:
+        raise DataFileError(source, problems)
 
 
 def parse_toml(text: str, *, source: str = "<text>") -> dict[str, Any]:
@@ -388,9 +411,7 @@ def parse_toml(text: str, *, source: str = "<text>") -> dict[str, Any]:
         raise DataFileError(source, [Problem("", f"not valid TOML: {exc}")]) from None
     except RecursionError:  # pragma: no cover - the scan above prevents it
         raise DataFileError(source, [Problem("", "expected less deeply nested data")]) from None
-    problem = _depth_problem(data)
-    if problem is not None:
-        raise DataFileError(source, [problem])
+    _check_data(source, data)
     return data
 
 
@@ -411,11 +432,13 @@ def parse_json(text: str, *, source: str = "<json>") -> Any:
     """Parse JSON text with the nesting limit; malformed text raises :class:`DataFileError`."""
     _check_nesting(source, text, toml=False)
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError(source, [Problem("", f"not valid JSON: {exc}")]) from None
     except RecursionError:  # pragma: no cover - the scan above prevents it
         raise DataFileError(source, [Problem("", "expected less deeply nested data")]) from None
+    _check_data(source, data)
+    return data
 
 
 def load_toml(path: str | os.PathLike[str], cls: type[T]) -> T:

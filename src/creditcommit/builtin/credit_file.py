@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from creditcommit._converter import read_text
+from creditcommit._converter import hostile_text_problem, read_text
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
@@ -375,6 +375,14 @@ def _read_csv(source: str) -> tuple[list[tuple[int, dict[str, str]]], list[Probl
                             f"expected {len(header)} fields (one per column), got {len(fields)}",
                         )
                     )
+                    continue
+                hostile = [
+                    Problem(f"line[{line}].{name}", problem)
+                    for name, field in zip(header, fields, strict=True)
+                    if (problem := hostile_text_problem(field)) is not None
+                ]
+                if hostile:
+                    problems += hostile
                     continue
                 row = dict.fromkeys(CSV_COLUMNS, "")
                 row.update(zip(header, fields, strict=True))
