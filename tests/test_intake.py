@@ -166,3 +166,9 @@ def test_parsers_agree_with_the_applicant() -> None:
     assert USCC.parse(TYPED).value == Applicant.parse(TYPED, "x").identifier
     assert ResidentId.parse(RID.lower()).value == RID
     assert re.fullmatch(r"[0-9A-Z]{18}", Applicant.parse(TYPED, "x").identifier)
+
+
+def test_a_typed_resident_id_with_hyphens_is_normalised() -> None:
+    assert ResidentId.parse("110105-19491231-002x").value == RID
+    person = Applicant.parse("110105-19491231-002x", "张三", ApplicantKind.NATURAL_PERSON)
+    assert person.identifier == RID

@@ -423,7 +423,7 @@ class ResidentId:
 
     @classmethod
     def parse(cls, text: str) -> ResidentId:
-        """Normalise (remove spaces, upper-case ``x``) and validate ``text``.
+        """Normalise (remove spaces and hyphens, upper-case ``x``) and validate ``text``.
 
         Rules, in order: ``"length"`` (18), ``"charset"`` (17 digits then a digit or ``X``),
         ``"birth-date"`` (positions 7-14 are a real calendar date; there is no "today" here,
@@ -432,8 +432,8 @@ class ResidentId:
         :raises InvalidIdentifier: naming the first rule that failed. Its ``value`` is the
             normalised text with everything but the first 6 and last 4 characters masked.
         """
-        value = _normalise(text, _UPPER_ASCII)
-        problem = _rid_problem(value, _where(text, value, "spaces"))
+        value = _normalise(text, _UPPER_ASCII_NO_HYPHEN)
+        problem = _rid_problem(value, _where(text, value))
         if problem is not None:
             raise InvalidIdentifier(_RID_KIND, _redact(value), *problem)
         return cls(value)
@@ -441,7 +441,7 @@ class ResidentId:
     @classmethod
     def is_valid(cls, text: str) -> bool:
         """Whether :meth:`parse` accepts ``text``; never raises for a string."""
-        return _rid_problem(_normalise(text, _UPPER_ASCII)) is None
+        return _rid_problem(_normalise(text, _UPPER_ASCII_NO_HYPHEN)) is None
 
     @property
     def division_code(self) -> str:
