@@ -17,6 +17,7 @@ from creditcommit._converter import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     nesting_problem,
+    parse_toml,
     read_text,
     structure,
 )
@@ -127,6 +128,11 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("decide-lone-surrogate.json", "name", "lone surrogates, got U+D800 at position 1"),
     (
+        "scenario-newline-name.toml",
+        "cases[0].applicant.name",
+        "expected one line of text without control characters, got U+000A at position 6",
+    ),
+    (
         "decide-newline-name.json",
         "name",
         "expected one line of text without control characters, got U+000A at position 6",
@@ -138,6 +144,8 @@ def load(name: str) -> None:
     path = CORPUS / name
     if name.startswith("config-"):
         Config.load(path)
+    elif name.startswith("scenario-"):
+        load_scenarios(path)
     elif name.startswith("decide-"):
         _decide(path)
     else:
@@ -278,3 +286,11 @@ def test_the_csv_import_normalises_subjects(tmp_path: Path) -> None:
 def test_data_stored_by_creditcommit_is_read_back_as_written() -> None:
     # Only files are checked for hostile text: a record built in code round-trips.
     assert structure({"name": "a\x1bb"}, _Named).name == "a\x1bb"
+
+
+def test_hostile_text_in_a_key_is_located() -> None:
+    with pytest.raises(DataFileError) as info:
+        parse_toml('[t]\n"a\\u001b[2J" = 1\n', source="x.toml")
+    (problem,) = info.value.problems
+    assert problem.path == "t.'a\\x1b[2J'"  # escaped: paths are printed
+    assert problem.message.startswith("in the key: expected text without control characters")

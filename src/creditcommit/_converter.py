@@ -386,8 +386,9 @@ def _data_problems(data: object, limit: int = MAX_DEPTH) -> list[Problem]:
                 problems.append(Problem(path, problem))
         elif isinstance(value, Mapping):
             for k, v in value.items():
-                here = _join(path, str(k))
                 problem = hostile_text_problem(str(k))
+                # A hostile key is shown escaped: the path is printed to terminals and logs.
+                here = _join(path, str(k) if problem is None else repr(str(k)))
                 if problem is not None:
                     problems.append(Problem(here, f"in the key: {problem}"))
                 stack.append((v, here, depth + 1))
