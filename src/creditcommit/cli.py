@@ -471,7 +471,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     decide_cmd.add_argument("--file", metavar="JSON", help="the application as JSON")
     decide_cmd.add_argument("--item", metavar="CODE")
     decide_cmd.add_argument("--on", type=_date, metavar="YYYY-MM-DD")
-    decide_cmd.add_argument("--id", metavar="USCC", help="the applicant's identifier")
+    decide_cmd.add_argument(
+        "--id",
+        metavar="ID",
+        help="the applicant's USCC, or resident identity number with --kind natural-person",
+    )
     decide_cmd.add_argument("--name", default="申请人")
     decide_cmd.add_argument(
         "--kind", choices=[k.value for k in ApplicantKind], default="legal-person"
