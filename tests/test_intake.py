@@ -172,3 +172,11 @@ def test_a_typed_resident_id_with_hyphens_is_normalised() -> None:
     assert ResidentId.parse("110105-19491231-002x").value == RID
     person = Applicant.parse("110105-19491231-002x", "张三", ApplicantKind.NATURAL_PERSON)
     assert person.identifier == RID
+
+
+def test_a_mistyped_personal_number_given_as_a_uscc_stays_masked() -> None:
+    # 19 digits: neither identifier, but a resident identity number is inside it.
+    with pytest.raises(InvalidIdentifier) as info:
+        Applicant(RID[:17] + "0" + "1", "张三")
+    assert info.value.rule == "length"
+    assert RID[:14] not in str(info.value)

@@ -170,7 +170,10 @@ def _check_identifier(text: str, kind: ApplicantKind, *, normalised: bool) -> st
                 "but the identifier is a resident identity number (居民身份证号码); give the "
                 "kind natural-person, or the organisation's USCC",
             ) from None
-        raise exc from None
+        # Error messages reach logs: a mistyped personal number is still personal data.
+        raise InvalidIdentifier(
+            exc.kind, mask_resident_ids(exc.value), exc.rule, exc.detail
+        ) from None
     if normalised and value != text:
         shown = ResidentId(value).masked() if person else value
         raise InvalidIdentifier(
