@@ -232,7 +232,7 @@ def _masked_fields(value: Mapping[str, Any]) -> Mapping[str, Any]:
     number. Every other text, and this field for a natural person, is masked.
     """
     masked: Mapping[str, Any] = _masked(value)
-    code = value.get("counterparty_code") if isinstance(value, Mapping) else None
+    code = value.get("counterparty_code")
     if value.get("counterparty_kind") in _ORGANISATIONS and _is_org_code(code):
         return MappingProxyType({**masked, "counterparty_code": code})
     return masked
