@@ -875,7 +875,8 @@ def applications(draw: st.DrawFn) -> Case:
     item = ApprovalItem(
         code="T-1",
         name=draw(NAMES),
-        department=draw(NAMES),
+        # A department names directories downstream: no path separators (catalog rule).
+        department=draw(NAMES.filter(lambda text: not {"/", "\\"} & set(text))),
         legal_basis=[LegalReference("某某条例", "第一条")],
         statutory_days=20,
         promised_days=10,
