@@ -426,7 +426,9 @@ def test_import_csv_of_a_missing_file(tmp_path: Path) -> None:
 
 @given(
     grades=st.dictionaries(
-        st.from_regex(r"91321000MA1[A-H]{6}", fullmatch=True),
+        st.from_regex(r"91321000MA1[A-H]{6}", fullmatch=True).map(
+            lambda first17: first17 + uscc_check_char(first17)
+        ),
         st.sampled_from(["A", "B", "C", "D", "E", ""]),
         max_size=6,
     )

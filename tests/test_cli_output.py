@@ -208,5 +208,6 @@ def test_decide_escapes_text_given_on_the_command_line() -> None:
     )
     assert code == 0
     assert_safe(out)
-    assert "down\\x1b[2J\\nforged line" in out
-    assert not any(line.startswith("forged") for line in out.splitlines())
+    # The failure is shown by its category; the upstream's text never reaches the output.
+    assert "forged line" not in out
+    assert "信用查询" in out

@@ -57,6 +57,7 @@ from creditcommit.errors import (
     Problem,
     SigningKeyMissing,
 )
+from creditcommit.testing.strategies import uscc_codes
 
 D = dt.date
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -971,7 +972,8 @@ def applications(draw: st.DrawFn) -> Case:
     item = ApprovalItem(
         code="T-1",
         name=draw(NAMES),
-        department=draw(NAMES),
+        # A department names directories downstream: no path separators (catalog rule).
+        department=draw(NAMES.filter(lambda text: not {"/", "\\"} & set(text))),
         legal_basis=[LegalReference("某某条例", "第一条")],
         statutory_days=20,
         promised_days=10,
@@ -987,7 +989,7 @@ def applications(draw: st.DrawFn) -> Case:
         if disposition is Disposition.DEFERRED:
             due = DAY + dt.timedelta(days=draw(st.integers(1, 30)))
         lines.append(Line(material.code, material.name, disposition, due))
-    applicant = Applicant(draw(NAMES), draw(NAMES))
+    applicant = Applicant(draw(uscc_codes()), draw(NAMES))
     route = draw(st.sampled_from([Route.DIRECT, Route.CONDITIONAL]))
     reason = Reason("r", draw(NAMES), draw(NAMES))
     decision = decision_for(item, applicant, DAY, route, [reason])

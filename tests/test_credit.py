@@ -49,7 +49,7 @@ from creditcommit.errors import (
 )
 
 CST = dt.timezone(dt.timedelta(hours=8))
-USCC = "91320000100000000X"
+USCC = "91320000100000000B"
 AT = dt.datetime(2026, 5, 6, 9, 30, tzinfo=CST)
 
 # --------------------------------------------------------------------------- strategies
@@ -600,9 +600,9 @@ def test_digest_is_sha256_of_canonical_json() -> None:
         '{"grade":"B","records":[{"authority":null,"decided_on":"2026-01-31",'
         '"description":null,"kind":"administrative_penalty","legal_basis":null,'
         '"max_publicity_months":12,"min_publicity_months":3,"record_id":"JD-2026-001",'
-        '"repaired_on":null,"severity":"general","subject":"91320000100000000X"}],'
+        '"repaired_on":null,"severity":"general","subject":"91320000100000000B"}],'
         '"retrieved_at":"2026-05-06T01:30:00.000000+00:00","scale":"yangzhou-a-e",'
-        '"source":"信用扬州","subject":"91320000100000000X"}'
+        '"source":"信用扬州","subject":"91320000100000000B"}'
     )
     assert e.digest == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert e.verify()

@@ -53,8 +53,8 @@ CST = dt.timezone(dt.timedelta(hours=8))
 AT = dt.datetime(2023, 1, 16, 9, 30, tzinfo=CST)
 JIANGDU = "321012-TZXMBA"
 GAOYOU = "321084-GGCSWSXK"
-FIRM = Applicant("91321012MA1W0000A1", "扬州某新材料科技有限公司")
-OTHER_FIRM = Applicant("91321084MA1W0000B2", "高邮乙公司")
+FIRM = Applicant("91321012MA1W0000A9", "扬州某新材料科技有限公司")
+OTHER_FIRM = Applicant("91321084MA1W0000BM", "高邮乙公司")
 RECORD_DAY = D(2022, 6, 1)
 REASONS_DOC = Path(__file__).parents[1] / "docs" / "reasons.md"
 
@@ -396,7 +396,7 @@ def test_no_evidence_at_all() -> None:
 
 
 def test_evidence_about_someone_else() -> None:
-    other = attrs.evolve(FIRM, identifier="91321084MA1W0000B2")
+    other = attrs.evolve(FIRM, identifier="91321084MA1W0000BM")
     decision = decide(
         item=sample_item(GAOYOU),
         applicant=other,
@@ -406,15 +406,15 @@ def test_evidence_about_someone_else() -> None:
     )
     assert decision.reason_codes == ("credit-evidence-wrong-subject",)
     assert decision.reasons[0].zh == (
-        "信用查询结果的主体 91321012MA1W0000A1 与申请人 91321084MA1W0000B2 不一致，按一般程序办理。"
+        "信用查询结果的主体 91321012MA1W0000A9 与申请人 91321084MA1W0000BM 不一致，按一般程序办理。"
     )
 
 
 def test_evidence_with_a_record_about_someone_else() -> None:
-    stranger = attrs.evolve(record(), subject="91321084MA1W0000B2")
+    stranger = attrs.evolve(record(), subject="91321084MA1W0000BM")
     decision = gaoyou(evidence("A", (stranger,)))
     assert decision.reason_codes == ("credit-evidence-wrong-subject",)
-    assert decision.reasons[0].params["subject"] == "91321084MA1W0000B2"
+    assert decision.reasons[0].params["subject"] == "91321084MA1W0000BM"
 
 
 def test_altered_evidence() -> None:

@@ -554,7 +554,7 @@ def test_a_population_that_changes_between_passes_fails_the_draw() -> None:
 
 
 def test_conflicts_with_targets_outside_the_population_are_kept_and_harmless() -> None:
-    standing = [Conflict("I3", "91320000100000000X", "配偶任职"), Conflict("I9", "T002", "x")]
+    standing = [Conflict("I3", "91320000100000000B", "配偶任职"), Conflict("I9", "T002", "x")]
     record = make(conflicts=standing)
     assert len(record.conflicts) == 2
     assert verify_draw(record, targets=POPULATION)

@@ -21,6 +21,7 @@ from creditcommit.identifiers import (
     mask_resident_ids,
     uscc_check_char,
 )
+from hostile import normalised_digits, typed_resident_ids
 
 # Written out from domain.md §9.2 rather than imported, so the tests check the module.
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -636,8 +637,7 @@ def test_masked_form_hides_birth_date_and_keeps_length(value: str) -> None:
         ("110105-19491231-002X", "110105-********-002X"),
         # inside a longer run of digits, too
         ("911010519491231002X7", "9110105********002X7"),
-        # check digit wrong, bad date, too short: left alone
-        ("110105194912310021", "110105194912310021"),
+        # bad date, too short: left alone (a wrong check digit alone is masked, see below)
         ("11010519491331002X", "11010519491331002X"),
         ("1101051949123100", "1101051949123100"),
         ("no numbers here", "no numbers here"),
@@ -653,8 +653,8 @@ def test_mask_resident_ids_needs_a_real_birth_date() -> None:
     assert mask_resident_ids(text) == text
 
 
-def test_mask_resident_ids_does_not_count_unicode_digits() -> None:
-    text = "１１０１０５１９４９１２３１００２X"
+def test_mask_resident_ids_does_not_count_other_unicode_digits() -> None:
+    text = "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X"  # Arabic-Indic digits: nobody types a number so
     assert mask_resident_ids(text) == text
 
 
@@ -681,7 +681,7 @@ def test_mask_resident_ids_masks_the_birth_date_in_place(
     assert found[birth_start : birth_start + 8] == "********"
 
 
-@given(st.text(alphabet=st.characters(exclude_characters=DIGITS)))
+@given(st.text(alphabet=st.characters(exclude_characters=DIGITS + "０１２３４５６７８９")))
 def test_mask_resident_ids_leaves_digit_free_text_unchanged(text: str) -> None:
     assert mask_resident_ids(text) == text
 
@@ -699,3 +699,68 @@ def test_all_digit_credit_codes_are_not_defaced_by_masking() -> None:
     code = "913210120001010241"
     assert USCC.is_valid(code)
     assert mask_resident_ids(f"统一社会信用代码 {code}") == f"统一社会信用代码 {code}"
+
+
+# --- mask_resident_ids: every form a clerk may type (issue 8, item 3) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # full-width digits and X
+        ("证件号１１０１０５１９４９１２３１００２Ｘ", "证件号１１０１０５********００２Ｘ"),
+        # 6-4-4-4 and 4-4-4-4-2 groupings
+        ("110105 1949 1231 002X", "110105 **** **** 002X"),
+        ("1101 0519 4912 3100 2X", "1101 05** **** **00 2X"),
+        # NBSP, full-width hyphen, em dash, ideographic space
+        ("110105\u00a019491231\u00a0002X", "110105\u00a0********\u00a0002X"),
+        ("110105－19491231－002X", "110105－********－002X"),
+        ("110105—19491231—002X", "110105—********—002X"),
+        ("110105\u300019491231\u3000002X", "110105\u3000********\u3000002X"),
+        # zero-width characters anywhere
+        (
+            "1101\u200b05194\u200c91231\u200d00\ufeff2\u2060X",
+            "1101\u200b05***\u200c*****\u200d00\ufeff2\u2060X",
+        ),
+        # a wrong check digit is still a plausible number: masked
+        ("110105194912310021", "110105********0021"),
+        # 15-digit legacy numbers (YYMMDD birth date)
+        ("旧证 110105491231002。", "旧证 110105******002。"),
+        ("110105 491231 002", "110105 ****** 002"),
+    ],
+)
+def test_mask_resident_ids_finds_every_written_form(text: str, expected: str) -> None:
+    assert mask_resident_ids(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "321000-20250926-N0001",  # a case id
+        "91310110666007217T",  # a USCC
+        "913210120001010241",  # an all-digit USCC
+        "电话 0514-86888888，投资额 200000000 元",
+        "1101051949123100",  # too short
+        "99010519491231002X",  # no such province, check digit wrong
+        "110105194913310021",  # no such birth date
+        "110105 991331 002",  # 15 digits, no such birth date
+        "2025-09-26 至 2026-09-25",
+    ],
+)
+def test_mask_resident_ids_leaves_other_numbers_alone(text: str) -> None:
+    assert mask_resident_ids(text) == text
+
+
+@given(
+    st.text(st.sampled_from("申请人：，。号码ABN"), max_size=4),
+    typed_resident_ids(),
+    st.text(st.sampled_from("，。电话abcN"), max_size=4),
+)
+def test_mask_resident_ids_leaves_no_birth_date_of_a_typed_number(
+    left: str, typed: tuple[str, str], right: str
+) -> None:
+    number, written = typed
+    masked = mask_resident_ids(left + written + right)
+    assert len(masked) == len(left + written + right)
+    birth = 8 if len(number) == 18 else 6
+    assert number[: 6 + birth] not in normalised_digits(masked)

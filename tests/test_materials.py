@@ -35,8 +35,8 @@ HOLIDAY_DAY = D(2025, 9, 29)  # the Monday before the 2025 National Day / Mid-Au
 CALENDAR = WorkingCalendar.china()
 
 STORE = [
-    LicenceHolding("business-licence", "91321012MA1XXXXX01"),
-    LicenceHolding("uscc-certificate", "USCC-91321012MA1XXXXX01"),
+    LicenceHolding("business-licence", "91321012MA1XXXXX0H"),
+    LicenceHolding("uscc-certificate", "USCC-91321012MA1XXXXX0H"),
 ]
 ID_CARD = LicenceHolding("resident-identity-card", "ID-321084", valid_until=D(2030, 5, 1))
 
@@ -61,7 +61,7 @@ def decision_for(item: ApprovalItem, route: Route, day: dt.date) -> Decision:
     return Decision(
         item_code=item.code,
         item_valid_from=item.valid_from,
-        applicant="91321012MA1XXXXX01",
+        applicant="91321012MA1XXXXX0H",
         decided_on=day,
         route=route,
         eligible_route=route,
@@ -91,8 +91,8 @@ def test_jiangdu_direct_four_materials_reduced() -> None:
     assert plan.missing == ()
     assert plan.reduced == 4
     assert plan.latest_due is None
-    assert plan.line("TZXMBA-03").licence_ref == "USCC-91321012MA1XXXXX01"
-    assert plan.line("TZXMBA-04").licence_ref == "91321012MA1XXXXX01"
+    assert plan.line("TZXMBA-03").licence_ref == "USCC-91321012MA1XXXXX0H"
+    assert plan.line("TZXMBA-04").licence_ref == "91321012MA1XXXXX0H"
     assert (plan.item_code, plan.route, plan.day) == (JIANGDU, Route.DIRECT, CASE_DAY)
 
 

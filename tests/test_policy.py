@@ -737,7 +737,7 @@ def test_every_drawn_policy_has_a_snapshot_on_every_day(policy: Policy) -> None:
 
 RECORD = CreditRecord.with_default_periods(
     record_id="F-1",
-    subject="91321084MA1W0000B2",
+    subject="91321084MA1W0000BM",
     kind=CreditRecordKind.FALSE_COMMITMENT,
     severity=Severity.GENERAL,
     decided_on=D(2023, 3, 1),

@@ -24,7 +24,7 @@ from creditcommit import (
     StoreUnavailable,
     hookimpl,
 )
-from creditcommit.builtin import sqlite_store
+from creditcommit.builtin import HmacSignatureProvider, sqlite_store
 from creditcommit.builtin.sqlite_store import LOG_KEY_ENV
 from creditcommit.cli import main
 from creditcommit.materials import LicenceHolding
@@ -68,7 +68,7 @@ class Recorder:
     def record(self, licence: IssuedLicence, *, city: str) -> None:
         self.licences.append(licence)
 
-    def withdraw(self, reference: str, *, city: str, on: dt.date, reason: str) -> None:
+    def withdraw(self, reference: str, *, city: str, holder: str, on: dt.date, reason: str) -> None:
         pass
 
 
@@ -112,6 +112,10 @@ class Nanjing:
     @hookimpl
     def creditcommit_policy(self, city: str) -> object:
         return Policy.sample() if city == NANJING else None
+
+    @hookimpl
+    def creditcommit_signature_provider(self, city: str) -> object:
+        return HmacSignatureProvider("nanjing-test-key") if city == NANJING else None
 
 
 @pytest.fixture
@@ -255,7 +259,7 @@ def test_the_cli_tick_lists_the_cases_it_could_not_handle(
         bad = accepted_with_deferred_materials(service).case_id
     with contextlib.closing(sqlite3.connect(tmp_path / "cases.db")) as con, con:
         con.execute("UPDATE events SET type = 'no-such-event' WHERE stream = ?", (bad,))
-    assert main(["--config", str(config), "tick"]) == 0
+    assert main(["--config", str(config), "tick", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "cases failed 1, dead letters 0" in out
     assert f"  case failed: {bad}: " in out
@@ -292,7 +296,7 @@ def test_dead_letters_in_tick_report_and_cli(
     out = capsys.readouterr().out
     assert out.startswith(f"{key}  dead  321000  channel:jsonl  attempts 2  last error: ")
     assert out.endswith("1 undelivered message(s), 1 dead letter(s)\n")
-    assert main([*args, "tick"]) == 0
+    assert main([*args, "tick", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "dead letters 1" in out
     assert f"  dead letter: {key} (retry with: creditcommit outbox retry {key})" in out
@@ -302,7 +306,7 @@ def test_dead_letters_in_tick_report_and_cli(
     (tmp_path / "out").mkdir()
     assert main([*args, "outbox", "retry", key]) == 0
     assert capsys.readouterr().out == f"{key}: due again now\n"
-    assert main([*args, "tick"]) == 0
+    assert main([*args, "tick", "--lang", "en"]) == 0
     assert "dead letters 0" in capsys.readouterr().out
     assert published(tmp_path, "out/publications.jsonl") == [key]
     assert main([*args, "outbox", "retry", "no-such-key"]) == 1

@@ -694,6 +694,25 @@ def test_a_draw_is_stored_published_and_verifiable(
     assert published["payload"] == record.to_dict()
 
 
+def test_a_published_draw_masks_resident_ids(service: Approvals, clock: ManualClock) -> None:
+    # A target registered under its holder's resident identity number (a natural person).
+    rid = "11010519491231002X"
+    clock.set(at(dt.date(2025, 11, 3)))
+    service.draw(
+        "扬州-2025-双随机-09",
+        [Target(rid, "A")],
+        inspectors=ROSTER,
+        seed=SEED,
+        commitment=commitment(),
+    )
+    (stored,) = service.store.read("draw:扬州-2025-双随机-09")
+    assert rid in repr(stored.payload)  # kept in full for verify_draw
+    (message,) = outbox(service, "inspection-draw")
+    published = repr(message.payload)
+    assert rid not in published
+    assert "110105********002X" in published
+
+
 def test_a_roster_that_cannot_cover_a_target_stores_nothing(
     service: Approvals, clock: ManualClock
 ) -> None:

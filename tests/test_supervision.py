@@ -773,11 +773,11 @@ def test_the_fold_guards_the_procedure() -> None:
     revoked, created = decide_revocation(case, at(D(2025, 10, 15)), policy=POLICY)
     case = case.apply(revoked)
     assert isinstance(created, CreditRecordCreated)
-    stranger = attrs.evolve(created.record, subject="91320000100000000X")
+    stranger = attrs.evolve(created.record, subject="91320000100000000B")
     with pytest.raises(IllegalTransition) as caught:
         case.apply(attrs.evolve(created, record=stranger))
     assert caught.value.detail == (
-        f"the record is about '91320000100000000X', not the applicant '{HOTEL.identifier}'"
+        f"the record is about '91320000100000000B', not the applicant '{HOTEL.identifier}'"
     )
     earlier = attrs.evolve(created.record, decided_on=D(2025, 10, 14))
     with pytest.raises(IllegalTransition) as caught:

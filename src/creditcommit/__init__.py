@@ -166,6 +166,7 @@ from creditcommit.identifiers import (
     builtin_uscc_allowlist,
     load_uscc_allowlist,
     mask_resident_ids,
+    text_problem,
     uscc_check_char,
 )
 from creditcommit.materials import (
@@ -465,6 +466,7 @@ __all__ = [
     "render_text",
     "sanitise_detail",
     "statistics",
+    "text_problem",
     "uscc_check_char",
     "verify_draw",
 ]

@@ -57,6 +57,7 @@ from creditcommit.case import (
     Withdrawn,
 )
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
+from creditcommit.decision import Applicant, ApplicantKind
 from creditcommit.errors import DataFileError, InvalidValue, Problem
 from creditcommit.ports import NewEvent
 
@@ -190,6 +191,33 @@ def _credit_checked_from(value: object, _: type) -> CreditChecked:
     return CreditChecked(at=at, outcome=outcome)
 
 
+def _applicant_from(value: object, _: type) -> Applicant:
+    # Stored applicants are read back as written (see Applicant.restore); only the shape
+    # is checked here.
+    if not isinstance(value, Mapping):
+        raise _Nested((Problem("", f"expected a table, got {describe(value)}"),))
+    problems: list[Problem] = []
+    extra = sorted(set(value) - {"identifier", "name", "kind"})
+    if extra:
+        names = ", ".join(repr(k) for k in extra)
+        problems.append(Problem("", f"unknown key {names} (allowed: identifier, name, kind)"))
+    for key in ("identifier", "name"):
+        if not isinstance(value.get(key), str):
+            problems.append(Problem(key, f"expected text, got {describe(value.get(key))}"))
+    kind = ApplicantKind.LEGAL_PERSON
+    if "kind" in value:
+        try:
+            kind = ApplicantKind(value["kind"])
+        except ValueError:
+            known = ", ".join(k.value for k in ApplicantKind)
+            problems.append(
+                Problem("kind", f"expected one of {known}, got {describe(value['kind'])}")
+            )
+    if problems:
+        raise _Nested(tuple(problems))
+    return Applicant.restore(value["identifier"], value["name"], kind)
+
+
 def _make() -> cattrs.Converter:
     conv = make_converter()
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
@@ -200,6 +228,7 @@ def _make() -> cattrs.Converter:
     # with the classes' own to_dict() so that the evidence digest stays checkable.
     conv.register_unstructure_hook(CreditChecked, _credit_checked_to)
     conv.register_structure_hook(CreditChecked, _credit_checked_from)
+    conv.register_structure_hook(Applicant, _applicant_from)
     return conv
 
 

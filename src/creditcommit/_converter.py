@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import os
+import re
 import tomllib
 import typing
 from collections import abc
@@ -57,10 +59,36 @@ def describe(value: object) -> str:
     return type(value).__name__
 
 
+# Control characters other than line breaks and tabs (an ESC starts a terminal escape
+# sequence), bidirectional overrides and isolates (they reorder what a reader sees) and lone
+# surrogates (JSON can write "\\ud800"; it is not text) are refused in every string of a
+# data file; line breaks are refused where a value must be one line (names, codes).
+_HOSTILE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
 def _str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise _Expected(f"expected a string, got {describe(value)}")
     return value
+
+
+def hostile_text_problem(value: str) -> str | None:
+    """Why a string read from a file is refused (see ``_HOSTILE``), or ``None``."""
+    bad = _HOSTILE.search(value)
+    if bad is None:
+        return None
+    return (
+        "expected text without control characters, direction overrides or lone "
+        f"surrogates, got U+{ord(bad.group()):04X} at position {bad.start() + 1} in "
+        f"{_shown(value)}"
+    )
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    # repr escapes control characters, overrides and surrogates, and keeps Chinese readable.
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _int(value: object, _: type) -> int:
@@ -249,18 +277,169 @@ def structure(data: object, cls: type[T], *, source: str = "<data>") -> T:
         raise DataFileError(source, [Problem("", _message(exc))]) from None
 
 
-def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a TOML file; unreadable or malformed files raise :class:`DataFileError`."""
+MAX_FILE_BYTES = 16 * 1024 * 1024
+"""The largest data file read (16 MiB): a catalogue of thousands of items is a few hundred KiB."""
+
+MAX_DEPTH = 32
+"""The deepest nesting of tables and arrays accepted in a data file (the schemas need < 10)."""
+
+
+def read_text(path: str | os.PathLike[str], *, limit: int = MAX_FILE_BYTES) -> str:
+    """Read at most ``limit`` bytes of UTF-8 text (a BOM is dropped) or raise DataFileError.
+
+    The size is checked while reading, so a device such as ``/dev/zero`` or a file growing
+    under us cannot exhaust memory.
+    """
     name = os.fspath(path)
     try:
         with open(name, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(name, [Problem("", f"not valid TOML: {exc}")]) from None
-    except UnicodeDecodeError as exc:
-        raise DataFileError(name, [Problem("", f"not UTF-8 text: {exc}")]) from None
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise DataFileError(name, [Problem("", f"cannot read file: {exc.strerror}")]) from None
+    if len(data) > limit:
+        raise DataFileError(
+            name,
+            [Problem("", f"expected a file of at most {_size(limit)}, got a larger one")],
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataFileError(name, [Problem("", f"not UTF-8 text: {exc}")]) from None
+
+
+def _size(limit: int) -> str:
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if mib >= 1 else f"{limit} bytes"
+
+
+def nesting_problem(text: str, *, limit: int = MAX_DEPTH, toml: bool = True) -> Problem | None:
+    """A problem if ``text`` (TOML or JSON) nests arrays and tables deeper than ``limit``.
+
+    A scan of the raw text before parsing (the parsers recurse, so a deep file would raise
+    ``RecursionError``): brackets and braces are counted outside strings and comments. The
+    problem names the line where the limit is crossed.
+    """
+    depth = 0
+    line = 1
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return Problem(
+                    "",
+                    f"expected tables and arrays nested at most {limit} deep, got deeper "
+                    f"nesting on line {line}",
+                )
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+        elif toml and ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch == '"' or (toml and ch == "'"):
+            triple = toml and text.startswith(ch * 3, i)
+            quote = ch * 3 if triple else ch
+            j = i + len(quote)
+            while j < n:
+                if text.startswith(quote, j):
+                    break
+                if ch == '"' and text[j] == "\\":
+                    j += 1
+                elif text[j] == "\n":
+                    if not triple:
+                        break  # an unterminated string: the parser reports it
+                    line += 1
+                j += 1
+            i = j + len(quote)
+            continue
+        i += 1
+    return None
+
+
+def _check_nesting(name: str, text: str, *, toml: bool) -> None:
+    problem = nesting_problem(text, toml=toml)
+    if problem is not None:
+        raise DataFileError(name, [problem])
+
+
+def _data_problems(data: object, limit: int = MAX_DEPTH) -> list[Problem]:
+    """Where parsed file data nests deeper than ``limit`` or holds hostile text (keys too).
+
+    Without recursion. TOML nests without brackets too: ``a.b.c = 1`` and ``[a.b.c]`` are
+    three tables deep. Only files are checked this way: data stored by creditcommit itself
+    is read back as it was written.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[object, str, int]] = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            return [Problem(path, f"expected tables and arrays nested at most {limit} deep")]
+        if isinstance(value, str):
+            problem = hostile_text_problem(value)
+            if problem is not None:
+                problems.append(Problem(path, problem))
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                problem = hostile_text_problem(str(k))
+                # A hostile key is shown escaped: the path is printed to terminals and logs.
+                here = _join(path, str(k) if problem is None else repr(str(k)))
+                if problem is not None:
+                    problems.append(Problem(here, f"in the key: {problem}"))
+                stack.append((v, here, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((v, _join(path, i), depth + 1) for i, v in enumerate(value))
+    return sorted(problems, key=lambda p: p.path)
+
+
+def _check_data(source: str, data: object) -> None:
+    problems = _data_problems(data)
+    if problems:
+        raise DataFileError(source, problems)
+
+
+def parse_toml(text: str, *, source: str = "<text>") -> dict[str, Any]:
+    """Parse TOML text with the nesting limit; malformed text raises :class:`DataFileError`."""
+    _check_nesting(source, text, toml=True)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(source, [Problem("", f"not valid TOML: {exc}")]) from None
+    except RecursionError:  # pragma: no cover - the scan above prevents it
+        raise DataFileError(source, [Problem("", "expected less deeply nested data")]) from None
+    _check_data(source, data)
+    return data
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML file; too large, too deep, unreadable or malformed files raise
+    :class:`DataFileError` (limits: :data:`MAX_FILE_BYTES`, :data:`MAX_DEPTH`)."""
+    name = os.fspath(path)
+    return parse_toml(read_text(name), source=name)
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read a JSON file with the same limits and errors as :func:`read_toml`."""
+    name = os.fspath(path)
+    return parse_json(read_text(name), source=name)
+
+
+def parse_json(text: str, *, source: str = "<json>") -> Any:
+    """Parse JSON text with the nesting limit; malformed text raises :class:`DataFileError`."""
+    _check_nesting(source, text, toml=False)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFileError(source, [Problem("", f"not valid JSON: {exc}")]) from None
+    except RecursionError:  # pragma: no cover - the scan above prevents it
+        raise DataFileError(source, [Problem("", "expected less deeply nested data")]) from None
+    _check_data(source, data)
+    return data
 
 
 def load_toml(path: str | os.PathLike[str], cls: type[T]) -> T:

@@ -31,6 +31,7 @@ from creditcommit.errors import (
     UnknownItem,
     UnknownMaterial,
 )
+from creditcommit.identifiers import text_problem
 
 __all__ = [
     "ApprovalItem",
@@ -145,8 +146,51 @@ def _join(path: str, part: str) -> str:
     return f"{path}{part}" if part.startswith("[") else f"{path}.{part}"
 
 
-def _blank(path: str, value: str) -> list[Problem]:
-    return [Problem(path, "must not be empty")] if not value.strip() else []
+# The longest item or material code accepted (a code names files and URLs downstream).
+_MAX_CODE_LENGTH = 64
+# The longest name, department or legal reference accepted in a catalogue.
+_MAX_TEXT_LENGTH = 500
+# The largest time limit in working days (about four years) accepted in a catalogue.
+_MAX_WORKING_DAYS = 1000
+# No catalogue version starts or ends before 1949.
+_EARLIEST_DAY = date(1949, 1, 1)
+
+# Characters that show nothing: a text made of these only is as empty as a blank one.
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
+
+
+def _blank(path: str, value: str, limit: int = _MAX_TEXT_LENGTH) -> list[Problem]:
+    """Blank or invisible-only text, control characters, absurd lengths."""
+    if not value.strip():
+        return [Problem(path, "must not be empty")]
+    if all(ch.isspace() or ch in _INVISIBLE for ch in value):
+        return [Problem(path, f"must not be invisible (only zero-width characters), got {value!r}")]
+    problem = text_problem(value)
+    if problem is not None:
+        return [Problem(path, problem)]
+    if len(value) > limit:
+        return [Problem(path, f"expected at most {limit} characters, got {len(value)}")]
+    return []
+
+
+def _code(path: str, value: str, limit: int = _MAX_CODE_LENGTH) -> list[Problem]:
+    """:func:`_blank` and no path separators (codes and departments name files downstream)."""
+    found = _blank(path, value, limit)
+    if not found and ("/" in value or "\\" in value):
+        found.append(Problem(path, f"expected no path separator (/ or \\), got {value!r}"))
+    return found
+
+
+def _days_bound(path: str, days: int | None) -> list[Problem]:
+    if days is not None and days > _MAX_WORKING_DAYS:
+        return [Problem(path, f"expected at most {_MAX_WORKING_DAYS} working days, got {days}")]
+    return []
+
+
+def _day_bound(path: str, day: date | None) -> list[Problem]:
+    if day is not None and day < _EARLIEST_DAY:
+        return [Problem(path, f"expected a date from {_EARLIEST_DAY.isoformat()} on, got {day}")]
+    return []
 
 
 def _reference_problems(ref: _ReferenceFields, path: str) -> list[Problem]:
@@ -155,7 +199,8 @@ def _reference_problems(ref: _ReferenceFields, path: str) -> list[Problem]:
 
 def _material_problems(material: _MaterialFields, path: str = "") -> list[Problem]:
     """Rules about one material on its own."""
-    found = _blank(_join(path, "code"), material.code) + _blank(_join(path, "name"), material.name)
+    found = _code(_join(path, "code"), material.code) + _blank(_join(path, "name"), material.name)
+    found += _days_bound(_join(path, "defer_days"), material.defer_days)
     kind = material.kind
     defer = _join(path, "defer_days")
     if kind is MaterialKind.DEFERRABLE:
@@ -186,7 +231,7 @@ def _material_problems(material: _MaterialFields, path: str = "") -> list[Proble
                 )
             )
         else:
-            found.extend(_blank(licence, material.licence_type))
+            found.extend(_code(licence, material.licence_type))
     elif material.licence_type is not None:
         found.append(
             Problem(licence, f"licence_type is only for licence materials, not {kind.value!r}")
@@ -213,14 +258,19 @@ def _verification_problems(verification: _VerificationFields, path: str = "") ->
         ]
     if days < 1:
         return [Problem(where, f"expected at least 1 working day, got {days}")]
-    return []
+    return _days_bound(where, days)
 
 
 def _item_problems(item: _ItemFields, path: str = "") -> list[Problem]:
     """Rules about one item version and its materials."""
     found: list[Problem] = []
-    for field in ("code", "name", "department"):
-        found.extend(_blank(_join(path, field), getattr(item, field)))
+    found.extend(_code(_join(path, "code"), item.code))
+    found.extend(_blank(_join(path, "name"), item.name))
+    found.extend(_code(_join(path, "department"), item.department, _MAX_TEXT_LENGTH))
+    found.extend(_days_bound(_join(path, "statutory_days"), item.statutory_days))
+    found.extend(_days_bound(_join(path, "promised_days"), item.promised_days))
+    found.extend(_day_bound(_join(path, "valid_from"), item.valid_from))
+    found.extend(_day_bound(_join(path, "valid_until"), item.valid_until))
     if not item.legal_basis:
         found.append(
             Problem(_join(path, "legal_basis"), "an approval item needs at least one legal basis")

@@ -19,7 +19,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 import attrs
@@ -27,7 +26,7 @@ import attrs
 from creditcommit import _demo
 from creditcommit.__about__ import __version__
 from creditcommit._codec import event_from_record
-from creditcommit._converter import structure
+from creditcommit._converter import read_json, structure
 from creditcommit._labels import (
     LANGUAGES,
     Language,
@@ -50,7 +49,13 @@ from creditcommit.credit import (
     Severity,
 )
 from creditcommit.decision import Applicant, ApplicantKind, Decision, ProjectFacts, ProjectLevel
-from creditcommit.errors import CreditCommitError, DataFileError, Problem
+from creditcommit.errors import (
+    CreditCommitError,
+    DataFileError,
+    InvalidIdentifier,
+    InvalidValue,
+    Problem,
+)
 from creditcommit.identifiers import USCC
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
@@ -554,10 +559,23 @@ def _record(text: str, subject: str, index: int) -> CreditRecord:
         ) from None
 
 
+def _file_applicant(given: _ApplicationInput, source: str) -> Applicant:
+    """The applicant of a ``decide --file`` application; a bad id or name is located."""
+    try:
+        return Applicant.parse(given.id, given.name, given.kind)
+    except InvalidIdentifier as exc:
+        problem = Problem(
+            "id", f"invalid {exc.kind} {exc.value!r}: {exc.detail} (rule: {exc.rule})"
+        )
+    except InvalidValue as exc:
+        problem = Problem(exc.problems[0].path, exc.problems[0].message)
+    raise DataFileError(source, [problem])
+
+
 def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
     if args.file is not None:
-        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-        given = structure(data, _ApplicationInput, source=args.file)
+        given = structure(read_json(args.file), _ApplicationInput, source=args.file)
+        applicant = _file_applicant(given, args.file)
     else:
         missing = [f"--{flag}" for flag in ("item", "on", "id") if getattr(args, flag) is None]
         if missing:
@@ -577,6 +595,8 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
             provided=args.provided,
             choose_standard=args.choose_standard,
         )
+        applicant = Applicant.parse(given.id, given.name, given.kind)
+    given = attrs.evolve(given, id=applicant.identifier)
     catalog = _load_catalog(args.catalog)
     policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
     item = catalog.item(given.item, given.on)
@@ -597,7 +617,7 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
         )
     decision = decide(
         item=item,
-        applicant=Applicant(given.id, given.name, given.kind),
+        applicant=applicant,
         evidence=evidence,
         policy=policy,
         on=given.on,
@@ -775,7 +795,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     decide_cmd.add_argument(
         "--on", type=_date, metavar="YYYY-MM-DD", help="the day of the application"
     )
-    decide_cmd.add_argument("--id", metavar="USCC", help="the applicant's identifier")
+    decide_cmd.add_argument(
+        "--id",
+        metavar="ID",
+        help="the applicant's USCC, or resident identity number with --kind natural-person",
+    )
     decide_cmd.add_argument("--name", default="申请人", help="the applicant's name")
     decide_cmd.add_argument(
         "--kind",

@@ -26,7 +26,8 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from creditcommit._converter import describe, read_toml, structure
-from creditcommit.errors import DataFileError, Problem
+from creditcommit.errors import DataFileError, InvalidIdentifier, Problem
+from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.policy import GRADE_SCALE_PRESETS
 
 __all__ = [
@@ -59,6 +60,8 @@ SECRET_WORDS: tuple[str, ...] = (
     "secret",
     "secret_key",
     "token",
+    "authorization",
+    "cookie",
 )
 """A settings key ending in one of these words (ignoring case, ``_`` and ``-``) is taken for a
 secret and rejected; ``<key>_env`` names the environment variable instead."""
@@ -179,11 +182,29 @@ def _builtin_settings(
         value = getattr(schema, key)
         if not value.strip():
             problems.append(Problem(f"{prefix}.{key}", "expected a non-empty string"))
+    subjects: list[str] = []
     for i, subject in enumerate(schema.unavailable_subjects):
         if not subject.strip():
             problems.append(
                 Problem(f"{prefix}.unavailable_subjects[{i}]", "expected a non-empty subject")
             )
+            continue
+        # Stored as an Applicant holds it, so a typed spelling still matches the applicant.
+        try:
+            subjects.append(USCC.parse(subject).value)
+        except InvalidIdentifier as as_uscc:
+            try:
+                subjects.append(ResidentId.parse(subject).value)
+            except InvalidIdentifier as as_rid:
+                problems.append(
+                    Problem(
+                        f"{prefix}.unavailable_subjects[{i}]",
+                        "expected a USCC or a resident identity number; as a USCC: "
+                        f"{as_uscc.detail} (rule: {as_uscc.rule}); as a resident identity "
+                        f"number: {as_rid.detail} (rule: {as_rid.rule})",
+                    )
+                )
+    schema = attrs.evolve(schema, unavailable_subjects=subjects)
     return _builtin_from(schema, root), problems
 
 
@@ -323,7 +344,37 @@ def _secret_problems(value: object, path: str) -> list[Problem]:
     elif isinstance(value, list | tuple):
         for i, sub in enumerate(value):
             problems += _secret_problems(sub, f"{path}[{i}]")
+    elif isinstance(value, str):
+        problems += _secret_value_problems(value, path)
     return problems
+
+
+# An HTTP authorization value (RFC 9110 §11.6.2 schemes in use) written in the file.
+_AUTH_VALUE = re.compile(
+    r"(?i)\s*(basic|bearer|digest|token|negotiate|hmac)\s+[A-Za-z0-9._~+/=:,\"-]{12,}\s*"
+)
+
+
+def _secret_value_problems(value: str, path: str) -> list[Problem]:
+    """A setting whose value is a secret whatever its key: credentials in a URL (also in its
+    query string) or an ``Authorization`` header value such as ``"Bearer ..."``."""
+    key = path.rpartition(".")[2].partition("[")[0]
+    hint = f'put it in an environment variable and name that with {key}_env = "..."'
+    if _AUTH_VALUE.fullmatch(value):
+        return [Problem(path, f"looks like an authorization header value (a secret); {hint}")]
+    try:
+        url = urlsplit(value.strip())
+        password = url.password if url.scheme and url.netloc else None
+    except ValueError:
+        return []
+    if password is not None:
+        return [Problem(path, f"the URL contains a password (user:password@host); {hint}")]
+    if url.scheme and url.netloc:
+        for pair in url.query.split("&"):
+            name = pair.partition("=")[0]
+            if name and "=" in pair and _is_secret_key(name):
+                return [Problem(path, f"the URL's query holds a secret ({name}=...); {hint}")]
+    return []
 
 
 # --------------------------------------------------------------------------- the config

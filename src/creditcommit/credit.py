@@ -465,7 +465,7 @@ class CreditRecord:
     subject may apply for credit repair, and ``repaired_on`` is the day repair was granted.
 
     >>> r = CreditRecord.with_default_periods(
-    ...     record_id="P-1", subject="91320000100000000X",
+    ...     record_id="P-1", subject="91320000100000000B",
     ...     kind=CreditRecordKind.ADMINISTRATIVE_PENALTY, severity=Severity.GENERAL,
     ...     decided_on=dt.date(2026, 5, 31))
     >>> r.repairable_from, r.publicity_ends_on

@@ -42,6 +42,7 @@ from creditcommit.errors import (
     InvalidValue,
     Problem,
 )
+from creditcommit.identifiers import mask_resident_ids
 
 __all__ = [
     "Conflict",
@@ -97,6 +98,16 @@ def _labels_problems(path: str, values: tuple[object, ...], what: str) -> list[P
     for i, value in enumerate(values):
         problems += _text_problems(f"{path}[{i}]", value, what)
     return problems
+
+
+def _masked_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_resident_ids(value)
+    if isinstance(value, Mapping):
+        return {_masked_data(k): _masked_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked_data(v) for v in value]
+    return value
 
 
 def _raise_if(kind: str, problems: list[Problem]) -> None:
@@ -519,6 +530,17 @@ class DrawRecord:
             "inputs_digest": self.inputs_digest,
             "selections": [s.to_dict() for s in self.selections],
         }
+
+    def publication_payload(self) -> dict[str, Any]:
+        """:meth:`to_dict` as published: every text (keys too) passed through
+        :func:`~creditcommit.identifiers.mask_resident_ids`.
+
+        A target id, an inspector's id or name or a recusal reason can be a resident identity
+        number; the public record shows it with the birth date masked. Keep :meth:`to_dict`
+        for storage and :func:`verify_draw`, which need the numbers in full.
+        """
+        published: dict[str, Any] = _masked_data(self.to_dict())
+        return published
 
     @classmethod
     def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:

@@ -22,6 +22,7 @@ import importlib.resources
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import attrs
@@ -35,6 +36,7 @@ __all__ = [
     "builtin_uscc_allowlist",
     "load_uscc_allowlist",
     "mask_resident_ids",
+    "text_problem",
     "uscc_check_char",
 ]
 
@@ -421,7 +423,7 @@ class ResidentId:
 
     @classmethod
     def parse(cls, text: str) -> ResidentId:
-        """Normalise (remove spaces, upper-case ``x``) and validate ``text``.
+        """Normalise (remove spaces and hyphens, upper-case ``x``) and validate ``text``.
 
         Rules, in order: ``"length"`` (18), ``"charset"`` (17 digits then a digit or ``X``),
         ``"birth-date"`` (positions 7-14 are a real calendar date; there is no "today" here,
@@ -430,8 +432,8 @@ class ResidentId:
         :raises InvalidIdentifier: naming the first rule that failed. Its ``value`` is the
             normalised text with everything but the first 6 and last 4 characters masked.
         """
-        value = _normalise(text, _UPPER_ASCII)
-        problem = _rid_problem(value, _where(text, value, "spaces"))
+        value = _normalise(text, _UPPER_ASCII_NO_HYPHEN)
+        problem = _rid_problem(value, _where(text, value))
         if problem is not None:
             raise InvalidIdentifier(_RID_KIND, _redact(value), *problem)
         return cls(value)
@@ -439,7 +441,7 @@ class ResidentId:
     @classmethod
     def is_valid(cls, text: str) -> bool:
         """Whether :meth:`parse` accepts ``text``; never raises for a string."""
-        return _rid_problem(_normalise(text, _UPPER_ASCII)) is None
+        return _rid_problem(_normalise(text, _UPPER_ASCII_NO_HYPHEN)) is None
 
     @property
     def division_code(self) -> str:
@@ -466,34 +468,163 @@ class ResidentId:
         return self.masked()
 
 
-# Every 18-character window that could be a number, written plain or grouped 6-8-4 with a
-# space or hyphen; the lookahead finds overlapping windows, so one inside a longer run of
-# digits is found too. Unicode digits are excluded on purpose ([0-9], not \d).
-_RID_CANDIDATE = re.compile(r"(?=([0-9]{6})[ -]?([0-9]{8})[ -]?([0-9]{3}[0-9Xx]))")
+# What a clerk may type inside a number: any Unicode space (NBSP and U+3000 included, see
+# _is_separator), hyphens and dashes, and zero-width characters. Dots, slashes and other
+# punctuation end a number.
+_SEPARATORS = frozenset(
+    "-\u00ad\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+    "\u180e\u200b\u200c\u200d\u2060\ufeff"
+)
+# ASCII and full-width digits, and X in any case and width, as the character they stand for.
+_SIGNIFICANT = {
+    **{c: c for c in "0123456789"},
+    **{chr(0xFF10 + i): str(i) for i in range(10)},
+    **dict.fromkeys("Xx\uff38\uff58", "X"),
+}
+# Province-level codes of GB/T 2260 (positions 1-2): a number with a wrong check digit is
+# masked only if it starts with one of these and carries a real birth date.
+_PROVINCES = frozenset(
+    f"{n}" for n in (*range(11, 16), 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55))
+) | frozenset(f"{n}" for n in (*range(61, 66), 71, 81, 82, 83))
+_BIRTH_YEAR_CEILING = 2099
+_ANY_DIGIT = re.compile("[0-9\uff10-\uff19]")
+
+
+def _is_separator(ch: str) -> bool:
+    return ch in _SEPARATORS or ch.isspace()
+
+
+def _plausible_birth(year: int, month: int, day: int) -> bool:
+    if not _BIRTH_YEAR_FLOOR <= year <= _BIRTH_YEAR_CEILING:
+        return False
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _masks_18(window: str) -> bool:
+    """Whether 18 significant characters read as a resident identity number to mask."""
+    if not window[:17].isdigit() or not window[:17].isascii():
+        return False
+    born = _rid_birth_date(window)
+    if born is None:
+        return False
+    if _rid_check(window[:17]) == window[17]:
+        return True
+    return window[:2] in _PROVINCES and born.year <= _BIRTH_YEAR_CEILING
+
+
+def _masks_15(window: str) -> bool:
+    """Whether 15 digits read as a legacy (pre-1999) number: province and a 19YYMMDD date."""
+    if "X" in window or window[:2] not in _PROVINCES:
+        return False
+    return _plausible_birth(1900 + int(window[6:8]), int(window[8:10]), int(window[10:12]))
+
+
+def _masked_positions(run: str, positions: list[int], breaks: set[int]) -> list[int]:
+    found: list[int] = []
+    for i in range(len(run) - 17):
+        if _masks_18(run[i : i + 18]):
+            found.extend(positions[i + 6 : i + 14])
+    # A legacy number has no check digit, so it is looked for only between the ends of a run
+    # and the separators inside it, never at every offset of a longer number.
+    edges = {0, len(run)} | breaks
+    for i in edges:
+        if i + 15 in edges and i + 15 <= len(run) and _masks_15(run[i : i + 15]):
+            found.extend(positions[i + 6 : i + 12])
+    return found
 
 
 def mask_resident_ids(text: str) -> str:
     """Mask the birth date of every resident identity number found in ``text``.
 
-    A number is found when 18 characters (17 digits and a digit or ``X``/``x``) pass the date
-    and check-digit rules with a birth year from 1900 on, also inside a longer run of digits
-    and also when grouped 6-8-4 with spaces or hyphens. The output has the same length;
-    nothing else changes. Over-masking a number that merely looks like an identity number is
-    preferred to publishing one; the birth-year floor keeps all-digit unified social credit
-    codes (whose positions 7-14 rarely read as a date after 1900) from being defaced.
+    Free text is masked aggressively. The text is read as runs of digits (ASCII or
+    full-width) and ``X`` (any case or width), where spaces of any kind, hyphens, dashes and
+    zero-width characters inside a run are skipped, so every grouping is found. Masked:
+
+    - every 18 characters of a run (17 digits, then a digit or ``X``) with a birth date from
+      1900 on and a correct check digit, also inside a longer run;
+    - the same with a wrong check digit, if positions 1-2 are a province code (GB/T 2260)
+      and the birth date is from 1900 to 2099: a mistyped number is still personal data;
+    - 15 digits (a number from before GB 11643-1999) between the ends of a run or its
+      separators, with a province code and a real birth date ``19YYMMDD``.
+
+    The birth date (8 digits, or 6 in a 15-digit number) is replaced by ``*``, one per
+    character, so the output has the same length and nothing else changes. Over-masking a
+    number that merely looks like an identity number is preferred to publishing one; a case
+    id such as ``321000-20250926-N0001`` and a USCC with letters are never touched, and an
+    all-digit USCC only when it also reads as an identity number (a field that holds an
+    organisation's code is exempted by :mod:`creditcommit.publication` instead).
 
     >>> mask_resident_ids("申请人 11010519491231002X，电话 010-12345678")
     '申请人 110105********002X，电话 010-12345678'
+    >>> mask_resident_ids("１１０１ ０５１９ ４９１２ ３１００ ２Ｘ")
+    '１１０１ ０５** **** **００ ２Ｘ'
     """
+    if _ANY_DIGIT.search(text) is None:
+        return text
     spans: list[int] = []
-    for match in _RID_CANDIDATE.finditer(text):
-        head, birth, tail = match.groups()
-        candidate = head + birth + tail.upper()
-        if _rid_birth_date(candidate) is not None and _rid_check(candidate[:17]) == candidate[17]:
-            spans.append(match.start(2))
+    run: list[str] = []
+    positions: list[int] = []
+    breaks: set[int] = set()
+    pending = False
+
+    def flush() -> None:
+        if len(run) >= 15:
+            spans.extend(_masked_positions("".join(run), positions, breaks))
+        run.clear()
+        positions.clear()
+        breaks.clear()
+
+    for i, ch in enumerate(text):
+        significant = _SIGNIFICANT.get(ch)
+        if significant is not None:
+            if pending:
+                breaks.add(len(run))
+                pending = False
+            run.append(significant)
+            positions.append(i)
+        elif run and _is_separator(ch):
+            pending = True
+        elif run:
+            pending = False
+            flush()
+    flush()
     if not spans:
         return text
     chars = list(text)
-    for start in spans:
-        chars[start : start + 8] = _MASK
+    for at in spans:
+        chars[at] = "*"
     return "".join(chars)
+
+
+# --- hostile text ---------------------------------------------------------------------------
+
+# Bidirectional overrides and isolates reorder what a reader sees (a name that reads as
+# another name); they never belong in a name or a code.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a name or a label, or ``None`` if it can.
+
+    Refused: line breaks, tabs, escapes (ESC, the start of an ANSI sequence) and every other
+    control character (Unicode category Cc), bidirectional overrides and isolates, and lone
+    surrogates (text that is not valid Unicode and cannot be written as UTF-8).
+
+    >>> text_problem("高邮某酒店")
+    >>> print(text_problem("甲\\x1b[2J"))
+    expected one line of text without control characters, got U+001B at position 2 in '甲\\x1b[2J'
+    """
+    for i, ch in enumerate(text, start=1):
+        category = unicodedata.category(ch)
+        if category == "Cc" or ch in _BIDI:
+            what = "one line of text without control characters"
+        elif category == "Cs":
+            what = "valid Unicode text (a lone surrogate is not a character)"
+        else:
+            continue
+        return f"expected {what}, got U+{ord(ch):04X} at position {i} in {text!r}"
+    return None

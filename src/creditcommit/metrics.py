@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import attrs
 
-from creditcommit._converter import structure
+from creditcommit._converter import parse_json, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import (
     Case,
@@ -548,11 +548,7 @@ class Report:
     @classmethod
     def from_json(cls, text: str, *, source: str = "<json>") -> Report:
         """Read what :func:`render_json` wrote; :class:`DataFileError` lists every problem."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataFileError(source, [Problem("", f"not valid JSON: {exc}")]) from None
-        return _report_from_dict(data, source)
+        return _report_from_dict(parse_json(text, source=source), source)
 
 
 def _find(rows: Sequence[Row], key: str, what: str) -> Row:

@@ -34,10 +34,10 @@ import attrs
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import ApprovalItem
 from creditcommit.credit import DEFAULT_PUBLICITY_MONTHS, CreditRecord, Severity, add_months
-from creditcommit.decision import Applicant
+from creditcommit.decision import Applicant, ApplicantKind
 from creditcommit.effective import LegalReference
-from creditcommit.errors import InvalidValue, Problem
-from creditcommit.identifiers import mask_resident_ids
+from creditcommit.errors import InvalidIdentifier, InvalidValue, Problem
+from creditcommit.identifiers import USCC, mask_resident_ids
 from creditcommit.policy import PublicationDeadlines
 
 __all__ = [
@@ -208,6 +208,36 @@ def _masked_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return masked
 
 
+_ORGANISATIONS = frozenset(
+    {ApplicantKind.LEGAL_PERSON.value, ApplicantKind.INDIVIDUAL_BUSINESS.value}
+)
+
+
+def _is_org_code(value: object) -> bool:
+    """Whether ``value`` is a valid USCC written in its normalised form."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return USCC.parse(value).value == value
+    except InvalidIdentifier:
+        return False
+
+
+def _masked_fields(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The published fields masked, except an organisation's USCC in ``counterparty_code``.
+
+    That field is declared to hold the code of the counterparty of ``counterparty_kind``: for
+    a legal person or an individual business it is validated as a USCC and published as it
+    is, even in the rare case that an all-digit code also reads as a resident identity
+    number. Every other text, and this field for a natural person, is masked.
+    """
+    masked: Mapping[str, Any] = _masked(value)
+    code = value.get("counterparty_code")
+    if value.get("counterparty_kind") in _ORGANISATIONS and _is_org_code(code):
+        return MappingProxyType({**masked, "counterparty_code": code})
+    return masked
+
+
 def _masked_text(value: str) -> str:
     # Anything but text is left for the checks to report with its field name.
     masked: str = _masked(value)
@@ -343,7 +373,7 @@ class Publication:
     decided_on: dt.date
     publish_by: dt.date
     ends_on: dt.date | None
-    fields: Mapping[str, Any] = attrs.field(converter=_masked_map, hash=False)
+    fields: Mapping[str, Any] = attrs.field(converter=_masked_fields, hash=False)
     extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_masked_map, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -375,7 +405,9 @@ class Publication:
         }
         # Masked at construction already; masking again costs little and keeps the promise
         # even for a subclass or a future field.
-        result: dict[str, Any] = _thawed(_masked(payload))
+        masked = dict(_masked(payload))
+        masked["fields"] = _masked_fields(self.fields)
+        result: dict[str, Any] = _thawed(masked)
         return result
 
 
@@ -442,8 +474,8 @@ def _counterparty(applicant: Applicant, legal_representative: str | None) -> dic
     return {
         "counterparty_name": applicant.name,
         "counterparty_kind": applicant.kind.value,
-        # A USCC is published as it is; a resident identity number is masked with every
-        # other text when the publication is built.
+        # An organisation's USCC is published as it is (see _masked_fields); a resident
+        # identity number is masked with every other text when the publication is built.
         "counterparty_code": applicant.identifier,
         "legal_representative": legal_representative,
     }

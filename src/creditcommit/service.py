@@ -813,7 +813,8 @@ class Approvals:
 
         ``commitment`` is the SHA-256 of ``seed`` published before the draw
         (:class:`~creditcommit.draws.SeedCommitment`). The record is stored in the stream
-        ``draw:<draw_id>`` and published to every channel through the outbox.
+        ``draw:<draw_id>`` and published to every channel through the outbox, with every
+        resident identity number in it masked (:meth:`DrawRecord.publication_payload`).
         """
         where = city or self.city
         now = self._now()
@@ -831,13 +832,15 @@ class Approvals:
             draw_id=draw_id,
         )
         payload = record.to_dict()
+        # Published with resident identity numbers masked; the store keeps them for verify.
+        published = record.publication_payload()
         messages = [
             OutboxMessage(
                 key=f"draw:{draw_id}/{channel.name}",
                 destination=f"channel:{channel.name}",
                 topic="inspection-draw",
                 city=where,
-                payload=payload,
+                payload=published,
                 created_at=now,
             )
             for channel in self.integrations.publishing_channels(where)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import io
 import json
 import os
 import sqlite3
@@ -25,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from creditcommit._converter import hostile_text_problem, read_text
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
@@ -32,7 +34,8 @@ from creditcommit.credit import (
     GradeScale,
     Severity,
 )
-from creditcommit.errors import DataFileError, Problem
+from creditcommit.errors import DataFileError, InvalidIdentifier, Problem
+from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.policy import GRADE_SCALE_PRESETS
 from creditcommit.ports import OutboxMessage
 
@@ -280,6 +283,9 @@ class FileCreditSource:
         subject = row["subject"].strip()
         if not subject:
             return [Problem(f"{here}.subject", "expected a subject (e.g. a USCC), got nothing")]
+        subject, bad = _subject(subject)
+        if bad is not None:
+            return [Problem(f"{here}.subject", bad)]
         problems: list[Problem] = []
         text = row["grade"].strip()
         grade: str | None = None
@@ -323,9 +329,32 @@ class FileCreditSource:
         return problems
 
 
+def _subject(text: str) -> tuple[str, str | None]:
+    """The subject normalised as a USCC or a resident identity number, or why it is neither.
+
+    Subjects are stored in the form :class:`~creditcommit.Applicant` holds, so that a code
+    exported as ``9132 1000-ma1aaaaaa7`` is found when that applicant applies.
+    """
+    try:
+        return USCC.parse(text).value, None
+    except InvalidIdentifier as as_uscc:
+        try:
+            return ResidentId.parse(text).value, None
+        except InvalidIdentifier as as_rid:
+            return text, (
+                "expected a unified social credit code or a resident identity number; as a "
+                f"USCC: {as_uscc.detail} (rule: {as_uscc.rule}); as a resident identity "
+                f"number: {as_rid.detail} (rule: {as_rid.rule})"
+            )
+
+
 def _read_csv(source: str) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     try:
-        with open(source, encoding="utf-8-sig", newline="") as fh:
+        text = read_text(source)
+    except DataFileError as exc:
+        return [], list(exc.problems)
+    try:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.reader(fh, strict=True)
             try:
                 header = [name.strip() for name in next(reader)]
@@ -347,16 +376,20 @@ def _read_csv(source: str) -> tuple[list[tuple[int, dict[str, str]]], list[Probl
                         )
                     )
                     continue
+                hostile = [
+                    Problem(f"line[{line}].{name}", problem)
+                    for name, field in zip(header, fields, strict=True)
+                    if (problem := hostile_text_problem(field)) is not None
+                ]
+                if hostile:
+                    problems += hostile
+                    continue
                 row = dict.fromkeys(CSV_COLUMNS, "")
                 row.update(zip(header, fields, strict=True))
                 rows.append((line, row))
             return rows, problems
     except csv.Error as exc:
         return [], [Problem(f"line[{reader.line_num}]", f"not valid CSV: {exc}")]
-    except UnicodeDecodeError as exc:
-        return [], [Problem("", f"not UTF-8 text: {exc}")]
-    except OSError as exc:
-        return [], [Problem("", f"cannot read file: {exc.strerror}")]
 
 
 def _header_hint(what: str) -> str:

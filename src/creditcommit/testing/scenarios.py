@@ -20,7 +20,6 @@ import datetime as dt
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -28,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from creditcommit._converter import describe, read_toml, structure
+from creditcommit._converter import describe, parse_toml, read_text, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import ApprovalItem, Catalog
 from creditcommit.credit import (
@@ -57,7 +56,7 @@ from creditcommit.errors import (
     UnknownGrade,
     UnknownItem,
 )
-from creditcommit.identifiers import USCC, ResidentId
+from creditcommit.identifiers import USCC, ResidentId, text_problem
 from creditcommit.materials import Disposition, LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.policy import GRADE_SCALE_PRESETS, Policy, decide
 from creditcommit.reasons import REASONS
@@ -343,8 +342,8 @@ class ScenarioFile:
 
         ``source`` names the file in messages and reports (default: ``path`` as given).
         """
-        data = read_toml(path)
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path)
+        data = parse_toml(text, source=os.fspath(path))
         name = os.fspath(path) if source is None else source
         return _load(data, name, Path(path).parent, _case_lines(text))
 
@@ -361,10 +360,7 @@ class ScenarioFile:
         Relative catalogue and policy paths are resolved against ``folder`` (default: the
         current directory).
         """
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise DataFileError(source, [Problem("", f"not valid TOML: {exc}")]) from None
+        data = parse_toml(text, source=source)
         return _load(data, source, None if folder is None else Path(folder), _case_lines(text))
 
     @classmethod
@@ -920,6 +916,8 @@ def _applicant(schema: _ApplicantSchema, path: str, problems: list[Problem]) -> 
     found: list[Problem] = []
     if not schema.name.strip():
         found.append(Problem(f"{path}.name", "expected a non-empty applicant name"))
+    elif (hostile := text_problem(schema.name)) is not None:
+        found.append(Problem(f"{path}.name", hostile))
     kind = schema.kind
     identifier: str | None = None
     try:
