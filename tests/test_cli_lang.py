@@ -97,9 +97,12 @@ def test_case_show_in_chinese_prints_no_english_label(demo: tuple[Path, str]) ->
     assert "依据：" in out
     code, out = run("--config", str(config), "case", "show", INN)
     assert code == 0
-    assert english_words(
-        out, f"credit-file：{failure_text(config)}", failure_text(config), "credit-file"
-    ) == []
+    assert (
+        english_words(
+            out, f"credit-file：{failure_text(config)}", failure_text(config), "credit-file"
+        )
+        == []
+    )
 
 
 def test_case_show_in_english_keeps_the_codes(demo: tuple[Path, str]) -> None:
