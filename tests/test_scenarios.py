@@ -348,7 +348,15 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "approval item '321084-GGCSWSXK' is not in force on 2022-10-15 "
                 "(versions: from 2022-11-01) (case 'Gaoyou, grade B, before the pilot list', "
                 "line 3)",
-            )
+            ),
+            (
+                "cases[0].day",
+                "the policy '全国默认规则 + 扬州市“信用+承诺”审批分级（示例） + "
+                "江都区工程建设项目“信用承诺制”（示例） + 高邮市“信用+承诺”审批分级（示例）' has "
+                "no value of 'grade_scale' in force on 2022-10-15; a decision needs every "
+                "setting (the national defaults set no grade scale or threshold: use a city "
+                "policy) (case 'Gaoyou, grade B, before the pilot list', line 3)",
+            ),
         ],
     ),
     (
@@ -473,8 +481,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
             (
                 "cases[0].credit.records[0].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
-                "'administrative_penalty', 'commitment_breach', 'false_commitment', got string "
-                "'penalty' (case 'Gaoyou, grade B with a record', line 6)",
+                "'administrative_penalty', 'commitment_breach', 'false_commitment', "
+                "'false_application', got string 'penalty' (case 'Gaoyou, grade B with a record', line 6)",
             ),
             (
                 "cases[0].credit.records[1].repaired_on",

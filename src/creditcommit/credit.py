@@ -334,6 +334,8 @@ class CreditRecordKind(enum.Enum):
     """未履行承诺: a commitment that was not fulfilled."""
     FALSE_COMMITMENT = "false_commitment"
     """虚假承诺: a commitment found to be false."""
+    FALSE_APPLICATION = "false_application"
+    """隐瞒有关情况或者提供虚假材料申请行政许可 (行政许可法 第七十八条)."""
 
 
 class Severity(enum.Enum):
@@ -447,6 +449,7 @@ class _RecordSchema:
     authority: str | None = None
     legal_basis: str | None = None
     description: str | None = None
+    item_code: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -480,6 +483,9 @@ class CreditRecord:
     legal_basis: str | None = None
     """Free-text citation of the law the finding rests on."""
     description: str | None = None
+    item_code: str | None = None
+    """The approval item (licence) the conduct concerned, where it concerned one: the
+    statutory re-application bans (行政许可法 第七十八条、第七十九条) bar that item only."""
 
     def __attrs_post_init__(self) -> None:
         _raise_if("CreditRecord", _record_problems(self))
@@ -497,6 +503,7 @@ class CreditRecord:
         authority: str | None = None,
         legal_basis: str | None = None,
         description: str | None = None,
+        item_code: str | None = None,
         periods: Mapping[Severity, PublicityPeriod] = DEFAULT_PUBLICITY_MONTHS,
     ) -> Self:
         """A record whose publicity periods come from its severity.
@@ -517,6 +524,7 @@ class CreditRecord:
             authority=authority,
             legal_basis=legal_basis,
             description=description,
+            item_code=item_code,
         )
 
     @classmethod
@@ -532,8 +540,12 @@ class CreditRecord:
         return cls(**attrs.asdict(schema, recurse=False))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain data that :meth:`from_dict` reads back."""
-        return {
+        """JSON-ready plain data that :meth:`from_dict` reads back.
+
+        ``item_code`` appears only when set, so that evidence digests computed before the
+        field existed still verify.
+        """
+        data = {
             "record_id": self.record_id,
             "subject": self.subject,
             "kind": self.kind.value,
@@ -546,6 +558,9 @@ class CreditRecord:
             "legal_basis": self.legal_basis,
             "description": self.description,
         }
+        if self.item_code is not None:
+            data["item_code"] = self.item_code
+        return data
 
     @property
     def publicity_period(self) -> PublicityPeriod:
