@@ -88,7 +88,13 @@ def test_seed_scenarios_pass() -> None:
 
 def test_every_shipped_scenario_passes() -> None:
     results = check_scenarios(SCENARIOS)
-    assert {Path(r.case.file).name for r in results} == {"seed.toml", "yangzhou-rules.toml"}
+    assert {Path(r.case.file).name for r in results} == {
+        "seed.toml",
+        "yangzhou-rules.toml",
+        "legal-bans.toml",
+        "legal-dated-instruments.toml",
+        "legal-jurisdiction.toml",
+    }
     assert [r.report() for r in results if not r.passed] == []
 
 
@@ -288,9 +294,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [
             (
                 "cases[0].expect",
-                "unknown key 'reason' (allowed: route, eligible_route, reasons, "
-                "reasons_include, materials, due, reduced, acceptable) "
-                "(case 'Gaoyou, grade B', line 6)",
+                "unknown key 'reason' (allowed: route, refused_until, eligible_route, "
+                "jurisdiction, cites, reasons, reasons_include, materials, due, reduced, "
+                "acceptable) (case 'Gaoyou, grade B', line 6)",
             )
         ],
     ),

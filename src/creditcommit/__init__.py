@@ -77,6 +77,7 @@ from creditcommit.credit import (
     DEFAULT_PUBLICITY_BASIS,
     DEFAULT_PUBLICITY_MONTHS,
     GBT_22116,
+    PUBLICITY_PERIODS,
     SAMR_A_D,
     YANGZHOU_A_E,
     CreditEvidence,
@@ -88,6 +89,7 @@ from creditcommit.credit import (
     PublicityPeriod,
     Severity,
     add_months,
+    publicity_periods,
 )
 from creditcommit.decision import (
     Applicant,
@@ -342,6 +344,7 @@ __all__ = [
     "OutboxMessage",
     "OutcomeRule",
     "PROJECT_LEVEL_LABELS",
+    "PUBLICITY_PERIODS",
     "PauseReason",
     "PendingMessage",
     "PlanLike",
@@ -437,6 +440,7 @@ __all__ = [
     "mask_resident_ids",
     "obligations",
     "plan_materials",
+    "publicity_periods",
     "render_csv",
     "render_json",
     "render_text",

@@ -1693,6 +1693,8 @@ class Decider:
             "decided_on": _iso(record.decided_on),
         }
         refs = [rule.reference or self.snapshot.references["blocking_records"] for rule in rules]
+        # The publicity and repair periods are those of the instrument of the decision day.
+        refs.append(record.publicity_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
             return REASONS["blocking-record-until-repair"].render(params, refs)
