@@ -324,7 +324,15 @@ def test_consequences_cite_article_69_and_the_publicity_period() -> None:
     text = render(case, "notification")
     assert "《中华人民共和国行政许可法》第六十九条第二款撤销许可" in text
     assert "推送至公共信用信息共享平台" in text
-    assert "公示期最短1年、最长3年（依据：信用修复管理办法（国家发展改革委令第36号））" in text
+    # Issued in 2025: Order No. 58 applies then, not Order No. 36 (in force from 2026-04-01).
+    assert (
+        "公示期最短1年、最长3年（依据：失信行为纠正后的信用信息修复管理办法（试行）"
+        "（国家发展改革委令第58号））"
+    ) in text
+    assert "第36号" not in text
+    # The seed's Jiangdu letter of 2023-01-16: 发改办财金〔2019〕527号, serious from 6 months.
+    assert "公示期最短6个月、最长3年（依据：" in render(jiangdu(), "letter")
+    assert "发改办财金〔2019〕527号" in render(jiangdu(), "letter")
     assert PublicityPeriod(12, 36) == COMMITMENT_PUBLICITY
     general = Notification(case.terms(publicity=PublicityPeriod(3, 12)))
     assert "公示期最短3个月、最长1年" in general.render()

@@ -35,7 +35,12 @@ import attrs
 
 from creditcommit._converter import read_toml, structure
 from creditcommit.catalog import ApprovalItem, MaterialKind, VerificationMethod
-from creditcommit.credit import DEFAULT_PUBLICITY_MONTHS, PublicityPeriod, Severity
+from creditcommit.credit import (
+    DEFAULT_PUBLICITY_MONTHS,
+    PublicityPeriod,
+    Severity,
+    publicity_periods,
+)
 from creditcommit.decision import Applicant, Decision
 from creditcommit.effective import LegalReference
 from creditcommit.errors import DataFileError, InvalidValue, MissingAuthorisation, Problem
@@ -629,8 +634,8 @@ class CommitmentTerms:
         applicant: Applicant,
         *,
         verification_due: dt.date | None,
-        publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
-        publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
+        publicity: PublicityPeriod | None = None,
+        publicity_basis: LegalReference | None = None,
         issued_on: dt.date | None = None,
     ) -> CommitmentTerms:
         """The terms of an application; ``issued_on`` defaults to the decision's day.
@@ -640,8 +645,17 @@ class CommitmentTerms:
         version or applicant, the standard route, a missing or superfluous verification
         deadline, a plan line for a material the item does not list, a statutory material
         waived or deferred, a deferred material without a due date.
+
+        ``publicity`` and ``publicity_basis`` default to the serious period of the NDRC
+        instrument in force on the issue day (:func:`~creditcommit.credit.publicity_periods`),
+        so that a letter of 2023 cites Order No. 58 and one of 2026-05 Order No. 36.
         """
         day = decision.decided_on if issued_on is None else issued_on
+        dated = publicity_periods(day)
+        if publicity is None:
+            publicity = dated.value[Severity.SERIOUS]
+        if publicity_basis is None:
+            publicity_basis = dated.reference or COMMITMENT_PUBLICITY_BASIS
         problems = _terms_problems(item, decision, applicant, verification_due, day)
         names_en = {m.code: m.name_en for m in item.materials}
         terms: list[MaterialTerm] = []
@@ -1156,8 +1170,8 @@ class _TermsDocument:
         applicant: Applicant,
         *,
         verification_due: dt.date | None,
-        publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
-        publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
+        publicity: PublicityPeriod | None = None,
+        publicity_basis: LegalReference | None = None,
         issued_on: dt.date | None = None,
     ) -> Self:
         """The document for an application; see :meth:`CommitmentTerms.build`."""

@@ -1225,8 +1225,28 @@ class Policy:
         """The files the policy was read from, defaults first."""
         return tuple(layer.source for layer in self._layers)
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Where each file applies, in :attr:`sources` order, in words.
+
+        ``"everywhere"``, ``"江都区（321012）"``, or with a limit:
+        ``"江都区（321012）, domains construction-projects, items 321012-TZXMBA"``.
+        """
+        found = []
+        for layer in self._layers:
+            parts = [layer.jurisdiction or "everywhere"]
+            if layer.domains:
+                parts.append("domains " + ", ".join(sorted(layer.domains)))
+            if layer.items:
+                parts.append("items " + ", ".join(sorted(layer.items)))
+            found.append("; ".join(parts))
+        return tuple(found)
+
     def timeline(self, setting: str) -> Timeline[Any]:
-        """The combined timeline of one setting (empty if no file sets it)."""
+        """The combined timeline of one setting (empty if no file sets it).
+
+        That of :attr:`place` (the city); :meth:`view` gives another place's.
+        """
         if setting not in _PARSERS:
             known = ", ".join(SETTINGS)
             raise InvalidValue("Policy", [Problem(setting, f"not a setting (settings: {known})")])

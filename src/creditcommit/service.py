@@ -811,7 +811,8 @@ class Approvals:
         return messages
 
     def _snapshot(self, case: Case, day: dt.date) -> PolicySnapshot:
-        return self.policy(case.city).at(day)
+        # The rules of the item's place (a district's own rules where it has them).
+        return self.policy(case.city).at(day, item=self._item(case))
 
     def _published(
         self, case: Case, entry: Publication | Withdrawal, now: dt.datetime
