@@ -42,6 +42,7 @@ from creditcommit.policy import (
     PublicationDeadlines,
     ReapplicationBan,
     division_contains,
+    item_place,
 )
 from creditcommit.supervision import InspectionRatios, SupervisionAction
 from creditcommit.testing.strategies import policies
@@ -269,6 +270,50 @@ def test_settings_are_documented() -> None:
 # --- the malformed-file corpus -------------------------------------------------------------
 
 CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "cites_not_yet_in_force.toml",
+        [
+            (
+                "blocking_records[0].reference",
+                "cites 《信用修复管理办法》, in force only from 2026-04-01, but applies from "
+                "2025-01-01",
+            )
+        ],
+    ),
+    (
+        "cites_repealed.toml",
+        [
+            (
+                "deferred_grace_working_days[0].reference",
+                "cites 《失信行为纠正后的信用信息修复管理办法（试行）》, repealed on 2026-04-01, "
+                "but applies without an end; end the entry by 2026-04-01",
+            )
+        ],
+    ),
+    (
+        "own_instrument_not_in_force.toml",
+        [
+            (
+                "blocking_records[0].value[1].reference",
+                "cites 《某区信用承诺审批办法（示例）》, in force only from 2024-07-01, but "
+                "applies from 2024-01-01",
+            )
+        ],
+    ),
+    (
+        "place_not_a_division.toml",
+        [
+            (
+                "policy.place",
+                "expected a six-digit administrative division code (e.g. '321084'), "
+                "got '江都区'",
+            )
+        ],
+    ),
+    (
+        "scope_without_place.toml",
+        [("policy", "items and domains limit a place's rules: give the place too")],
+    ),
     ("missing_header.toml", [("policy", "required key is missing")]),
     ("blank_header_name.toml", [("policy.name", "must not be empty")]),
     (
@@ -840,3 +885,84 @@ def test_rule_values_check_their_invariants() -> None:
         ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 0)
     with pytest.raises(InvalidValue, match=r"withdrawal: expected at least 1 working day, got 0"):
         PublicationDeadlines(7, 20, 0)
+
+
+# --- places ----------------------------------------------------------------------------------
+
+
+def test_two_files_for_one_place_conflict_and_name_both() -> None:
+    with pytest.raises(ConflictingValues) as caught:
+        Policy.load(
+            CORPUS / "ok_place_yangzhou.toml",
+            CORPUS / "ok_place_gaoyou_a.toml",
+            CORPUS / "ok_place_gaoyou_b.toml",
+        )
+    assert (caught.value.name, caught.value.day) == ("deferred_grace_working_days", D(2024, 6, 1))
+    assert "ok_place_gaoyou_a.toml" in str(caught.value)
+    assert "ok_place_gaoyou_b.toml" in str(caught.value)
+    assert "for the same place" in str(caught.value)
+
+
+def test_a_district_replaces_its_city_and_the_city_the_defaults() -> None:
+    policy = Policy.load(CORPUS / "ok_place_yangzhou.toml", CORPUS / "ok_place_gaoyou_a.toml")
+    day = D(2024, 3, 1)
+    grace = {
+        place: policy.view(place=place).timeline("deferred_grace_working_days").at(day)
+        for place in ("321084", "321012", "321000")
+    }
+    assert grace == {"321084": 10, "321012": 12, "321000": 12}
+    # Without a place: the widest place the files name, the city.
+    assert policy.timeline("deferred_grace_working_days").at(day) == 12
+    gaoyou = policy.view(place="321084").timeline("deferred_grace_working_days")
+    assert gaoyou.at(D(2023, 12, 31)) == 15
+    # A place outside the city falls back to the national defaults.
+    assert policy.view(place="320100").jurisdiction is None
+    assert policy.scopes == ("everywhere", "扬州市（321000）", "高邮市（321084）")
+
+
+def test_item_place_is_the_code_prefix() -> None:
+    item = Catalog.sample().item("321084-GGCSWSXK", CASE_DAY)
+    assert item_place(item) == "321084"
+    assert item_place(attrs.evolve(item, code="GGCSWSXK")) is None
+    assert item_place(attrs.evolve(item, code="32108-GGCSWSXK")) is None
+
+
+PLACES = st.sampled_from(["320000", "321000", "321012", "321084", "320100", "320102"])
+
+
+@given(PLACES, PLACES, PLACES)
+def test_division_containment_is_a_partial_order(a: str, b: str, c: str) -> None:
+    assert division_contains(a, a)
+    if division_contains(a, b) and division_contains(b, a):
+        assert a == b
+    if division_contains(a, b) and division_contains(b, c):
+        assert division_contains(a, c)
+
+
+@given(
+    place=PLACES,
+    city_days=st.integers(1, 30),
+    district_days=st.integers(1, 30),
+    probe=st.dates(min_value=D(2021, 1, 1), max_value=D(2026, 12, 31)),
+)
+def test_the_narrowest_place_with_a_value_decides(
+    place: str, city_days: int, district_days: int, probe: dt.date
+) -> None:
+    def file(code: str, days: int) -> Policy:
+        return Policy.from_dict(
+            header(
+                policy={"name": code, "version": "1", "place": code},
+                deferred_grace_working_days=[{"from": D(2024, 1, 1), "value": days}],
+            ),
+            source=f"{code}.toml",
+        )
+
+    policy = Policy.national().overlay(file("321000", city_days), file("321084", district_days))
+    found = policy.view(place=place).timeline("deferred_grace_working_days").at(probe)
+    if probe < D(2024, 1, 1) or not division_contains("321000", place):
+        expected = 15
+    elif division_contains("321084", place):
+        expected = district_days
+    else:
+        expected = city_days
+    assert found == expected
