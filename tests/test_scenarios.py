@@ -841,3 +841,62 @@ def test_case_line_is_the_line_of_its_name(names: list[str], comments: bool) -> 
         assert case.line is not None
         assert lines[case.line - 1] == f"name = {json.dumps(case.name, ensure_ascii=False)}"
         assert run_case(case).report().startswith(f"names.toml:{case.line}: case ")
+
+
+# --- refusals, jurisdictions and citations ---------------------------------------------------
+
+BANNING_RECORD = {
+    "kind": "false_application",
+    "severity": "general",
+    "decided_on": dt.date(2025, 3, 3),
+    "item": "321084-GGCSWSXK",
+}
+
+
+def test_a_refusal_is_expected_with_the_day_the_ban_ends() -> None:
+    credit = {"grade": "B", "records": [BANNING_RECORD]}
+    right = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 3)}))
+    assert right.passed and right.decision is None
+    wrong_day = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 4)}))
+    (mismatch,) = wrong_day.mismatches
+    assert mismatch.startswith("refused until: expected 2026-03-04, got 2026-03-03 (申请人因")
+    # Expecting a route when the application is refused is a library error in the report.
+    unexpected = run_case(one_case(credit=credit))
+    assert unexpected.error is not None
+    assert unexpected.error.startswith("ReapplicationBarred: ")
+    # Expecting a refusal when the case is decided names the route.
+    decided = run_case(one_case(expect={"refused_until": dt.date(2026, 3, 3)}))
+    (mismatch,) = decided.mismatches
+    assert mismatch.startswith(
+        "refused until: expected the application refused until 2026-03-03, got route CONDITIONAL"
+    )
+
+
+def test_route_and_refused_until_are_exclusive() -> None:
+    for expect in ({}, {"route": "standard", "refused_until": dt.date(2026, 3, 3)}):
+        with pytest.raises(DataFileError) as caught:
+            one_case(expect=expect)
+        (problem,) = caught.value.problems
+        assert problem.path == "cases[0].expect.route"
+        assert problem.message.startswith("expected exactly one of route and refused_until")
+
+
+def test_jurisdiction_and_citations_are_checked() -> None:
+    right = one_case(
+        expect={
+            "route": "conditional",
+            "jurisdiction": "高邮市（321084）",
+            "cites": ["高协调办〔2022〕11号"],
+        }
+    )
+    assert run_case(right).passed
+    wrong = one_case(
+        expect={
+            "route": "conditional",
+            "jurisdiction": "江都区（321012）",
+            "cites": ["国家发展改革委令第36号"],
+        }
+    )
+    first, second = run_case(wrong).mismatches
+    assert first == "jurisdiction: expected the rules of 江都区（321012）, got 高邮市（321084）"
+    assert second.startswith("cites: expected a reference to '国家发展改革委令第36号', got [")
