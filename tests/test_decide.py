@@ -179,7 +179,9 @@ def test_a_failed_lookup_cites_the_fail_closed_rule_not_guoban_42() -> None:
     )
     (reason,) = gaoyou(down).reasons
     assert [ref.instrument for ref in reason.references] == [GAOYOU_PLAN]
-    assert reason.references[0].article is not None and "逢报必查" in reason.references[0].article
+    article = reason.references[0].article
+    assert article is not None
+    assert "逢报必查" in article
     city = Policy.sample().at(CASE_DAY)  # the city's rules: the national fail-closed rule
     (national,) = decide(
         item=sample_item(GAOYOU), applicant=FIRM, evidence=None, policy=city, on=CASE_DAY

@@ -379,7 +379,9 @@ def test_instrument_days_and_names() -> None:
     with pytest.raises(ValueError, match="must be after start"):
         Instrument("x", dt.date(2023, 5, 1), end=dt.date(2023, 5, 1))
     with pytest.raises(ValueError, match="two instruments are both called 'x'"):
-        InstrumentRegistry.of([Instrument("x", dt.date(2020, 1, 1)), Instrument("x", dt.date(2021, 1, 1))])
+        InstrumentRegistry.of(
+            [Instrument("x", dt.date(2020, 1, 1)), Instrument("x", dt.date(2021, 1, 1))]
+        )
 
 
 def test_registry_problem_messages() -> None:

@@ -79,9 +79,7 @@ def template_names() -> list[str]:
         .joinpath("data/templates/commitments.toml")
         .read_text(encoding="utf-8")
     )
-    return sorted(
-        {name for name in re.findall(r"《([^》]+)》", text) if "$" not in name} - FORMS
-    )
+    return sorted({name for name in re.findall(r"《([^》]+)》", text) if "$" not in name} - FORMS)
 
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=[p.name for p in POLICY_FILES])
@@ -151,7 +149,8 @@ def test_records_take_the_periods_of_their_decision_day(
     day: dt.date, number: str, serious: tuple[int, int]
 ) -> None:
     found: Dated[Any] = publicity_periods(day)
-    assert found.reference is not None and number in found.reference.instrument
+    assert found.reference is not None
+    assert number in found.reference.instrument
     period = found.value[Severity.SERIOUS]
     assert (period.min_months, period.max_months) == serious
 
@@ -167,5 +166,6 @@ def test_registry_dates_are_consistent() -> None:
     # The NDRC repair rules follow one another without a gap.
     order_58 = registry.find("失信行为纠正后的信用信息修复管理办法（试行）")
     order_36 = registry.find("信用修复管理办法")
-    assert order_58 is not None and order_36 is not None
+    assert order_58 is not None
+    assert order_36 is not None
     assert order_58.end == order_36.start == D(2026, 4, 1)

@@ -172,7 +172,8 @@ def test_gaoyou_items_take_gaoyou_rule() -> None:
     assert snap.jurisdiction == "高邮市（321084）"
     assert snap.major_project_levels == frozenset()
     gaoyou = snap.references["credit_unavailable"]
-    assert gaoyou is not None and "高协调办〔2022〕11号" in gaoyou.instrument
+    assert gaoyou is not None
+    assert "高协调办〔2022〕11号" in gaoyou.instrument
     # The city's grade scale and threshold still apply (Gaoyou sets none of its own).
     assert snap.conditional_threshold == YANGZHOU_A_E.grade("B")
     assert Policy.sample().at(CASE_DAY, place="321084") == snap
@@ -305,8 +306,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [
             (
                 "policy.place",
-                "expected a six-digit administrative division code (e.g. '321084'), "
-                "got '江都区'",
+                "expected a six-digit administrative division code (e.g. '321084'), got '江都区'",
             )
         ],
     ),
@@ -758,7 +758,9 @@ def test_overlay_of_a_sample_with_the_same_setting_conflicts() -> None:
 
 
 def test_a_place_overlay_replaces_an_overlay_without_place() -> None:
-    anywhere = Policy.from_dict(header(conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}]))
+    anywhere = Policy.from_dict(
+        header(conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}])
+    )
     snap = Policy.sample().overlay(anywhere).at(D(2024, 6, 1))
     assert snap.conditional_threshold.code == "B"  # Yangzhou's (321000) is more specific
 

@@ -488,7 +488,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "cases[0].credit.records[0].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
                 "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-                "'false_application', got string 'penalty' (case 'Gaoyou, grade B with a record', line 6)",
+                "'false_application', got string 'penalty' (case 'Gaoyou, grade B with a record', "
+                "line 6)",
             ),
             (
                 "cases[0].credit.records[1].repaired_on",
@@ -856,7 +857,8 @@ BANNING_RECORD = {
 def test_a_refusal_is_expected_with_the_day_the_ban_ends() -> None:
     credit = {"grade": "B", "records": [BANNING_RECORD]}
     right = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 3)}))
-    assert right.passed and right.decision is None
+    assert right.passed
+    assert right.decision is None
     wrong_day = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 4)}))
     (mismatch,) = wrong_day.mismatches
     assert mismatch.startswith("refused until: expected 2026-03-04, got 2026-03-03 (申请人因")

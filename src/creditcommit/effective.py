@@ -142,9 +142,7 @@ class InstrumentRegistry:
         """This registry with ``others`` added (a city's own instruments)."""
         return InstrumentRegistry.of((*self.instruments, *others))
 
-    def problem(
-        self, reference: LegalReference, start: dt.date, end: dt.date | None
-    ) -> str | None:
+    def problem(self, reference: LegalReference, start: dt.date, end: dt.date | None) -> str | None:
         """Why a rule in force on ``[start, end)`` may not cite ``reference``, or ``None``.
 
         A rule may cite only an instrument in force on every day it applies: not before

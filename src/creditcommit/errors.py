@@ -388,7 +388,8 @@ class ReapplicationBarred(CreditCommitError):
     :ivar applicant: the applicant's identifier.
     :ivar record_id: the credit record the ban follows from.
     :ivar until: the first day a new application is allowed.
-    :ivar basis: the article that imposes the ban, e.g. ``"《中华人民共和国行政许可法》第七十九条"``.
+    :ivar basis: the article that imposes the ban, e.g.
+        ``"中华人民共和国行政许可法 第七十九条"``.
     :ivar reason_zh: the sentence to give the applicant.
     """
 

@@ -86,6 +86,7 @@ __all__ = [
     "ReapplicationBan",
     "SETTINGS",
     "bundled_instruments",
+    "code_place",
     "decide",
     "decide_many",
     "division_contains",
@@ -655,14 +656,23 @@ def _division_level(code: str | None) -> int:
     return 2 if code.endswith("00") else 3
 
 
+def code_place(code: str) -> str | None:
+    """The administrative division an item code names: its six-digit prefix, or ``None``.
+
+    >>> code_place("321084-GGCSWSXK"), code_place("GGCSWSXK")
+    ('321084', None)
+    """
+    head, sep, _ = code.partition("-")
+    return head if sep and _DIVISION.fullmatch(head) else None
+
+
 def item_place(item: ApprovalItem) -> str | None:
     """The administrative division an item is handled in: its code's six-digit prefix.
 
     Item codes of the bundled catalogue start with the division code of the implementing
     agency's place (``"321084-GGCSWSXK"``: 高邮市). ``None`` if the code has no such prefix.
     """
-    head, sep, _ = item.code.partition("-")
-    return head if sep and _DIVISION.fullmatch(head) else None
+    return code_place(item.code)
 
 
 @attrs.frozen(eq=False)
@@ -743,9 +753,13 @@ class _Layer:
 _INSTRUMENT_KEYS = ("title", "number", "from", "until", "note")
 
 
-def _parse_instrument(raw: object, path: str, source: str) -> tuple[Instrument | None, list[Problem]]:
+def _parse_instrument(
+    raw: object, path: str, source: str
+) -> tuple[Instrument | None, list[Problem]]:
     if not isinstance(raw, Mapping):
-        return None, [Problem(path, f"expected a table {{ title = ..., from = ... }}, got {describe(raw)}")]
+        return None, [
+            Problem(path, f"expected a table {{ title = ..., from = ... }}, got {describe(raw)}")
+        ]
     problems: list[Problem] = []
     unknown = sorted(key for key in raw if key not in _INSTRUMENT_KEYS)
     if unknown:
@@ -1164,7 +1178,9 @@ class Policy:
             digest,
         )
         specific = [layer for layer in active if layer.place is not None]
-        jurisdiction = max(specific, key=lambda layer: layer.tier).jurisdiction if specific else None
+        jurisdiction = (
+            max(specific, key=lambda layer: layer.tier).jurisdiction if specific else None
+        )
         object.__setattr__(self, "version", version)
         object.__setattr__(self, "place", place)
         object.__setattr__(self, "jurisdiction", jurisdiction)

@@ -494,7 +494,8 @@ class Approvals:
             if info.meta.get("state") not in _TICKING:
                 continue
             case = self.case(info.stream)
-            policy = self.policy(case.city)
+            # The rules of the item's place (a district's own rules where it has them).
+            policy = self.policy(case.city).view(item=self._item(case))
             calendar = self.calendar(case.city)
             grace = policy.at(day).deferred_grace_working_days
             events = lifecycle.due(case, at, calendar, grace, policy=policy)
