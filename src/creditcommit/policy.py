@@ -637,7 +637,7 @@ def division_contains(outer: str, inner: str) -> bool:
     Codes nest by their zero tails: a province ``320000`` holds every ``32xxxx``, a city
     ``321000`` every ``3210xx``, a county or district only itself.
 
-    >>> division_contains("321000", "321012"), division_contains("321000", "321084")
+    >>> division_contains("321000", "321084"), division_contains("321000", "320100")
     (True, False)
     """
     if outer.endswith("0000"):
