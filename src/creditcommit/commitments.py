@@ -928,7 +928,8 @@ class _Writer:
 
     def item_section(self) -> _Section:
         separator = self.fill("common.separator")
-        basis = separator.join(str(ref) for ref in self.terms.item.legal_basis)
+        # Law names in 《》 (the citation as Chinese text writes it).
+        basis = separator.join(ref.zh for ref in self.terms.item.legal_basis)
         return _Section(
             self.fill("common.item_title"),
             (
@@ -950,7 +951,7 @@ class _Writer:
                 )
             )
             blocks.extend(
-                _Block("ref", self.fill("common.reference_line", reference=str(ref)))
+                _Block("ref", self.fill("common.reference_line", reference=ref.zh))
                 for ref in reason.references
             )
         return _Section(self.fill("common.conditions_title"), tuple(blocks))
@@ -998,7 +999,7 @@ class _Writer:
             f"{voice}.consequence_record",
             min_publicity=self.period(period.min_months),
             max_publicity=self.period(period.max_months),
-            publicity_basis=str(self.terms.publicity_basis),
+            publicity_basis=self.terms.publicity_basis.zh,
         )
         return _Section(
             self.fill("common.consequences_title"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -34,6 +35,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+# "title（国办发〔2020〕42号）" or "title（国家发展改革委令第36号）": a title and its number.
+_NUMBERED = re.compile(r"(.+?)（([^（）]*(?:〔\d{4}〕\d+号|令第\d+号))）")
+_NUMBER_ONLY = re.compile(r"[^（）《》]*(?:〔\d{4}〕\d+号|令第\d+号)")
 
 
 def _not_blank(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -55,6 +61,28 @@ class LegalReference:
     def __str__(self) -> str:
         text = self.instrument if self.article is None else f"{self.instrument} {self.article}"
         return text if self.url is None else f"{text} <{self.url}>"
+
+    @property
+    def zh(self) -> str:
+        """The citation as Chinese text writes it: the title in 《》, then number and article.
+
+        >>> LegalReference("信用修复管理办法（国家发展改革委令第36号）").zh
+        '《信用修复管理办法》（国家发展改革委令第36号）'
+        >>> LegalReference("中华人民共和国行政许可法", "第七十九条").zh
+        '《中华人民共和国行政许可法》第七十九条'
+        >>> LegalReference("发改办财金〔2018〕424号").zh
+        '发改办财金〔2018〕424号'
+        """
+        if _NUMBER_ONLY.fullmatch(self.instrument):
+            text = self.instrument
+        else:
+            found = _NUMBERED.fullmatch(self.instrument)
+            text = (
+                f"《{self.instrument}》"
+                if found is None
+                else f"《{found.group(1)}》（{found.group(2)}）"
+            )
+        return text if self.article is None else f"{text}{self.article}"
 
 
 def _optional_day(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
