@@ -169,3 +169,30 @@ def test_registry_dates_are_consistent() -> None:
     assert order_58 is not None
     assert order_36 is not None
     assert order_58.end == order_36.start == D(2026, 4, 1)
+
+
+def test_an_imported_record_without_periods_takes_those_of_its_decision_day(
+    tmp_path: Path,
+) -> None:
+    from creditcommit.builtin import FileCreditSource
+    from creditcommit.builtin.credit_file import CSV_COLUMNS
+    from creditcommit.identifiers import uscc_check_char
+
+    subject = "91321084MA1LEGAL0" + uscc_check_char("91321084MA1LEGAL0")
+    export = tmp_path / "export.csv"
+    export.write_text(
+        ",".join(CSV_COLUMNS)
+        + "\n"
+        + f"{subject},B,S-1,administrative_penalty,serious,2022-03-01,,,,,,\n"
+        + f"{subject},B,S-2,administrative_penalty,serious,2023-06-01,,,,,,\n",
+        encoding="utf-8",
+    )
+    source = FileCreditSource(tmp_path / "credit.db")
+    source.import_csv(export, city="321000")
+    at = dt.datetime(2023, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    found = source.lookup(subject, city="321000", at=at)
+    by_id = {record.record_id: record for record in found.records}
+    # 527号 before 2023-05-01 (serious from 6 months), Order No. 58 after (from 12).
+    assert by_id["S-1"].min_publicity_months == 6
+    assert by_id["S-2"].min_publicity_months == 12
+    assert "527号" in str(by_id["S-1"].publicity_basis)

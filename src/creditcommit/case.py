@@ -881,7 +881,8 @@ class CreditRecordCreated:
     """The dishonesty record (失信记录) a revocation leaves, to push to the credit registry.
 
     Its subject is the applicant, its day the revocation day, its kind and severity those the
-    proposal announced, its publicity periods by severity (NDRC Order No. 36 by default).
+    proposal announced, its publicity periods by severity (by default those of the NDRC
+    instrument in force that day), its item the case's.
     """
 
     at: dt.datetime

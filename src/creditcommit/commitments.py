@@ -71,9 +71,10 @@ _DISPOSITIONS: tuple[DispositionValue, ...] = get_args(DispositionValue)
 COMMITMENT_PUBLICITY: PublicityPeriod = DEFAULT_PUBLICITY_MONTHS[Severity.SERIOUS]
 """Default publicity period of the dishonesty record of a false or unfulfilled commitment.
 
-A revoked licence counts as serious dishonesty (domain.md §8.1), so the default is the
-serious period of NDRC Order No. 36: at least 12 and at most 36 months. Pass another
-:class:`~creditcommit.credit.PublicityPeriod` where local rules say otherwise.
+The serious period of NDRC Order No. 36: at least 12 and at most 36 months, the longest a
+record may be published. ``CommitmentTerms.build`` uses the serious period of the
+instrument in force on the issue day instead (:func:`~creditcommit.credit.publicity_periods`).
+Pass another :class:`~creditcommit.credit.PublicityPeriod` where local rules say otherwise.
 """
 
 COMMITMENT_PUBLICITY_BASIS = LegalReference("信用修复管理办法（国家发展改革委令第36号）")
