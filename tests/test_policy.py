@@ -21,7 +21,7 @@ from creditcommit.credit import (
     GradeScale,
     Severity,
 )
-from creditcommit.decision import ProjectLevel, Route
+from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel, Route
 from creditcommit.effective import LegalReference
 from creditcommit.errors import (
     ConflictingValues,
@@ -41,6 +41,7 @@ from creditcommit.policy import (
     PolicySnapshot,
     PublicationDeadlines,
     ReapplicationBan,
+    decide,
     division_contains,
     item_place,
 )
@@ -968,3 +969,28 @@ def test_the_narrowest_place_with_a_value_decides(
     else:
         expected = city_days
     assert found == expected
+
+
+def test_a_district_file_alone_decides_its_own_items() -> None:
+    # Loaded without its city: the policy's own place (江都区) has no grade scale of its
+    # own for other items, but Jiangdu's construction items are complete.
+    policy = Policy.load(DATA / "policy-jiangdu.toml")
+    filing = Catalog.sample().item("321012-TZXMBA", CASE_DAY)
+    decision = decide(
+        item=filing,
+        applicant=Applicant("91321012MA1W0000A1", "扬州某新材料科技有限公司"),
+        evidence=None,
+        policy=policy,
+        on=CASE_DAY,
+        project=ProjectFacts(ProjectLevel.MUNICIPAL),
+    )
+    assert (decision.route, decision.jurisdiction) == (Route.DIRECT, "江都区（321012）")
+    permit = Catalog.sample().item("321084-GGCSWSXK", CASE_DAY)
+    with pytest.raises(NoValueInForce, match="grade_scale"):
+        decide(
+            item=permit,
+            applicant=Applicant("91321012MA1W0000A1", "扬州某新材料科技有限公司"),
+            evidence=None,
+            policy=policy,
+            on=CASE_DAY,
+        )

@@ -1561,6 +1561,7 @@ class Decider:
         "_grades",
         "_items",
         "_levels",
+        "_missing",
         "_policy",
         "_views",
         "on",
@@ -1568,12 +1569,26 @@ class Decider:
     )
 
     def __init__(self, policy: Policy | PolicySnapshot, on: dt.date) -> None:
-        snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         # With a whole policy, each item is decided under its own place's rules (a child
         # decider per place); a snapshot is one place's rules already.
         self._policy = policy if isinstance(policy, Policy) else None
         self._views: dict[tuple[str, frozenset[str]], Policy] = {}
         self._children: dict[str, Decider] = {}
+        self._missing: NoValueInForce | None = None
+        self.on = on
+        self._constant: dict[str, Reason] = {}
+        self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
+        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
+        self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
+        try:
+            snapshot = policy.at(on) if isinstance(policy, Policy) else policy
+        except NoValueInForce as exc:
+            if self._policy is None:
+                raise
+            # The policy's own place has no complete rules (e.g. only a district's files
+            # were loaded): items are decided under their place's rules, or not at all.
+            self._missing = exc
+            return
         if not snapshot.covers(on):
             end = snapshot.valid_until
             span = f"from {_iso(snapshot.valid_from)}" + (
@@ -1581,11 +1596,6 @@ class Decider:
             )
             raise NoValueInForce(f"policy snapshot {snapshot.version.name} ({span})", on)
         self.snapshot = snapshot
-        self.on = on
-        self._constant: dict[str, Reason] = {}
-        self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
-        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
-        self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1795,6 +1805,8 @@ class Decider:
         child = self._child(item)
         if child is not None:
             return child._decide(item, applicant, evidence, project, choose_standard)
+        if self._missing is not None:
+            raise self._missing
         snap = self.snapshot
         if isinstance(evidence, CreditEvidence) and self._unusable(applicant, evidence) is None:
             self._refuse_if_banned(item, applicant, evidence)
