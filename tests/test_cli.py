@@ -126,7 +126,10 @@ def test_demo_runs_the_seed_story_on_sqlite(tmp_path: Path) -> None:
     # record bars the same applicant's next application.
     assert "rectification ordered by 2025-10-27" in out
     assert "revoked (state REVOKED)" in out
-    assert "bars the commitment route until 2028-11-05" in out
+    # The record of a revocation is general by default (撤销 is not 吊销), published for at
+    # most a year under NDRC Order No. 58 (in force on 2025-11-05).
+    assert "commitment_breach, general, published until 2026-11-05" in out
+    assert "bars the commitment route until 2026-11-05" in out
     assert "verify_draw: the published record re-runs to the same result." in out
     assert "fulfilled → CLOSED" in out
     assert "Random inspections" in out
@@ -205,7 +208,33 @@ def test_policy_check_lists_the_settings() -> None:
     code, out = run("policy", "check", str(city))
     assert code == 0
     assert out.startswith("OK — ")
-    assert "  conditional_threshold: 2022-10-01–…\n" in out
+    assert "  conditional_threshold: 2022-11-01–…\n" in out
+    assert f"  file: {city} (扬州市（321000）)\n" in out
+
+
+def test_policy_check_rejects_a_rule_citing_an_instrument_not_yet_in_force(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = DATA / "policy" / "cites_not_yet_in_force.toml"
+    code, _ = run("policy", "check", str(bad))
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"{bad}: blocking_records[0].reference: cites 《信用修复管理办法》, in force only from "
+        "2026-04-01, but applies from 2025-01-01\n"
+    )
+
+
+def test_policy_check_rejects_two_files_for_one_place(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = [DATA / "policy" / f"ok_place_gaoyou_{x}.toml" for x in "ab"]
+    code, _ = run("policy", "check", *(str(f) for f in files))
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: two values of 'deferred_grace_working_days' are in force on 2024-06-01"
+    )
+    assert "both set it for the same place" in err
 
 
 def test_policy_check_names_file_and_path(capsys: pytest.CaptureFixture[str]) -> None:

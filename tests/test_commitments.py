@@ -305,10 +305,11 @@ def test_canonical_clauses_in_chinese() -> None:
 def test_notification_states_item_basis_route_and_reasons() -> None:
     text = render(gaoyou(), "notification")
     assert "事项名称：公共场所卫生许可证核发（事项编码：321084-GGCSWSXK）" in text
-    assert "设定依据：公共场所卫生管理条例 第八条；公共场所卫生管理条例实施细则" in text
+    # Law names in 《》, as Chinese text writes them.
+    assert "设定依据：《公共场所卫生管理条例》第八条；《公共场所卫生管理条例实施细则》" in text
     assert "本申请按“有条件适用信用承诺审批”办理" in text
     assert "（1）申请人信用等级为A级" in text
-    assert f"依据：{SAMPLE_POLICY} 第六条" in text
+    assert f"依据：《{SAMPLE_POLICY}》第六条" in text
     assert "告知机关：高邮市行政审批局\n日期：2025年9月26日\n" in text
 
 
@@ -329,7 +330,15 @@ def test_consequences_cite_article_69_and_the_publicity_period() -> None:
     text = render(case, "notification")
     assert "《中华人民共和国行政许可法》第六十九条第二款撤销许可" in text
     assert "推送至公共信用信息共享平台" in text
-    assert "公示期最短1年、最长3年（依据：信用修复管理办法（国家发展改革委令第36号））" in text
+    # Issued in 2025: Order No. 58 applies then, not Order No. 36 (in force from 2026-04-01).
+    assert (
+        "公示期最短1年、最长3年（依据：《失信行为纠正后的信用信息修复管理办法（试行）》"
+        "（国家发展改革委令第58号））"
+    ) in text
+    assert "第36号" not in text
+    # The seed's Jiangdu letter of 2023-01-16: 发改办财金〔2019〕527号, serious from 6 months.
+    assert "公示期最短6个月、最长3年（依据：" in render(jiangdu(), "letter")
+    assert "发改办财金〔2019〕527号" in render(jiangdu(), "letter")
     assert PublicityPeriod(12, 36) == COMMITMENT_PUBLICITY
     general = Notification(case.terms(publicity=PublicityPeriod(3, 12)))
     assert "公示期最短3个月、最长1年" in general.render()

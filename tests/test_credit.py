@@ -579,7 +579,7 @@ def test_record_from_dict_errors() -> None:
     assert info.value.report() == (
         "r.json: kind: expected one of 'dishonesty', 'serious_dishonesty_list', "
         "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-        "got string 'fraud'\n"
+        "'false_application', got string 'fraud'\n"
         "r.json: min_publicity_months: expected an integer, got string '3'"
     )
 
@@ -745,7 +745,7 @@ def test_evidence_from_dict_errors_have_paths() -> None:
             {"records": [{**record().to_dict(), "grade": "A"}]},
             "e.json: records[0]: unknown key 'grade' (allowed: record_id, subject, kind, "
             "severity, decided_on, min_publicity_months, max_publicity_months, repaired_on, "
-            "authority, legal_basis, description)",
+            "authority, legal_basis, description, item_code)",
         ),
         ({"grade": 3}, "e.json: grade: expected a string, got number 3"),
         ({"digest": None}, "e.json: digest: expected a string, got nothing"),

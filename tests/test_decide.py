@@ -25,7 +25,7 @@ from creditcommit.credit import (
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Route
 from creditcommit.effective import LegalReference
-from creditcommit.errors import DataFileError, InvalidValue, NoValueInForce
+from creditcommit.errors import DataFileError, InvalidValue, NoValueInForce, ReapplicationBarred
 from creditcommit.policy import (
     Application,
     Decider,
@@ -57,6 +57,7 @@ FIRM = Applicant("91321012MA1W0000A9", "扬州某新材料科技有限公司")
 OTHER_FIRM = Applicant("91321084MA1W0000BM", "高邮乙公司")
 RECORD_DAY = D(2022, 6, 1)
 REASONS_DOC = Path(__file__).parents[1] / "docs" / "reasons.md"
+GAOYOU_PLAN = "高邮市“信用+承诺”审批分级创新试点应用工作实施方案（高协调办〔2022〕11号）"
 
 
 def sample_item(code: str) -> ApprovalItem:
@@ -84,6 +85,7 @@ def record(
     severity: Severity = Severity.GENERAL,
     decided_on: dt.date = RECORD_DAY,
     repaired_on: dt.date | None = None,
+    item_code: str | None = None,
 ) -> CreditRecord:
     return CreditRecord.with_default_periods(
         record_id="YZ-2022-0001",
@@ -92,6 +94,7 @@ def record(
         severity=severity,
         decided_on=decided_on,
         repaired_on=repaired_on,
+        item_code=item_code,
     )
 
 
@@ -179,7 +182,28 @@ def test_seed_gaoyou_grade_b_with_a_dishonesty_record_is_standard() -> None:
     assert reason.params["until"] == "2023-06-01"
     instruments = [ref.instrument for ref in reason.references]
     assert any("国办发〔2020〕42号" in i for i in instruments)
-    assert "江都区工程建设项目“信用承诺制”审批实施办法（试行）" in instruments
+    # Gaoyou's item is decided under Gaoyou's own rule (无不良信用记录), cited as such.
+    assert decision.jurisdiction == "高邮市（321084）"
+    assert GAOYOU_PLAN in instruments
+    assert "江都区工程建设项目“信用承诺制”审批实施办法（试行）" not in instruments
+
+
+def test_a_failed_lookup_cites_the_fail_closed_rule_not_guoban_42() -> None:
+    down = CreditLookupFailure(
+        subject=FIRM.identifier, source="信用扬州", attempted_at=AT, reason="connection refused"
+    )
+    (reason,) = gaoyou(down).reasons
+    assert [ref.instrument for ref in reason.references] == [GAOYOU_PLAN]
+    article = reason.references[0].article
+    assert article is not None
+    assert "逢报必查" in article
+    city = Policy.sample().at(CASE_DAY)  # the city's rules: the national fail-closed rule
+    (national,) = decide(
+        item=sample_item(GAOYOU), applicant=FIRM, evidence=None, policy=city, on=CASE_DAY
+    ).reasons
+    assert [ref.instrument for ref in national.references] == [
+        "creditcommit全国默认规则（本库规则，非法律文件）"
+    ]
 
 
 def test_seed_gaoyou_grade_b_with_the_credit_source_down_is_standard() -> None:
@@ -270,7 +294,8 @@ def test_item_in_an_excluded_domain_cites_guoban_42() -> None:
     )
     assert reason.params["domains"] == "public-safety"
     assert reason.references[0].instrument.endswith("（国办发〔2020〕42号）")
-    assert reason.references[0].article == "关于不宜实行告知承诺制的事项范围"
+    # Cited without a section: none could be checked against 42号's full text.
+    assert reason.references[0].article is None
 
 
 def gaoyou_item(item: ApprovalItem, found: CreditEvidence | None) -> Decision:
@@ -281,11 +306,14 @@ def gaoyou_item(item: ApprovalItem, found: CreditEvidence | None) -> Decision:
 
 
 def records_still_count() -> Policy:
-    """The Yangzhou sample with major projects checked for blocking records."""
-    text = Path(__file__).parents[1] / "src" / "creditcommit" / "data" / "policy-yangzhou.toml"
-    data = tomllib.loads(text.read_text(encoding="utf-8"))
+    """The Yangzhou sample with Jiangdu's major projects checked for blocking records."""
+    data_dir = Path(__file__).parents[1] / "src" / "creditcommit" / "data"
+    text = (data_dir / "policy-jiangdu.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
     data["major_project_credit"][0]["value"] = "blocking-records"
-    return Policy.national().overlay(Policy.from_dict(data, source="yangzhou-checked.toml"))
+    return Policy.load(data_dir / "policy-yangzhou.toml").overlay(
+        Policy.from_dict(data, source="jiangdu-checked.toml")
+    )
 
 
 CHECKED = records_still_count()
@@ -526,7 +554,8 @@ def test_the_freshness_window_is_validated() -> None:
 
 
 def test_the_national_defaults_cite_the_freshness_and_major_project_rules() -> None:
-    snap = Policy.sample().at(CASE_DAY)
+    # The major-project rule is Jiangdu's: ask for the rules of its place.
+    snap = Policy.sample().at(CASE_DAY, item=sample_item(JIANGDU))
     assert snap.credit_evidence_max_age_days == 0
     assert snap.major_project_credit is MajorProjectCredit.NO_QUERY
     national = Policy.national()
@@ -579,27 +608,46 @@ def test_false_commitment_blocks_until_repair_even_after_publicity() -> None:
     )
 
 
-def test_reapplication_ban_outlasts_credit_repair() -> None:
+def test_reapplication_ban_refuses_the_same_item_and_outlasts_credit_repair() -> None:
     revoked = record(
         CreditRecordKind.FALSE_COMMITMENT,
         Severity.SERIOUS,
         decided_on=D(2021, 3, 1),
         repaired_on=D(2022, 5, 1),
+        item_code=GAOYOU,
     )
-    decision = gaoyou(evidence("A", (revoked,)))
-    assert decision.route is Route.STANDARD
-    assert decision.reason_codes == ("reapplication-ban",)
-    (reason,) = decision.reasons
-    assert reason.zh == (
+    with pytest.raises(ReapplicationBarred) as caught:
+        gaoyou(evidence("A", (revoked,)))
+    barred = caught.value
+    assert (barred.item, barred.record_id, barred.until) == (GAOYOU, "YZ-2022-0001", D(2024, 3, 1))
+    assert barred.applicant == FIRM.identifier
+    assert barred.basis == "中华人民共和国行政许可法 第七十九条"
+    assert barred.reason_zh == (
         "申请人因虚假承诺记录 YZ-2022-0001（2021-03-01 认定），2024-03-01 前不得再次申请"
-        "涉及公共场所卫生的行政许可（36 个月），不适用“信用+承诺”审批。"
+        "本事项（321084-GGCSWSXK）的行政许可（36 个月），申请不予受理；可以申请其他事项。"
     )
-    assert reason.references == (LegalReference("中华人民共和国行政许可法", "第七十九条"),)
-    # The same record is no bar for an item outside the banned domains.
-    assert gaoyou_item(sample_item(JIANGDU), evidence("A", (revoked,))).route is (Route.CONDITIONAL)
+    assert "before 2024-03-01" in str(barred)
+    # The same record is no bar for another item ...
+    other = gaoyou_item(sample_item(JIANGDU), evidence("A", (revoked,)))
+    assert "reapplication-ban" not in other.reason_codes
     # ... nor for the permit once the 36 months are over.
     later = AT.replace(year=2024, month=3, day=1)
     assert gaoyou(evidence("A", (revoked,), at=later), on=D(2024, 3, 1)).route is Route.CONDITIONAL
+
+
+def test_false_application_bans_the_same_item_for_one_year() -> None:
+    concealed = record(
+        CreditRecordKind.FALSE_APPLICATION, decided_on=D(2022, 6, 1), item_code=GAOYOU
+    )
+    with pytest.raises(ReapplicationBarred) as caught:
+        gaoyou(evidence("A", (concealed,)))
+    assert caught.value.until == D(2023, 6, 1)
+    assert caught.value.basis == "中华人民共和国行政许可法 第七十八条"
+    # A record about another item bans nothing here.
+    elsewhere = record(
+        CreditRecordKind.FALSE_APPLICATION, decided_on=D(2022, 6, 1), item_code=JIANGDU
+    )
+    assert gaoyou(evidence("A", (elsewhere,))).route is Route.STANDARD  # Gaoyou: any record
 
 
 # --- rule 6: the grade ---------------------------------------------------------------------
@@ -637,7 +685,8 @@ def test_applicant_may_always_choose_the_standard_route() -> None:
 
 def test_decision_records_the_versions() -> None:
     decision = gaoyou(evidence("B"))
-    assert decision.policy == Policy.sample().version
+    assert decision.policy == Policy.sample().view(item=sample_item(GAOYOU)).version
+    assert decision.jurisdiction == "高邮市（321084）"
     assert decision.catalog == Catalog.sample().rule_version
     assert decision.item_code == GAOYOU
     assert decision.item_valid_from == D(2022, 11, 1)
@@ -653,12 +702,13 @@ def test_item_version_not_in_force() -> None:
 def test_snapshot_used_on_a_day_it_does_not_cover() -> None:
     municipal = Policy.load(Path(__file__).parent / "data" / "policy" / "ok_municipal.toml")
     snap = municipal.overlay(Policy.sample())
-    with pytest.raises(NoValueInForce, match=r"policy snapshot .* \(from 2022-10-01 until"):
+    with pytest.raises(NoValueInForce, match=r"policy snapshot .* \(from 2022-11-01 until"):
         Decider(snap.at(D(2022, 12, 1)), D(2023, 1, 1))
 
 
 def test_snapshot_and_policy_give_the_same_decision() -> None:
-    snap = Policy.sample().at(CASE_DAY)
+    # A snapshot is one place's rules: that of the item's place.
+    snap = Policy.sample().at(CASE_DAY, item=sample_item(GAOYOU))
     by_snapshot = decide(
         item=sample_item(GAOYOU), applicant=FIRM, evidence=evidence("B"), policy=snap, on=CASE_DAY
     )
@@ -670,7 +720,9 @@ def test_explain_lists_the_reasons_and_their_basis() -> None:
     assert text.splitlines()[0] == (
         "Item 321084-GGCSWSXK: conditional commitment route (CONDITIONAL)"
     )
-    assert "Basis: 江都区工程建设项目“信用承诺制”审批实施办法（试行）" in text
+    assert text.splitlines()[1] == "Rules applied: those of 高邮市（321084）"
+    assert f"Basis: {GAOYOU_PLAN}" in text
+    assert gaoyou(evidence("B")).explain().splitlines()[1] == "适用高邮市（321084）的规则"
 
 
 # --- the batch path ------------------------------------------------------------------------
@@ -700,10 +752,13 @@ def test_decide_many_and_stream() -> None:
 def test_policy_and_snapshot_survive_pickling() -> None:
     # Worker processes of a batch re-tiering receive the policy or the snapshot pickled.
     policy = pickle.loads(pickle.dumps(Policy.sample()))
-    snap = pickle.loads(pickle.dumps(Policy.sample().at(CASE_DAY)))
+    here = Policy.sample().at(CASE_DAY, item=sample_item(GAOYOU))
+    snap = pickle.loads(pickle.dumps(here))
     assert policy == Policy.sample()
-    assert snap == Policy.sample().at(CASE_DAY)
-    assert snap.references == Policy.sample().at(CASE_DAY).references
+    assert snap == here
+    assert snap.references == here.references
+    view = Policy.sample().view(item=sample_item(GAOYOU))
+    assert pickle.loads(pickle.dumps(view)) == view
     found = evidence("B")
     for use in (policy, snap):
         decision = decide(

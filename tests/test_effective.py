@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditcommit.effective import Dated, LegalReference, Timeline
+from creditcommit.effective import Dated, Instrument, InstrumentRegistry, LegalReference, Timeline
 from creditcommit.errors import ConflictingValues, NoValueInForce
 
 D = dt.date
@@ -350,3 +350,74 @@ def test_until_keeps_the_past_and_clears_the_future(
         on = day(offset)
         expected = timeline.get(on) if on < cut else None
         assert ended.get(on) == expected
+
+
+# --- instruments ---------------------------------------------------------------------------
+
+
+def test_instrument_days_and_names() -> None:
+    order_58 = Instrument(
+        "失信行为纠正后的信用信息修复管理办法（试行）",
+        dt.date(2023, 5, 1),
+        end=dt.date(2026, 4, 1),
+        number="国家发展改革委令第58号",
+    )
+    assert order_58.in_force(dt.date(2023, 5, 1))
+    assert order_58.in_force(dt.date(2026, 3, 31))
+    assert not order_58.in_force(dt.date(2026, 4, 1))
+    assert not order_58.in_force(dt.date(2023, 4, 30))
+    assert order_58.span_text() == "2023-05-01 to 2026-03-31"
+    registry = InstrumentRegistry.of([order_58])
+    for name in (
+        "失信行为纠正后的信用信息修复管理办法（试行）",
+        "失信行为纠正后的信用信息修复管理办法（试行）（国家发展改革委令第58号）",
+        "国家发展改革委令第58号",
+    ):
+        assert registry.find(name) is order_58
+        assert registry.find(LegalReference(name, "第十条")) is order_58
+    assert registry.find("信用修复管理办法") is None
+    with pytest.raises(ValueError, match="must be after start"):
+        Instrument("x", dt.date(2023, 5, 1), end=dt.date(2023, 5, 1))
+    with pytest.raises(ValueError, match="two instruments are both called 'x'"):
+        InstrumentRegistry.of(
+            [Instrument("x", dt.date(2020, 1, 1)), Instrument("x", dt.date(2021, 1, 1))]
+        )
+
+
+def test_registry_problem_messages() -> None:
+    registry = InstrumentRegistry.of(
+        [Instrument("某办法", dt.date(2023, 5, 1), end=dt.date(2026, 4, 1))]
+    )
+    ref = LegalReference("某办法")
+    assert registry.problem(ref, dt.date(2023, 5, 1), dt.date(2026, 4, 1)) is None
+    assert registry.problem(ref, dt.date(2023, 4, 1), dt.date(2024, 1, 1)) == (
+        "cites 《某办法》, in force only from 2023-05-01, but applies from 2023-04-01"
+    )
+    assert registry.problem(ref, dt.date(2024, 1, 1), None) == (
+        "cites 《某办法》, repealed on 2026-04-01, but applies without an end; end the entry "
+        "by 2026-04-01"
+    )
+    assert registry.problem(LegalReference("未登记的规定"), dt.date(1990, 1, 1), None) is None
+
+
+@given(
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.one_of(st.none(), st.integers(1, 4000)),
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 1, 1)),
+    st.one_of(st.none(), st.integers(1, 4000)),
+)
+def test_a_rule_may_cite_an_instrument_exactly_when_it_lies_within_its_days(
+    i_start: dt.date, i_days: int | None, r_start: dt.date, r_days: int | None
+) -> None:
+    i_end = None if i_days is None else i_start + dt.timedelta(days=i_days)
+    r_end = None if r_days is None else r_start + dt.timedelta(days=r_days)
+    registry = InstrumentRegistry.of([Instrument("某规定", i_start, end=i_end)])
+    instrument = registry.find("某规定")
+    assert instrument is not None
+    last = None if r_end is None else r_end - dt.timedelta(days=1)
+    # Within: the instrument is in force on the rule's first day and on its last day (or,
+    # for a rule without an end, the instrument has none either).
+    within = instrument.in_force(r_start) and (
+        (last is None and i_end is None) or (last is not None and instrument.in_force(last))
+    )
+    assert (registry.problem(LegalReference("某规定"), r_start, r_end) is None) == within

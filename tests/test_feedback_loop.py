@@ -39,6 +39,7 @@ from creditcommit import (
     CreditRecordKind,
     IllegalTransition,
     ManualClock,
+    ReapplicationBarred,
     RevocationRefused,
     Revoked,
     Route,
@@ -52,6 +53,7 @@ from creditcommit.ports import IssuedLicence
 
 CITY = "321000"
 GAOYOU = "321084-GGCSWSXK"
+JIANGDU = "321012-TZXMBA"
 FORM = "GGCSWSXK-01"
 DEFERRED = ("GGCSWSXK-04", "GGCSWSXK-06", "GGCSWSXK-07")
 HOTEL = Applicant(
@@ -194,9 +196,10 @@ def test_a_deferred_material_never_supplied_ends_in_revocation_then_repair_resto
         dt.date(2025, 11, 4),
     )
     assert "经责令限期整改后仍未达到条件" in proposal.grounds
+    # General: 撤销 is not 吊销, and no instrument makes the record serious.
     assert (proposal.record_kind, proposal.record_severity) == (
         CreditRecordKind.COMMITMENT_BREACH,
-        Severity.SERIOUS,
+        Severity.GENERAL,
     )
 
     # Not while the statement window runs unanswered; the day after it ends, yes.
@@ -219,9 +222,10 @@ def test_a_deferred_material_never_supplied_ends_in_revocation_then_repair_resto
         HOTEL.identifier,
         dt.date(2025, 11, 5),
     )
+    # The general periods of NDRC Order No. 58, in force on 2025-11-05: 3 to 12 months.
     assert (record.repairable_from, record.publicity_ends_on) == (
+        dt.date(2026, 2, 5),
         dt.date(2026, 11, 5),
-        dt.date(2028, 11, 5),
     )
 
     # Nothing has left the agency yet: the licence stands and the file has no record.
@@ -246,9 +250,9 @@ def test_a_deferred_material_never_supplied_ends_in_revocation_then_repair_resto
     assert entry["fields"]["record_id"] == record.record_id
     assert (entry["fields"]["record_kind"], entry["fields"]["severity"]) == (
         "commitment_breach",
-        "serious",
+        "general",
     )
-    assert entry["ends_on"] == "2028-11-05"
+    assert entry["ends_on"] == "2026-11-05"
     (taken_down,) = published(root, "withdrawal")
     assert taken_down["withdraws"] == f"{case.case_id}/licence-decision/{reference}"
     assert (taken_down["reason"], taken_down["publish_by"]) == ("revoked", "2025-11-10")
@@ -359,36 +363,40 @@ def test_a_false_commitment_bars_the_route_for_36_months_even_after_repair(
     assert record is not None
     assert (record.kind, record.severity, record.decided_on) == (
         CreditRecordKind.FALSE_COMMITMENT,
-        Severity.SERIOUS,
+        Severity.GENERAL,
         dt.date(2025, 10, 10),
     )
+    assert record.item_code == GAOYOU
     deliver_twice(service, root)
     assert records(root, clock) == (record,)
 
+    # The same permit: refused outright (行政许可法 第七十九条), and nothing is stored.
     clock.set(at(dt.date(2025, 10, 13)))
-    barred = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
-    assert barred.decision is not None
-    assert barred.route is Route.STANDARD
-    assert barred.decision.reason_codes == ("blocking-record-until-repair", "reapplication-ban")
+    before = service.cases()
+    with pytest.raises(ReapplicationBarred) as refused:
+        service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+    assert (refused.value.record_id, refused.value.until) == (
+        record.record_id,
+        dt.date(2028, 10, 10),
+    )
+    assert "2028-10-10 前不得再次申请本事项（321084-GGCSWSXK）" in refused.value.reason_zh
+    assert service.cases() == before
+    # Another item stays open; the false commitment bars only its commitment route.
+    other = service.submit(item=JIANGDU, applicant=HOTEL)
+    assert other.decision is not None
+    assert other.decision.reason_codes == ("blocking-record-until-repair",)
 
-    # Repaired a year on: the block lifts, the statutory ban does not (three years from the
-    # record, for an item concerning public-place hygiene).
+    # Repaired: the block lifts, the statutory ban does not (three years from the record,
+    # for the same permit).
     FileCreditSource(root / "credit.db").add_record(
         attrs.evolve(record, repaired_on=record.repairable_from), city=CITY
     )
     clock.set(at(record.repairable_from))
-    after_repair = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
-    decision = after_repair.decision
-    assert decision is not None
-    assert (decision.route, decision.eligible_route) == (Route.STANDARD, Route.STANDARD)
-    assert decision.reason_codes == ("reapplication-ban",)
-    (ban,) = decision.reasons
-    assert (ban.params["record_id"], ban.params["until"], ban.params["months"]) == (
-        record.record_id,
-        "2028-10-10",
-        "36",
-    )
-    assert "2028-10-10 前不得再次申请" in ban.zh
+    with pytest.raises(ReapplicationBarred):
+        service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
+    after_repair = service.submit(item=JIANGDU, applicant=HOTEL)
+    assert after_repair.decision is not None
+    assert after_repair.decision.reason_codes[-1] == "no-blocking-record"
 
 
 def test_the_public_interest_exception_refuses_the_revocation_and_leaves_no_record(

@@ -21,7 +21,7 @@ from creditcommit.credit import (
     GradeScale,
     Severity,
 )
-from creditcommit.decision import ProjectLevel, Route
+from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel, Route
 from creditcommit.effective import LegalReference
 from creditcommit.errors import (
     ConflictingValues,
@@ -41,6 +41,9 @@ from creditcommit.policy import (
     PolicySnapshot,
     PublicationDeadlines,
     ReapplicationBan,
+    decide,
+    division_contains,
+    item_place,
 )
 from creditcommit.supervision import InspectionRatios, SupervisionAction
 from creditcommit.testing.strategies import policies
@@ -75,23 +78,33 @@ def test_national_defaults() -> None:
     assert policy.timeline("deferred_grace_working_days").at(day) == 15
     assert policy.timeline("statement_window_working_days").at(day) == 5
     assert policy.timeline("publication_working_days").at(day) == PublicationDeadlines(7, 20, 3)
-    (ban,) = policy.timeline("reapplication_ban_months").at(day)
-    assert ban == ReapplicationBan(
+    art_78, art_79 = policy.timeline("reapplication_ban_months").at(day)
+    assert art_78 == ReapplicationBan(
+        CreditRecordKind.FALSE_APPLICATION,
+        12,
+        {"public-safety", "personal-health-life-property"},
+        reference=LegalReference("中华人民共和国行政许可法", "第七十八条"),
+    )
+    assert art_79 == ReapplicationBan(
         CreditRecordKind.FALSE_COMMITMENT,
         36,
         {"public-safety", "personal-health-life-property"},
         reference=LegalReference("中华人民共和国行政许可法", "第七十九条"),
     )
+    # 42号's section numbers could not be checked: it is cited without a section.
     entry = policy.timeline("excluded_domains").entry_at(day)
-    assert entry.reference == LegalReference(GUOBAN, "关于不宜实行告知承诺制的事项范围")
+    assert entry.reference == LegalReference(GUOBAN)
     rules = policy.timeline("revocation_rules").at(day)
     assert rules.rectification_working_days == 10
     assert rules.public_interest_exception
     assert rules.false_commitment.action is SupervisionAction.PROPOSE_REVOCATION
     assert policy.timeline("inspection_ratios").at(day) == InspectionRatios(0.03)
-    # A serious commitment breach (the record of a revocation) bars the commitment route.
+    # A serious commitment breach bars the commitment route; the record of a revocation
+    # is general by default (撤销 is not 吊销, which Order No. 36 lists as serious).
     kinds = {(r.kind, r.min_severity) for r in policy.timeline("blocking_records").at(day)}
     assert (CreditRecordKind.COMMITMENT_BREACH, Severity.SERIOUS) in kinds
+    assert rules.unfulfilled.record_severity is Severity.GENERAL
+    assert rules.deferred_overdue.record_severity is Severity.GENERAL
 
 
 def test_national_sets_no_grade_scale() -> None:
@@ -108,25 +121,21 @@ def test_nothing_in_force_before_the_defaults() -> None:
 
 
 def test_sample_snapshot_on_the_case_day() -> None:
+    # Without a place: the city's rules (扬州市, the widest place the sample files name).
     snap = Policy.sample().at(CASE_DAY)
+    assert snap.jurisdiction == "扬州市（321000）"
     assert snap.grade_scale is YANGZHOU_A_E
     assert snap.conditional_threshold == YANGZHOU_A_E.grade("B")
-    assert snap.major_project_levels == {
-        ProjectLevel.MUNICIPAL,
-        ProjectLevel.PROVINCIAL,
-        ProjectLevel.NATIONAL,
-    }
+    # Jiangdu's major-project rule is not the city's.
+    assert snap.major_project_levels == frozenset()
     assert snap.commitment_items == frozenset({"321012-TZXMBA", "321084-GGCSWSXK"})
     assert snap.credit_unavailable is Route.STANDARD
     # From the national defaults, which the sample does not override.
     assert snap.excluded_domains == EXCLUDED_BY_GUOBAN_42
     assert snap.deferred_grace_working_days == 15
-    assert (snap.valid_from, snap.valid_until) == (D(2022, 10, 1), None)
+    assert (snap.valid_from, snap.valid_until) == (D(2022, 11, 1), None)
     assert snap.covers(CASE_DAY)
-    assert not snap.covers(D(2022, 9, 30))
-    assert snap.references["conditional_threshold"] == LegalReference(
-        JIANGDU, "B级及以上且无违法失信记录的，有条件适用"
-    )
+    assert not snap.covers(D(2022, 10, 31))
     assert snap.references["excluded_domains"] is not None
     assert GUOBAN in snap.references["excluded_domains"].instrument
     assert snap.rank("B") == 1
@@ -134,10 +143,58 @@ def test_sample_snapshot_on_the_case_day() -> None:
     assert snap.rank("Z") is None
 
 
-def test_sample_version_names_both_files() -> None:
+def test_jiangdu_construction_items_take_jiangdu_rule() -> None:
+    catalog = Catalog.sample()
+    filing = catalog.item("321012-TZXMBA", CASE_DAY)
+    snap = Policy.sample().at(CASE_DAY, item=filing)
+    assert snap.jurisdiction == "江都区（321012）"
+    assert snap.major_project_levels == {
+        ProjectLevel.MUNICIPAL,
+        ProjectLevel.PROVINCIAL,
+        ProjectLevel.NATIONAL,
+    }
+    assert snap.references["conditional_threshold"] == LegalReference(
+        JIANGDU, "B级及以上且无违法失信记录的，有条件适用"
+    )
+    # Another Jiangdu item (not a construction project) falls back to the city's rules.
+    other = attrs.evolve(filing, code="321012-QTSX", domains=frozenset({"other"}))
+    assert Policy.sample().at(CASE_DAY, item=other).jurisdiction == "扬州市（321000）"
+    assert Policy.sample().at(CASE_DAY, item=other).major_project_levels == frozenset()
+    # A construction item elsewhere in the city does not take Jiangdu's rule either.
+    elsewhere = attrs.evolve(
+        filing, code="321002-GCJS", domains=frozenset({"construction-projects"})
+    )
+    assert Policy.sample().at(CASE_DAY, item=elsewhere).jurisdiction == "扬州市（321000）"
+
+
+def test_gaoyou_items_take_gaoyou_rule() -> None:
+    hygiene = Catalog.sample().item("321084-GGCSWSXK", CASE_DAY)
+    snap = Policy.sample().at(CASE_DAY, item=hygiene)
+    assert snap.jurisdiction == "高邮市（321084）"
+    assert snap.major_project_levels == frozenset()
+    gaoyou = snap.references["credit_unavailable"]
+    assert gaoyou is not None
+    assert "高协调办〔2022〕11号" in gaoyou.instrument
+    # The city's grade scale and threshold still apply (Gaoyou sets none of its own).
+    assert snap.conditional_threshold == YANGZHOU_A_E.grade("B")
+    assert Policy.sample().at(CASE_DAY, place="321084") == snap
+
+
+def test_division_codes_nest() -> None:
+    assert division_contains("320000", "321084")
+    assert division_contains("321000", "321012")
+    assert not division_contains("321000", "320100")
+    assert not division_contains("321012", "321084")
+    assert division_contains("321084", "321084")
+
+
+def test_sample_version_names_every_file() -> None:
     version = Policy.sample().version
-    assert version.name == "全国默认规则 + 扬州市“信用+承诺”审批分级（示例）"
-    assert version.version == "2021.1 + 2022.10-sample"
+    assert version.name == (
+        "全国默认规则 + 扬州市“信用+承诺”审批分级（示例） + 江都区工程建设项目“信用承诺制”（示例）"
+        " + 高邮市“信用+承诺”审批分级（示例）"
+    )
+    assert version.version == "2021.1 + 2022.11-sample + 2022.11-sample + 2022.11-sample"
     assert len(version.digest) == 64
     assert version.digest != Policy.national().version.digest
 
@@ -182,7 +239,9 @@ def test_custom_scale_table() -> None:
 
 def test_bundled_files_load_from_disk_with_the_same_digest() -> None:
     assert Policy.from_toml(DATA / "policy-national.toml") == Policy.national()
-    loaded = Policy.load(DATA / "policy-yangzhou.toml")
+    loaded = Policy.load(
+        DATA / "policy-yangzhou.toml", DATA / "policy-jiangdu.toml", DATA / "policy-gaoyou.toml"
+    )
     assert loaded == Policy.sample()
     assert loaded.version.digest == Policy.sample().version.digest
     assert Policy.sample() is Policy.sample()  # loaded once
@@ -213,6 +272,49 @@ def test_settings_are_documented() -> None:
 # --- the malformed-file corpus -------------------------------------------------------------
 
 CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "cites_not_yet_in_force.toml",
+        [
+            (
+                "blocking_records[0].reference",
+                "cites 《信用修复管理办法》, in force only from 2026-04-01, but applies from "
+                "2025-01-01",
+            )
+        ],
+    ),
+    (
+        "cites_repealed.toml",
+        [
+            (
+                "deferred_grace_working_days[0].reference",
+                "cites 《失信行为纠正后的信用信息修复管理办法（试行）》, repealed on 2026-04-01, "
+                "but applies without an end; end the entry by 2026-04-01",
+            )
+        ],
+    ),
+    (
+        "own_instrument_not_in_force.toml",
+        [
+            (
+                "blocking_records[0].value[1].reference",
+                "cites 《某区信用承诺审批办法（示例）》, in force only from 2024-07-01, but "
+                "applies from 2024-01-01",
+            )
+        ],
+    ),
+    (
+        "place_not_a_division.toml",
+        [
+            (
+                "policy.place",
+                "expected a six-digit administrative division code (e.g. '321084'), got '江都区'",
+            )
+        ],
+    ),
+    (
+        "scope_without_place.toml",
+        [("policy", "items and domains limit a place's rules: give the place too")],
+    ),
     ("missing_header.toml", [("policy", "required key is missing")]),
     ("blank_header_name.toml", [("policy.name", "must not be empty")]),
     (
@@ -225,7 +327,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "blocking_records, reapplication_ban_months, credit_unavailable, "
                 "credit_evidence_max_age_days, commitment_items, "
                 "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
-                "publication_working_days, revocation_rules, inspection_ratios)",
+                "publication_working_days, revocation_rules, inspection_ratios, instruments)",
             )
         ],
     ),
@@ -359,7 +461,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "blocking_records[0].value[2].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
                 "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-                "got string 'blacklist'",
+                "'false_application', got string 'blacklist'",
             )
         ],
     ),
@@ -611,8 +713,9 @@ def test_two_overlays_setting_the_same_day_conflict() -> None:
     assert str(caught.value) == (
         "two values of 'deferred_grace_working_days' are in force on 2023-06-01: the overlays "
         f"'某市' ({CORPUS / 'ok_municipal.toml'}) and '某区' "
-        f"({CORPUS / 'ok_district_conflict.toml'}) both set it; an overlay replaces only the "
-        "defaults, never another overlay"
+        f"({CORPUS / 'ok_district_conflict.toml'}) both set it for the same place; an overlay "
+        "replaces only the rules of a wider place (or the defaults), never another overlay of "
+        "its own place"
     )
 
 
@@ -674,10 +777,36 @@ def test_inspection_ratios_checked_against_a_scale_from_another_file() -> None:
 
 
 def test_overlay_of_a_sample_with_the_same_setting_conflicts() -> None:
-    city = Policy.from_dict(header(conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}]))
+    city = Policy.from_dict(
+        header(
+            policy={"name": "另一扬州文件", "version": "1", "place": "321000"},
+            conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}],
+        )
+    )
     with pytest.raises(ConflictingValues) as caught:
         Policy.sample().overlay(city)
     assert (caught.value.name, caught.value.day) == ("conditional_threshold", D(2024, 1, 1))
+
+
+def test_a_place_overlay_replaces_an_overlay_without_place() -> None:
+    anywhere = Policy.from_dict(
+        header(conditional_threshold=[{"from": D(2024, 1, 1), "value": "A"}])
+    )
+    snap = Policy.sample().overlay(anywhere).at(D(2024, 6, 1))
+    assert snap.conditional_threshold.code == "B"  # Yangzhou's (321000) is more specific
+
+
+def test_overlay_conflict_within_one_district_is_found_at_load() -> None:
+    # Two files for Gaoyou setting the same day: found although the city view has neither.
+    again = Policy.from_dict(
+        header(
+            policy={"name": "高邮另一文件", "version": "1", "place": "321084"},
+            major_project_levels=[{"from": D(2024, 1, 1), "value": ["national"]}],
+        )
+    )
+    with pytest.raises(ConflictingValues) as caught:
+        Policy.sample().overlay(again)
+    assert (caught.value.name, caught.value.day) == ("major_project_levels", D(2024, 1, 1))
 
 
 @given(
@@ -707,7 +836,7 @@ def test_snapshots_are_shared_between_days_without_changes() -> None:
     assert (first.valid_from, first.valid_until) == (D(2023, 1, 1), None)
     before = policy.at(D(2022, 12, 31))
     assert before is not first
-    assert (before.valid_from, before.valid_until) == (D(2022, 10, 1), D(2023, 1, 1))
+    assert (before.valid_from, before.valid_until) == (D(2022, 11, 1), D(2023, 1, 1))
 
 
 def test_snapshot_rejects_a_threshold_of_another_scale() -> None:
@@ -769,14 +898,19 @@ def test_blocking_rule_minimum_severity_and_kind() -> None:
     assert not BlockingRule(CreditRecordKind.DISHONESTY, Severity.MINOR).matches(RECORD)
 
 
-def test_reapplication_ban() -> None:
+def test_reapplication_ban_covers_the_same_item_only() -> None:
     ban = ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 36, {"public-safety"})
-    assert ban.ends_on(RECORD) == D(2026, 3, 1)
-    assert ban.bans(RECORD, frozenset({"public-safety", "x"}), D(2026, 2, 28))
-    assert not ban.bans(RECORD, frozenset({"public-safety"}), D(2026, 3, 1))
-    assert not ban.bans(RECORD, frozenset({"transport"}), D(2024, 1, 1))
+    record = attrs.evolve(RECORD, item_code="321084-X")
+    assert ban.ends_on(record) == D(2026, 3, 1)
+    assert ban.bans(record, "321084-X", frozenset({"public-safety", "x"}), D(2026, 2, 28))
+    assert not ban.bans(record, "321084-X", frozenset({"public-safety"}), D(2026, 3, 1))
+    assert not ban.bans(record, "321084-X", frozenset({"transport"}), D(2024, 1, 1))
+    # Another item of the same domain stays open.
+    assert not ban.bans(record, "321084-Y", frozenset({"public-safety"}), D(2024, 1, 1))
+    # A record about no item bans nothing.
+    assert not ban.bans(RECORD, "321084-X", frozenset({"public-safety"}), D(2024, 1, 1))
     everywhere = ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 12)
-    assert everywhere.bans(RECORD, frozenset(), D(2024, 2, 29))
+    assert everywhere.bans(record, "321084-X", frozenset(), D(2024, 2, 29))
 
 
 def test_rule_values_check_their_invariants() -> None:
@@ -784,3 +918,109 @@ def test_rule_values_check_their_invariants() -> None:
         ReapplicationBan(CreditRecordKind.FALSE_COMMITMENT, 0)
     with pytest.raises(InvalidValue, match=r"withdrawal: expected at least 1 working day, got 0"):
         PublicationDeadlines(7, 20, 0)
+
+
+# --- places ----------------------------------------------------------------------------------
+
+
+def test_two_files_for_one_place_conflict_and_name_both() -> None:
+    with pytest.raises(ConflictingValues) as caught:
+        Policy.load(
+            CORPUS / "ok_place_yangzhou.toml",
+            CORPUS / "ok_place_gaoyou_a.toml",
+            CORPUS / "ok_place_gaoyou_b.toml",
+        )
+    assert (caught.value.name, caught.value.day) == ("deferred_grace_working_days", D(2024, 6, 1))
+    assert "ok_place_gaoyou_a.toml" in str(caught.value)
+    assert "ok_place_gaoyou_b.toml" in str(caught.value)
+    assert "for the same place" in str(caught.value)
+
+
+def test_a_district_replaces_its_city_and_the_city_the_defaults() -> None:
+    policy = Policy.load(CORPUS / "ok_place_yangzhou.toml", CORPUS / "ok_place_gaoyou_a.toml")
+    day = D(2024, 3, 1)
+    grace = {
+        place: policy.view(place=place).timeline("deferred_grace_working_days").at(day)
+        for place in ("321084", "321012", "321000")
+    }
+    assert grace == {"321084": 10, "321012": 12, "321000": 12}
+    # Without a place: the widest place the files name, the city.
+    assert policy.timeline("deferred_grace_working_days").at(day) == 12
+    gaoyou = policy.view(place="321084").timeline("deferred_grace_working_days")
+    assert gaoyou.at(D(2023, 12, 31)) == 15
+    # A place outside the city falls back to the national defaults.
+    assert policy.view(place="320100").jurisdiction is None
+    assert policy.scopes == ("everywhere", "扬州市（321000）", "高邮市（321084）")
+
+
+def test_item_place_is_the_code_prefix() -> None:
+    item = Catalog.sample().item("321084-GGCSWSXK", CASE_DAY)
+    assert item_place(item) == "321084"
+    assert item_place(attrs.evolve(item, code="GGCSWSXK")) is None
+    assert item_place(attrs.evolve(item, code="32108-GGCSWSXK")) is None
+
+
+PLACES = st.sampled_from(["320000", "321000", "321012", "321084", "320100", "320102"])
+
+
+@given(PLACES, PLACES, PLACES)
+def test_division_containment_is_a_partial_order(a: str, b: str, c: str) -> None:
+    assert division_contains(a, a)
+    if division_contains(a, b) and division_contains(b, a):
+        assert a == b
+    if division_contains(a, b) and division_contains(b, c):
+        assert division_contains(a, c)
+
+
+@given(
+    place=PLACES,
+    city_days=st.integers(1, 30),
+    district_days=st.integers(1, 30),
+    probe=st.dates(min_value=D(2021, 1, 1), max_value=D(2026, 12, 31)),
+)
+def test_the_narrowest_place_with_a_value_decides(
+    place: str, city_days: int, district_days: int, probe: dt.date
+) -> None:
+    def file(code: str, days: int) -> Policy:
+        return Policy.from_dict(
+            header(
+                policy={"name": code, "version": "1", "place": code},
+                deferred_grace_working_days=[{"from": D(2024, 1, 1), "value": days}],
+            ),
+            source=f"{code}.toml",
+        )
+
+    policy = Policy.national().overlay(file("321000", city_days), file("321084", district_days))
+    found = policy.view(place=place).timeline("deferred_grace_working_days").at(probe)
+    if probe < D(2024, 1, 1) or not division_contains("321000", place):
+        expected = 15
+    elif division_contains("321084", place):
+        expected = district_days
+    else:
+        expected = city_days
+    assert found == expected
+
+
+def test_a_district_file_alone_decides_its_own_items() -> None:
+    # Loaded without its city: the policy's own place (江都区) has no grade scale of its
+    # own for other items, but Jiangdu's construction items are complete.
+    policy = Policy.load(DATA / "policy-jiangdu.toml")
+    filing = Catalog.sample().item("321012-TZXMBA", CASE_DAY)
+    decision = decide(
+        item=filing,
+        applicant=Applicant("91321012MA1W0000A9", "扬州某新材料科技有限公司"),
+        evidence=None,
+        policy=policy,
+        on=CASE_DAY,
+        project=ProjectFacts(ProjectLevel.MUNICIPAL),
+    )
+    assert (decision.route, decision.jurisdiction) == (Route.DIRECT, "江都区（321012）")
+    permit = Catalog.sample().item("321084-GGCSWSXK", CASE_DAY)
+    with pytest.raises(NoValueInForce, match="grade_scale"):
+        decide(
+            item=permit,
+            applicant=Applicant("91321012MA1W0000A9", "扬州某新材料科技有限公司"),
+            evidence=None,
+            policy=policy,
+            on=CASE_DAY,
+        )

@@ -90,7 +90,13 @@ def test_seed_scenarios_pass() -> None:
 
 def test_every_shipped_scenario_passes() -> None:
     results = check_scenarios(SCENARIOS)
-    assert {Path(r.case.file).name for r in results} == {"seed.toml", "yangzhou-rules.toml"}
+    assert {Path(r.case.file).name for r in results} == {
+        "seed.toml",
+        "yangzhou-rules.toml",
+        "legal-bans.toml",
+        "legal-dated-instruments.toml",
+        "legal-jurisdiction.toml",
+    }
     assert [r.report() for r in results if not r.passed] == []
 
 
@@ -290,9 +296,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [
             (
                 "cases[0].expect",
-                "unknown key 'reason' (allowed: route, eligible_route, reasons, "
-                "reasons_include, materials, due, reduced, acceptable) "
-                "(case 'Gaoyou, grade B', line 6)",
+                "unknown key 'reason' (allowed: route, refused_until, eligible_route, "
+                "jurisdiction, cites, reasons, reasons_include, materials, due, reduced, "
+                "acceptable) (case 'Gaoyou, grade B', line 6)",
             )
         ],
     ),
@@ -350,7 +356,15 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "approval item '321084-GGCSWSXK' is not in force on 2022-10-15 "
                 "(versions: from 2022-11-01) (case 'Gaoyou, grade B, before the pilot list', "
                 "line 3)",
-            )
+            ),
+            (
+                "cases[0].day",
+                "the policy '全国默认规则 + 扬州市“信用+承诺”审批分级（示例） + "
+                "江都区工程建设项目“信用承诺制”（示例） + 高邮市“信用+承诺”审批分级（示例）' has "
+                "no value of 'grade_scale' in force on 2022-10-15; a decision needs every "
+                "setting (the national defaults set no grade scale or threshold: use a city "
+                "policy) (case 'Gaoyou, grade B, before the pilot list', line 3)",
+            ),
         ],
     ),
     (
@@ -475,8 +489,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
             (
                 "cases[0].credit.records[0].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
-                "'administrative_penalty', 'commitment_breach', 'false_commitment', got string "
-                "'penalty' (case 'Gaoyou, grade B with a record', line 6)",
+                "'administrative_penalty', 'commitment_breach', 'false_commitment', "
+                "'false_application', got string 'penalty' (case 'Gaoyou, grade B with a record', "
+                "line 6)",
             ),
             (
                 "cases[0].credit.records[1].repaired_on",
@@ -829,3 +844,63 @@ def test_case_line_is_the_line_of_its_name(names: list[str], comments: bool) -> 
         assert case.line is not None
         assert lines[case.line - 1] == f"name = {json.dumps(case.name, ensure_ascii=False)}"
         assert run_case(case).report().startswith(f"names.toml:{case.line}: case ")
+
+
+# --- refusals, jurisdictions and citations ---------------------------------------------------
+
+BANNING_RECORD = {
+    "kind": "false_application",
+    "severity": "general",
+    "decided_on": dt.date(2025, 3, 3),
+    "item": "321084-GGCSWSXK",
+}
+
+
+def test_a_refusal_is_expected_with_the_day_the_ban_ends() -> None:
+    credit = {"grade": "B", "records": [BANNING_RECORD]}
+    right = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 3)}))
+    assert right.passed
+    assert right.decision is None
+    wrong_day = run_case(one_case(credit=credit, expect={"refused_until": dt.date(2026, 3, 4)}))
+    (mismatch,) = wrong_day.mismatches
+    assert mismatch.startswith("refused until: expected 2026-03-04, got 2026-03-03 (申请人因")
+    # Expecting a route when the application is refused is a library error in the report.
+    unexpected = run_case(one_case(credit=credit))
+    assert unexpected.error is not None
+    assert unexpected.error.startswith("ReapplicationBarred: ")
+    # Expecting a refusal when the case is decided names the route.
+    decided = run_case(one_case(expect={"refused_until": dt.date(2026, 3, 3)}))
+    (mismatch,) = decided.mismatches
+    assert mismatch.startswith(
+        "refused until: expected the application refused until 2026-03-03, got route CONDITIONAL"
+    )
+
+
+def test_route_and_refused_until_are_exclusive() -> None:
+    for expect in ({}, {"route": "standard", "refused_until": dt.date(2026, 3, 3)}):
+        with pytest.raises(DataFileError) as caught:
+            one_case(expect=expect)
+        (problem,) = caught.value.problems
+        assert problem.path == "cases[0].expect.route"
+        assert problem.message.startswith("expected exactly one of route and refused_until")
+
+
+def test_jurisdiction_and_citations_are_checked() -> None:
+    right = one_case(
+        expect={
+            "route": "conditional",
+            "jurisdiction": "高邮市（321084）",
+            "cites": ["高协调办〔2022〕11号"],
+        }
+    )
+    assert run_case(right).passed
+    wrong = one_case(
+        expect={
+            "route": "conditional",
+            "jurisdiction": "江都区（321012）",
+            "cites": ["国家发展改革委令第36号"],
+        }
+    )
+    first, second = run_case(wrong).mismatches
+    assert first == "jurisdiction: expected the rules of 江都区（321012）, got 高邮市（321084）"
+    assert second.startswith("cites: expected a reference to '国家发展改革委令第36号', got [")

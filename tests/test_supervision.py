@@ -61,7 +61,13 @@ from creditcommit.credit import (
 )
 from creditcommit.decision import Route
 from creditcommit.effective import LegalReference
-from creditcommit.errors import DataFileError, DecisionMismatch, IllegalTransition, InvalidValue
+from creditcommit.errors import (
+    DataFileError,
+    DecisionMismatch,
+    IllegalTransition,
+    InvalidValue,
+    ReapplicationBarred,
+)
 from creditcommit.policy import Policy, PolicySnapshot, decide
 from creditcommit.supervision import (
     ART_69_PARA_1_4,
@@ -178,7 +184,7 @@ def evidence(day: dt.date, *records: CreditRecord, grade: str = "B") -> CreditEv
 
 def test_the_national_and_yangzhou_rules() -> None:
     national = Policy.national().timeline("revocation_rules").at(D(2021, 1, 1))
-    sample = POLICY.at(GAOYOU_DAY).revocation_rules
+    sample = POLICY.at(GAOYOU_DAY, place="321084").revocation_rules
     for rules in (national, sample):
         assert rules.rectification_working_days == 10
         assert rules.public_interest_exception
@@ -186,13 +192,15 @@ def test_the_national_and_yangzhou_rules() -> None:
         assert rules.action(U) is SupervisionAction.RECTIFY
         assert rules.action(F) is SupervisionAction.PROPOSE_REVOCATION
         assert rules.action(VerificationOutcome.DEFERRED_OVERDUE) is SupervisionAction.RECTIFY
+        # 撤销 is not 吊销: no national instrument makes the record serious (general).
         assert rules.false_commitment == OutcomeRule(
             SupervisionAction.PROPOSE_REVOCATION,
             CreditRecordKind.FALSE_COMMITMENT,
-            Severity.SERIOUS,
+            Severity.GENERAL,
         )
         assert rules.unfulfilled.record_kind is CreditRecordKind.COMMITMENT_BREACH
-    reference = POLICY.at(GAOYOU_DAY).references["revocation_rules"]
+        assert rules.unfulfilled.record_severity is Severity.GENERAL
+    reference = POLICY.at(GAOYOU_DAY, place="321084").references["revocation_rules"]
     assert reference is not None
     assert "高协调办〔2022〕11号" in reference.instrument
 
@@ -229,7 +237,9 @@ def test_the_first_action_per_city(
     if isinstance(then, RectificationOrdered):
         # 10 working days (15 in the Shanghai-like file) after the verification day.
         assert then.deadline == deadline
-        assert then.reference == policy.at(D(2025, 10, 20)).references["revocation_rules"]
+        # The rules of the item's place (Gaoyou's plan in the sample).
+        here = policy.at(D(2025, 10, 20), place="321084")
+        assert then.reference == here.references["revocation_rules"]
         assert then.materials == ()
 
 
@@ -564,7 +574,7 @@ def test_a_revocation_leaves_the_record_the_proposal_announced() -> None:
         record_id="GY-1-revoked",
         subject=HOTEL.identifier,
         kind=CreditRecordKind.FALSE_COMMITMENT,
-        severity=Severity.SERIOUS,
+        severity=Severity.GENERAL,
         decided_on=D(2025, 10, 15),
         authority="高邮市行政审批局",
         legal_basis=(
@@ -573,14 +583,18 @@ def test_a_revocation_leaves_the_record_the_proposal_announced() -> None:
             "其失信行为，纳入市场主体诚信档案"
         ),
         description=f"撤销行政许可 XK-GY-1：{case.proposal.grounds}",  # type: ignore[union-attr]
+        item_code=case.item_code,
     )
-    # Serious under NDRC Order No. 36: repair from 12 months, publicity ends after 36.
-    assert (record.repairable_from, record.publicity_ends_on) == (D(2026, 10, 15), D(2028, 10, 15))
+    # General (撤销 is not 吊销) under NDRC Order No. 58, in force on 2025-10-15: repair from
+    # 3 months, publicity ends after 12.
+    assert record.item_code == "321084-GGCSWSXK"
+    assert (record.repairable_from, record.publicity_ends_on) == (D(2026, 1, 15), D(2026, 10, 15))
+    assert "国家发展改革委令第58号" in str(record.publicity_basis)
     case = fold(case, (revoked, created))
     assert case.state is CaseState.REVOKED
     assert case.credit_record == record
     # Periods of other rules, and a record id of the city's own.
-    other = {**DEFAULT_PUBLICITY_MONTHS, Severity.SERIOUS: PublicityPeriod(6, 36)}
+    other = {**DEFAULT_PUBLICITY_MONTHS, Severity.GENERAL: PublicityPeriod(6, 24)}
     _, created = decide_revocation(
         proposed(), at(D(2025, 10, 15)), policy=POLICY, periods=other, record_id="YZ-1"
     )
@@ -1277,7 +1291,7 @@ def test_a_stored_credit_record_that_breaks_its_rules_names_its_path() -> None:
         event_from_record(record.type, payload)
     assert caught.value.source == "event credit-record-created"
     assert [(p.path, p.message) for p in caught.value.problems] == [
-        ("record.max_publicity_months", "expected at least min_publicity_months (12), got 1")
+        ("record.max_publicity_months", "expected at least min_publicity_months (3), got 1")
     ]
 
 
@@ -1332,7 +1346,7 @@ def test_every_revocation_record_bars_the_commitment_route(
 
 def test_a_revocation_for_an_unfulfilled_commitment_sends_the_next_application_standard() -> None:
     record = revocation_record(U)
-    assert (record.kind, record.severity) == (CreditRecordKind.COMMITMENT_BREACH, Severity.SERIOUS)
+    assert (record.kind, record.severity) == (CreditRecordKind.COMMITMENT_BREACH, Severity.GENERAL)
     day = record.decided_on + dt.timedelta(days=7)
     assert route(day) == (Route.CONDITIONAL, ("credit-grade-meets-threshold", "no-blocking-record"))
     assert route(day, record) == (Route.STANDARD, ("blocking-record",))
@@ -1342,7 +1356,7 @@ def test_a_revocation_for_an_unfulfilled_commitment_sends_the_next_application_s
     assert route(record.repairable_from - dt.timedelta(days=1), repaired)[0] is Route.STANDARD
     # Or the maximum publicity period over: eligible again without repair.
     ends = record.publicity_ends_on
-    assert ends == add_months(record.decided_on, 36)
+    assert ends == add_months(record.decided_on, 12)  # general, NDRC Order No. 58
     assert route(ends - dt.timedelta(days=1), record)[0] is Route.STANDARD
     assert route(ends, record)[0] is Route.CONDITIONAL
 
@@ -1357,32 +1371,39 @@ def test_the_national_policy_closes_the_loop_too() -> None:
             }
         )
     )
-    for outcome in (U, F):
-        record = revocation_record(outcome, national)
-        day = record.decided_on + dt.timedelta(days=1)
-        assert route(day, record, policy=national, code=JIANGDU)[0] is Route.STANDARD
-        assert route(day, policy=national, code=JIANGDU)[0] is Route.CONDITIONAL
+    # A false commitment bars the route until repaired (the 42号 floor) ...
+    record = revocation_record(F, national)
+    day = record.decided_on + dt.timedelta(days=1)
+    assert route(day, record, policy=national, code=JIANGDU)[0] is Route.STANDARD
+    assert route(day, policy=national, code=JIANGDU)[0] is Route.CONDITIONAL
+    # ... but the general record of an unfulfilled commitment is no "relatively serious"
+    # bad credit record: the national defaults alone do not bar it (a city's rule may).
+    record = revocation_record(U, national)
+    assert record.severity is Severity.GENERAL
+    day = record.decided_on + dt.timedelta(days=1)
+    assert route(day, record, policy=national, code=JIANGDU)[0] is Route.CONDITIONAL
 
 
 def test_a_false_commitment_bars_until_repair_and_then_the_ban_still_runs() -> None:
     record = revocation_record(F)
     assert record.kind is CreditRecordKind.FALSE_COMMITMENT
+    assert record.item_code == "321084-GGCSWSXK"
     day = record.decided_on + dt.timedelta(days=1)
-    # The Yangzhou sample bans the public-place health permit for 36 months (Art 79).
-    assert route(day, record) == (
-        Route.STANDARD,
-        ("blocking-record-until-repair", "reapplication-ban"),
-    )
-    # Publicity over, not repaired: the 42号 floor still bars it.
+    ban_ends = add_months(record.decided_on, 36)
+    # The Yangzhou sample bans the same public-place health permit for 36 months (Art 79):
+    # the application itself is refused.
+    with pytest.raises(ReapplicationBarred) as caught:
+        route(day, record)
+    assert caught.value.until == ban_ends
+    # Publicity over, not repaired: the 42号 floor still bars it for other items.
     ends = record.publicity_ends_on
     assert route(ends, record, code=JIANGDU) == (Route.STANDARD, ("blocking-record-until-repair",))
-    # Repaired after a year: eligible for an item outside the ban's domains ...
+    # Repaired: eligible for another item ...
     repaired = attrs.evolve(record, repaired_on=record.repairable_from)
     assert route(record.repairable_from, repaired, code=JIANGDU)[0] is Route.CONDITIONAL
     # ... but the ban on the permit runs its 36 months regardless of repair.
-    assert route(record.repairable_from, repaired) == (Route.STANDARD, ("reapplication-ban",))
-    ban_ends = add_months(record.decided_on, 36)
-    assert route(ban_ends - dt.timedelta(days=1), repaired)[0] is Route.STANDARD
+    with pytest.raises(ReapplicationBarred):
+        route(ban_ends - dt.timedelta(days=1), repaired)
     assert route(ban_ends, repaired)[0] is Route.CONDITIONAL
 
 
@@ -1402,6 +1423,7 @@ def test_repair_restores_eligibility_unless_a_ban_runs(
         kind=rule.record_kind,
         severity=rule.record_severity,
         decided_on=decided,
+        item_code="321084-GGCSWSXK",
     )
     if repair is not None:
         record = attrs.evolve(
@@ -1412,11 +1434,15 @@ def test_repair_restores_eligibility_unless_a_ban_runs(
     published = day < record.publicity_ends_on
     if outcome is F:
         barred = not repaired  # until repair (the 42号 floor)
-        banned = day < add_months(decided, 36)  # 行政许可法 Art 79, this item's domain
+        banned = day < add_months(decided, 36)  # 行政许可法 Art 79, this very item
     else:
         barred = published and not repaired
         banned = False
-    expected = Route.STANDARD if barred or banned else Route.CONDITIONAL
+    if banned:
+        with pytest.raises(ReapplicationBarred):
+            route(day, record)
+        return
+    expected = Route.STANDARD if barred else Route.CONDITIONAL
     assert route(day, record)[0] is expected
 
 

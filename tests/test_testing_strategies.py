@@ -48,7 +48,7 @@ from creditcommit.testing import strategies as ccst
 
 D = dt.date
 CST = dt.timedelta(hours=8)
-SAMPLE = Policy.sample()  # national defaults + the Yangzhou sample overlay (from 2022-10-01)
+SAMPLE = Policy.sample()  # national defaults + the Yangzhou sample overlay (from 2022-11-01)
 SAMPLE_DAY = D(2023, 1, 16)
 CHINA = dt.timezone(dt.timedelta(hours=8))
 DOCS = Path(__file__).parents[1] / "docs" / "testing.md"
@@ -294,7 +294,7 @@ def test_credit_evidence_grade_pins(
     assert ungraded.grade is None
 
 
-@given(st.data(), ccst.days(min_value=D(2022, 10, 1)))
+@given(st.data(), ccst.days(min_value=D(2022, 11, 1)))
 def test_credit_evidence_takes_the_policy_scale(data: st.DataObject, on: dt.date) -> None:
     evidence = data.draw(ccst.credit_evidence(policy=SAMPLE, on=on))
     assert evidence.scale == SAMPLE.at(on).grade_scale.name
@@ -304,7 +304,7 @@ def blocked(evidence: CreditEvidence, snap: PolicySnapshot, on: dt.date) -> bool
     return any(snap.blocking_rules(r, on) for r in evidence.records)
 
 
-@given(st.data(), ccst.days(min_value=D(2022, 10, 1)), st.booleans())
+@given(st.data(), ccst.days(min_value=D(2022, 11, 1)), st.booleans())
 def test_credit_evidence_with_blocking_record_under_a_policy(
     data: st.DataObject, on: dt.date, blocking: bool
 ) -> None:
@@ -357,7 +357,7 @@ def test_evidence_or_absence_values_are_valid(
         assert CreditEvidence.from_dict(found.to_dict()) == found
 
 
-@given(st.data(), ccst.days(min_value=D(2022, 10, 1)))
+@given(st.data(), ccst.days(min_value=D(2022, 11, 1)))
 def test_evidence_or_absence_takes_the_policy_scale(data: st.DataObject, on: dt.date) -> None:
     found = data.draw(ccst.evidence_or_absence(policy=SAMPLE, on=on, faulty=False))
     if isinstance(found, CreditEvidence):

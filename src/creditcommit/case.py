@@ -34,7 +34,6 @@ from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import ApprovalItem, VerificationMethod
 from creditcommit.commitments import SignedCommitment
 from creditcommit.credit import (
-    DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
     CreditLookupFailure,
     CreditRecord,
@@ -59,7 +58,7 @@ from creditcommit.materials import (
     MaterialPlan,
     plan_materials,
 )
-from creditcommit.policy import Policy, PolicySnapshot, decide
+from creditcommit.policy import Policy, PolicySnapshot, code_place, decide
 from creditcommit.supervision import (
     ART_69_PARA_3,
     SupervisionAction,
@@ -882,7 +881,8 @@ class CreditRecordCreated:
     """The dishonesty record (失信记录) a revocation leaves, to push to the credit registry.
 
     Its subject is the applicant, its day the revocation day, its kind and severity those the
-    proposal announced, its publicity periods by severity (NDRC Order No. 36 by default).
+    proposal announced, its publicity periods by severity (by default those of the NDRC
+    instrument in force that day), its item the case's.
     """
 
     at: dt.datetime
@@ -2069,8 +2069,13 @@ def _tick(
 _TICKED = frozenset({CaseState.ISSUED, CaseState.RECTIFYING})
 
 
-def _snapshot(policy: Policy | PolicySnapshot, day: dt.date) -> PolicySnapshot:
-    snapshot = policy.at(day) if isinstance(policy, Policy) else policy
+def _snapshot(policy: Policy | PolicySnapshot, day: dt.date, item_code: str) -> PolicySnapshot:
+    # A whole policy gives the rules of the item code's place (rules limited to domains need
+    # the item: pass ``policy.view(item=item)``, as the service does).
+    if isinstance(policy, Policy):
+        snapshot = policy.at(day, place=code_place(item_code) or policy.place)
+    else:
+        snapshot = policy
     if not snapshot.covers(day):
         raise NoValueInForce(f"policy snapshot {snapshot.version.name}", day)
     return snapshot
@@ -2164,7 +2169,12 @@ def _failure(
     failed = RectificationFailed(at=now, failed_on=day, deadline=order.deadline, findings=findings)
     facts = f"{order.facts}；{findings}"
     proposal = _proposal(
-        order.outcome, facts, _snapshot(policy, day), calendar, now, after_rectification=True
+        order.outcome,
+        facts,
+        _snapshot(policy, day, case.item_code),
+        calendar,
+        now,
+        after_rectification=True,
     )
     return (failed, proposal)
 
@@ -2205,7 +2215,7 @@ def _supervise(
             f"容缺材料{', '.join(codes)}应于{earliest.isoformat()}前补齐，逾期未补 (deferred "
             f"materials {', '.join(codes)} were due by {earliest.isoformat()} and not supplied)"
         )
-        snap = _snapshot(policy, day)
+        snap = _snapshot(policy, day, case.item_code)
         outcome = VerificationOutcome.DEFERRED_OVERDUE
         return (overdue, _consequence(outcome, facts, snap, calendar, now, materials=codes))
     order = case.rectification
@@ -2272,7 +2282,7 @@ def record_verification(
     )
     if not outcome.adverse:
         return (recorded, *_closing(case.apply(recorded), now, day))
-    snap = _snapshot(policy, day)
+    snap = _snapshot(policy, day, case.item_code)
     return (recorded, _consequence(outcome, findings, snap, calendar, now))
 
 
@@ -2363,15 +2373,17 @@ def decide_revocation(
     reason: str | None = None,
     authority: str | None = None,
     record_id: str | None = None,
-    periods: Mapping[Severity, PublicityPeriod] = DEFAULT_PUBLICITY_MONTHS,
+    periods: Mapping[Severity, PublicityPeriod] | None = None,
 ) -> tuple[CaseEvent, ...]:
     """Decide the proposed revocation: ``Revoked`` + ``CreditRecordCreated``, or refuse it.
 
     Refused unless a revocation was proposed and the holder was heard: a statement
     received, or the statement window elapsed unanswered; a hearing requested must have been
     held. The decision follows the proposal: its grounds and legal basis, and the record it
-    announced (kind and severity; ``periods`` by severity, NDRC Order No. 36 by default),
-    decided today, about the applicant, ``record_id`` defaulting to ``"<case id>-revoked"``.
+    announced (kind and severity; ``periods`` by severity, by default those of the NDRC
+    instrument in force today, :func:`~creditcommit.credit.publicity_periods`), decided
+    today, about the applicant and the case's item, ``record_id`` defaulting to
+    ``"<case id>-revoked"``.
 
     ``public_interest``: the revocation would seriously harm the public interest, so it is
     not made (行政许可法 Art 69 para 3): ``RevocationRefused`` with ``reason``, where the
@@ -2383,7 +2395,7 @@ def decide_revocation(
     proposal = case.proposal
     assert proposal is not None  # REVOCATION_PROPOSED
     if public_interest:
-        snap = _snapshot(policy, day)
+        snap = _snapshot(policy, day, case.item_code)
         if not snap.revocation_rules.public_interest_exception:
             raise _illegal(
                 case,
@@ -2430,6 +2442,8 @@ def decide_revocation(
         authority=authority,
         legal_basis="；".join(str(reference) for reference in proposal.legal_basis),
         description=f"撤销行政许可 {licence.reference}：{proposal.grounds}",
+        # The licence item: 行政许可法 Arts 78-79 bar applying for this item again.
+        item_code=case.item_code,
         periods=periods,
     )
     return (revoked, CreditRecordCreated(at=now, record=record))

@@ -158,8 +158,10 @@ def cmd_catalog_check(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_policy_check(args: argparse.Namespace, out: TextIO) -> int:
     policy = Policy.load(*args.files)
     out.write(f"OK — {policy.version}\n")
-    for source in policy.sources:
-        out.write(f"  file: {source}\n")
+    # Every file was checked: its citations against the days its instruments are in force,
+    # and its place's rules against the other files for the same place.
+    for source, scope in zip(policy.sources, policy.scopes, strict=True):
+        out.write(f"  file: {source} ({scope})\n")
     for setting in SETTINGS:
         spans = policy.timeline(setting).spans()
         if not spans:

@@ -37,7 +37,12 @@ import attrs
 
 from creditcommit._converter import read_toml, structure
 from creditcommit.catalog import ApprovalItem, MaterialKind, VerificationMethod
-from creditcommit.credit import DEFAULT_PUBLICITY_MONTHS, PublicityPeriod, Severity
+from creditcommit.credit import (
+    DEFAULT_PUBLICITY_MONTHS,
+    PublicityPeriod,
+    Severity,
+    publicity_periods,
+)
 from creditcommit.decision import Applicant, Decision
 from creditcommit.effective import LegalReference
 from creditcommit.errors import DataFileError, InvalidValue, MissingAuthorisation, Problem
@@ -73,9 +78,10 @@ _DISPOSITIONS: tuple[DispositionValue, ...] = get_args(DispositionValue)
 COMMITMENT_PUBLICITY: PublicityPeriod = DEFAULT_PUBLICITY_MONTHS[Severity.SERIOUS]
 """Default publicity period of the dishonesty record of a false or unfulfilled commitment.
 
-A revoked licence counts as serious dishonesty (domain.md §8.1), so the default is the
-serious period of NDRC Order No. 36: at least 12 and at most 36 months. Pass another
-:class:`~creditcommit.credit.PublicityPeriod` where local rules say otherwise.
+The serious period of NDRC Order No. 36: at least 12 and at most 36 months, the longest a
+record may be published. ``CommitmentTerms.build`` uses the serious period of the
+instrument in force on the issue day instead (:func:`~creditcommit.credit.publicity_periods`).
+Pass another :class:`~creditcommit.credit.PublicityPeriod` where local rules say otherwise.
 """
 
 COMMITMENT_PUBLICITY_BASIS = LegalReference("信用修复管理办法（国家发展改革委令第36号）")
@@ -636,8 +642,8 @@ class CommitmentTerms:
         applicant: Applicant,
         *,
         verification_due: dt.date | None,
-        publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
-        publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
+        publicity: PublicityPeriod | None = None,
+        publicity_basis: LegalReference | None = None,
         issued_on: dt.date | None = None,
     ) -> CommitmentTerms:
         """The terms of an application; ``issued_on`` defaults to the decision's day.
@@ -647,8 +653,17 @@ class CommitmentTerms:
         version or applicant, the standard route, a missing or superfluous verification
         deadline, a plan line for a material the item does not list, a statutory material
         waived or deferred, a deferred material without a due date.
+
+        ``publicity`` and ``publicity_basis`` default to the serious period of the NDRC
+        instrument in force on the issue day (:func:`~creditcommit.credit.publicity_periods`),
+        so that a letter of 2023 cites Order No. 58 and one of 2026-05 Order No. 36.
         """
         day = decision.decided_on if issued_on is None else issued_on
+        dated = publicity_periods(day)
+        if publicity is None:
+            publicity = dated.value[Severity.SERIOUS]
+        if publicity_basis is None:
+            publicity_basis = dated.reference or COMMITMENT_PUBLICITY_BASIS
         problems = _terms_problems(item, decision, applicant, verification_due, day)
         names_en = {m.code: m.name_en for m in item.materials}
         terms: list[MaterialTerm] = []
@@ -1048,7 +1063,8 @@ class _Writer:
 
     def item_section(self) -> _Section:
         separator = self.fill("common.separator")
-        basis = separator.join(str(ref) for ref in self.terms.item.legal_basis)
+        # Law names in 《》 (the citation as Chinese text writes it).
+        basis = separator.join(ref.zh for ref in self.terms.item.legal_basis)
         return _Section(
             self.fill("common.item_title"),
             (
@@ -1070,7 +1086,7 @@ class _Writer:
                 )
             )
             blocks.extend(
-                _Block("ref", self.fill("common.reference_line", reference=str(ref)))
+                _Block("ref", self.fill("common.reference_line", reference=ref.zh))
                 for ref in reason.references
             )
         return _Section(self.fill("common.conditions_title"), tuple(blocks))
@@ -1118,7 +1134,7 @@ class _Writer:
             f"{voice}.consequence_record",
             min_publicity=self.period(period.min_months),
             max_publicity=self.period(period.max_months),
-            publicity_basis=str(self.terms.publicity_basis),
+            publicity_basis=self.terms.publicity_basis.zh,
         )
         return _Section(
             self.fill("common.consequences_title"),
@@ -1290,8 +1306,8 @@ class _TermsDocument:
         applicant: Applicant,
         *,
         verification_due: dt.date | None,
-        publicity: PublicityPeriod = COMMITMENT_PUBLICITY,
-        publicity_basis: LegalReference = COMMITMENT_PUBLICITY_BASIS,
+        publicity: PublicityPeriod | None = None,
+        publicity_basis: LegalReference | None = None,
         issued_on: dt.date | None = None,
     ) -> Self:
         """The document for an application; see :meth:`CommitmentTerms.build`."""

@@ -27,6 +27,7 @@ from typing import Any, Self
 import attrs
 
 from creditcommit._converter import read_toml, structure
+from creditcommit.effective import Dated, LegalReference, Timeline
 from creditcommit.errors import (
     CreditCommitError,
     DataFileError,
@@ -49,6 +50,7 @@ __all__ = [
     "GBT_22116",
     "Grade",
     "GradeScale",
+    "PUBLICITY_PERIODS",
     "PublicityPeriod",
     "SAMR_A_D",
     "Severity",
@@ -56,6 +58,7 @@ __all__ = [
     "add_months",
     "categorise",
     "failure_detail",
+    "publicity_periods",
     "sanitise_detail",
 ]
 
@@ -341,6 +344,8 @@ class CreditRecordKind(enum.Enum):
     """未履行承诺: a commitment that was not fulfilled."""
     FALSE_COMMITMENT = "false_commitment"
     """虚假承诺: a commitment found to be false."""
+    FALSE_APPLICATION = "false_application"
+    """隐瞒有关情况或者提供虚假材料申请行政许可 (行政许可法 第七十八条)."""
 
 
 class Severity(enum.Enum):
@@ -416,6 +421,72 @@ earlier rules (e.g. 发改办财金〔2019〕527号: serious minimum 6 months) n
 """
 
 
+def _table(
+    minor: tuple[int, int], general: tuple[int, int], serious: tuple[int, int]
+) -> Mapping[Severity, PublicityPeriod]:
+    return MappingProxyType(
+        {
+            Severity.MINOR: PublicityPeriod(*minor),
+            Severity.GENERAL: PublicityPeriod(*general),
+            Severity.SERIOUS: PublicityPeriod(*serious),
+        }
+    )
+
+
+PUBLICITY_PERIODS: Timeline[Mapping[Severity, PublicityPeriod]] = Timeline(
+    "credit-record publicity periods",
+    (
+        # 发改办财金〔2019〕527号: general 3-12 months, serious 6-36 (domain.md §8.1 [S51]
+        # [S52]). It has no "minor" level: Order No. 36's 0-3 months are used [I].
+        Dated(
+            dt.date(2019, 12, 31),
+            _table((0, 3), (3, 12), (6, 36)),
+            end=dt.date(2023, 5, 1),
+            reference=LegalReference(
+                "国家发展改革委办公厅关于进一步完善“信用中国”网站及地方信用门户网站行政处罚信息"
+                "信用修复机制的通知（发改办财金〔2019〕527号）"
+            ),
+        ),
+        # NDRC Order No. 58, 2023-05-01 to 2026-03-31: general 3-12 and serious 12-36 are
+        # [UNVERIFIED] (recalled, domain.md §8.1); minor as under Order No. 36 [I].
+        Dated(
+            dt.date(2023, 5, 1),
+            _table((0, 3), (3, 12), (12, 36)),
+            end=dt.date(2026, 4, 1),
+            reference=LegalReference(
+                "失信行为纠正后的信用信息修复管理办法（试行）（国家发展改革委令第58号）"
+            ),
+        ),
+        Dated(
+            dt.date(2026, 4, 1),
+            DEFAULT_PUBLICITY_MONTHS,
+            reference=LegalReference("信用修复管理办法（国家发展改革委令第36号）"),
+        ),
+    ),
+)
+"""Publicity periods of credit records by the NDRC instrument in force on the decision day.
+
+发改办财金〔2019〕527号 until 2023-04-30, NDRC Order No. 58 (失信行为纠正后的信用信息修复管理办法
+（试行）) from 2023-05-01 until 2026-03-31, NDRC Order No. 36 (信用修复管理办法) from 2026-04-01.
+Each entry's ``reference`` names its instrument.
+"""
+
+
+def publicity_periods(decided_on: dt.date) -> Dated[Mapping[Severity, PublicityPeriod]]:
+    """The publicity periods, with their instrument, for a record decided on ``decided_on``.
+
+    A record keeps the periods of the day it was decided. Before the first instrument
+    known here (527号, taken to be in force from the end of 2019), its periods are used.
+
+    >>> publicity_periods(dt.date(2023, 4, 30)).value[Severity.SERIOUS]
+    PublicityPeriod(min_months=6, max_months=36)
+    >>> str(publicity_periods(dt.date(2026, 5, 6)).reference)
+    '信用修复管理办法（国家发展改革委令第36号）'
+    """
+    first = PUBLICITY_PERIODS.entries[0]
+    return first if decided_on < first.start else PUBLICITY_PERIODS.entry_at(decided_on)
+
+
 def _record_problems(r: _RecordSchema | CreditRecord) -> list[Problem]:
     decided_on, repaired_on = r.decided_on, r.repaired_on
     problems = _non_empty("record_id", r.record_id, "record id")
@@ -454,6 +525,7 @@ class _RecordSchema:
     authority: str | None = None
     legal_basis: str | None = None
     description: str | None = None
+    item_code: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -487,6 +559,9 @@ class CreditRecord:
     legal_basis: str | None = None
     """Free-text citation of the law the finding rests on."""
     description: str | None = None
+    item_code: str | None = None
+    """The approval item (licence) the conduct concerned, where it concerned one: the
+    statutory re-application bans (行政许可法 第七十八条、第七十九条) bar that item only."""
 
     def __attrs_post_init__(self) -> None:
         _raise_if("CreditRecord", _record_problems(self))
@@ -504,14 +579,17 @@ class CreditRecord:
         authority: str | None = None,
         legal_basis: str | None = None,
         description: str | None = None,
-        periods: Mapping[Severity, PublicityPeriod] = DEFAULT_PUBLICITY_MONTHS,
+        item_code: str | None = None,
+        periods: Mapping[Severity, PublicityPeriod] | None = None,
     ) -> Self:
         """A record whose publicity periods come from its severity.
 
-        ``periods`` defaults to :data:`DEFAULT_PUBLICITY_MONTHS` (NDRC Order No. 36); pass a
-        table of your own for records under other rules.
+        ``periods`` defaults to those of the instrument in force on ``decided_on``
+        (:func:`publicity_periods`: 527号, Order No. 58 or Order No. 36); pass a table of
+        your own for records under other rules.
         """
-        period = periods[severity]
+        table = publicity_periods(decided_on).value if periods is None else periods
+        period = table[severity]
         return cls(
             record_id=record_id,
             subject=subject,
@@ -524,6 +602,7 @@ class CreditRecord:
             authority=authority,
             legal_basis=legal_basis,
             description=description,
+            item_code=item_code,
         )
 
     @classmethod
@@ -539,8 +618,12 @@ class CreditRecord:
         return cls(**attrs.asdict(schema, recurse=False))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain data that :meth:`from_dict` reads back."""
-        return {
+        """JSON-ready plain data that :meth:`from_dict` reads back.
+
+        ``item_code`` appears only when set, so that evidence digests computed before the
+        field existed still verify.
+        """
+        data = {
             "record_id": self.record_id,
             "subject": self.subject,
             "kind": self.kind.value,
@@ -553,6 +636,16 @@ class CreditRecord:
             "legal_basis": self.legal_basis,
             "description": self.description,
         }
+        if self.item_code is not None:
+            data["item_code"] = self.item_code
+        return data
+
+    @property
+    def publicity_basis(self) -> LegalReference:
+        """The instrument whose publicity and repair rules applied on the decision day."""
+        reference = publicity_periods(self.decided_on).reference
+        assert reference is not None  # every entry of PUBLICITY_PERIODS has one
+        return reference
 
     @property
     def publicity_period(self) -> PublicityPeriod:

@@ -260,6 +260,9 @@ class Decision:
     policy: RuleVersion
     evidence_digest: str | None = None
     major_project: bool = False
+    #: Whose rules decided it: the most specific place of the policy files applied, e.g.
+    #: ``"高邮市（321084）"`` (``None``: national defaults or files without a place).
+    jurisdiction: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.reasons:
@@ -284,6 +287,12 @@ class Decision:
             head = f"Item {self.item_code}: {self.route.label_en} ({self.route.name})"
             basis = "Basis"
         lines = [head]
+        if self.jurisdiction is not None:
+            lines.append(
+                f"适用{self.jurisdiction}的规则"
+                if lang == "zh"
+                else f"Rules applied: those of {self.jurisdiction}"
+            )
         for number, reason in enumerate(self.reasons, 1):
             lines.append(f"{number}. {reason.text(lang)}")
             lines.extend(f"   {basis}: {ref}" for ref in reason.references)

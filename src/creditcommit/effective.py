@@ -16,16 +16,30 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from creditcommit.errors import ConflictingValues, NoValueInForce
 
-__all__ = ["Dated", "LegalReference", "RuleVersion", "Timeline"]
+__all__ = [
+    "Dated",
+    "Instrument",
+    "InstrumentRegistry",
+    "LegalReference",
+    "RuleVersion",
+    "Timeline",
+]
 
 T = TypeVar("T")
+
+
+# "title（国办发〔2020〕42号）" or "title（国家发展改革委令第36号）": a title and its number.
+_NUMBERED = re.compile(r"(.+?)（([^（）]*(?:〔\d{4}〕\d+号|令第\d+号))）")
+_NUMBER_ONLY = re.compile(r"[^（）《》]*(?:〔\d{4}〕\d+号|令第\d+号)")
 
 
 def _not_blank(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -47,6 +61,137 @@ class LegalReference:
     def __str__(self) -> str:
         text = self.instrument if self.article is None else f"{self.instrument} {self.article}"
         return text if self.url is None else f"{text} <{self.url}>"
+
+    @property
+    def zh(self) -> str:
+        """The citation as Chinese text writes it: the title in 《》, then number and article.
+
+        >>> LegalReference("信用修复管理办法（国家发展改革委令第36号）").zh
+        '《信用修复管理办法》（国家发展改革委令第36号）'
+        >>> LegalReference("中华人民共和国行政许可法", "第七十九条").zh
+        '《中华人民共和国行政许可法》第七十九条'
+        >>> LegalReference("发改办财金〔2018〕424号").zh
+        '发改办财金〔2018〕424号'
+        """
+        if _NUMBER_ONLY.fullmatch(self.instrument):
+            text = self.instrument
+        else:
+            found = _NUMBERED.fullmatch(self.instrument)
+            text = (
+                f"《{self.instrument}》"
+                if found is None
+                else f"《{found.group(1)}》（{found.group(2)}）"
+            )
+        return text if self.article is None else f"{text}{self.article}"
+
+
+def _optional_day(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+        raise TypeError(f"{attribute.name} must be a datetime.date, got {value!r}")
+
+
+@attrs.frozen
+class Instrument:
+    """A legal instrument (法律文件) with the days it is in force: ``[start, end)``.
+
+    ``title`` is the name references use (``LegalReference.instrument``), ``number`` the
+    document number (文号) if it has one, ``end`` the day it was repealed or replaced
+    (``None``: still in force). ``note`` says where the dates come from and marks dates
+    that could not be checked against an official text ([UNVERIFIED]).
+    """
+
+    title: str = attrs.field(validator=_not_blank)
+    start: dt.date = attrs.field(validator=_optional_day)
+    end: dt.date | None = attrs.field(default=None, kw_only=True, validator=_optional_day)
+    number: str | None = attrs.field(default=None, kw_only=True)
+    note: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(
+                f"{self.title}: end {self.end.isoformat()} must be after start "
+                f"{self.start.isoformat()}"
+            )
+
+    def names(self) -> tuple[str, ...]:
+        """The spellings a reference may use: the title, with or without its number."""
+        if self.number is None:
+            return (self.title,)
+        return (self.title, f"{self.title}（{self.number}）", self.number)
+
+    def in_force(self, day: dt.date) -> bool:
+        """True if the instrument is in force on ``day``."""
+        return self.start <= day and (self.end is None or day < self.end)
+
+    def span_text(self) -> str:
+        """``"2023-05-01 to 2026-03-31"`` or ``"from 2004-07-01"`` (the last day in force)."""
+        if self.end is None:
+            return f"from {self.start.isoformat()}"
+        last = self.end - dt.timedelta(days=1)
+        return f"{self.start.isoformat()} to {last.isoformat()}"
+
+
+def _frozen_index(value: Mapping[str, Instrument]) -> Mapping[str, Instrument]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class InstrumentRegistry:
+    """The instruments references may cite, by every name they go by (法律文件登记表).
+
+    Build it with :meth:`of`; the bundled registry is
+    :func:`creditcommit.policy.bundled_instruments`. Two instruments claiming the same name
+    raise :class:`ValueError`.
+    """
+
+    instruments: tuple[Instrument, ...]
+    _index: Mapping[str, Instrument] = attrs.field(
+        converter=_frozen_index, eq=False, hash=False, repr=False
+    )
+
+    @classmethod
+    def of(cls, instruments: Iterable[Instrument]) -> InstrumentRegistry:
+        """A registry of ``instruments``."""
+        found = tuple(instruments)
+        index: dict[str, Instrument] = {}
+        for instrument in found:
+            for name in instrument.names():
+                if name in index and index[name] != instrument:
+                    raise ValueError(f"two instruments are both called {name!r}")
+                index[name] = instrument
+        return cls(found, index)
+
+    def find(self, reference: LegalReference | str) -> Instrument | None:
+        """The instrument a reference names, or ``None`` if the registry does not know it."""
+        name = reference if isinstance(reference, str) else reference.instrument
+        return self._index.get(name)
+
+    def merged(self, others: Iterable[Instrument]) -> InstrumentRegistry:
+        """This registry with ``others`` added (a city's own instruments)."""
+        return InstrumentRegistry.of((*self.instruments, *others))
+
+    def problem(self, reference: LegalReference, start: dt.date, end: dt.date | None) -> str | None:
+        """Why a rule in force on ``[start, end)`` may not cite ``reference``, or ``None``.
+
+        A rule may cite only an instrument in force on every day it applies: not before
+        the instrument takes effect, and not after it is repealed. An instrument the
+        registry does not know gives ``None`` (nothing to check against).
+        """
+        instrument = self.find(reference)
+        if instrument is None:
+            return None
+        if start < instrument.start:
+            return (
+                f"cites 《{instrument.title}》, in force only from "
+                f"{instrument.start.isoformat()}, but applies from {start.isoformat()}"
+            )
+        if instrument.end is not None and (end is None or end > instrument.end):
+            runs = "without an end" if end is None else f"until {end.isoformat()}"
+            return (
+                f"cites 《{instrument.title}》, repealed on {instrument.end.isoformat()}, but "
+                f"applies {runs}; end the entry by {instrument.end.isoformat()}"
+            )
+        return None
 
 
 @attrs.frozen

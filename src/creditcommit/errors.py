@@ -32,6 +32,7 @@ __all__ = [
     "NoValueInForce",
     "PluginError",
     "Problem",
+    "ReapplicationBarred",
     "ScaleMismatch",
     "SigningKeyMissing",
     "StoreUnavailable",
@@ -484,4 +485,42 @@ class SigningKeyMissing(CreditCommitError):
             "key (at least 16 characters), or install a plugin that provides a signature "
             "provider (e.g. a CA-issued SM2 certificate); commitment letters are never signed "
             "without a key"
+        )
+
+
+class ReapplicationBarred(CreditCommitError):
+    """The applicant may not apply for this licence again yet (不得再次申请).
+
+    行政许可法 第七十八条 (concealment or false material at application: one year) and
+    第七十九条 (a licence obtained by fraud or bribery: three years) bar applying for the
+    *same* licence; the application is refused and nothing is recorded.
+
+    :ivar item: the item code applied for.
+    :ivar applicant: the applicant's identifier.
+    :ivar record_id: the credit record the ban follows from.
+    :ivar until: the first day a new application is allowed.
+    :ivar basis: the article that imposes the ban, e.g.
+        ``"中华人民共和国行政许可法 第七十九条"``.
+    :ivar reason_zh: the sentence to give the applicant.
+    """
+
+    def __init__(
+        self,
+        *,
+        item: str,
+        applicant: str,
+        record_id: str,
+        until: dt.date,
+        basis: str,
+        reason_zh: str,
+    ) -> None:
+        self.item = item
+        self.applicant = applicant
+        self.record_id = record_id
+        self.until = until
+        self.basis = basis
+        self.reason_zh = reason_zh
+        super().__init__(
+            f"{applicant} may not apply for item {item!r} again before {until.isoformat()}: "
+            f"credit record {record_id!r} bars it under {basis} ({reason_zh})"
         )

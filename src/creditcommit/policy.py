@@ -23,6 +23,7 @@ import importlib.resources
 import itertools
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -46,13 +47,21 @@ from creditcommit.credit import (
     add_months,
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
-from creditcommit.effective import Dated, LegalReference, RuleVersion, Timeline
+from creditcommit.effective import (
+    Dated,
+    Instrument,
+    InstrumentRegistry,
+    LegalReference,
+    RuleVersion,
+    Timeline,
+)
 from creditcommit.errors import (
     ConflictingValues,
     DataFileError,
     InvalidValue,
     NoValueInForce,
     Problem,
+    ReapplicationBarred,
 )
 from creditcommit.reasons import (
     FAILURE_CATEGORY_LABELS,
@@ -78,8 +87,12 @@ __all__ = [
     "PublicationDeadlines",
     "ReapplicationBan",
     "SETTINGS",
+    "bundled_instruments",
+    "code_place",
     "decide",
     "decide_many",
+    "division_contains",
+    "item_place",
 ]
 
 SETTINGS: tuple[str, ...] = (
@@ -212,11 +225,16 @@ def _tag_set(values: Iterable[str]) -> frozenset[str]:
 
 @attrs.frozen
 class ReapplicationBan:
-    """A bar on applying again after a record (不得再次申请), 行政许可法 Arts 78–79.
+    """A bar on applying for the same licence again (不得再次申请该行政许可).
 
-    After a record of ``kind`` the applicant may not apply for ``months`` months from the
-    record's decision day for items in one of ``domains`` (every item when empty). Credit
-    repair does not shorten a statutory ban.
+    行政许可法 第七十八条: concealment or false material at application bars a new
+    application for the same licence for one year; 第七十九条: a licence obtained by fraud or
+    bribery (a false commitment is such a deception) bars it for three years. Both apply
+    only where the licence concerns public safety, personal health or life and property:
+    ``domains`` are those tags (every item when empty). After a record of ``kind`` about an
+    item (:attr:`CreditRecord.item_code`), the applicant may not apply for *that item* for
+    ``months`` months from the record's decision day; other items stay open. Credit repair
+    does not shorten a statutory ban.
     """
 
     kind: CreditRecordKind
@@ -231,10 +249,13 @@ class ReapplicationBan:
         """The first day the ban no longer runs."""
         return add_months(record.decided_on, self.months)
 
-    def bans(self, record: CreditRecord, item_domains: frozenset[str], on: dt.date) -> bool:
-        """True if the record bars an application for an item in ``item_domains`` on ``on``."""
+    def bans(
+        self, record: CreditRecord, item_code: str, item_domains: frozenset[str], on: dt.date
+    ) -> bool:
+        """True if the record bars an application for item ``item_code`` on ``on``."""
         return (
             record.kind is self.kind
+            and record.item_code == item_code
             and (not self.domains or not self.domains.isdisjoint(item_domains))
             and record.decided_on <= on < self.ends_on(record)
         )
@@ -273,11 +294,15 @@ class PublicationDeadlines:
 # through the strict converter.
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class _HeaderSchema:
     name: str
     version: str
     description: str | None = None
+    place: str | None = None
+    place_name: str | None = None
+    domains: list[str] = attrs.field(factory=list)
+    items: list[str] = attrs.field(factory=list)
 
 
 @attrs.frozen(kw_only=True)
@@ -298,6 +323,7 @@ class _FileSchema:
     publication_working_days: list[Any] = attrs.field(factory=list)
     revocation_rules: list[Any] = attrs.field(factory=list)
     inspection_ratios: list[Any] = attrs.field(factory=list)
+    instruments: list[Any] = attrs.field(factory=list)
 
 
 @attrs.frozen
@@ -642,6 +668,53 @@ def _sha256(data: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_DIVISION = re.compile(r"[1-9][0-9]{5}")
+
+
+def division_contains(outer: str, inner: str) -> bool:
+    """True if administrative division ``inner`` lies inside (or is) ``outer`` (GB/T 2260).
+
+    Codes nest by their zero tails: a province ``320000`` holds every ``32xxxx``, a city
+    ``321000`` every ``3210xx``, a county or district only itself.
+
+    >>> division_contains("321000", "321084"), division_contains("321000", "320100")
+    (True, False)
+    """
+    if outer.endswith("0000"):
+        return inner[:2] == outer[:2]
+    if outer.endswith("00"):
+        return inner[:4] == outer[:4]
+    return inner == outer
+
+
+def _division_level(code: str | None) -> int:
+    """0 everywhere, 1 a province, 2 a city, 3 a county or district."""
+    if code is None:
+        return 0
+    if code.endswith("0000"):
+        return 1
+    return 2 if code.endswith("00") else 3
+
+
+def code_place(code: str) -> str | None:
+    """The administrative division an item code names: its six-digit prefix, or ``None``.
+
+    >>> code_place("321084-GGCSWSXK"), code_place("GGCSWSXK")
+    ('321084', None)
+    """
+    head, sep, _ = code.partition("-")
+    return head if sep and _DIVISION.fullmatch(head) else None
+
+
+def item_place(item: ApprovalItem) -> str | None:
+    """The administrative division an item is handled in: its code's six-digit prefix.
+
+    Item codes of the bundled catalogue start with the division code of the implementing
+    agency's place (``"321084-GGCSWSXK"``: 高邮市). ``None`` if the code has no such prefix.
+    """
+    return code_place(item.code)
+
+
 @attrs.frozen(eq=False)
 class _Layer:
     """One policy file: its header, the settings it sets, and where each entry came from."""
@@ -653,10 +726,17 @@ class _Layer:
     settings: Mapping[str, Timeline[Any]]
     #: (setting, start) -> path of the entry in the file, e.g. "conditional_threshold[1]".
     paths: Mapping[tuple[str, dt.date], str]
+    #: The division the file's rules apply to (None: wherever the policy is used).
+    place: str | None = None
+    place_name: str | None = None
+    #: Items (by code) and domains the rules are limited to (both empty: every item).
+    items: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+    instruments: tuple[Instrument, ...] = ()
     digest: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        content = {
+        content: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "description": self.description,
@@ -673,15 +753,168 @@ class _Layer:
                 for setting, timeline in self.settings.items()
             },
         }
+        # Only when set, so that files without a place keep their digests.
+        scope = {
+            "place": self.place,
+            "place_name": self.place_name,
+            "items": self.items,
+            "domains": self.domains,
+            "instruments": self.instruments,
+        }
+        content.update({key: value for key, value in scope.items() if value})
         object.__setattr__(self, "digest", _sha256(_canonical(content)))
+
+    @property
+    def scoped(self) -> bool:
+        """True if the file's rules are limited to some items or domains."""
+        return bool(self.items or self.domains)
+
+    @property
+    def tier(self) -> tuple[int, bool]:
+        """How specific the file is: more specific files replace less specific ones."""
+        return (_division_level(self.place), self.scoped)
+
+    @property
+    def jurisdiction(self) -> str | None:
+        """``"高邮市（321084）"``, the code alone, or ``None`` without a place."""
+        if self.place is None:
+            return None
+        return self.place if self.place_name is None else f"{self.place_name}（{self.place}）"
+
+    def applies(self, place: str | None, codes: frozenset[str], domains: frozenset[str]) -> bool:
+        """True if the file's rules apply in ``place`` to an item with these codes/domains."""
+        if self.place is not None and (place is None or not division_contains(self.place, place)):
+            return False
+        if self.scoped:
+            return not self.items.isdisjoint(codes) or not self.domains.isdisjoint(domains)
+        return True
+
+
+_INSTRUMENT_KEYS = ("title", "number", "from", "until", "note")
+
+
+def _parse_instrument(
+    raw: object, path: str, source: str
+) -> tuple[Instrument | None, list[Problem]]:
+    if not isinstance(raw, Mapping):
+        return None, [
+            Problem(path, f"expected a table {{ title = ..., from = ... }}, got {describe(raw)}")
+        ]
+    problems: list[Problem] = []
+    unknown = sorted(key for key in raw if key not in _INSTRUMENT_KEYS)
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        problems.append(
+            Problem(path, f"unknown key {names} (allowed: {', '.join(_INSTRUMENT_KEYS)})")
+        )
+    values: dict[str, Any] = {}
+    for key, cls, required in (
+        ("title", str, True),
+        ("number", str, False),
+        ("from", dt.date, True),
+        ("until", dt.date, False),
+        ("note", str, False),
+    ):
+        if key not in raw:
+            if required:
+                problems.append(Problem(f"{path}.{key}", "required key is missing"))
+            continue
+        value, found = _typed(raw[key], cls, f"{path}.{key}", source)
+        problems += found
+        values[key] = value
+    if problems:
+        return None, problems
+    if not values["title"].strip():
+        return None, [Problem(f"{path}.title", "must not be empty")]
+    start, end = values["from"], values.get("until")
+    if end is not None and end <= start:
+        return None, [
+            Problem(
+                f"{path}.until",
+                f"until {end.isoformat()} must be after from {start.isoformat()} "
+                "(until is the first day the instrument is no longer in force)",
+            )
+        ]
+    return Instrument(
+        values["title"], start, end=end, number=values.get("number"), note=values.get("note")
+    ), []
+
+
+@functools.cache
+def bundled_instruments() -> InstrumentRegistry:
+    """The instruments the bundled data cites, with their days in force (``instruments.toml``)."""
+    resource = importlib.resources.files("creditcommit").joinpath("data/instruments.toml")
+    source = "creditcommit/data/instruments.toml"
+    data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    raws = data.get("instruments", [])
+    found: list[Instrument] = []
+    problems: list[Problem] = []
+    for i, raw in enumerate(raws if isinstance(raws, list) else []):
+        instrument, more = _parse_instrument(raw, f"instruments[{i}]", source)
+        problems += more
+        if instrument is not None:
+            found.append(instrument)
+    if problems:
+        raise DataFileError(source, problems)
+    return InstrumentRegistry.of(found)
+
+
+def _cited(entry: Dated[Any]) -> list[tuple[str, LegalReference]]:
+    """The references an entry cites, with the path under the entry: its own and its rules'."""
+    cited: list[tuple[str, LegalReference]] = []
+    if entry.reference is not None:
+        cited.append(("reference", entry.reference))
+    if isinstance(entry.value, tuple):
+        for i, rule in enumerate(entry.value):
+            ref = getattr(rule, "reference", None)
+            if isinstance(ref, LegalReference):
+                cited.append((f"value[{i}].reference", ref))
+    return cited
+
+
+def _citation_problems(
+    settings: Mapping[str, Timeline[Any]],
+    paths: Mapping[tuple[str, dt.date], str],
+    registry: InstrumentRegistry,
+) -> list[Problem]:
+    """Entries citing an instrument not in force on every day they apply."""
+    problems: list[Problem] = []
+    for setting, timeline in settings.items():
+        for entry, (start, end) in zip(timeline, timeline.spans(), strict=True):
+            for sub, ref in _cited(entry):
+                found = registry.problem(ref, start, end)
+                if found is not None:
+                    problems.append(Problem(f"{paths[(setting, entry.start)]}.{sub}", found))
+    return problems
 
 
 def _load_layer(data: object, source: str) -> _Layer:
     schema = structure(data, _FileSchema, source=source)
     problems: list[Problem] = []
+    header = schema.policy
     for field in ("name", "version"):
-        if not getattr(schema.policy, field).strip():
+        if not getattr(header, field).strip():
             problems.append(Problem(f"policy.{field}", "must not be empty"))
+    if header.place is not None and not _DIVISION.fullmatch(header.place):
+        problems.append(
+            Problem(
+                "policy.place",
+                f"expected a six-digit administrative division code (e.g. '321084'), "
+                f"got {header.place!r}",
+            )
+        )
+    if (header.items or header.domains) and header.place is None:
+        problems.append(
+            Problem("policy", "items and domains limit a place's rules: give the place too")
+        )
+    problems += _blank_items(header.items, "policy.items")
+    problems += _blank_items(header.domains, "policy.domains")
+    instruments: list[Instrument] = []
+    for i, raw in enumerate(schema.instruments):
+        instrument, found = _parse_instrument(raw, f"instruments[{i}]", source)
+        problems += found
+        if instrument is not None:
+            instruments.append(instrument)
     settings: dict[str, Timeline[Any]] = {}
     paths: dict[tuple[str, dt.date], str] = {}
     for setting in SETTINGS:
@@ -715,15 +948,27 @@ def _load_layer(data: object, source: str) -> _Layer:
         problems = _cross_problems(
             settings, lambda setting, start: (source, paths[(setting, start)])
         ).get(source, [])
+    if not problems:
+        try:
+            registry = bundled_instruments().merged(instruments)
+        except ValueError as exc:
+            problems = [Problem("instruments", str(exc))]
+        else:
+            problems = _citation_problems(settings, paths, registry)
     if problems:
         raise DataFileError(source, problems)
     return _Layer(
-        schema.policy.name,
-        schema.policy.version,
-        schema.policy.description,
+        header.name,
+        header.version,
+        header.description,
         source,
         settings,
         paths,
+        place=header.place,
+        place_name=header.place_name,
+        items=frozenset(header.items),
+        domains=frozenset(header.domains),
+        instruments=tuple(instruments),
     )
 
 
@@ -821,38 +1066,54 @@ _Origins = dict[tuple[str, dt.date], tuple[_Layer, str]]
 def _combine(layers: Sequence[_Layer]) -> tuple[dict[str, Timeline[Any]], _Origins]:
     """Overlay ``layers[1:]`` on the defaults ``layers[0]``, setting by setting.
 
-    Overlays replace the defaults on the days they cover; two overlays covering the same
-    day is :class:`ConflictingValues`. The defaults stay in force on days no overlay covers.
+    Overlays are taken from the least to the most specific (:attr:`_Layer.tier`: no place,
+    a province, a city, a county or district; limited to items or domains after unlimited
+    ones). Each tier replaces what lies under it on the days it covers; two overlays of the
+    same tier covering the same day is :class:`ConflictingValues`. What lies under stays in
+    force on days no overlay covers.
     """
-    base, overlays = layers[0], layers[1:]
-    timelines: dict[str, Timeline[Any]] = {}
-    origins: _Origins = {}
-    for setting in SETTINGS:
-        tops = [(layer, layer.settings[setting]) for layer in overlays if setting in layer.settings]
-        for (a, mine), (b, theirs) in itertools.combinations(tops, 2):
-            try:
-                mine.overlay(theirs)
-            except ConflictingValues as exc:
-                raise ConflictingValues(
-                    setting,
-                    exc.day,
-                    f"the overlays {a.name!r} ({a.source}) and {b.name!r} ({b.source}) both "
-                    "set it; an overlay replaces only the defaults, never another overlay",
-                ) from None
-        entries: list[Dated[Any]] = []
-        for layer, timeline in tops:
-            for entry in timeline:
-                entries.append(entry)
-                origins[(setting, entry.start)] = (layer, layer.paths[(setting, entry.start)])
-        defaults = base.settings.get(setting)
-        if defaults is not None:
-            covered = Timeline(setting, entries).spans()
-            for entry, (start, end) in zip(defaults, defaults.spans(), strict=True):
-                path = base.paths[(setting, entry.start)]
-                for p_start, p_end in _subtract(start, end, covered):
-                    entries.append(attrs.evolve(entry, start=p_start, end=p_end))
-                    origins[(setting, p_start)] = (base, path)
-        if entries:
+    base = layers[0]
+    tiers: dict[tuple[int, bool], list[_Layer]] = {}
+    for layer in layers[1:]:
+        tiers.setdefault(layer.tier, []).append(layer)
+    timelines: dict[str, Timeline[Any]] = dict(base.settings)
+    origins: _Origins = {
+        (setting, entry.start): (base, base.paths[(setting, entry.start)])
+        for setting, timeline in base.settings.items()
+        for entry in timeline
+    }
+    for tier in sorted(tiers):
+        overlays = tiers[tier]
+        for setting in SETTINGS:
+            tops = [
+                (layer, layer.settings[setting]) for layer in overlays if setting in layer.settings
+            ]
+            if not tops:
+                continue
+            for (a, mine), (b, theirs) in itertools.combinations(tops, 2):
+                try:
+                    mine.overlay(theirs)
+                except ConflictingValues as exc:
+                    raise ConflictingValues(
+                        setting,
+                        exc.day,
+                        f"the overlays {a.name!r} ({a.source}) and {b.name!r} ({b.source}) both "
+                        "set it for the same place; an overlay replaces only the rules of a "
+                        "wider place (or the defaults), never another overlay of its own place",
+                    ) from None
+            under = timelines.get(setting, Timeline(setting))
+            below = [origins[(setting, entry.start)] for entry in under]
+            entries: list[Dated[Any]] = []
+            for layer, timeline in tops:
+                for entry in timeline:
+                    entries.append(entry)
+                    origins[(setting, entry.start)] = (layer, layer.paths[(setting, entry.start)])
+            if under:
+                covered = Timeline(setting, entries).spans()
+                for entry, (start, end), origin in zip(under, under.spans(), below, strict=True):
+                    for p_start, p_end in _subtract(start, end, covered):
+                        entries.append(attrs.evolve(entry, start=p_start, end=p_end))
+                        origins[(setting, p_start)] = origin
             timelines[setting] = Timeline(setting, entries)
     return timelines, origins
 
@@ -867,6 +1128,32 @@ def _layer_tuple(layers: Iterable[_Layer]) -> tuple[_Layer, ...]:
     return found
 
 
+def _root_place(layers: Sequence[_Layer]) -> str | None:
+    """The widest place the files name, if exactly one: where the policy applies by default."""
+    placed = [layer for layer in layers if layer.place is not None]
+    if not placed:
+        return None
+    widest = min(_division_level(layer.place) for layer in placed)
+    places = {layer.place for layer in placed if _division_level(layer.place) == widest}
+    return places.pop() if len(places) == 1 else None
+
+
+def _select(
+    layers: Sequence[_Layer], place: str | None, codes: frozenset[str], domains: frozenset[str]
+) -> tuple[_Layer, ...]:
+    """The defaults and the overlays that apply in ``place`` to an item like this."""
+    return (layers[0], *(layer for layer in layers[1:] if layer.applies(place, codes, domains)))
+
+
+def _built(layers: Sequence[_Layer]) -> tuple[dict[str, Timeline[Any]], _Origins]:
+    timelines, origins = _combine(layers)
+    problems = _cross_problems(timelines, lambda setting, start: _origin(origins, setting, start))
+    if problems:
+        source, found = next(iter(problems.items()))
+        raise DataFileError(source, found)
+    return timelines, origins
+
+
 @attrs.frozen(eq=False, repr=False)
 class Policy:
     """A city's tiered-approval policy (审批分级政策): dated settings from one or more files.
@@ -874,29 +1161,49 @@ class Policy:
     Build it with :meth:`national`, :meth:`load`, :meth:`from_toml`, :meth:`from_dict`,
     :meth:`sample` and :meth:`overlay`. The first file is the defaults; every overlay
     replaces the defaults on the days it sets a value, and two overlays setting the same
-    setting on the same day raise :class:`~creditcommit.errors.ConflictingValues`.
-    Policies are equal when their :attr:`version` digests are.
+    setting on the same day for the same place raise
+    :class:`~creditcommit.errors.ConflictingValues`.
+
+    A file may apply to a place (``place``, an administrative division code) and, within
+    it, to some items or domains only; the rules of a narrower place replace those of a
+    wider one (a district's those of its city, the city's the national defaults).
+    :meth:`view` gives the policy of one place and item; :meth:`at` without a place gives
+    the rules of the widest place the files name (the city). Policies are equal when their
+    :attr:`version` digests are.
     """
 
     _layers: tuple[_Layer, ...] = attrs.field(converter=_layer_tuple)
+    _selected: bool = attrs.field(default=False, kw_only=True)
     #: Name, declared version and SHA-256 digest of the content of every file.
     version: RuleVersion = attrs.field(init=False)
+    #: The place whose rules :meth:`at` gives without a place (``None``: no file has one).
+    place: str | None = attrs.field(init=False)
+    #: The most specific place among the files in use, as ``"高邮市（321084）"``.
+    jurisdiction: str | None = attrs.field(init=False)
+    _active: tuple[_Layer, ...] = attrs.field(init=False)
     _timelines: Mapping[str, Timeline[Any]] = attrs.field(init=False)
     _bounds: tuple[dt.date, ...] = attrs.field(init=False)
     _snapshots: dict[int, PolicySnapshot] = attrs.field(init=False)
+    _views: dict[tuple[_Layer, ...], Policy] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        timelines, origins = _combine(self._layers)
-        problems = _cross_problems(
-            timelines, lambda setting, start: _origin(origins, setting, start)
-        )
-        if problems:
-            source, found = next(iter(problems.items()))
-            raise DataFileError(source, found)
+        layers = self._layers
+        if self._selected:
+            active = layers
+            placed = [layer for layer in layers if layer.place is not None]
+            place = max(placed, key=lambda layer: layer.tier).place if placed else None
+        else:
+            place = _root_place(layers)
+            active = _select(layers, place, frozenset(), frozenset())
+            # Every place's own rules must combine too, not only the default place's.
+            for layer in layers[1:]:
+                if layer.place is not None:
+                    _built(_select(layers, layer.place, layer.items, layer.domains))
+        timelines, _ = _built(active)
         bounds = sorted(
             {day for tl in timelines.values() for span in tl.spans() for day in span if day}
         )
-        base, overlays = self._layers[0], self._layers[1:]
+        base, overlays = active[0], (layers if not self._selected else active)[1:]
         digest = _sha256(
             {
                 "format": "creditcommit-policy/1",
@@ -904,15 +1211,24 @@ class Policy:
                 "overlays": sorted(layer.digest for layer in overlays),
             }
         )
+        named = layers if not self._selected else active
         version = RuleVersion(
-            " + ".join(layer.name for layer in self._layers),
-            " + ".join(layer.version for layer in self._layers),
+            " + ".join(layer.name for layer in named),
+            " + ".join(layer.version for layer in named),
             digest,
         )
+        specific = [layer for layer in active if layer.place is not None]
+        jurisdiction = (
+            max(specific, key=lambda layer: layer.tier).jurisdiction if specific else None
+        )
         object.__setattr__(self, "version", version)
+        object.__setattr__(self, "place", place)
+        object.__setattr__(self, "jurisdiction", jurisdiction)
+        object.__setattr__(self, "_active", active)
         object.__setattr__(self, "_timelines", MappingProxyType(timelines))
         object.__setattr__(self, "_bounds", tuple(bounds))
         object.__setattr__(self, "_snapshots", {})
+        object.__setattr__(self, "_views", {})
 
     # -- construction -----------------------------------------------------------------
 
@@ -965,8 +1281,28 @@ class Policy:
         """The files the policy was read from, defaults first."""
         return tuple(layer.source for layer in self._layers)
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Where each file applies, in :attr:`sources` order, in words.
+
+        ``"everywhere"``, ``"江都区（321012）"``, or with a limit:
+        ``"江都区（321012）, domains construction-projects, items 321012-TZXMBA"``.
+        """
+        found = []
+        for layer in self._layers:
+            parts = [layer.jurisdiction or "everywhere"]
+            if layer.domains:
+                parts.append("domains " + ", ".join(sorted(layer.domains)))
+            if layer.items:
+                parts.append("items " + ", ".join(sorted(layer.items)))
+            found.append("; ".join(parts))
+        return tuple(found)
+
     def timeline(self, setting: str) -> Timeline[Any]:
-        """The combined timeline of one setting (empty if no file sets it)."""
+        """The combined timeline of one setting (empty if no file sets it).
+
+        That of :attr:`place` (the city); :meth:`view` gives another place's.
+        """
         if setting not in _PARSERS:
             known = ", ".join(SETTINGS)
             raise InvalidValue("Policy", [Problem(setting, f"not a setting (settings: {known})")])
@@ -976,12 +1312,39 @@ class Policy:
         """Every day on which some setting starts or stops, sorted."""
         return self._bounds
 
-    def at(self, day: dt.date) -> PolicySnapshot:
+    def view(self, *, place: str | None = None, item: ApprovalItem | None = None) -> Policy:
+        """The policy of one place, for one item: the files that apply there, combined.
+
+        The place is ``place``, else the item's (:func:`item_place`: its code's division
+        prefix), else :attr:`place`. A file limited to items or domains applies only to an
+        item it lists by code or that shares a domain with it. Without a file of its own a
+        place falls back to the wider place's rules, and then to the national defaults.
+        """
+        where = place if place is not None else (None if item is None else item_place(item))
+        if where is None:
+            where = self.place
+        codes = frozenset() if item is None else frozenset({item.code})
+        domains = frozenset() if item is None else item.domains
+        chosen = _select(self._layers, where, codes, domains)
+        if chosen == self._active:
+            return self
+        found = self._views.get(chosen)
+        if found is None:
+            found = Policy(chosen, selected=True)
+            self._views[chosen] = found
+        return found
+
+    def at(
+        self, day: dt.date, *, place: str | None = None, item: ApprovalItem | None = None
+    ) -> PolicySnapshot:
         """Every setting in force on ``day``, precomputed for fast decisions.
 
+        With ``place`` or ``item``, the rules of that place and item (see :meth:`view`).
         Raises :class:`NoValueInForce` naming the first setting without a value that day.
         Snapshots are shared between the days on which no setting changes.
         """
+        if place is not None or item is not None:
+            return self.view(place=place, item=item).at(day)
         segment = bisect.bisect_right(self._bounds, day) - 1
         cached = self._snapshots.get(segment)
         if cached is not None:
@@ -1004,14 +1367,17 @@ class Policy:
             grade_scale=scale,
             conditional_threshold=scale.grade(values.pop("conditional_threshold")),
             references=references,
+            jurisdiction=self.jurisdiction,
             **values,
         )
         self._snapshots[segment] = snapshot
         return snapshot
 
-    def __reduce__(self) -> tuple[type[Policy], tuple[tuple[_Layer, ...]]]:
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[tuple[_Layer, ...], bool], Policy], tuple[tuple[_Layer, ...], bool]]:
         # Rebuilt from its files, so that a policy can be sent to worker processes.
-        return (type(self), (self._layers,))
+        return (_policy_from, (self._layers, self._selected))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Policy):
@@ -1023,6 +1389,10 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"Policy({self.version})"
+
+
+def _policy_from(layers: tuple[_Layer, ...], selected: bool) -> Policy:
+    return Policy(layers, selected=selected)
 
 
 def _origin(origins: _Origins, setting: str, start: dt.date) -> tuple[str, str]:
@@ -1039,7 +1409,11 @@ def _bundled(name: str) -> Policy:
 
 @functools.cache
 def _sample() -> Policy:
-    return _bundled("policy-national.toml").overlay(_bundled("policy-yangzhou.toml"))
+    return _bundled("policy-national.toml").overlay(
+        _bundled("policy-yangzhou.toml"),
+        _bundled("policy-jiangdu.toml"),
+        _bundled("policy-gaoyou.toml"),
+    )
 
 
 # --------------------------------------------------------------------------- snapshot
@@ -1080,6 +1454,8 @@ class PolicySnapshot:
     references: Mapping[str, LegalReference | None] = attrs.field(
         converter=_frozen_references, eq=False, hash=False, repr=False
     )
+    #: Whose rules these are: the most specific place among the files, e.g. "高邮市（321084）".
+    jurisdiction: str | None = None
     _ranks: Mapping[str, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
     _blocking: Mapping[CreditRecordKind, tuple[BlockingRule, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
@@ -1189,7 +1565,9 @@ class PolicySnapshot:
     ) -> tuple[ReapplicationBan, ...]:
         """The re-application bans that ``record`` puts on ``item`` on ``on``."""
         return tuple(
-            ban for ban in self._bans.get(record.kind, ()) if ban.bans(record, item.domains, on)
+            ban
+            for ban in self._bans.get(record.kind, ())
+            if ban.bans(record, item.code, item.domains, on)
         )
 
 
@@ -1234,10 +1612,40 @@ class Decider:
     ``Decider(policy, on).decide(...)`` gives exactly what :func:`decide` gives.
     """
 
-    __slots__ = ("_constant", "_grades", "_items", "_levels", "on", "snapshot")
+    __slots__ = (
+        "_children",
+        "_constant",
+        "_grades",
+        "_items",
+        "_levels",
+        "_missing",
+        "_policy",
+        "_views",
+        "on",
+        "snapshot",
+    )
 
     def __init__(self, policy: Policy | PolicySnapshot, on: dt.date) -> None:
-        snapshot = policy.at(on) if isinstance(policy, Policy) else policy
+        # With a whole policy, each item is decided under its own place's rules (a child
+        # decider per place); a snapshot is one place's rules already.
+        self._policy = policy if isinstance(policy, Policy) else None
+        self._views: dict[tuple[str, frozenset[str]], Policy] = {}
+        self._children: dict[str, Decider] = {}
+        self._missing: NoValueInForce | None = None
+        self.on = on
+        self._constant: dict[str, Reason] = {}
+        self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
+        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
+        self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
+        try:
+            snapshot = policy.at(on) if isinstance(policy, Policy) else policy
+        except NoValueInForce as exc:
+            if self._policy is None:
+                raise
+            # The policy's own place has no complete rules (e.g. only a district's files
+            # were loaded): items are decided under their place's rules, or not at all.
+            self._missing = exc
+            return
         if not snapshot.covers(on):
             end = snapshot.valid_until
             span = f"from {_iso(snapshot.valid_from)}" + (
@@ -1245,11 +1653,6 @@ class Decider:
             )
             raise NoValueInForce(f"policy snapshot {snapshot.version.name} ({span})", on)
         self.snapshot = snapshot
-        self.on = on
-        self._constant: dict[str, Reason] = {}
-        self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
-        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
-        self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1380,17 +1783,35 @@ class Decider:
         snap = self.snapshot
         on = self.on
         blocked: list[Reason] = []
-        banned: list[Reason] = []
         for record in evidence.records:
             rules = snap.blocking_rules(record, on)
             if rules:
                 blocked.append(self._blocking_reason(record, rules))
-            bans = snap.bans(record, item, on)
-            if bans:
-                longest = max(bans, key=lambda ban: ban.ends_on(record))
-                banned.append(self._ban_reason(record, longest, item))
-        # Rule 4's reasons before rule 5's, each in the evidence's record order.
-        return blocked + banned
+        # Rule 4's reasons, in the evidence's record order.
+        return blocked
+
+    def _refuse_if_banned(
+        self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
+    ) -> None:
+        """Rule 0: a statutory re-application ban refuses the application itself."""
+        snap = self.snapshot
+        found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
+        for record in evidence.records:
+            for ban in snap.bans(record, item, self.on):
+                found.append((ban.ends_on(record), record, ban))
+        if not found:
+            return
+        until, record, ban = max(found, key=lambda hit: hit[0])
+        reason = self._ban_reason(record, ban, item)
+        basis = ban.reference or snap.references["reapplication_ban_months"]
+        raise ReapplicationBarred(
+            item=item.code,
+            applicant=applicant.identifier,
+            record_id=record.record_id,
+            until=until,
+            basis="" if basis is None else str(basis),
+            reason_zh=reason.zh,
+        )
 
     def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
         kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
@@ -1406,6 +1827,8 @@ class Decider:
             "decided_on": _iso(record.decided_on),
         }
         refs = [rule.reference or self.snapshot.references["blocking_records"] for rule in rules]
+        # The publicity and repair periods are those of the instrument of the decision day.
+        refs.append(record.publicity_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
             return REASONS["blocking-record-until-repair"].render(params, refs)
@@ -1416,10 +1839,6 @@ class Decider:
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
     ) -> Reason:
         kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
-        if ban.domains:
-            domains = _domains(ban.domains & item.domains)
-        else:
-            domains = {"domains": "", "domains_zh": "本事项", "domains_en": "this item"}
         params = {
             "record_id": record.record_id,
             "kind": record.kind.value,
@@ -1428,7 +1847,7 @@ class Decider:
             "decided_on": _iso(record.decided_on),
             "until": _iso(ban.ends_on(record)),
             "months": str(ban.months),
-            **domains,
+            "item": item.code,
         }
         ref = ban.reference or self.snapshot.references["reapplication_ban_months"]
         return REASONS["reapplication-ban"].render(params, [ref])
@@ -1471,7 +1890,14 @@ class Decider:
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
+        child = self._child(item)
+        if child is not None:
+            return child._decide(item, applicant, evidence, project, choose_standard)
+        if self._missing is not None:
+            raise self._missing
         snap = self.snapshot
+        if isinstance(evidence, CreditEvidence) and self._unusable(applicant, evidence) is None:
+            self._refuse_if_banned(item, applicant, evidence)
         major = snap.major_level(project)
         eligible = Route.STANDARD
         reasons: Sequence[Reason] = self._item_reasons(item)
@@ -1525,7 +1951,26 @@ class Decider:
             policy=snap.version,
             evidence_digest=evidence.digest if isinstance(evidence, CreditEvidence) else None,
             major_project=major is not None,
+            jurisdiction=snap.jurisdiction,
         )
+
+    def _child(self, item: ApprovalItem) -> Decider | None:
+        """The decider of the item's place, if its rules differ from this decider's."""
+        policy = self._policy
+        if policy is None:
+            return None
+        key = (item.code, item.domains)
+        view = self._views.get(key)
+        if view is None:
+            view = policy.view(item=item)
+            self._views[key] = view
+        if view is policy:
+            return None
+        child = self._children.get(view.version.digest)
+        if child is None:
+            child = Decider(view, self.on)
+            self._children[view.version.digest] = child
+        return child
 
     def _no_evidence(self, failure: CreditLookupFailure | None) -> Reason:
         if failure is None:
@@ -1583,9 +2028,18 @@ def decide(
     6. no grade, or a grade worse than the threshold → STANDARD; else CONDITIONAL;
     7. ``choose_standard`` → route STANDARD, ``eligible_route`` as computed.
 
+    Before all of them (rule 0), a statutory re-application ban on the same item
+    (行政许可法 第七十八条、第七十九条) shown by usable evidence refuses the application:
+    :class:`~creditcommit.errors.ReapplicationBarred`, with the end of the ban.
+
+    With a whole :class:`Policy`, the item is decided under the rules of its place
+    (:meth:`Policy.view`); the decision's ``jurisdiction`` names it.
+
     Raises :class:`NoValueInForce` if the item version or the policy is not in force on
     ``on``.
     """
+    if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
+        raise NoValueInForce(f"approval item {item.code}", on)
     return Decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
 
 

@@ -40,10 +40,12 @@ _GUOBAN_TITLE = (
 GUOBAN_2020_42 = LegalReference(_GUOBAN_TITLE)
 """国办发〔2020〕42号, the national opinion on the notification-and-commitment system."""
 
-_GUOBAN_SCOPE = LegalReference(_GUOBAN_TITLE, "关于不宜实行告知承诺制的事项范围")
-_GUOBAN_INELIGIBLE = LegalReference(_GUOBAN_TITLE, "关于信用修复前不适用告知承诺制的情形")
-_GUOBAN_CHOICE = LegalReference(_GUOBAN_TITLE, "关于申请人自主选择是否采用告知承诺制")
-_GUOBAN_LISTS = LegalReference(_GUOBAN_TITLE, "关于公布实行告知承诺制的事项清单")
+# 42号's section numbers could not be checked against its full text (domain.md §14), so it
+# is cited without a section rather than under a paraphrased label.
+_GUOBAN_SCOPE = GUOBAN_2020_42
+_GUOBAN_INELIGIBLE = GUOBAN_2020_42
+_GUOBAN_CHOICE = GUOBAN_2020_42
+_GUOBAN_LISTS = GUOBAN_2020_42
 
 RECORD_KIND_LABELS: Mapping[CreditRecordKind, tuple[str, str]] = MappingProxyType(
     {
@@ -55,6 +57,10 @@ RECORD_KIND_LABELS: Mapping[CreditRecordKind, tuple[str, str]] = MappingProxyTyp
         CreditRecordKind.ADMINISTRATIVE_PENALTY: ("行政处罚", "administrative penalty"),
         CreditRecordKind.COMMITMENT_BREACH: ("未履行承诺", "unfulfilled commitment"),
         CreditRecordKind.FALSE_COMMITMENT: ("虚假承诺", "false commitment"),
+        CreditRecordKind.FALSE_APPLICATION: (
+            "隐瞒有关情况或者提供虚假材料申请",
+            "concealment or false material in an application",
+        ),
     }
 )
 """Chinese and English names of each credit-record kind, as used in reason sentences."""
@@ -279,14 +285,12 @@ _TEMPLATES = (
         "未取得申请人的信用查询结果，无法确认是否符合条件，按一般程序办理。",
         "No credit check result was available for the applicant, so eligibility cannot be "
         "established and the standard procedure applies.",
-        [_GUOBAN_INELIGIBLE],
     ),
     ReasonTemplate(
         "credit-lookup-failed",
         "信用查询失败（{source}：{category_zh}），无法确认是否符合条件，按一般程序办理。",
         "The credit check failed ({source}: {category_en}), so eligibility cannot be "
         "established and the standard procedure applies.",
-        [_GUOBAN_INELIGIBLE],
     ),
     ReasonTemplate(
         "credit-evidence-stale",
@@ -347,10 +351,10 @@ _TEMPLATES = (
     ReasonTemplate(
         "reapplication-ban",
         "申请人因{kind_zh}记录 {record_id}（{decided_on} 认定），{until} 前不得再次申请"
-        "涉及{domains_zh}的行政许可（{months} 个月），不适用“信用+承诺”审批。",
+        "本事项（{item}）的行政许可（{months} 个月），申请不予受理；可以申请其他事项。",
         "Because of credit record {record_id} ({kind_en}, decided on {decided_on}) the "
-        "applicant may not apply again for a licence concerning {domains_en} until {until} "
-        "({months} months); the commitment route does not apply.",
+        "applicant may not apply for this licence (item {item}) again until {until} "
+        "({months} months), so the application is refused; other items stay open.",
     ),
     # --- rule 6: the grade --------------------------------------------------------------
     ReasonTemplate(

@@ -627,7 +627,8 @@ class Approvals:
                 continue
             try:
                 case = self.case(info.stream)
-                policy = self.policy(case.city)
+                # The rules of the item's place (a district's own rules where it has them).
+                policy = self.policy(case.city).view(item=self._item(case))
                 calendar = self.calendar(case.city)
                 grace = policy.at(day).deferred_grace_working_days
                 events = lifecycle.due(case, at, calendar, grace, policy=policy)
@@ -1020,7 +1021,8 @@ class Approvals:
         return messages
 
     def _snapshot(self, case: Case, day: dt.date) -> PolicySnapshot:
-        return self.policy(case.city).at(day)
+        # The rules of the item's place (a district's own rules where it has them).
+        return self.policy(case.city).at(day, item=self._item(case))
 
     def _published(
         self, case: Case, entry: Publication | Withdrawal, now: dt.datetime

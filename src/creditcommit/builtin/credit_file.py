@@ -33,6 +33,7 @@ from creditcommit.credit import (
     CreditRecord,
     GradeScale,
     Severity,
+    publicity_periods,
 )
 from creditcommit.errors import DataFileError, InvalidIdentifier, Problem
 from creditcommit.identifiers import USCC, ResidentId
@@ -245,9 +246,10 @@ class FileCreditSource:
 
         Columns are :data:`CSV_COLUMNS` (header row required, UTF-8 with or without BOM).
         Every row of a subject must give the same ``grade`` (empty = no grade). A row with a
-        ``record_id`` adds that record; empty publicity months take the defaults of the
-        severity (NDRC Order No. 36). Grades are replaced and records added or replaced by
-        id; nothing is written unless the whole file is valid.
+        ``record_id`` adds that record; empty publicity months take the periods of the
+        severity under the NDRC instrument in force on ``decided_on``. Grades are replaced
+        and records added or replaced by id; nothing is written unless the whole file is
+        valid.
 
         :raises DataFileError: every problem, with paths ``line[<n>].<column>`` where ``n``
             is the line number in the file (the header is line 1).
@@ -435,7 +437,7 @@ def _record(
         for name in _RECORD_REQUIRED
         if not values[name]
     ]
-    months, found = _months(here, values, data.get("severity"))
+    months, found = _months(here, values, data.get("severity"), values["decided_on"])
     problems += found
     if problems:
         return None, problems
@@ -447,12 +449,17 @@ def _record(
 
 
 def _months(
-    here: str, values: dict[str, str], severity: object
+    here: str, values: dict[str, str], severity: object, decided_on: str
 ) -> tuple[dict[str, int], list[Problem]]:
     given = {name: values[name] for name in _MONTHS if values[name]}
     if not given:
+        # The periods of the NDRC instrument in force on the decision day.
         try:
-            period = DEFAULT_PUBLICITY_MONTHS[Severity(severity)]
+            table = publicity_periods(dt.date.fromisoformat(decided_on)).value
+        except ValueError:
+            table = DEFAULT_PUBLICITY_MONTHS  # the day itself is reported by from_dict
+        try:
+            period = table[Severity(severity)]
         except ValueError:
             return {}, []  # the severity itself is reported by CreditRecord.from_dict
         return {

@@ -53,6 +53,7 @@ from creditcommit.errors import (
     InvalidValue,
     NoValueInForce,
     Problem,
+    ReapplicationBarred,
     UnknownGrade,
     UnknownItem,
 )
@@ -180,6 +181,22 @@ def _expect_problems(
     return problems
 
 
+def _outcome_problems(
+    route: Route | None, refused_until: dt.date | None, path: str
+) -> list[Problem]:
+    where = f"{path}." if path else ""
+    if (route is None) == (refused_until is None):
+        given = "both" if route is not None else "neither"
+        return [
+            Problem(
+                f"{where}route",
+                f"expected exactly one of route and refused_until, got {given}: a case is "
+                "either decided (route) or refused by a re-application ban (refused_until)",
+            )
+        ]
+    return []
+
+
 def _case_problems(
     *,
     name: str,
@@ -248,10 +265,18 @@ class Expectation:
     ``reasons_include`` codes that must be among them, ``materials`` the disposition of
     some materials by code and ``due`` their due dates; ``reduced`` and ``acceptable`` are
     compared with :attr:`MaterialPlan.reduced` and :attr:`MaterialPlan.acceptable`.
+    ``refused_until`` instead of ``route`` expects the application itself refused by a
+    statutory re-application ban (:class:`~creditcommit.errors.ReapplicationBarred`) that
+    ends on that day.
     """
 
-    route: Route
+    route: Route | None = None
+    refused_until: dt.date | None = None
     eligible_route: Route | None = None
+    #: Whose rules must have decided (:attr:`Decision.jurisdiction`), e.g. "高邮市（321084）".
+    jurisdiction: str | None = None
+    #: Texts each of which some reason's legal reference must contain, e.g. a 文号.
+    cites: tuple[str, ...] = attrs.field(default=(), converter=_codes)
     reasons: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_codes)
     reasons_include: tuple[str, ...] = attrs.field(default=(), converter=_codes)
     materials: Mapping[str, Disposition] = attrs.field(
@@ -264,7 +289,8 @@ class Expectation:
     def __attrs_post_init__(self) -> None:
         _raise_if(
             "Expectation",
-            _expect_problems(self.reasons, self.reasons_include, self.reduced, ""),
+            _expect_problems(self.reasons, self.reasons_include, self.reduced, "")
+            + _outcome_problems(self.route, self.refused_until, ""),
         )
 
 
@@ -425,6 +451,7 @@ def run_case(case: ScenarioCase, *, calendar: WorkingCalendar | None = None) -> 
     ``error``; anything else is a bug and propagates.
     """
     cal = WorkingCalendar.china() if calendar is None else calendar
+    expect = case.expect
     try:
         decision = decide(
             item=case.item,
@@ -435,8 +462,30 @@ def run_case(case: ScenarioCase, *, calendar: WorkingCalendar | None = None) -> 
             project=case.project,
             choose_standard=case.choose_standard,
         )
+    except ReapplicationBarred as exc:
+        if expect.refused_until is None:
+            return CaseResult(case=case, decision=None, plan=None, error=_error(exc))
+        found = []
+        if exc.until != expect.refused_until:
+            found.append(
+                f"refused until: expected {expect.refused_until.isoformat()}, got "
+                f"{exc.until.isoformat()} ({exc.reason_zh})"
+            )
+        return CaseResult(case=case, decision=None, plan=None, mismatches=found)
     except CreditCommitError as exc:
         return CaseResult(case=case, decision=None, plan=None, error=_error(exc))
+    if expect.refused_until is not None:
+        texts = "; ".join(f"{r.code}: {r.zh}" for r in decision.reasons)
+        return CaseResult(
+            case=case,
+            decision=decision,
+            plan=None,
+            mismatches=[
+                f"refused until: expected the application refused until "
+                f"{expect.refused_until.isoformat()}, got route {decision.route.name} "
+                f"(reason texts: {texts})"
+            ],
+        )
     try:
         plan = plan_materials(
             case.item, decision, case.provided, case.licences, on=case.day, calendar=cal
@@ -467,7 +516,7 @@ def _mismatches(expect: Expectation, decision: Decision, plan: MaterialPlan) -> 
     if absent:
         about_reasons.append(f"reasons: expected to include {absent}, got {got}")
     about_route: list[str] = []
-    if decision.route is not expect.route:
+    if expect.route is not None and decision.route is not expect.route:
         about_route.append(f"route: expected {expect.route.name}, got {decision.route.name}")
     if expect.eligible_route is not None and decision.eligible_route is not expect.eligible_route:
         about_route.append(
@@ -480,6 +529,15 @@ def _mismatches(expect: Expectation, decision: Decision, plan: MaterialPlan) -> 
         lines = about_reasons or about_route
         lines[0 if about_reasons else -1] += f" (reason texts: {texts})"
     found = about_route + about_reasons
+    if expect.jurisdiction is not None and decision.jurisdiction != expect.jurisdiction:
+        found.append(
+            f"jurisdiction: expected the rules of {expect.jurisdiction}, got "
+            f"{decision.jurisdiction or 'no place (national defaults)'}"
+        )
+    cited = [str(ref) for reason in decision.reasons for ref in reason.references]
+    for text in expect.cites:
+        if not any(text in ref for ref in cited):
+            found.append(f"cites: expected a reference to {text!r}, got {cited}")
     for code, disposition in expect.materials.items():
         line = plan.line(code)
         if line.disposition is not disposition:
@@ -577,6 +635,7 @@ class _RecordSchema:
     max_publicity_months: int | None = None
     subject: str | None = None
     description: str | None = None
+    item: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -590,8 +649,11 @@ class _CreditSchema:
 
 @attrs.frozen(kw_only=True)
 class _ExpectSchema:
-    route: Route
+    route: Route | None = None
+    refused_until: dt.date | None = None
     eligible_route: Route | None = None
+    jurisdiction: str | None = None
+    cites: list[str] = attrs.field(factory=list)
     reasons: list[str] | None = None
     reasons_include: list[str] = attrs.field(factory=list)
     materials: dict[str, Disposition] = attrs.field(factory=dict)
@@ -819,6 +881,7 @@ def _case(raw: object, index: int, context: _Context) -> tuple[ScenarioCase | No
     problems += _expect_problems(
         s.expect.reasons, s.expect.reasons_include, s.expect.reduced, f"{path}.expect"
     )
+    problems += _outcome_problems(s.expect.route, s.expect.refused_until, f"{path}.expect")
     if problems or item is None or day is None or policy is None or applicant is None:
         return None, problems
     project = ProjectFacts()
@@ -843,7 +906,10 @@ def _case(raw: object, index: int, context: _Context) -> tuple[ScenarioCase | No
         choose_standard=s.choose_standard,
         expect=Expectation(
             route=s.expect.route,
+            refused_until=s.expect.refused_until,
             eligible_route=s.expect.eligible_route,
+            jurisdiction=s.expect.jurisdiction,
+            cites=s.expect.cites,
             reasons=s.expect.reasons,
             reasons_include=s.expect.reasons_include,
             materials=s.expect.materials,
@@ -1075,6 +1141,7 @@ def _record(
         "decided_on": r.decided_on,
         "repaired_on": r.repaired_on,
         "description": r.description,
+        "item_code": r.item,
     }
     try:
         if lo is None or hi is None:
