@@ -462,7 +462,7 @@ class Approvals:
         # 逢报必查, except for a major project whose rule makes no credit query: then the
         # source is not even called, so its outage cannot change the route.
         credit: CreditEvidence | CreditLookupFailure | None = None
-        if policy.at(day).queries_credit(facts):
+        if policy.at(day, item=approval_item).queries_credit(facts):
             credit = self._credit(where, applicant.identifier, now)
         holdings, licence_failure = self._holdings(where, applicant.identifier, day)
         calendar = self.calendar(where)
