@@ -24,7 +24,7 @@ from creditcommit._codec import event_from_record
 from creditcommit._converter import structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import CaseState
-from creditcommit.catalog import Catalog
+from creditcommit.catalog import BUNDLED, Catalog
 from creditcommit.config import CONFIG_FILE
 from creditcommit.credit import (
     CreditEvidence,
@@ -101,8 +101,10 @@ def cmd_scenarios_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_catalog_summary(args: argparse.Namespace, out: TextIO) -> int:
-    catalog = _load_catalog(args.file)
-    out.write(catalog.summary(args.on).format() + "\n")
+    name = args.file
+    catalog = Catalog.bundled(name) if name in BUNDLED else Catalog.from_toml(name)
+    on = dt.datetime.now(CHINA_TIME).date() if args.on is None else args.on
+    out.write(catalog.format_departments(on) + "\n")
     return 0
 
 
@@ -480,8 +482,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     check.add_argument("file")
     check.set_defaults(handler=cmd_catalog_check)
     summary = catalog_cmds.add_parser("summary", help="count departments, items, materials")
-    summary.add_argument("file", nargs="?", help="catalogue file (default: the sample)")
-    summary.add_argument("--on", type=_date, required=True, help="day, YYYY-MM-DD")
+    summary.add_argument(
+        "file",
+        nargs="?",
+        default="yangzhou",
+        help="catalogue file, or a bundled catalogue: yangzhou (default) or sample",
+    )
+    summary.add_argument(
+        "--on", type=_date, default=None, help="day, YYYY-MM-DD (default: today in China)"
+    )
     summary.set_defaults(handler=cmd_catalog_summary)
 
     policy = commands.add_parser("policy", help="city policies (审批分级政策)")
