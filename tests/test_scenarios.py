@@ -88,7 +88,11 @@ def test_seed_scenarios_pass() -> None:
 
 def test_every_shipped_scenario_passes() -> None:
     results = check_scenarios(SCENARIOS)
-    assert {Path(r.case.file).name for r in results} == {"seed.toml", "yangzhou-rules.toml"}
+    assert {Path(r.case.file).name for r in results} == {
+        "catalog-filing.toml",
+        "seed.toml",
+        "yangzhou-rules.toml",
+    }
     assert [r.report() for r in results if not r.passed] == []
 
 
@@ -289,7 +293,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
             (
                 "cases[0].expect",
                 "unknown key 'reason' (allowed: route, eligible_route, reasons, "
-                "reasons_include, materials, due, reduced, acceptable) "
+                "reasons_include, materials, due, reduced, acceptable, consequences) "
                 "(case 'Gaoyou, grade B', line 6)",
             )
         ],

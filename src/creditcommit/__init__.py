@@ -233,6 +233,7 @@ from creditcommit.service import (
     TickReport,
 )
 from creditcommit.supervision import (
+    Consequence,
     InspectionRatios,
     Obligation,
     ObligationKind,
@@ -240,6 +241,7 @@ from creditcommit.supervision import (
     RevocationRules,
     SupervisionAction,
     VerificationOutcome,
+    consequence,
     obligations,
 )
 
@@ -275,6 +277,7 @@ __all__ = [
     "Config",
     "Conflict",
     "ConflictingValues",
+    "Consequence",
     "CreditChecked",
     "CreditCommitError",
     "CreditEvidence",
@@ -418,6 +421,7 @@ __all__ = [
     "add_months",
     "builtin_uscc_allowlist",
     "canonical_json",
+    "consequence",
     "decide",
     "decide_many",
     "domain_label",

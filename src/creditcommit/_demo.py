@@ -281,7 +281,7 @@ def _supervision(
         names = ", ".join(selection.inspectors)
         say(f"   {selection.target.id} ({selection.target.grade}): {names}\n")
     say("   verify_draw: the published record re-runs to the same result.\n")
-    jiangdu = next(s for s in drawn.selections if s.target.id.startswith("XK-321000-2023"))
+    jiangdu = next(s for s in drawn.selections if s.target.id.startswith("BA-321000-2023"))
     clock.advance(days=2)
     by_licence = {c.licence_reference: c.case_id for c in service.cases() if c.licence_reference}
     checked = service.record_verification(
@@ -337,8 +337,13 @@ def _issued(write: Callable[[str], object], service: Approvals, case: Case) -> N
     item = service.catalog().item(case.item_code, case.item_valid_from)
     assert case.accepted_on is not None
     statutory = service.calendar().add_working_days(case.accepted_on, item.statutory_days)
+    granted = (
+        f"filing {case.licence_reference} recorded at once (备案, not a licence)"
+        if item.is_filing
+        else f"licence {case.licence_reference} issued on the spot (先证后核)"
+    )
     write(
-        f"   Accepted and licence {case.licence_reference} issued on the spot (先证后核) — "
+        f"   Accepted and {granted} — "
         f"the statutory limit of {item.statutory_days} working day(s) would have run to "
         f"{statutory.isoformat()}.\n"
     )

@@ -171,6 +171,10 @@ class _ItemFields(Protocol):
     def division(self) -> str | None: ...
     @property
     def competent_department(self) -> str | None: ...
+    @property
+    def kind(self) -> ItemKind: ...
+    @property
+    def correction_basis(self) -> _ReferenceFields | None: ...
 
 
 _DIVISION = re.compile(r"[1-9][0-9]{5}")
@@ -268,6 +272,17 @@ def _item_problems(item: _ItemFields, path: str = "") -> list[Problem]:
         )
     if item.competent_department is not None:
         found.extend(_blank(_join(path, "competent_department"), item.competent_department))
+    if item.correction_basis is not None:
+        where = _join(path, "correction_basis")
+        if item.kind is ItemKind.LICENCE:
+            found.append(
+                Problem(
+                    where,
+                    "correction_basis is only for filings and other items; a licence is "
+                    "revoked under 《中华人民共和国行政许可法》第六十九条",
+                )
+            )
+        found.extend(_reference_problems(item.correction_basis, where))
     if not item.legal_basis:
         found.append(
             Problem(_join(path, "legal_basis"), "an approval item needs at least one legal basis")
@@ -437,6 +452,10 @@ class ApprovalItem:
     kind: ItemKind = attrs.field(default=ItemKind.LICENCE, kw_only=True)
     division: str | None = attrs.field(default=None, kw_only=True)
     competent_department: str | None = attrs.field(default=None, kw_only=True)
+    #: For a filing or another item that is not a licence: the rule false information or an
+    #: unkept commitment falls under (an order to correct, a fine), e.g.
+    #: 《企业投资项目核准和备案管理条例》第十九条. None: the item's first legal basis.
+    correction_basis: LegalReference | None = attrs.field(default=None, kw_only=True)
     #: Free text for staff and applicants; a sample catalogue marks here (示例) where an item
     #: departs from a published list.
     note: str | None = attrs.field(default=None, kw_only=True)
@@ -594,7 +613,7 @@ def _dated(item: ApprovalItem) -> Dated[ApprovalItem]:
     return Dated(item.valid_from, item, end=item.valid_until)
 
 
-_LATER_FIELDS = frozenset({"kind", "division", "competent_department", "note"})
+_LATER_FIELDS = frozenset({"kind", "division", "competent_department", "correction_basis", "note"})
 
 
 def _canonical(value: object) -> object:
@@ -865,6 +884,7 @@ class _ItemSchema:
     kind: ItemKind = ItemKind.LICENCE
     division: str | None = None
     competent_department: str | None = None
+    correction_basis: _ReferenceSchema | None = None
     note: str | None = None
     materials: list[_MaterialSchema] = attrs.field(factory=list)
 
@@ -913,6 +933,9 @@ def _item_to_dict(item: ApprovalItem) -> dict[str, Any]:
             "kind": None if item.kind is ItemKind.LICENCE else item.kind.value,
             "division": item.division,
             "competent_department": item.competent_department,
+            "correction_basis": None
+            if item.correction_basis is None
+            else _reference_to_dict(item.correction_basis),
             "note": item.note,
             "materials": [
                 _drop_none(
@@ -970,6 +993,9 @@ def _build_item(schema: _ItemSchema) -> ApprovalItem:
         kind=schema.kind,
         division=schema.division,
         competent_department=schema.competent_department,
+        correction_basis=None
+        if schema.correction_basis is None
+        else _reference(schema.correction_basis),
         note=schema.note,
     )
 

@@ -37,7 +37,7 @@ from creditcommit.case import (
     Revoked,
     VerificationRecorded,
 )
-from creditcommit.catalog import ApprovalItem, Catalog, VerificationMethod
+from creditcommit.catalog import ApprovalItem, Catalog, ItemKind, VerificationMethod
 from creditcommit.commitments import CommitmentLetter, CommitmentTerms, Notification, Signer
 from creditcommit.config import Config
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
@@ -497,7 +497,7 @@ class Approvals:
             policy = self.policy(case.city)
             calendar = self.calendar(case.city)
             grace = policy.at(day).deferred_grace_working_days
-            events = lifecycle.due(case, at, calendar, grace, policy=policy)
+            events = lifecycle.due(case, at, calendar, grace, policy=policy, item=self._item(case))
             if events:
                 try:
                     case = self._append(case, events, at)
@@ -577,6 +577,7 @@ class Approvals:
                 policy=self.policy(case.city),
                 calendar=self.calendar(case.city),
                 findings=findings,
+                item=self._item(case),
             ),
         )
 
@@ -870,7 +871,13 @@ class Approvals:
                 payload=licence,
                 created_at=now,
             ),
-            *self._published(case, self._licence_publication(case, event), now),
+            # A filing (备案) or another item that is not a licence is not published as a
+            # licence decision (行政许可决定) in 双公示.
+            *(
+                self._published(case, self._licence_publication(case, event), now)
+                if item.kind is ItemKind.LICENCE
+                else []
+            ),
         ]
 
     def _revoked_messages(
