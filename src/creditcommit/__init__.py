@@ -70,6 +70,7 @@ from creditcommit.commitments import (
     Signer,
     SignerRole,
     Templates,
+    cite,
 )
 from creditcommit.config import (
     Config,
@@ -242,6 +243,7 @@ from creditcommit.supervision import (
     SupervisionAction,
     VerificationOutcome,
     consequence,
+    correction_basis,
     obligations,
 )
 
@@ -421,7 +423,9 @@ __all__ = [
     "add_months",
     "builtin_uscc_allowlist",
     "canonical_json",
+    "cite",
     "consequence",
+    "correction_basis",
     "decide",
     "decide_many",
     "domain_label",

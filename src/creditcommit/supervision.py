@@ -58,6 +58,7 @@ __all__ = [
     "SupervisionAction",
     "VerificationOutcome",
     "consequence",
+    "correction_basis",
     "obligations",
 ]
 
@@ -168,7 +169,12 @@ class Consequence:
     legal_basis: LegalReference
 
 
-def _correction_basis(item: ApprovalItem) -> LegalReference:
+def correction_basis(item: ApprovalItem) -> LegalReference:
+    """The rule a filing or another item that is not a licence is corrected under.
+
+    The item's ``correction_basis`` (for 企业投资项目备案 :data:`FILING_ART_19`), or, where
+    the catalogue names none, the instrument of its first legal basis.
+    """
     if item.correction_basis is not None:
         return item.correction_basis
     return LegalReference(item.legal_basis[0].instrument)
@@ -192,7 +198,7 @@ def consequence(
     if not outcome.adverse:
         raise ValueError("a fulfilled commitment has no consequence")
     if item.kind is not ItemKind.LICENCE:
-        return Consequence(SupervisionAction.RECTIFY, _correction_basis(item))
+        return Consequence(SupervisionAction.RECTIFY, correction_basis(item))
     basis = outcome.legal_basis
     assert basis is not None  # an adverse outcome
     return Consequence(rules.action(outcome), basis)
