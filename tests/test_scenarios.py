@@ -137,8 +137,8 @@ WRONG_REPORT = f"""\
   - route: expected CONDITIONAL, got STANDARD
   - eligible route: expected CONDITIONAL, got STANDARD
   - reasons: expected ['credit-grade-meets-threshold', 'no-blocking-record'], got \
-['credit-grade-below-threshold'] (reason texts: credit-grade-below-threshold: 申请人信用等级为 C \
-级，低于有条件适用的最低等级 B 级，按一般程序办理。)
+['credit-grade-below-threshold'] (reason texts: credit-grade-below-threshold: 申请人信用等级为C\
+级，低于有条件适用的最低等级B级，按一般程序办理。)
   - reasons: expected to include ['no-blocking-record'], got ['credit-grade-below-threshold']
   - material GGCSWSXK-03: expected retrieved, got missing (电子证照库中无此证照，须提交)
   - material GGCSWSXK-04: expected deferred, got missing (按一般程序办理，须提交)
@@ -162,7 +162,7 @@ def test_route_mismatch_alone_says_why() -> None:
     result = run_case(one_case(credit={"grade": "C"}))
     assert result.mismatches == (
         "route: expected CONDITIONAL, got STANDARD (reason texts: credit-grade-below-threshold: "
-        "申请人信用等级为 C 级，低于有条件适用的最低等级 B 级，按一般程序办理。)",
+        "申请人信用等级为C级，低于有条件适用的最低等级B级，按一般程序办理。)",
     )
 
 
