@@ -234,7 +234,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
-        out.write(render_csv(report))
+        out.write(render_csv(report, lang=args.lang))
     else:
         out.write(render_text(report, lang=args.lang) + "\n")
     return 0
