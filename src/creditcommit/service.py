@@ -630,10 +630,19 @@ class Approvals:
     # -- 双随机 draws ------------------------------------------------------------------------
 
     def commitment_targets(
-        self, start: dt.date, end: dt.date, *, city: str | None = None
+        self,
+        start: dt.date,
+        end: dt.date,
+        *,
+        city: str | None = None,
+        inspection_types: Mapping[str, str] | None = None,
     ) -> tuple[Target, ...]:
         """Licences issued on a commitment route between ``start`` and ``end`` (inclusive), as
-        draw targets graded by the evidence their case was decided on."""
+        draw targets graded by the evidence their case was decided on.
+
+        ``inspection_types`` maps item codes to the inspection type (抽查事项) their targets
+        are drawn for; only inspectors qualified for it are then assigned. An item it does
+        not name gives a target without a type (any inspector may go)."""
         targets = []
         for case in self.cases(city=city or self.city):
             licence = case.licence
@@ -646,7 +655,15 @@ class Approvals:
                 continue
             evidence = case.evidence
             grade = getattr(evidence, "grade", None) or _UNGRADED
-            targets.append(Target(licence.reference, grade, tags=(case.item_code, case.case_id)))
+            kind = None if inspection_types is None else inspection_types.get(case.item_code)
+            targets.append(
+                Target(
+                    licence.reference,
+                    grade,
+                    tags=(case.item_code, case.case_id),
+                    inspection_type=kind,
+                )
+            )
         return tuple(sorted(targets, key=lambda target: target.id))
 
     def draw(
