@@ -136,7 +136,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "unknown key 'promise_days' (allowed: code, name, name_en, department, "
                 "legal_basis, statutory_days, promised_days, commitment_mode, on_the_spot, "
                 "verification, domains, valid_from, valid_until, kind, division, "
-                "competent_department, note, materials)",
+                "competent_department, correction_basis, note, materials)",
             ),
         ],
     ),

@@ -388,7 +388,7 @@ def test_a_false_commitment_bars_the_route_for_36_months_even_after_repair(
         "2028-10-10",
         "36",
     )
-    assert "2028-10-10 前不得再次申请" in ban.zh
+    assert "2028-10-10前不得再次申请" in ban.zh
 
 
 def test_the_public_interest_exception_refuses_the_revocation_and_leaves_no_record(
