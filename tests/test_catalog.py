@@ -856,7 +856,7 @@ def test_bundled_catalogues_by_name() -> None:
 def test_format_departments_prints_the_seed_lines() -> None:
     lines = YANGZHOU.format_departments(CASE_DAY).splitlines()
     assert lines[3] == (
-        "行政区划321012：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
+        "江都区（321012）：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
         "可告知承诺免交材料50项，可通过电子证照调取的材料29项，法定要件材料75项；"
         "清单可减免材料79项。"
     )
@@ -871,7 +871,7 @@ def test_format_departments_prints_the_seed_lines() -> None:
         "清单可减免材料",
     ]
     assert lines[5] == "扬州市江都区交通运输局\t3\t21\t5\t10\t5\t1\t6"
-    gaoyou = lines.index(next(line for line in lines if line.startswith("行政区划321084")))
+    gaoyou = lines.index(next(line for line in lines if line.startswith("高邮市（321084）：")))
     assert "9个部门18项审批事项、80项申报材料" in lines[gaoyou]
     assert lines[gaoyou].endswith("清单可减免材料43项。")
 
@@ -917,3 +917,20 @@ def test_divisions_and_departments_add_up_to_the_whole(data: dict[str, Any], off
     unnamed = [i for i in catalog.items(on) if i.division is None]
     assert sum(s.items for s in named) + len(unnamed) == whole.items
     assert len({(f.division, f.department) for f in rows}) == len(rows)
+
+
+def test_division_names_come_from_the_catalogue_header() -> None:
+    assert dict(YANGZHOU.division_names) == {"321012": "江都区", "321084": "高邮市"}
+    assert Catalog.from_dict(YANGZHOU.to_dict()) == YANGZHOU
+    data = _minimal()
+    before = Catalog.from_dict(data).digest
+    data["catalog"]["divisions"] = {}
+    assert Catalog.from_dict(data).digest == before
+    data["catalog"]["divisions"] = {"3210": "江都区", "321084": " "}
+    with pytest.raises(DataFileError) as info:
+        Catalog.from_dict(data, source="names.toml")
+    assert info.value.report() == (
+        "names.toml: catalog.divisions.3210: expected a six-digit administrative division "
+        "code (行政区划代码, e.g. '321012')\n"
+        "names.toml: catalog.divisions.321084: must not be empty"
+    )

@@ -62,12 +62,12 @@ def test_catalog_summary_prints_the_seed_figures_per_department() -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[3] == (
-        "行政区划321012：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
+        "江都区（321012）：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
         "可告知承诺免交材料50项，可通过电子证照调取的材料29项，法定要件材料75项；"
         "清单可减免材料79项。"
     )
     assert "扬州市江都区住房和城乡建设局\t7\t57\t15\t24\t7\t11\t18" in lines
-    assert any(line.startswith("行政区划321084：9个部门18项审批事项") for line in lines)
+    assert any(line.startswith("高邮市（321084）：9个部门18项审批事项") for line in lines)
 
 
 def test_catalog_summary_defaults_to_today() -> None:

@@ -19,6 +19,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import attrs
@@ -605,6 +606,28 @@ def _figures(
     )
 
 
+def _division_name_problems(names: Mapping[str, str], path: str) -> list[Problem]:
+    found: list[Problem] = []
+    for code, name in names.items():
+        where = f"{path}.{code}"
+        if not _DIVISION.fullmatch(code):
+            found.append(
+                Problem(
+                    where,
+                    "expected a six-digit administrative division code (行政区划代码, e.g. "
+                    "'321012')",
+                )
+            )
+        found.extend(_blank(where, name))
+    return found
+
+
+def _names(values: Mapping[str, str]) -> Mapping[str, str]:
+    names = dict(values)
+    _raise_invalid("division names", _division_name_problems(names, "division_names"))
+    return MappingProxyType(names)
+
+
 def _by_code_and_start(items: Iterable[ApprovalItem]) -> tuple[ApprovalItem, ...]:
     return tuple(sorted(items, key=lambda item: (item.code, item.valid_from)))
 
@@ -650,6 +673,10 @@ class Catalog:
     name: str = attrs.field(validator=_not_blank)
     version: str = attrs.field(validator=_not_blank)
     item_versions: tuple[ApprovalItem, ...] = attrs.field(converter=_by_code_and_start)
+    #: Names of the divisions by code (``{"321012": "江都区"}``), for summaries; optional.
+    division_names: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_names, kw_only=True, hash=False
+    )
     #: SHA-256 of the canonical content (name, version, every item version); stable under
     #: reordering items or reformatting the file.
     digest: str = attrs.field(init=False)
@@ -668,6 +695,8 @@ class Catalog:
             "version": self.version,
             "items": _canonical(self.item_versions),
         }
+        if self.division_names:  # left out when empty: older catalogues keep their digest
+            content["divisions"] = dict(self.division_names)
         text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         ref = RuleVersion(self.name, self.version, digest)
@@ -688,7 +717,8 @@ class Catalog:
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of the TOML file; :meth:`from_dict` reads it back equal."""
         return {
-            "catalog": {"name": self.name, "version": self.version},
+            "catalog": {"name": self.name, "version": self.version}
+            | ({"divisions": dict(self.division_names)} if self.division_names else {}),
             "items": [_item_to_dict(item) for item in self.item_versions],
         }
 
@@ -812,7 +842,12 @@ class Catalog:
         figures = self.by_department(on)
         for division in sorted({f.division or "" for f in figures}):
             rows = [f for f in figures if (f.division or "") == division]
-            where = f"行政区划{division}" if division else "未注明行政区划"
+            name = self.division_names.get(division)
+            where = (
+                f"{name}（{division}）"
+                if name
+                else (f"行政区划{division}" if division else "未注明行政区划")
+            )
             lines += ["", f"{where}：{_figures_zh(rows)}", "\t".join(_DEPARTMENT_HEADINGS)]
             lines += [
                 "\t".join(
@@ -893,6 +928,7 @@ class _ItemSchema:
 class _HeaderSchema:
     name: str
     version: str
+    divisions: dict[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -1008,6 +1044,7 @@ def _load(data: object, source: str) -> Catalog:
     schema = structure(data, _CatalogSchema, source=source)
     problems = _blank("catalog.name", schema.catalog.name)
     problems.extend(_blank("catalog.version", schema.catalog.version))
+    problems.extend(_division_name_problems(schema.catalog.divisions, "catalog.divisions"))
     # Versions of one code are checked with the Timeline rule itself; the values are the
     # items' indices in the file, so a conflict can name the earlier item.
     versions: dict[str, Timeline[int]] = {}
@@ -1033,7 +1070,10 @@ def _load(data: object, source: str) -> Catalog:
     if problems:
         raise DataFileError(source, problems)
     return Catalog(
-        schema.catalog.name, schema.catalog.version, [_build_item(i) for i in schema.items]
+        schema.catalog.name,
+        schema.catalog.version,
+        [_build_item(i) for i in schema.items],
+        division_names=schema.catalog.divisions,
     )
 
 
