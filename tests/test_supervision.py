@@ -571,7 +571,7 @@ def test_a_revocation_leaves_the_record_the_proposal_announced() -> None:
             "工作实施方案（高协调办〔2022〕11号） 对因未履行承诺而被撤销行政许可决定的企业，记录"
             "其失信行为，纳入市场主体诚信档案"
         ),
-        description=f"撤销行政许可 XK-GY-1：{case.proposal.grounds}",  # type: ignore[union-attr]
+        description=f"撤销行政许可XK-GY-1：{case.proposal.grounds}",  # type: ignore[union-attr]
     )
     # Serious under NDRC Order No. 36: repair from 12 months, publicity ends after 36.
     assert (record.repairable_from, record.publicity_ends_on) == (D(2026, 10, 15), D(2028, 10, 15))

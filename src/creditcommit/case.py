@@ -2494,7 +2494,7 @@ def decide_revocation(
         decided_on=day,
         authority=authority,
         legal_basis="；".join(str(reference) for reference in proposal.legal_basis),
-        description=f"撤销行政许可 {licence.reference}：{proposal.grounds}",
+        description=f"撤销行政许可{licence.reference}：{proposal.grounds}",
         periods=periods,
     )
     return (revoked, CreditRecordCreated(at=now, record=record))
