@@ -32,7 +32,7 @@ import attrs
 
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import ApprovalItem, ItemKind, VerificationMethod
-from creditcommit.commitments import SignedCommitment
+from creditcommit.commitments import SignedCommitment, cite
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
@@ -2188,10 +2188,6 @@ def _closing(case: Case, now: dt.datetime, day: dt.date) -> tuple[CaseEvent, ...
     return ()
 
 
-def _cited(reference: LegalReference) -> str:
-    return f"《{reference.instrument}》{reference.article or ''}"
-
-
 def _failure(
     case: Case,
     findings: str,
@@ -2212,7 +2208,7 @@ def _failure(
             or consequence(item, order.outcome, _snapshot(policy, day).revocation_rules).legal_basis
         )
         text = (
-            f"{findings}；逾期未改正，依照{_cited(basis)}处以罚款（适用行政处罚程序），"
+            f"{findings}；逾期未改正，依照{cite(basis)}处以罚款（适用行政处罚程序），"
             f"{item.kind.label_zh}不予撤销 (not corrected in time: a fine under {basis}; "
             f"a {item.kind.value} is not revoked)"
         )
