@@ -527,8 +527,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [
             (
                 "defaults.catalog",
-                "expected 'sample' or the path of a catalogue file relative to this file, got "
-                f"'catalogues/yangzhou.toml' (no file at {CORPUS / 'catalogues/yangzhou.toml'})",
+                "expected 'sample', 'yangzhou' or the path of a catalogue file relative to "
+                "this file, got 'catalogues/yangzhou.toml' "
+                f"(no file at {CORPUS / 'catalogues/yangzhou.toml'})",
             )
         ],
     ),

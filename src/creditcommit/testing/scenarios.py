@@ -736,8 +736,8 @@ def _pick_catalog(
         return None, [
             Problem(
                 path,
-                f"expected 'sample' or the path of a catalogue file relative to this file, "
-                f"got {value!r} (no file at {file})",
+                "expected 'sample', 'yangzhou' or the path of a catalogue file relative to "
+                f"this file, got {value!r} (no file at {file})",
             )
         ]
     # A malformed catalogue raises its own DataFileError, naming the catalogue file.
