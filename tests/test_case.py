@@ -248,7 +248,8 @@ def test_jiangdu_direct_route_issues_the_licence_at_acceptance() -> None:
     # the next working day.
     assert case.promised_due == JIANGDU_DAY
     assert case.statutory_due == D(2023, 1, 17)
-    assert case.licence_reference == "XK-JD-2023-0001"
+    # A filing (备案): recorded at acceptance with a filing number, not a licence number.
+    assert case.licence_reference == "BA-JD-2023-0001"
     assert case.licence is not None
     assert case.licence.issued_on == JIANGDU_DAY
     assert case.version == 7

@@ -16,6 +16,7 @@ from creditcommit.catalog import (
     Catalog,
     CatalogSummary,
     CommitmentMode,
+    ItemKind,
     Material,
     MaterialKind,
     Verification,
@@ -27,6 +28,7 @@ from creditcommit.errors import (
     DataFileError,
     NoValueInForce,
     Problem,
+    UnknownCatalog,
     UnknownItem,
     UnknownMaterial,
 )
@@ -90,7 +92,10 @@ def test_sample_gaoyou_health_permit() -> None:
 def test_sample_lookups() -> None:
     catalog = Catalog.sample()
     assert catalog.codes() == (JIANGDU, GAOYOU)
-    assert catalog.departments(CASE_DAY) == ("扬州市江都区行政审批局", "高邮市行政审批局")
+    # Counted under the competent department (主管部门), not the approval bureau.
+    assert catalog.departments(CASE_DAY) == ("扬州市江都区发展和改革委员会", "高邮市卫生健康委员会")
+    assert catalog.departments(CASE_DAY, division="321084") == ("高邮市卫生健康委员会",)
+    assert catalog.divisions(CASE_DAY) == ("321012", "321084")
     assert [i.code for i in catalog.items(CASE_DAY)] == [JIANGDU, GAOYOU]
     assert catalog.items(D(2022, 1, 1)) == ()
     assert Catalog.sample() is catalog  # loaded once
@@ -109,9 +114,12 @@ def test_unknown_material() -> None:
 def test_format_is_chinese_then_english() -> None:
     text = Catalog.sample().format(CASE_DAY)
     chinese, english = text.splitlines()
-    assert "2 个部门 2 项审批事项、11 项申报材料，其中可容缺材料 3 项" in chinese
-    assert "可通过电子证照调取的材料 4 项" in chinese
+    assert "2个部门2项审批事项、11项申报材料，其中可容缺材料3项" in chinese
+    assert "可通过电子证照调取的材料4项" in chinese
+    assert "；清单可减免材料7项。" in chinese
+    assert " " not in chinese.split("）：", 1)[1]  # no spaces inside the Chinese text
     assert "2 departments, 2 approval items, 11 materials, of which 3 deferrable" in english
+    assert "; 7 on the list need not be handed in." in english
     assert str(Catalog.sample().summary(CASE_DAY)) == text
 
 
@@ -127,7 +135,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "items[0]",
                 "unknown key 'promise_days' (allowed: code, name, name_en, department, "
                 "legal_basis, statutory_days, promised_days, commitment_mode, on_the_spot, "
-                "verification, domains, valid_from, valid_until, materials)",
+                "verification, domains, valid_from, valid_until, kind, division, "
+                "competent_department, correction_basis, note, materials)",
             ),
         ],
     ),
@@ -523,7 +532,7 @@ def test_summary_with_the_jiangdu_figures() -> None:
         101,
         38,
     )
-    assert "7 个部门 20 项审批事项、101 项申报材料，其中可容缺材料 38 项" in summary.format()
+    assert "7个部门20项审批事项、101项申报材料，其中可容缺材料38项" in summary.format()
     assert "7 departments, 20 approval items, 101 materials, of which 38 deferrable" in str(summary)
 
 
@@ -594,7 +603,23 @@ def item_dicts(draw: st.DrawFn, code: str, valid_from: dt.date) -> dict[str, Any
         "domains": draw(st.lists(st.sampled_from(["public-safety", "investment-projects"]))),
         "valid_from": valid_from,
         "materials": [draw(material_dicts(j, mode, promised)) for j in range(count)],
+        **draw(later_fields()),
     }
+
+
+@st.composite
+def later_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """The optional fields added with the filing and the large catalogue, some or none."""
+    found: dict[str, Any] = {}
+    if draw(st.booleans()):
+        found["kind"] = draw(st.sampled_from(["licence", "filing", "other"]))
+    if draw(st.booleans()):
+        found["division"] = draw(st.sampled_from(["321000", "321012", "321084"]))
+    if draw(st.booleans()):
+        found["competent_department"] = draw(st.sampled_from(DEPARTMENTS))
+    if draw(st.booleans()):
+        found["note"] = "示例"
+    return found
 
 
 @st.composite
@@ -637,7 +662,8 @@ def test_generated_catalogues_load_and_count_like_a_naive_count(
     in_force = naive_in_force(data, on)
     kinds = [m["kind"] for item in in_force for m in item["materials"]]
     assert summary.items == len(in_force)
-    assert summary.departments == len({item["department"] for item in in_force})
+    owners = {item.get("competent_department", item["department"]) for item in in_force}
+    assert summary.departments == len(owners)
     assert summary.materials == len(kinds)
     assert summary.required == kinds.count("required")
     assert summary.deferrable == kinds.count("deferrable")
@@ -680,3 +706,231 @@ def test_items_carry_their_catalogue_version() -> None:
     for item in catalog.item_versions:
         assert item.catalog == catalog.rule_version
     assert catalog.rule_version.digest == catalog.digest
+
+
+# --- the representative Yangzhou catalogue (the seed's figures) ----------------------------
+
+YANGZHOU = Catalog.yangzhou()
+JIANGDU_DIVISION = "321012"
+GAOYOU_DIVISION = "321084"
+
+# Per department on the case day: (department, items, materials, required, deferrable,
+# waivable, licence). Pinned so that an edit of the file that changes a figure is seen.
+JIANGDU_DEPARTMENTS = [
+    ("扬州市江都区交通运输局", 3, 21, 5, 10, 5, 1),
+    ("扬州市江都区人民防空办公室", 2, 9, 4, 3, 1, 1),
+    ("扬州市江都区住房和城乡建设局", 7, 57, 15, 24, 7, 11),
+    ("扬州市江都区公安局", 2, 14, 4, 6, 3, 1),
+    ("扬州市江都区卫生健康委员会", 2, 13, 5, 6, 1, 1),
+    ("扬州市江都区发展和改革委员会", 3, 18, 4, 6, 6, 2),
+    ("扬州市江都区商务局", 1, 3, 1, 1, 0, 1),
+    ("扬州市江都区城市管理局", 2, 12, 3, 2, 4, 3),
+    ("扬州市江都区工业和信息化局", 1, 3, 0, 0, 2, 1),
+    ("扬州市江都区市场监督管理局", 2, 10, 4, 4, 2, 0),
+    ("扬州市江都区文化广电和旅游局", 2, 10, 3, 1, 5, 1),
+    ("扬州市江都区水利局", 3, 16, 7, 6, 3, 0),
+    ("扬州市江都区消防救援大队", 1, 7, 2, 1, 3, 1),
+    ("扬州市江都区生态环境局", 4, 21, 6, 9, 6, 0),
+    ("扬州市江都区自然资源和规划局", 5, 33, 12, 14, 2, 5),
+]
+GAOYOU_DEPARTMENTS = [
+    ("高邮市交通运输局", 3, 14, 4, 0, 7, 3),
+    ("高邮市住房和城乡建设局", 1, 6, 1, 1, 2, 2),
+    ("高邮市公安局", 3, 13, 4, 3, 3, 3),
+    ("高邮市卫生健康委员会", 2, 11, 4, 4, 1, 2),
+    ("高邮市市场监督管理局", 2, 7, 3, 0, 4, 0),
+    ("高邮市文化广电和旅游局", 2, 9, 2, 0, 4, 3),
+    ("高邮市水务局", 1, 4, 2, 1, 0, 1),
+    ("高邮市生态环境局", 1, 4, 1, 0, 2, 1),
+    ("高邮市自然资源和规划局", 3, 12, 5, 2, 2, 3),
+]
+
+
+def _rows(division: str) -> list[tuple[object, ...]]:
+    return [
+        (f.department, f.items, f.materials, f.required, f.deferrable, f.waivable, f.licence)
+        for f in YANGZHOU.by_department(CASE_DAY, division)
+    ]
+
+
+def test_jiangdu_list_has_the_seed_figures() -> None:
+    # 江都：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，可通过电子证照调取的材料29项
+    summary = YANGZHOU.summary(CASE_DAY, JIANGDU_DIVISION)
+    assert (summary.departments, summary.items, summary.materials) == (15, 40, 247)
+    assert (summary.deferrable, summary.licence) == (93, 29)
+    assert "15个部门40项审批事项、247项申报材料，其中可容缺材料93项" in summary.format()
+
+
+def test_gaoyou_list_has_the_seed_figures() -> None:
+    # 高邮：18个事项……对43份申请材料进行缩减 (a list-level count, not a sum over cases)
+    summary = YANGZHOU.summary(CASE_DAY, GAOYOU_DIVISION)
+    assert summary.items == 18
+    assert summary.reduced == summary.waivable + summary.licence == 43
+
+
+def test_per_department_figures_are_pinned() -> None:
+    assert _rows(JIANGDU_DIVISION) == JIANGDU_DEPARTMENTS
+    assert _rows(GAOYOU_DIVISION) == GAOYOU_DEPARTMENTS
+    assert {f.division for f in YANGZHOU.by_department(CASE_DAY)} == {"321012", "321084"}
+
+
+def test_yangzhou_departments_are_the_seed_mix() -> None:
+    short = {d.removeprefix("扬州市江都区") for d in YANGZHOU.departments(CASE_DAY, "321012")}
+    expected = (
+        "发展和改革委员会 住房和城乡建设局 自然资源和规划局 生态环境局 交通运输局 水利局 "
+        "卫生健康委员会 市场监督管理局 公安局 消防救援大队 文化广电和旅游局 人民防空办公室 "
+        "工业和信息化局 商务局"
+    )
+    for name in expected.split():
+        assert name in short
+    gaoyou = YANGZHOU.departments(CASE_DAY, "321084")
+    for name in ("高邮市交通运输局", "高邮市公安局", "高邮市自然资源和规划局"):
+        assert name in gaoyou
+
+
+def test_every_item_cites_its_basis_and_marks_departures() -> None:
+    for item in YANGZHOU.items(CASE_DAY):
+        assert item.legal_basis, item.code
+        assert item.division in {"321012", "321084"}
+        assert item.code.startswith(item.division + "-")
+        if item.note is not None:
+            assert item.note.startswith("示例："), item.code
+    marked = [i.code for i in YANGZHOU.items(CASE_DAY) if i.note]
+    assert marked == ["321012-JGBA", "321012-RFJGBA", "321012-ZSYHS"]
+
+
+def test_jiangdu_construction_items_carry_the_domain() -> None:
+    tagged = {
+        i.code for i in YANGZHOU.items(CASE_DAY, "321012") if "construction-projects" in i.domains
+    }
+    assert "321012-TZXMBA" in tagged
+    assert YANGZHOU.item(JIANGDU, CASE_DAY).domains == {
+        "construction-projects",
+        "investment-projects",
+    }
+    assert (
+        Catalog.sample().item(JIANGDU, CASE_DAY).domains == YANGZHOU.item(JIANGDU, CASE_DAY).domains
+    )
+    for item in YANGZHOU.items(CASE_DAY, "321012"):
+        if item.owner.endswith(("住房和城乡建设局", "自然资源和规划局", "人民防空办公室")):
+            assert item.code in tagged, item.code
+
+
+def test_the_sample_items_appear_unchanged_in_the_large_catalogue() -> None:
+    sample = Catalog.sample()
+    for code in sample.codes():
+        assert YANGZHOU.item(code, CASE_DAY) == sample.item(code, CASE_DAY)
+
+
+def test_item_kinds() -> None:
+    kinds = {i.code: i.kind for i in YANGZHOU.items(CASE_DAY)}
+    assert kinds[JIANGDU] is ItemKind.FILING
+    assert kinds[GAOYOU] is ItemKind.LICENCE
+    assert kinds["321012-GHHS"] is ItemKind.OTHER
+    assert Catalog.sample().item(JIANGDU, CASE_DAY).is_filing
+    assert not Catalog.sample().item(GAOYOU, CASE_DAY).is_filing
+    assert [k.label_zh for k in ItemKind] == ["行政许可", "备案", "其他"]
+    filings = sorted(code for code, kind in kinds.items() if kind is ItemKind.FILING)
+    assert filings == [
+        "321012-HPDJB",
+        "321012-JGBA",
+        "321012-JGYSBA",
+        "321012-RFJGBA",
+        "321012-TZXMBA",
+        "321012-XFYSBA",
+        "321012-ZSYHS",
+    ]
+
+
+def test_bundled_catalogues_by_name() -> None:
+    assert Catalog.bundled("sample") is Catalog.sample()
+    assert Catalog.bundled("yangzhou") is YANGZHOU
+    with pytest.raises(UnknownCatalog) as info:
+        Catalog.bundled("nanjing")
+    assert str(info.value) == (
+        "no bundled catalogue is called 'nanjing'; the bundled ones are 'sample', 'yangzhou' "
+        "(or give the path of a catalogue file)"
+    )
+
+
+def test_format_departments_prints_the_seed_lines() -> None:
+    lines = YANGZHOU.format_departments(CASE_DAY).splitlines()
+    assert lines[3] == (
+        "江都区（321012）：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
+        "可告知承诺免交材料50项，可通过电子证照调取的材料29项，法定要件材料75项；"
+        "清单可减免材料79项。"
+    )
+    assert lines[4].split("\t") == [
+        "部门",
+        "审批事项",
+        "申报材料",
+        "法定要件材料",
+        "可容缺材料",
+        "可告知承诺免交材料",
+        "可通过电子证照调取的材料",
+        "清单可减免材料",
+    ]
+    assert lines[5] == "扬州市江都区交通运输局\t3\t21\t5\t10\t5\t1\t6"
+    gaoyou = lines.index(next(line for line in lines if line.startswith("高邮市（321084）：")))
+    assert "9个部门18项审批事项、80项申报材料" in lines[gaoyou]
+    assert lines[gaoyou].endswith("清单可减免材料43项。")
+
+
+def test_items_without_a_division_are_listed_apart() -> None:
+    data = _minimal()
+    text = Catalog.from_dict(data).format_departments(D(2023, 6, 1))
+    assert "\n\n未注明行政区划：1个部门1项审批事项、1项申报材料" in text
+
+
+def test_a_bad_division_code_is_reported_at_its_path() -> None:
+    data = _minimal()
+    data["items"][0]["division"] = "江都"
+    data["items"][0]["competent_department"] = " "
+    with pytest.raises(DataFileError) as info:
+        Catalog.from_dict(data, source="bad.toml")
+    assert info.value.report() == (
+        "bad.toml: items[0].division: expected a six-digit administrative division code "
+        "(行政区划代码, e.g. '321012'), got '江都'\n"
+        "bad.toml: items[0].competent_department: must not be empty"
+    )
+
+
+def test_later_fields_at_their_defaults_keep_the_digest() -> None:
+    data = _minimal()
+    before = Catalog.from_dict(data).digest
+    data["items"][0]["kind"] = "licence"
+    assert Catalog.from_dict(data).digest == before
+    data["items"][0]["kind"] = "filing"
+    assert Catalog.from_dict(data).digest != before
+
+
+@given(catalog_dicts(), st.integers(-30, 830))
+def test_divisions_and_departments_add_up_to_the_whole(data: dict[str, Any], offset: int) -> None:
+    on = D(2022, 1, 1) + dt.timedelta(offset)
+    catalog = Catalog.from_dict(data)
+    whole = catalog.summary(on)
+    rows = catalog.by_department(on)
+    for name in ("items", "materials", "required", "deferrable", "waivable", "licence"):
+        assert sum(getattr(f, name) for f in rows) == getattr(whole, name)
+    assert sum(f.reduced for f in rows) == whole.reduced
+    named = [catalog.summary(on, d) for d in catalog.divisions(on)]
+    unnamed = [i for i in catalog.items(on) if i.division is None]
+    assert sum(s.items for s in named) + len(unnamed) == whole.items
+    assert len({(f.division, f.department) for f in rows}) == len(rows)
+
+
+def test_division_names_come_from_the_catalogue_header() -> None:
+    assert dict(YANGZHOU.division_names) == {"321012": "江都区", "321084": "高邮市"}
+    assert Catalog.from_dict(YANGZHOU.to_dict()) == YANGZHOU
+    data = _minimal()
+    before = Catalog.from_dict(data).digest
+    data["catalog"]["divisions"] = {}
+    assert Catalog.from_dict(data).digest == before
+    data["catalog"]["divisions"] = {"3210": "江都区", "321084": " "}
+    with pytest.raises(DataFileError) as info:
+        Catalog.from_dict(data, source="names.toml")
+    assert info.value.report() == (
+        "names.toml: catalog.divisions.3210: expected a six-digit administrative division "
+        "code (行政区划代码, e.g. '321012')\n"
+        "names.toml: catalog.divisions.321084: must not be empty"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from creditcommit.cli import main
+from creditcommit.service import CHINA_TIME
 
 DATA = Path(__file__).parent / "data"
 
@@ -50,13 +52,35 @@ def test_catalog_check_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_catalog_summary_of_the_sample() -> None:
-    code, out = run("catalog", "summary", "--on", "2025-09-26", "--lang", "en")
+    code, out = run("catalog", "summary", "sample", "--on", "2025-09-26", "--lang", "en")
     assert code == 0
     assert "2 approval items, 11 materials" in out
-    code, out = run("catalog", "summary", "--on", "2025-09-26")
+    code, out = run("catalog", "summary", "sample", "--on", "2025-09-26")
     assert code == 0
-    assert "2 个部门 2 项审批事项、11 项申报材料" in out
+    assert "2个部门2项审批事项、11项申报材料" in out
     assert "approval items" not in out
+
+
+def test_catalog_summary_prints_the_seed_figures_per_department() -> None:
+    code, out = run("catalog", "summary", "--on", "2023-01-16")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2] == (
+        "江都区（321012）：15个部门40项审批事项、247项申报材料，其中可容缺材料93项，"
+        "可告知承诺免交材料50项，可通过电子证照调取的材料29项，法定要件材料75项；"
+        "清单可减免材料79项。"
+    )
+    assert "扬州市江都区住房和城乡建设局\t7\t57\t15\t24\t7\t11\t18" in lines
+    assert any(line.startswith("高邮市（321084）：9个部门18项审批事项") for line in lines)
+
+
+def test_catalog_summary_defaults_to_today() -> None:
+    before = dt.datetime.now(CHINA_TIME).date()
+    code, out = run("catalog", "summary", "sample")
+    after = dt.datetime.now(CHINA_TIME).date()
+    assert code == 0
+    days = {f"（2023.1-sample，{day.isoformat()}）" for day in (before, after)}
+    assert any(day in out.splitlines()[0] for day in days)
 
 
 def test_calendar_add_and_between() -> None:

@@ -59,7 +59,7 @@ def test_csv_starts_with_a_bom_unless_told_not_to(demo: Path) -> None:
     config = str(demo / "creditcommit.toml")
     code, out = run("--config", config, *REPORT, "--format", "csv")
     assert code == 0
-    assert out.startswith("\ufeffscope,code,name,department,")
+    assert out.startswith("\ufeff统计范围,事项编码,事项名称,部门,")  # Chinese headings by default
     assert "高邮市行政审批局" in out
     code, plain = run("--config", config, *REPORT, "--format", "csv", "--no-bom")
     assert code == 0
@@ -71,7 +71,7 @@ def test_csv_is_utf8_whatever_the_terminal_encoding(demo: Path) -> None:
     process = cli("--config", config, *REPORT, "--format", "csv", env={"PYTHONIOENCODING": "gbk"})
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
-    assert stdout.startswith(b"\xef\xbb\xbfscope,")
+    assert stdout.startswith("\ufeff统计范围,".encode())
     assert "高邮市行政审批局" in stdout.decode("utf-8")
 
 

@@ -262,7 +262,7 @@ def test_deferred_materials_appear_with_their_due_dates(document: str) -> None:
     case = gaoyou()
     zh, en = render(case, document, "zh"), render(case, document, "en")
     for term in case.terms().deferred:
-        assert f"于 2025年10月10日 前补交《{term.name}》。" in zh
+        assert f"于2025年10月10日前（含当日）补交《{term.name}》。" in zh
         assert f"“{term.name_en}” is to be supplied no later than 10 October 2025." in en
     assert "以承诺代替提交《公共场所卫生管理制度》。" in zh
     assert "《公共场所卫生许可证申请表》已提交。" in zh
@@ -293,10 +293,10 @@ def test_canonical_clauses_and_standard_route_right(document: str, lang: Any) ->
 def test_canonical_clauses_in_chinese() -> None:
     text = render(jiangdu(), "letter")
     for clause in (
-        "（1）申请人已经知晓告知的全部内容；",
-        "（2）申请人已经符合告知的条件、标准和要求；",
-        "（3）申请人所填写（提供）的信息真实、准确、客观；",
-        "（4）申请人愿意接受核查，承诺不实的，愿意承担相应的法律责任。",
+        "本人（本单位）承诺：\n  （1）已经知晓告知的全部内容；",
+        "（2）已经符合告知的条件、标准和要求；",
+        "（3）所填写（提供）的信息真实、准确、客观；",
+        "（4）愿意接受核查，承诺不实的，愿意承担相应的法律责任。",
     ):
         assert clause in text
     assert "知悉可以不作承诺而选择按一般程序办理" in text
@@ -305,11 +305,10 @@ def test_canonical_clauses_in_chinese() -> None:
 def test_notification_states_item_basis_route_and_reasons() -> None:
     text = render(gaoyou(), "notification")
     assert "事项名称：公共场所卫生许可证核发（事项编码：321084-GGCSWSXK）" in text
-    # Law names in 《》, as Chinese text writes them.
     assert "设定依据：《公共场所卫生管理条例》第八条；《公共场所卫生管理条例实施细则》" in text
     assert "本申请按“有条件适用信用承诺审批”办理" in text
     assert "（1）申请人信用等级为A级" in text
-    assert f"依据：《{SAMPLE_POLICY}》第六条" in text
+    assert "依据：《扬州市“信用+承诺”审批分级规则》（示例）第六条" in text
     assert "告知机关：高邮市行政审批局\n日期：2025年9月26日\n" in text
 
 
@@ -317,8 +316,9 @@ def test_verification_method_and_deadline() -> None:
     case = jiangdu()
     # 20 working days across the Spring Festival break (21-27 Jan; 28-29 Jan worked).
     assert case.verification_due == D(2023, 2, 16)
-    assert "本机关将于 2023年2月16日 前以网上核查方式对申请人的承诺内容进行核查。" in render(
-        case, "notification"
+    assert (
+        "本机关将于2023年2月16日前（含当日）以网上核查方式对申请人的承诺内容进行核查。"
+        in render(case, "notification")
     )
     assert "verifies this commitment by online verification no later than 16 February 2023" in (
         render(case, "letter", "en")
@@ -1023,7 +1023,7 @@ def test_every_waived_and_deferred_material_appears(case: Case) -> None:
     for term in notification.terms.deferred:
         assert term.due is not None
         due = f"{term.due.year}年{term.due.month}月{term.due.day}日"
-        assert f"于 {due} 前补交《{term.name}》。" in zh
+        assert f"于{due}前（含当日）补交《{term.name}》。" in zh
 
 
 @given(applications(), st.sampled_from(["zh", "en"]), st.sampled_from(["text", "html"]))

@@ -154,7 +154,7 @@ def test_seed_gaoyou_grade_b_is_conditional() -> None:
     decision = gaoyou(found)
     assert (decision.route, decision.eligible_route) == (Route.CONDITIONAL, Route.CONDITIONAL)
     assert decision.reason_codes == ("credit-grade-meets-threshold", "no-blocking-record")
-    assert decision.reasons[0].zh == "申请人信用等级为 B 级，达到有条件适用的最低等级 B 级。"
+    assert decision.reasons[0].zh == "申请人信用等级为B级，达到有条件适用的最低等级B级。"
     assert dict(decision.reasons[0].params) == {"grade": "B", "threshold": "B"}
     assert decision.evidence_digest == found.digest
     assert not decision.major_project
@@ -165,7 +165,7 @@ def test_seed_gaoyou_grade_c_is_standard() -> None:
     assert decision.route is Route.STANDARD
     assert decision.reason_codes == ("credit-grade-below-threshold",)
     assert decision.reasons[0].zh == (
-        "申请人信用等级为 C 级，低于有条件适用的最低等级 B 级，按一般程序办理。"
+        "申请人信用等级为C级，低于有条件适用的最低等级B级，按一般程序办理。"
     )
 
 
@@ -175,8 +175,8 @@ def test_seed_gaoyou_grade_b_with_a_dishonesty_record_is_standard() -> None:
     assert decision.reason_codes == ("blocking-record",)
     (reason,) = decision.reasons
     assert reason.zh == (
-        "申请人存在违法失信信息记录 YZ-2022-0001（一般，2022-06-01 认定），"
-        "2023-06-01 前（信用修复的，修复前）不适用“信用+承诺”审批。"
+        "申请人存在违法失信信息记录YZ-2022-0001（一般，2022-06-01认定），"
+        "2023-06-01前（信用修复的，修复前）不适用“信用+承诺”审批。"
     )
     assert reason.params["record_id"] == "YZ-2022-0001"
     assert reason.params["until"] == "2023-06-01"
@@ -290,7 +290,7 @@ def test_item_in_an_excluded_domain_cites_guoban_42() -> None:
     assert decision.reason_codes == ("item-domain-excluded",)
     (reason,) = decision.reasons
     assert reason.zh == (
-        "事项 321084-GGCSWSXK 涉及公共安全，属于不宜实行告知承诺制的事项，按一般程序办理。"
+        "事项321084-GGCSWSXK涉及公共安全，属于不宜实行告知承诺制的事项，按一般程序办理。"
     )
     assert reason.params["domains"] == "public-safety"
     assert reason.references[0].instrument.endswith("（国办发〔2020〕42号）")
@@ -434,7 +434,7 @@ def test_evidence_about_someone_else() -> None:
     )
     assert decision.reason_codes == ("credit-evidence-wrong-subject",)
     assert decision.reasons[0].zh == (
-        "信用查询结果的主体 91321012MA1W0000A9 与申请人 91321084MA1W0000BM 不一致，按一般程序办理。"
+        "信用查询结果的主体91321012MA1W0000A9与申请人91321084MA1W0000BM不一致，按一般程序办理。"
     )
 
 
@@ -623,8 +623,8 @@ def test_reapplication_ban_refuses_the_same_item_and_outlasts_credit_repair() ->
     assert barred.applicant == FIRM.identifier
     assert barred.basis == "中华人民共和国行政许可法 第七十九条"
     assert barred.reason_zh == (
-        "申请人因虚假承诺记录 YZ-2022-0001（2021-03-01 认定），2024-03-01 前不得再次申请"
-        "本事项（321084-GGCSWSXK）的行政许可（36 个月），申请不予受理；可以申请其他事项。"
+        "申请人因虚假承诺记录YZ-2022-0001（2021-03-01认定），2024-03-01前不得再次申请"
+        "本事项（321084-GGCSWSXK）的行政许可（36个月），申请不予受理；可以申请其他事项。"
     )
     assert "before 2024-03-01" in str(barred)
     # The same record is no bar for another item ...

@@ -9,6 +9,7 @@ import tracemalloc
 from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -17,6 +18,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from creditcommit.draws import (
+    FORMAT,
+    FORMAT_1,
     Conflict,
     DrawnTarget,
     DrawRecord,
@@ -582,7 +585,7 @@ def test_from_dict_lists_the_problems_of_every_field() -> None:
     with pytest.raises(DataFileError) as info:
         DrawRecord.from_dict(data, source="draw.json")
     assert info.value.report().splitlines() == [
-        "draw.json: format: expected 'creditcommit-draw/1', got 'other/9'",
+        "draw.json: format: expected 'creditcommit-draw/1' or 'creditcommit-draw/2', got 'other/9'",
         "draw.json: seed: expected lower-case hex digits in pairs, got 'XYZ'",
         "draw.json: ratios.A: expected a ratio from 0 to 1, got '1.5'",
         "draw.json: roster[0].name: expected a non-empty name without surrounding spaces, got ''",
@@ -818,3 +821,142 @@ def test_drawn_target_to_dict() -> None:
         "key": "0" * 64,
         "inspectors": ["E1", "E2"],
     }
+
+
+# ---------------------------------------------------------------- format 2: qualifications
+
+GOLDEN_V1 = Path(__file__).parent / "golden" / "draw-format-1.json"
+TYPES = ("公共场所卫生", "食品经营", "建设工程")
+
+
+@st.composite
+def typed_inputs(draw_: st.DrawFn) -> dict[str, Any]:
+    """A population whose targets have inspection types, and a roster with qualifications."""
+    inputs = draw_(draws_inputs())
+    inputs["targets"] = [
+        attrs.evolve(t, inspection_type=draw_(st.sampled_from((None, *TYPES))))
+        for t in inputs["targets"]
+    ]
+    inputs["inspectors"] = [
+        attrs.evolve(i, fields=draw_(st.lists(st.sampled_from(TYPES), max_size=3)))
+        for i in inputs["inspectors"]
+    ]
+    return inputs
+
+
+@given(typed_inputs())
+def test_only_qualified_inspectors_are_drawn(inputs: dict[str, Any]) -> None:
+    roster = {i.id: i for i in inputs["inspectors"]}
+    recused = {(c.inspector, c.target) for c in inputs["conflicts"]}
+    record = run_or_none(inputs)
+    if record is None:
+        with pytest.raises(DrawError) as info:
+            run(inputs)
+        failure = info.value
+        assert failure.rule == "coverage"
+        target = next(t for t in inputs["targets"] if t.id == failure.target)
+        able = [
+            i
+            for i in roster.values()
+            if i.qualified(target.inspection_type) and (i.id, target.id) not in recused
+        ]
+        assert failure.eligible == len(able) < inputs["per_target"]
+        return
+    assert record.format == FORMAT
+    for s in record.selections:
+        for inspector in s.inspectors:
+            assert roster[inspector].qualified(s.target.inspection_type)
+            assert (inspector, s.target.id) not in recused
+    assert verify_draw(record, targets=inputs["targets"])
+
+
+@given(typed_inputs())
+def test_typed_draws_round_trip_and_verify(inputs: dict[str, Any]) -> None:
+    record = run_or_none(inputs)
+    assume(record is not None)
+    assert record is not None
+    again = DrawRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again == record
+    assert verify_draw(again, targets=inputs["targets"])
+
+
+def test_a_target_nobody_qualified_may_inspect_fails_the_draw() -> None:
+    targets = [Target("T1", "A", inspection_type="特种设备")]
+    with pytest.raises(DrawError) as info:
+        make(targets=targets, ratios={"A": 1}, conflicts=[])
+    assert info.value.detail == (
+        "target 'T1' needs 2 inspectors but only 0 of the 6 on the roster may inspect it "
+        "(0 qualified for '特种设备', 0 of them recused)"
+    )
+
+
+def test_qualified_inspectors_share_the_typed_targets() -> None:
+    roster = [
+        Inspector("H1", "卫生甲", ("公共场所卫生",)),
+        Inspector("H2", "卫生乙", ("公共场所卫生",)),
+        Inspector("H3", "卫生丙", ("公共场所卫生", "食品经营")),
+        Inspector("F1", "食品甲", ("食品经营",)),
+    ]
+    targets = [Target(f"T{n}", "A", inspection_type="公共场所卫生") for n in range(9)]
+    record = make(targets=targets, inspectors=roster, ratios={"A": 1}, conflicts=[])
+    assert record.loads() == {"F1": 0, "H1": 6, "H2": 6, "H3": 6}
+    assert all(s.target.inspection_type == "公共场所卫生" for s in record.selections)
+
+
+def test_a_target_with_a_type_changes_the_population_digest() -> None:
+    plain = make(targets=POPULATION, conflicts=[])
+    typed = [attrs.evolve(t, inspection_type="市场监管") for t in POPULATION]
+    again = make(targets=typed, conflicts=[])
+    assert again.population_digest != plain.population_digest
+    # Every inspector on ROSTER is qualified for 市场监管: the same inspectors are drawn.
+    assert [s.inspectors for s in again.selections] == [s.inspectors for s in plain.selections]
+
+
+def test_a_record_naming_an_unqualified_inspector_is_rejected() -> None:
+    roster = [Inspector(f"H{i}", f"卫生{i}", ("公共场所卫生",)) for i in range(3)]
+    roster.append(Inspector("F1", "食品甲", ("食品经营",)))
+    targets = [Target("T1", "A", inspection_type="公共场所卫生")]
+    record = make(targets=targets, inspectors=roster, ratios={"A": 1}, conflicts=[])
+    data = record.to_dict()
+    data["selections"][0]["inspectors"] = ["F1", "H0"]
+    with pytest.raises(DataFileError) as info:
+        DrawRecord.from_dict(data, source="forged.json")
+    assert info.value.report() == (
+        "forged.json: selections[0].inspectors[0]: 'F1' is not qualified for '公共场所卫生'"
+    )
+
+
+def test_a_format_1_record_still_reads_and_verifies() -> None:
+    data = json.loads(GOLDEN_V1.read_text(encoding="utf-8"))
+    record = DrawRecord.from_dict(data, source=str(GOLDEN_V1))
+    assert record.format == FORMAT_1
+    assert record.to_dict() == data
+    assert verify_draw(record, targets=POPULATION)
+    # Re-run by the new construction, the same inputs (no inspection types) give the same
+    # inspectors: format 2 only adds qualifications.
+    fresh = make(ratios={"A": Fraction(1, 20), "B": Fraction(1, 5), "C": Fraction(1, 4)})
+    assert fresh.format == FORMAT
+    assert [(s.target.id, s.inspectors) for s in fresh.selections] == [
+        (s.target.id, s.inspectors) for s in record.selections
+    ]
+    assert fresh.inputs_digest != record.inputs_digest  # the format is part of the inputs
+
+
+def test_a_format_1_record_with_an_inspection_type_is_rejected() -> None:
+    data = json.loads(GOLDEN_V1.read_text(encoding="utf-8"))
+    data["selections"][0]["target"]["inspection_type"] = "市场监管"
+    with pytest.raises(DataFileError) as info:
+        DrawRecord.from_dict(data, source="old.json")
+    assert info.value.report() == (
+        "old.json: selections[0].target.inspection_type: format 'creditcommit-draw/1' has no "
+        "inspection types"
+    )
+
+
+def test_a_format_1_record_altered_to_format_2_fails_verification() -> None:
+    data = json.loads(GOLDEN_V1.read_text(encoding="utf-8"))
+    data["format"] = FORMAT
+    record = DrawRecord.from_dict(data)
+    with pytest.raises(DrawVerificationError) as info:
+        verify_draw(record, targets=POPULATION)
+    assert "do not match its inputs digest" in str(info.value)

@@ -379,7 +379,7 @@ def test_a_false_commitment_bars_the_route_for_36_months_even_after_repair(
         record.record_id,
         dt.date(2028, 10, 10),
     )
-    assert "2028-10-10 前不得再次申请本事项（321084-GGCSWSXK）" in refused.value.reason_zh
+    assert "2028-10-10前不得再次申请本事项（321084-GGCSWSXK）" in refused.value.reason_zh
     assert service.cases() == before
     # Another item stays open; the false commitment bars only its commitment route.
     other = service.submit(item=JIANGDU, applicant=HOTEL)

@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
@@ -588,12 +589,36 @@ def test_json_reads_back_the_same_report() -> None:
 
 
 def parsed_csv(found: Report) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(render_csv(found))))
+    return list(csv.DictReader(io.StringIO(render_csv(found, lang="en"))))
+
+
+def test_csv_headings_are_chinese_by_default() -> None:
+    found = report(YEAR_CASES)
+    zh = list(csv.reader(io.StringIO(render_csv(found))))
+    en = list(csv.reader(io.StringIO(render_csv(found, lang="en"))))
+    assert zh[0][:6] == ["统计范围", "事项编码", "事项名称", "部门", "申请件数", "直接适用件数"]
+    assert zh[0][-2:] == ["平均办理用时（工作日）", "平均法定时限（工作日）"]
+    assert "减免材料份数（办件合计）" in zh[0]
+    assert len(set(zh[0])) == len(zh[0]) == len(en[0])
+    assert all(not re.search(r"[a-z]", heading) for heading in zh[0])
+    assert [row[0] for row in zh[1:]] == ["事项", "事项", "事项", "部门", "部门", "合计"]
+    assert [row[1:] for row in zh[1:]] == [row[1:] for row in en[1:]]
+    with pytest.raises(ValueError, match="lang must be 'zh' or 'en', got 'fr'"):
+        render_csv(found, lang="fr")  # type: ignore[arg-type]
+
+
+def test_the_text_report_tells_the_list_count_from_the_case_sum() -> None:
+    text = render_text(report(YEAR_CASES))
+    lines = text.splitlines()
+    assert lines[1] == "统计期间2025-01-01至2025-12-31"
+    assert "；清单可减免材料10项。" in lines[2]  # the list-level count (清单口径)
+    assert "减免材料（办件合计）" in text  # the sum over the accepted cases (办件口径)
+    assert re.search(r"抽查\d+次，派出检查人员\d+人", text)
 
 
 def test_csv_has_one_row_per_scope_and_every_figure() -> None:
     found = report(YEAR_CASES)
-    text = render_csv(found)
+    text = render_csv(found, lang="en")
     assert text.splitlines()[0].split(",")[:5] == [
         "scope",
         "code",
@@ -649,7 +674,7 @@ def test_text_tables_are_aligned_in_display_columns(lang: str) -> None:
 def test_text_in_chinese() -> None:
     text = render_text(report(YEAR_CASES))
     lines = text.splitlines()
-    assert lines[:2] == ["“信用+承诺”审批统计", "统计期间 2025-01-01 至 2025-12-31"]
+    assert lines[:2] == ["“信用+承诺”审批统计", "统计期间2025-01-01至2025-12-31"]
     assert lines[2].startswith("扬州市“信用+承诺”审批事项清单（示例）（2023.1-sample，2025-12-31）")
     first = tables(text)[0]
     assert first[0].split() == [
@@ -660,13 +685,13 @@ def test_text_in_chinese() -> None:
         "一般程序",
         "承诺书",
         "受理",
-        "减免材料",
+        "减免材料（办件合计）",
     ]
     assert first[-1].split() == ["合计", "11", "1", "6", "4", "6", "9", "25"]
     time = tables(text)[3]
     assert time[0].split() == [
         "范围",
-        "发证",
+        "发证或备案",
         "法定时限",
         "平均用时",
         "最长用时",

@@ -42,7 +42,9 @@ from hostile import normalised_digits, typed_resident_id
 
 CAL = WorkingCalendar.china()
 DEADLINES = PublicationDeadlines(dual_publicity=7, enterprise_information=20, withdrawal=3)
-ITEM: ApprovalItem = Catalog.sample().item("321012-TZXMBA", dt.date(2025, 9, 29))
+# A Jiangdu licence: the project filing (企业投资项目备案) is a filing, not published as a
+# 行政许可决定 (see tests/test_filing.py).
+ITEM: ApprovalItem = Catalog.yangzhou().item("321012-SGXK", dt.date(2025, 9, 29))
 USCC = "91310110666007217T"
 RID = "11010519491231002X"
 RID_MASKED = "110105********002X"
@@ -151,9 +153,9 @@ def test_licence_decision_payload_snapshot() -> None:
         "ends_on": "2030-09-29",
         "fields": {
             "decision_number": "扬江审许〔2025〕101号",
-            "project_name": "企业投资项目备案",
+            "project_name": "建筑工程施工许可证核发",
             "approval_category": "普通",
-            "content": "企业投资项目备案",
+            "content": "建筑工程施工许可证核发",
             "counterparty_name": "扬州甲科技有限公司",
             "counterparty_kind": "legal-person",
             "counterparty_code": USCC,
@@ -180,7 +182,7 @@ def test_revocation_payload_snapshot() -> None:
         "fields": {
             "decision_number": "扬江审撤〔2025〕3号",
             "licence_number": "扬江审许〔2025〕101号",
-            "project_name": "企业投资项目备案",
+            "project_name": "建筑工程施工许可证核发",
             "counterparty_name": "扬州甲科技有限公司",
             "counterparty_kind": "legal-person",
             "counterparty_code": USCC,

@@ -91,6 +91,7 @@ def test_seed_scenarios_pass() -> None:
 def test_every_shipped_scenario_passes() -> None:
     results = check_scenarios(SCENARIOS)
     assert {Path(r.case.file).name for r in results} == {
+        "catalog-filing.toml",
         "seed.toml",
         "yangzhou-rules.toml",
         "legal-bans.toml",
@@ -141,8 +142,8 @@ WRONG_REPORT = f"""\
   - route: expected CONDITIONAL, got STANDARD
   - eligible route: expected CONDITIONAL, got STANDARD
   - reasons: expected ['credit-grade-meets-threshold', 'no-blocking-record'], got \
-['credit-grade-below-threshold'] (reason texts: credit-grade-below-threshold: 申请人信用等级为 C \
-级，低于有条件适用的最低等级 B 级，按一般程序办理。)
+['credit-grade-below-threshold'] (reason texts: credit-grade-below-threshold: 申请人信用等级为C\
+级，低于有条件适用的最低等级B级，按一般程序办理。)
   - reasons: expected to include ['no-blocking-record'], got ['credit-grade-below-threshold']
   - material GGCSWSXK-03: expected retrieved, got missing (电子证照库中无此证照，须提交)
   - material GGCSWSXK-04: expected deferred, got missing (按一般程序办理，须提交)
@@ -166,7 +167,7 @@ def test_route_mismatch_alone_says_why() -> None:
     result = run_case(one_case(credit={"grade": "C"}))
     assert result.mismatches == (
         "route: expected CONDITIONAL, got STANDARD (reason texts: credit-grade-below-threshold: "
-        "申请人信用等级为 C 级，低于有条件适用的最低等级 B 级，按一般程序办理。)",
+        "申请人信用等级为C级，低于有条件适用的最低等级B级，按一般程序办理。)",
     )
 
 
@@ -298,7 +299,7 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "cases[0].expect",
                 "unknown key 'reason' (allowed: route, refused_until, eligible_route, "
                 "jurisdiction, cites, reasons, reasons_include, materials, due, reduced, "
-                "acceptable) (case 'Gaoyou, grade B', line 6)",
+                "acceptable, consequences) (case 'Gaoyou, grade B', line 6)",
             )
         ],
     ),
@@ -540,8 +541,9 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
         [
             (
                 "defaults.catalog",
-                "expected 'sample' or the path of a catalogue file relative to this file, got "
-                f"'catalogues/yangzhou.toml' (no file at {CORPUS / 'catalogues/yangzhou.toml'})",
+                "expected 'sample', 'yangzhou' or the path of a catalogue file relative to "
+                "this file, got 'catalogues/yangzhou.toml' "
+                f"(no file at {CORPUS / 'catalogues/yangzhou.toml'})",
             )
         ],
     ),

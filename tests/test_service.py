@@ -934,12 +934,14 @@ def test_the_standard_route_supply_accept_pause_resume_and_issue(
 
 
 def test_refusing_and_withdrawing_close_the_case(service: Approvals) -> None:
-    # Grade C: the standard route; the USCC certificate is not in the licence store.
-    refused = service.submit(item=JIANGDU, applicant=BATHS, provided=["TZXMBA-01", "TZXMBA-02"])
+    # Grade C: the standard route, every material handed in. (A licence: a filing, such as
+    # the Jiangdu project filing, is recorded once complete and is never refused.)
+    materials = ["GGCSWSXK-01", "GGCSWSXK-04", "GGCSWSXK-05", "GGCSWSXK-06"]
+    refused = service.submit(item=GAOYOU, applicant=BATHS, provided=materials)
     assert refused.route is Route.STANDARD
-    refused = service.supply_material(refused.case_id, "TZXMBA-03")
+    refused = service.supply_material(refused.case_id, "GGCSWSXK-07")
     refused = service.accept(refused.case_id)
-    refused = service.refuse(refused.case_id, "项目不符合产业政策")
+    refused = service.refuse(refused.case_id, "经现场核查，卫生设施不符合要求")
     assert refused.state is CaseState.REFUSED
     assert refused.closure is not None
     withdrawn = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])

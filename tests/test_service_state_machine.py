@@ -83,6 +83,7 @@ from creditcommit.builtin import (
     JsonLinesChannel,
 )
 from creditcommit.case import RouteChosen, RouteDecided, due
+from creditcommit.catalog import ApprovalItem
 from creditcommit.delivery import Destinations
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import Disposition
@@ -263,7 +264,8 @@ def supervision_legal(
         return state in {CaseState.ISSUED, CaseState.CLOSED} and route.is_commitment
     if action == "rectification_result":
         order = case.rectification
-        if state is not CaseState.RECTIFYING:
+        if state is not CaseState.RECTIFYING or case.rectification_failure is not None:
+            # A filing's failed correction stays recorded: nothing more is decided here.
             return False
         assert order is not None
         if met:
@@ -704,7 +706,9 @@ class ApprovalsMachine(RuleBasedStateMachine):
         if after is not case:
             item = self.service.catalog().item(case.item_code, case.item_valid_from)
             on_the_spot = case.route is not None and case.route.is_commitment and item.on_the_spot
-            assert after.state is (CaseState.ISSUED if on_the_spot else CaseState.ACCEPTED)
+            # A filing (备案) is recorded at acceptance on every route.
+            issued = on_the_spot or item.is_filing
+            assert after.state is (CaseState.ISSUED if issued else CaseState.ACCEPTED)
 
     def issue(self, case_id: str, data: st.DataObject) -> None:
         case = self.model[case_id]
@@ -769,7 +773,9 @@ class ApprovalsMachine(RuleBasedStateMachine):
         allowed = supervision_legal(case, "record_verification", self.today)
         expect = ["verification-recorded"]
         if outcome.adverse:
-            expect.append(self.rules_action(outcome))
+            # A filing is ordered corrected under its own rule, never proposed for revocation.
+            filing = self.is_filing(case)
+            expect.append("rectification-ordered" if filing else self.rules_action(outcome))
         elif case.state is CaseState.ISSUED and not case.outstanding:
             expect.append("closed")
         self.act(
@@ -786,7 +792,9 @@ class ApprovalsMachine(RuleBasedStateMachine):
         case = self.model[case_id]
         met = data.draw(st.booleans(), label="met")
         allowed = supervision_legal(case, "rectification_result", self.today, met=met)
-        expect = ["rectification-failed", "revocation-proposed"]
+        expect = ["rectification-failed"]
+        if not self.is_filing(case):
+            expect.append("revocation-proposed")
         if met and allowed:
             expect = ["rectification-met"]
             if not case.outstanding and kept_after_rectification(case):
@@ -911,7 +919,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
         grace = policy.at(day).deferred_grace_working_days
         ticked = {case_id: case for case_id, case in self.model.items() if case.state in TICKED}
         expected = {
-            case_id: due(case, at, calendar, grace, policy=policy)
+            case_id: due(case, at, calendar, grace, policy=policy, item=self.item_of(case))
             for case_id, case in ticked.items()
         }
         for case_id, events in expected.items():
@@ -949,6 +957,13 @@ class ApprovalsMachine(RuleBasedStateMachine):
         assert report.delivery.failed == ()
         self.check_delivered()
 
+    def item_of(self, case: Case) -> ApprovalItem:
+        return self.service.catalog().item(case.item_code, case.item_valid_from)
+
+    def is_filing(self, case: Case) -> bool:
+        """A filing (备案): recorded at acceptance, corrected rather than revoked."""
+        return self.item_of(case).is_filing
+
     def check_supervision_moves(self, case: Case, kinds: list[str]) -> None:
         """What the tick does to a licence on commitment, by the sample policy (deferred
         materials overdue → rectification first; a deadline passed → a proposal), and never
@@ -964,17 +979,22 @@ class ApprovalsMachine(RuleBasedStateMachine):
         if case.state is CaseState.RECTIFYING:
             order = case.rectification
             assert order is not None
-            # Met by supply would have moved the case when the last material came.
-            assert kinds == (
-                ["RectificationFailed", "RevocationProposed"] if day > order.deadline else []
-            )
+            # Met by supply would have moved the case when the last material came; a filing's
+            # failed correction is final here (the fine has its own procedure).
+            if case.rectification_failure is not None:
+                assert kinds == []
+                return
+            failed = ["RectificationFailed"]
+            if not self.is_filing(case):
+                failed.append("RevocationProposed")
+            assert kinds == (failed if day > order.deadline else [])
             return
         fresh = [line for line in case.overdue(day) if line.code not in case.overdue_materials]
         if fresh:
             rule = self.service.policy().at(day).revocation_rules.deferred_overdue.action
             follows = (
                 "RectificationOrdered"
-                if rule is SupervisionAction.RECTIFY
+                if rule is SupervisionAction.RECTIFY or self.is_filing(case)
                 else "RevocationProposed"
             )
             assert kinds == ["DeferredMaterialOverdue", follows]
@@ -1237,10 +1257,9 @@ class ApprovalsMachine(RuleBasedStateMachine):
             if case.licence is None:
                 continue
             reference = case.licence.reference
-            expected |= {
-                f"{case.case_id}/licence-issued/{reference}",
-                f"{case.case_id}/licence-decision/{reference}/jsonl",
-            }
+            expected.add(f"{case.case_id}/licence-issued/{reference}")
+            if not self.is_filing(case):  # a filing is not published as a licence decision
+                expected.add(f"{case.case_id}/licence-decision/{reference}/jsonl")
             target = mask_resident_ids(case.applicant.identifier)
             for number, verification in enumerate(case.verifications, 1):
                 assert len(verification.inspectors) == 2

@@ -582,7 +582,7 @@ def test_a_revocation_leaves_the_record_the_proposal_announced() -> None:
             "工作实施方案（高协调办〔2022〕11号） 对因未履行承诺而被撤销行政许可决定的企业，记录"
             "其失信行为，纳入市场主体诚信档案"
         ),
-        description=f"撤销行政许可 XK-GY-1：{case.proposal.grounds}",  # type: ignore[union-attr]
+        description=f"撤销行政许可XK-GY-1：{case.proposal.grounds}",  # type: ignore[union-attr]
         item_code=case.item_code,
     )
     # General (撤销 is not 吊销) under NDRC Order No. 58, in force on 2025-10-15: repair from

@@ -425,7 +425,7 @@ def _draw(say: _Narrator, service: Approvals, clock: ManualClock) -> None:
         "   复核：按公布的抽查记录重新运行，结果相同。\n",
         "   verify_draw: the published record re-runs to the same result.\n",
     )
-    jiangdu = next(s for s in drawn.selections if s.target.id.startswith("XK-321000-2023"))
+    jiangdu = next(s for s in drawn.selections if s.target.id.startswith("BA-321000-2023"))
     clock.advance(days=2)
     by_licence = {c.licence_reference: c.case_id for c in service.cases() if c.licence_reference}
     checked = service.record_verification(
@@ -488,10 +488,21 @@ def _issued(say: _Narrator, service: Approvals, case: Case) -> None:
     assert case.accepted_on is not None
     statutory = service.calendar().add_working_days(case.accepted_on, item.statutory_days)
     licence, days = escape(str(case.licence_reference)), item.statutory_days
+    granted_zh, granted_en = (
+        (
+            f"当即予以备案，备案编号 {licence}（备案，不是许可）",
+            f"filing {licence} recorded at once (备案, not a licence)",
+        )
+        if item.is_filing
+        else (
+            f"当场发放许可证 {licence}（先证后核）",
+            f"licence {licence} issued on the spot (先证后核)",
+        )
+    )
     say(
-        f"   受理并当场发放许可证 {licence}（先证后核）；按法定时限 {days} 个工作日，"
+        f"   受理并{granted_zh}；按法定时限 {days} 个工作日，"
         f"最迟可至 {statutory.isoformat()} 办结。\n",
-        f"   Accepted and licence {licence} issued on the spot (先证后核) — "
+        f"   Accepted and {granted_en} — "
         f"the statutory limit of {days} working day(s) would have run to "
         f"{statutory.isoformat()}.\n",
     )

@@ -31,8 +31,8 @@ from typing import Any, TypeAlias
 import attrs
 
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.catalog import ApprovalItem, VerificationMethod
-from creditcommit.commitments import SignedCommitment
+from creditcommit.catalog import ApprovalItem, ItemKind, VerificationMethod
+from creditcommit.commitments import SignedCommitment, cite
 from creditcommit.credit import (
     CreditEvidence,
     CreditLookupFailure,
@@ -63,6 +63,7 @@ from creditcommit.supervision import (
     ART_69_PARA_3,
     SupervisionAction,
     VerificationOutcome,
+    consequence,
 )
 
 __all__ = [
@@ -105,6 +106,7 @@ __all__ = [
     "choose_standard",
     "decide_revocation",
     "due",
+    "filing_reference",
     "hold_hearing",
     "issue",
     "licence_reference",
@@ -512,10 +514,11 @@ class Resumed:
 
 @attrs.frozen(kw_only=True)
 class LicenceIssued:
-    """The licence was granted and issued (准予许可, 核发许可证件).
+    """The licence was granted and issued (准予许可, 核发许可证件), or a filing recorded (备案).
 
     ``reference`` is the licence number (by default derived from the case id, see
-    :func:`licence_reference`); ``valid_until`` the last day of validity, if it expires.
+    :func:`licence_reference`), or for a filing the filing number (:func:`filing_reference`);
+    ``valid_until`` the last day of validity, if it expires.
     """
 
     at: dt.datetime
@@ -1645,6 +1648,14 @@ def licence_reference(case_id: str) -> str:
     return f"XK-{case_id}"
 
 
+def filing_reference(case_id: str) -> str:
+    """The filing number derived from a case id: ``"BA-" + case_id`` (备案, no randomness).
+
+    A filing (备案) is not a licence, so it does not get a licence number.
+    """
+    return f"BA-{case_id}"
+
+
 _NO_PROJECT = ProjectFacts()
 
 
@@ -1797,7 +1808,9 @@ def accept(
     signed. The promised and statutory due dates are counted in working days from the
     acceptance day (not counted itself). On a commitment route an item decided on the spot
     (``on_the_spot``) gets its licence at acceptance (licence first, verify later);
-    ``licence_valid_until`` is then its last day of validity.
+    ``licence_valid_until`` is then its last day of validity. A filing (备案) is complete
+    when the information is: on every route it is recorded at acceptance, with a filing
+    number (:func:`filing_reference`).
     """
     action = "accept"
     decision, plan = _expect(case, action)
@@ -1813,6 +1826,11 @@ def accept(
         promised_due=calendar.add_working_days(day, item.promised_days),
         statutory_due=calendar.add_working_days(day, item.statutory_days),
     )
+    if item.is_filing:
+        return (
+            accepted,
+            LicenceIssued(at=now, reference=filing_reference(case.case_id), issued_on=day),
+        )
     if not (decision.route.is_commitment and item.on_the_spot):
         return (accepted,)
     licence = LicenceIssued(
@@ -1979,6 +1997,7 @@ def due(
     grace_working_days: int = DEFAULT_GRACE_WORKING_DAYS,
     *,
     policy: Policy | PolicySnapshot | None = None,
+    item: ApprovalItem | None = None,
 ) -> tuple[CaseEvent, ...]:
     """The events a periodic tick must append for ``case`` at ``now`` (often none).
 
@@ -2005,13 +2024,16 @@ def due(
       and ``RevocationProposed``.
 
     Deciding a proposed revocation is an officer's action (:func:`decide_revocation`), never
-    the tick's.
+    the tick's. Give the case's ``item``: for a filing (备案) or another item that is not a
+    licence, an overdue material or a failed rectification is an order to correct and a
+    fine under the item's own rule, never a revocation proposal (see
+    :func:`~creditcommit.supervision.consequence`).
     """
     day = _now(now)
     if isinstance(grace_working_days, bool) or grace_working_days < 1:
         raise ValueError(f"grace_working_days must be at least 1, got {grace_working_days!r}")
     if policy is not None and case.state in _TICKED and _on_commitment(case):
-        return _supervise(case, now, day, calendar, policy)
+        return _supervise(case, now, day, calendar, policy, item=item)
     found: list[CaseEvent] = []
     current = case
     # At most three steps (Resumed, Suspended, Returned); the bound guards the loop.
@@ -2132,10 +2154,25 @@ def _consequence(
     now: dt.datetime,
     *,
     materials: tuple[str, ...] = (),
+    item: ApprovalItem | None = None,
 ) -> CaseEvent:
-    """What the policy's revocation rules say an adverse outcome leads to, as an event."""
+    """What an adverse outcome leads to, as an event.
+
+    For a licence, what the policy's revocation rules say; for a filing or another item
+    that is not a licence, an order to correct under the item's own rule.
+    """
     day = now.date()
     rules = snap.revocation_rules
+    if item is not None and item.kind is not ItemKind.LICENCE:
+        return RectificationOrdered(
+            at=now,
+            ordered_on=day,
+            outcome=outcome,
+            facts=facts,
+            deadline=calendar.add_working_days(day, rules.rectification_working_days),
+            materials=materials,
+            reference=consequence(item, outcome, rules).legal_basis,
+        )
     if rules.action(outcome) is SupervisionAction.RECTIFY:
         return RectificationOrdered(
             at=now,
@@ -2162,10 +2199,27 @@ def _failure(
     policy: Policy | PolicySnapshot,
     calendar: WorkingCalendar,
     now: dt.datetime,
+    *,
+    item: ApprovalItem | None = None,
 ) -> tuple[CaseEvent, ...]:
     day = now.date()
     order = case.rectification
     assert order is not None
+    if item is not None and item.kind is not ItemKind.LICENCE:
+        # Not a licence: nothing to revoke. The fine is an administrative penalty with a
+        # procedure of its own (行政处罚法); the case records why it follows.
+        basis = (
+            order.reference
+            or consequence(
+                item, order.outcome, _snapshot(policy, day, case.item_code).revocation_rules
+            ).legal_basis
+        )
+        text = (
+            f"{findings}；逾期未改正，依照{cite(basis)}处以罚款（适用行政处罚程序），"
+            f"{item.kind.label_zh}不予撤销 (not corrected in time: a fine under {basis}; "
+            f"a {item.kind.value} is not revoked)"
+        )
+        return (RectificationFailed(at=now, failed_on=day, deadline=order.deadline, findings=text),)
     failed = RectificationFailed(at=now, failed_on=day, deadline=order.deadline, findings=findings)
     facts = f"{order.facts}；{findings}"
     proposal = _proposal(
@@ -2203,6 +2257,8 @@ def _supervise(
     day: dt.date,
     calendar: WorkingCalendar,
     policy: Policy | PolicySnapshot,
+    *,
+    item: ApprovalItem | None,
 ) -> tuple[CaseEvent, ...]:
     if case.state is CaseState.ISSUED:
         fresh = tuple(line for line in case.overdue(day) if line.code not in case.overdue_materials)
@@ -2217,7 +2273,8 @@ def _supervise(
         )
         snap = _snapshot(policy, day, case.item_code)
         outcome = VerificationOutcome.DEFERRED_OVERDUE
-        return (overdue, _consequence(outcome, facts, snap, calendar, now, materials=codes))
+        event = _consequence(outcome, facts, snap, calendar, now, materials=codes, item=item)
+        return (overdue, event)
     order = case.rectification
     assert order is not None  # RECTIFYING
     if case.rectification_failure is not None:
@@ -2237,7 +2294,7 @@ def _supervise(
             f"整改期限{order.deadline.isoformat()}届满，未见整改到位 (the deadline passed "
             "without the rectification recorded as met)"
         )
-    return _failure(case, findings, policy, calendar, now)
+    return _failure(case, findings, policy, calendar, now, item=item)
 
 
 def record_verification(
@@ -2260,7 +2317,9 @@ def record_verification(
     ``RevocationProposed`` (statement window ``statement_window_working_days``). Allowed
     once the licence is issued on a commitment route, also after the case closed (a false
     commitment found later, e.g. by a 双随机 inspection). ``method`` defaults to the item's;
-    an exempt item's later check must name the method used.
+    an exempt item's later check must name the method used. For a filing (备案) or another
+    item that is not a licence an adverse outcome is always ``RectificationOrdered`` under
+    the item's own rule (e.g. 《企业投资项目核准和备案管理条例》第十九条), never a revocation.
     """
     action = "record_verification"
     _expect(case, action)
@@ -2283,7 +2342,7 @@ def record_verification(
     if not outcome.adverse:
         return (recorded, *_closing(case.apply(recorded), now, day))
     snap = _snapshot(policy, day, case.item_code)
-    return (recorded, _consequence(outcome, findings, snap, calendar, now))
+    return (recorded, _consequence(outcome, findings, snap, calendar, now, item=item))
 
 
 def rectification_result(
@@ -2294,13 +2353,17 @@ def rectification_result(
     policy: Policy | PolicySnapshot,
     calendar: WorkingCalendar,
     findings: str | None = None,
+    item: ApprovalItem | None = None,
 ) -> tuple[CaseEvent, ...]:
     """Record whether the rectification ordered was met (整改到位) or not.
 
     Met: ``RectificationMet`` (and ``Closed`` when nothing else is owed); every material the
     order names must have been supplied. Not met: only after the deadline,
     ``RectificationFailed`` and ``RevocationProposed`` (行政许可法 Art 69, the grounds noting
-    the failed rectification). The tick does the same when the deadline passes unmet.
+    the failed rectification). The tick does the same when the deadline passes unmet. For
+    a filing (备案) or another item that is not a licence (give ``item``), a failed
+    correction is ``RectificationFailed`` alone, noting the fine its rule provides: nothing
+    is revoked.
     """
     action = "rectification_result"
     _expect(case, action)
@@ -2329,7 +2392,7 @@ def rectification_result(
         f"整改期限{order.deadline.isoformat()}届满，经核查仍未达到条件 (checked after the "
         "deadline: the conditions are still not met)"
     )
-    return _failure(case, text, policy, calendar, now)
+    return _failure(case, text, policy, calendar, now, item=item)
 
 
 def receive_statement(
@@ -2441,7 +2504,7 @@ def decide_revocation(
         decided_on=day,
         authority=authority,
         legal_basis="；".join(str(reference) for reference in proposal.legal_basis),
-        description=f"撤销行政许可 {licence.reference}：{proposal.grounds}",
+        description=f"撤销行政许可{licence.reference}：{proposal.grounds}",
         # The licence item: 行政许可法 Arts 78-79 bar applying for this item again.
         item_code=case.item_code,
         periods=periods,

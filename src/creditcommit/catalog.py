@@ -15,9 +15,11 @@ import hashlib
 import importlib.resources
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import attrs
@@ -28,6 +30,7 @@ from creditcommit.errors import (
     ConflictingValues,
     DataFileError,
     Problem,
+    UnknownCatalog,
     UnknownItem,
     UnknownMaterial,
 )
@@ -38,11 +41,39 @@ __all__ = [
     "Catalog",
     "CatalogSummary",
     "CommitmentMode",
+    "DepartmentFigures",
+    "ItemKind",
     "Material",
     "MaterialKind",
     "Verification",
     "VerificationMethod",
 ]
+
+
+class ItemKind(enum.Enum):
+    """What an approval item grants: a licence, a filing or something else (事项类型).
+
+    A filing (备案) is not a licence (许可): it is complete when the information arrives, it
+    gets a filing number rather than a licence number, it is not published as a 行政许可决定
+    in 双公示, and false information leads to an order to correct and a fine under the
+    filing's own rules (e.g. 《企业投资项目核准和备案管理条例》第十九条), not to a revocation
+    under 《中华人民共和国行政许可法》第六十九条.
+    """
+
+    #: An administrative licence (行政许可).
+    LICENCE = "licence"
+    #: A filing (备案): recorded once the information is complete.
+    FILING = "filing"
+    #: Another kind of service item (其他行政权力事项, e.g. 确认、登记、核实).
+    OTHER = "other"
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese term: ``"行政许可"``, ``"备案"`` or ``"其他"``."""
+        return _ITEM_KIND_ZH[self]
+
+
+_ITEM_KIND_ZH = {ItemKind.LICENCE: "行政许可", ItemKind.FILING: "备案", ItemKind.OTHER: "其他"}
 
 
 class MaterialKind(enum.Enum):
@@ -138,6 +169,17 @@ class _ItemFields(Protocol):
     def valid_from(self) -> date: ...
     @property
     def valid_until(self) -> date | None: ...
+    @property
+    def division(self) -> str | None: ...
+    @property
+    def competent_department(self) -> str | None: ...
+    @property
+    def kind(self) -> ItemKind: ...
+    @property
+    def correction_basis(self) -> _ReferenceFields | None: ...
+
+
+_DIVISION = re.compile(r"[1-9][0-9]{5}")
 
 
 def _join(path: str, part: str) -> str:
@@ -271,6 +313,27 @@ def _item_problems(item: _ItemFields, path: str = "") -> list[Problem]:
     found.extend(_days_bound(_join(path, "promised_days"), item.promised_days))
     found.extend(_day_bound(_join(path, "valid_from"), item.valid_from))
     found.extend(_day_bound(_join(path, "valid_until"), item.valid_until))
+    if item.division is not None and not _DIVISION.fullmatch(item.division):
+        found.append(
+            Problem(
+                _join(path, "division"),
+                "expected a six-digit administrative division code (行政区划代码, e.g. "
+                f"'321012'), got {item.division!r}",
+            )
+        )
+    if item.competent_department is not None:
+        found.extend(_blank(_join(path, "competent_department"), item.competent_department))
+    if item.correction_basis is not None:
+        where = _join(path, "correction_basis")
+        if item.kind is ItemKind.LICENCE:
+            found.append(
+                Problem(
+                    where,
+                    "correction_basis is only for filings and other items; a licence is "
+                    "revoked under 《中华人民共和国行政许可法》第六十九条",
+                )
+            )
+        found.extend(_reference_problems(item.correction_basis, where))
     if not item.legal_basis:
         found.append(
             Problem(_join(path, "legal_basis"), "an approval item needs at least one legal basis")
@@ -415,7 +478,12 @@ class ApprovalItem:
     ``statutory_days`` is the statutory time limit (法定时限), ``promised_days`` the agency's
     shorter promised limit (承诺时限, 0 = 即审即办), both in working days. ``on_the_spot`` says
     a decision may be made on the spot (当场办结, 行政许可法 Art 34). ``domains`` are policy
-    tags used to apply the exclusions of 国办发〔2020〕42号.
+    tags used to apply the exclusions of 国办发〔2020〕42号 and local rules. ``kind`` says
+    whether the item grants a licence, records a filing or is something else (see
+    :class:`ItemKind`). ``division`` is the administrative division code (行政区划代码) of
+    the jurisdiction that handles it (``"321012"`` 江都区); ``competent_department`` the
+    department whose matter it is (主管部门, e.g. 发展和改革委员会) where ``department``, the
+    office that handles it, is a central approval bureau (行政审批局).
     """
 
     code: str
@@ -432,6 +500,16 @@ class ApprovalItem:
     on_the_spot: bool = attrs.field(default=False, kw_only=True)
     domains: frozenset[str] = attrs.field(default=frozenset(), kw_only=True, converter=_tags)
     name_en: str | None = attrs.field(default=None, kw_only=True)
+    kind: ItemKind = attrs.field(default=ItemKind.LICENCE, kw_only=True)
+    division: str | None = attrs.field(default=None, kw_only=True)
+    competent_department: str | None = attrs.field(default=None, kw_only=True)
+    #: For a filing or another item that is not a licence: the rule false information or an
+    #: unkept commitment falls under (an order to correct, a fine), e.g.
+    #: 《企业投资项目核准和备案管理条例》第十九条. None: the item's first legal basis.
+    correction_basis: LegalReference | None = attrs.field(default=None, kw_only=True)
+    #: Free text for staff and applicants; a sample catalogue marks here (示例) where an item
+    #: departs from a published list.
+    note: str | None = attrs.field(default=None, kw_only=True)
     #: The catalogue this version belongs to (set by :class:`Catalog`; None for an item built
     #: on its own). Decisions record it; it is not part of the item's content or equality.
     catalog: RuleVersion | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
@@ -449,6 +527,16 @@ class ApprovalItem:
     def materials_of(self, kind: MaterialKind) -> tuple[Material, ...]:
         """The item's materials of one kind, in catalogue order."""
         return tuple(m for m in self.materials if m.kind is kind)
+
+    @property
+    def is_filing(self) -> bool:
+        """True for a filing (备案), which is not a licence."""
+        return self.kind is ItemKind.FILING
+
+    @property
+    def owner(self) -> str:
+        """The department the item is counted under: the competent one, else the handling one."""
+        return self.department if self.competent_department is None else self.competent_department
 
 
 @attrs.frozen
@@ -473,22 +561,121 @@ class CatalogSummary:
                 f"the counts per kind add up to {kinds}, not to {self.materials} materials"
             )
 
+    @property
+    def reduced(self) -> int:
+        """Materials on the list an applicant need not hand in (清单口径的减免材料).
+
+        Those replaced by the commitment (告知承诺) and those retrieved from an e-licence
+        (电子证照), counted once per item on the list: the kind of figure the seed gives for
+        Gaoyou ("对43份申请材料进行缩减"). It is not a sum over cases (办件口径), which is
+        :attr:`MaterialPlan.reduced <creditcommit.materials.MaterialPlan.reduced>` added up
+        by :mod:`creditcommit.metrics`.
+        """
+        return self.waivable + self.licence
+
     def format(self) -> str:
         """Two lines, Chinese then English."""
         return (
             f"{self.catalog}（{self.version}，{self.on.isoformat()}）："
-            f"{self.departments} 个部门 {self.items} 项审批事项、{self.materials} 项申报材料，"
-            f"其中可容缺材料 {self.deferrable} 项，可告知承诺免交材料 {self.waivable} 项，"
-            f"可通过电子证照调取的材料 {self.licence} 项，法定要件材料 {self.required} 项。\n"
+            f"{self.departments}个部门{self.items}项审批事项、{self.materials}项申报材料，"
+            f"其中可容缺材料{self.deferrable}项，可告知承诺免交材料{self.waivable}项，"
+            f"可通过电子证照调取的材料{self.licence}项，法定要件材料{self.required}项；"
+            f"清单可减免材料{self.reduced}项。\n"
             f"{self.catalog} (version {self.version}) on {self.on.isoformat()}: "
             f"{self.departments} departments, {self.items} approval items, "
             f"{self.materials} materials, of which {self.deferrable} deferrable, "
             f"{self.waivable} waivable by commitment, {self.licence} retrievable as "
-            f"e-licences and {self.required} required."
+            f"e-licences and {self.required} required; {self.reduced} on the list need not "
+            "be handed in."
         )
 
     def __str__(self) -> str:
         return self.format()
+
+
+@attrs.frozen
+class DepartmentFigures:
+    """The figures of one department (部门) in a catalogue on one day.
+
+    ``department`` is the item's :attr:`ApprovalItem.owner` (the competent department where
+    the catalogue names one); ``division`` the division code, or None if the items say none.
+    """
+
+    division: str | None
+    department: str
+    items: int
+    materials: int
+    required: int
+    deferrable: int
+    waivable: int
+    licence: int
+
+    @property
+    def reduced(self) -> int:
+        """Materials an applicant need not hand in: waivable plus e-licence."""
+        return self.waivable + self.licence
+
+
+_DEPARTMENT_HEADINGS = (
+    "部门",
+    "审批事项",
+    "申报材料",
+    "法定要件材料",
+    "可容缺材料",
+    "可告知承诺免交材料",
+    "可通过电子证照调取的材料",
+    "清单可减免材料",
+)
+_KIND_FIELDS = ("items", "materials", "required", "deferrable", "waivable", "licence")
+
+
+def _figures_zh(rows: Sequence[DepartmentFigures]) -> str:
+    items, materials, required, deferrable, waivable, licence = (
+        sum(getattr(f, name) for f in rows) for name in _KIND_FIELDS
+    )
+    return (
+        f"{len(rows)}个部门{items}项审批事项、{materials}项申报材料，其中可容缺材料{deferrable}项，"
+        f"可告知承诺免交材料{waivable}项，可通过电子证照调取的材料{licence}项，"
+        f"法定要件材料{required}项；清单可减免材料{waivable + licence}项。"
+    )
+
+
+def _figures(
+    division: str | None, department: str, items: Sequence[ApprovalItem]
+) -> DepartmentFigures:
+    kinds = [m.kind for item in items for m in item.materials]
+    return DepartmentFigures(
+        division=division,
+        department=department,
+        items=len(items),
+        materials=len(kinds),
+        required=kinds.count(MaterialKind.REQUIRED),
+        deferrable=kinds.count(MaterialKind.DEFERRABLE),
+        waivable=kinds.count(MaterialKind.WAIVABLE),
+        licence=kinds.count(MaterialKind.LICENCE),
+    )
+
+
+def _division_name_problems(names: Mapping[str, str], path: str) -> list[Problem]:
+    found: list[Problem] = []
+    for code, name in names.items():
+        where = f"{path}.{code}"
+        if not _DIVISION.fullmatch(code):
+            found.append(
+                Problem(
+                    where,
+                    "expected a six-digit administrative division code (行政区划代码, e.g. "
+                    "'321012')",
+                )
+            )
+        found.extend(_blank(where, name))
+    return found
+
+
+def _names(values: Mapping[str, str]) -> Mapping[str, str]:
+    names = dict(values)
+    _raise_invalid("division names", _division_name_problems(names, "division_names"))
+    return MappingProxyType(names)
 
 
 def _by_code_and_start(items: Iterable[ApprovalItem]) -> tuple[ApprovalItem, ...]:
@@ -499,11 +686,20 @@ def _dated(item: ApprovalItem) -> Dated[ApprovalItem]:
     return Dated(item.valid_from, item, end=item.valid_until)
 
 
+_LATER_FIELDS = frozenset({"kind", "division", "competent_department", "correction_basis", "note"})
+
+
 def _canonical(value: object) -> object:
     """Plain JSON data for the digest: keys sorted later, sets sorted, dates in ISO form."""
     cls = type(value)
     if attrs.has(cls):
-        return {f.name: _canonical(getattr(value, f.name)) for f in attrs.fields(cls) if f.eq}
+        # Fields added later are left out at their default, so that a catalogue that does not
+        # use them keeps the digest it had before they existed.
+        return {
+            f.name: _canonical(getattr(value, f.name))
+            for f in attrs.fields(cls)
+            if f.eq and not (f.name in _LATER_FIELDS and getattr(value, f.name) == f.default)
+        }
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, date):
@@ -527,6 +723,10 @@ class Catalog:
     name: str = attrs.field(validator=_not_blank)
     version: str = attrs.field(validator=_not_blank)
     item_versions: tuple[ApprovalItem, ...] = attrs.field(converter=_by_code_and_start)
+    #: Names of the divisions by code (``{"321012": "江都区"}``), for summaries; optional.
+    division_names: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_names, kw_only=True, hash=False
+    )
     #: SHA-256 of the canonical content (name, version, every item version); stable under
     #: reordering items or reformatting the file.
     digest: str = attrs.field(init=False)
@@ -545,6 +745,8 @@ class Catalog:
             "version": self.version,
             "items": _canonical(self.item_versions),
         }
+        if self.division_names:  # left out when empty: older catalogues keep their digest
+            content["divisions"] = dict(self.division_names)
         text = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         ref = RuleVersion(self.name, self.version, digest)
@@ -565,7 +767,8 @@ class Catalog:
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of the TOML file; :meth:`from_dict` reads it back equal."""
         return {
-            "catalog": {"name": self.name, "version": self.version},
+            "catalog": {"name": self.name, "version": self.version}
+            | ({"divisions": dict(self.division_names)} if self.division_names else {}),
             "items": [_item_to_dict(item) for item in self.item_versions],
         }
 
@@ -583,6 +786,25 @@ class Catalog:
     def sample(cls) -> Catalog:
         """The bundled sample (two items of the Yangzhou pilot); not an official list."""
         return _sample()
+
+    @classmethod
+    def yangzhou(cls) -> Catalog:
+        """The bundled Yangzhou catalogue: Jiangdu's and Gaoyou's pilot lists (示例).
+
+        A representative list of the size the seed reports (江都区 15 departments, 40 items,
+        247 materials; 高邮市 18 items); not the cities' published lists.
+        """
+        return _bundled("yangzhou")
+
+    @classmethod
+    def bundled(cls, name: str) -> Catalog:
+        """A bundled catalogue by name: ``"sample"`` or ``"yangzhou"``.
+
+        :class:`~creditcommit.errors.UnknownCatalog` for another name.
+        """
+        if name not in BUNDLED:
+            raise UnknownCatalog(name, tuple(BUNDLED))
+        return _bundled(name)
 
     def codes(self) -> tuple[str, ...]:
         """Every item code, whatever its validity, sorted."""
@@ -603,24 +825,39 @@ class Catalog:
         """
         return self.timeline(code).at(on)
 
-    def items(self, on: date) -> tuple[ApprovalItem, ...]:
-        """The items in force on ``on``, sorted by code."""
+    def items(self, on: date, division: str | None = None) -> tuple[ApprovalItem, ...]:
+        """The items in force on ``on`` (in ``division``, if given), sorted by code."""
         found = (self._timelines[code].get(on) for code in self.codes())
-        return tuple(item for item in found if item is not None)
+        return tuple(
+            item
+            for item in found
+            if item is not None and (division is None or item.division == division)
+        )
 
-    def departments(self, on: date) -> tuple[str, ...]:
-        """The departments with an item in force on ``on``, sorted."""
-        return tuple(sorted({item.department for item in self.items(on)}))
+    def departments(self, on: date, division: str | None = None) -> tuple[str, ...]:
+        """The departments with an item in force on ``on`` (in ``division``), sorted.
 
-    def summary(self, on: date) -> CatalogSummary:
-        """Counts of departments, items and materials (per kind) in force on ``on``."""
-        items = self.items(on)
+        A department is an item's :attr:`ApprovalItem.owner`.
+        """
+        return tuple(sorted({item.owner for item in self.items(on, division)}))
+
+    def divisions(self, on: date) -> tuple[str, ...]:
+        """The division codes of the items in force on ``on``, sorted (None left out)."""
+        return tuple(sorted({i.division for i in self.items(on) if i.division is not None}))
+
+    def summary(self, on: date, division: str | None = None) -> CatalogSummary:
+        """Counts of departments, items and materials (per kind) in force on ``on``.
+
+        With ``division`` (a division code such as ``"321012"``), only that jurisdiction's
+        items are counted.
+        """
+        items = self.items(on, division)
         kinds = [m.kind for item in items for m in item.materials]
         return CatalogSummary(
             catalog=self.name,
             version=self.version,
             on=on,
-            departments=len({item.department for item in items}),
+            departments=len({item.owner for item in items}),
             items=len(items),
             materials=len(kinds),
             required=kinds.count(MaterialKind.REQUIRED),
@@ -629,9 +866,60 @@ class Catalog:
             licence=kinds.count(MaterialKind.LICENCE),
         )
 
+    def by_department(self, on: date, division: str | None = None) -> tuple[DepartmentFigures, ...]:
+        """The figures per division and department on ``on``, sorted by both."""
+        grouped: dict[tuple[str, str], list[ApprovalItem]] = {}
+        for item in self.items(on, division):
+            grouped.setdefault((item.division or "", item.owner), []).append(item)
+        return tuple(
+            _figures(where or None, owner, items)
+            for (where, owner), items in sorted(grouped.items())
+        )
+
     def format(self, on: date) -> str:
         """The readable summary of :meth:`summary` on ``on``."""
         return self.summary(on).format()
+
+    def format_departments(self, on: date, *, chinese_only: bool = False) -> str:
+        """The summary on ``on``, then per division its figures and a row per department.
+
+        The summary is in Chinese then English; ``chinese_only=True`` (output for officials)
+        leaves the English line out.
+
+        The division lines are the figures the seed reports per pilot (江都区: "15个部门40项
+        审批事项、247项申报材料，其中可容缺材料93项，可通过电子证照调取的材料29项"); the
+        table is tab-separated with Chinese headings. Items without a division are listed
+        under "未注明行政区划".
+        """
+        zh, en = self.format(on).splitlines()
+        lines = [zh] if chinese_only else [zh, en]
+        figures = self.by_department(on)
+        for division in sorted({f.division or "" for f in figures}):
+            rows = [f for f in figures if (f.division or "") == division]
+            name = self.division_names.get(division)
+            where = (
+                f"{name}（{division}）"
+                if name
+                else (f"行政区划{division}" if division else "未注明行政区划")
+            )
+            lines += ["", f"{where}：{_figures_zh(rows)}", "\t".join(_DEPARTMENT_HEADINGS)]
+            lines += [
+                "\t".join(
+                    str(v)
+                    for v in (
+                        f.department,
+                        f.items,
+                        f.materials,
+                        f.required,
+                        f.deferrable,
+                        f.waivable,
+                        f.licence,
+                        f.reduced,
+                    )
+                )
+                for f in rows
+            ]
+        return "\n".join(lines)
 
 
 # --- loading -----------------------------------------------------------------------------
@@ -682,6 +970,11 @@ class _ItemSchema:
     domains: list[str] = attrs.field(factory=list)
     valid_from: date
     valid_until: date | None = None
+    kind: ItemKind = ItemKind.LICENCE
+    division: str | None = None
+    competent_department: str | None = None
+    correction_basis: _ReferenceSchema | None = None
+    note: str | None = None
     materials: list[_MaterialSchema] = attrs.field(factory=list)
 
 
@@ -689,6 +982,7 @@ class _ItemSchema:
 class _HeaderSchema:
     name: str
     version: str
+    divisions: dict[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -726,6 +1020,13 @@ def _item_to_dict(item: ApprovalItem) -> dict[str, Any]:
             "domains": sorted(item.domains),
             "valid_from": item.valid_from,
             "valid_until": item.valid_until,
+            "kind": None if item.kind is ItemKind.LICENCE else item.kind.value,
+            "division": item.division,
+            "competent_department": item.competent_department,
+            "correction_basis": None
+            if item.correction_basis is None
+            else _reference_to_dict(item.correction_basis),
+            "note": item.note,
             "materials": [
                 _drop_none(
                     {
@@ -779,6 +1080,13 @@ def _build_item(schema: _ItemSchema) -> ApprovalItem:
         on_the_spot=schema.on_the_spot,
         domains=frozenset(schema.domains),
         name_en=schema.name_en,
+        kind=schema.kind,
+        division=schema.division,
+        competent_department=schema.competent_department,
+        correction_basis=None
+        if schema.correction_basis is None
+        else _reference(schema.correction_basis),
+        note=schema.note,
     )
 
 
@@ -790,6 +1098,7 @@ def _load(data: object, source: str) -> Catalog:
     schema = structure(data, _CatalogSchema, source=source)
     problems = _blank("catalog.name", schema.catalog.name)
     problems.extend(_blank("catalog.version", schema.catalog.version))
+    problems.extend(_division_name_problems(schema.catalog.divisions, "catalog.divisions"))
     # Versions of one code are checked with the Timeline rule itself; the values are the
     # items' indices in the file, so a conflict can name the earlier item.
     versions: dict[str, Timeline[int]] = {}
@@ -815,12 +1124,24 @@ def _load(data: object, source: str) -> Catalog:
     if problems:
         raise DataFileError(source, problems)
     return Catalog(
-        schema.catalog.name, schema.catalog.version, [_build_item(i) for i in schema.items]
+        schema.catalog.name,
+        schema.catalog.version,
+        [_build_item(i) for i in schema.items],
+        division_names=schema.catalog.divisions,
     )
 
 
+#: The catalogues shipped with the library, by the name :meth:`Catalog.bundled` takes.
+BUNDLED = {"sample": "sample_catalog.toml", "yangzhou": "yangzhou_catalog.toml"}
+
+
 @functools.cache
-def _sample() -> Catalog:
-    resource = importlib.resources.files("creditcommit").joinpath("data/sample_catalog.toml")
+def _bundled(name: str) -> Catalog:
+    file = BUNDLED[name]
+    resource = importlib.resources.files("creditcommit").joinpath(f"data/{file}")
     data = tomllib.loads(resource.read_text(encoding="utf-8"))
-    return _load(data, "creditcommit/data/sample_catalog.toml")
+    return _load(data, f"creditcommit/data/{file}")
+
+
+def _sample() -> Catalog:
+    return _bundled("sample")

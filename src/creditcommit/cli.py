@@ -39,7 +39,7 @@ from creditcommit._labels import (
 )
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import CaseState
-from creditcommit.catalog import Catalog
+from creditcommit.catalog import BUNDLED, Catalog
 from creditcommit.config import CONFIG_FILE
 from creditcommit.credit import (
     CreditEvidence,
@@ -185,9 +185,14 @@ def cmd_scenarios_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_catalog_summary(args: argparse.Namespace, out: TextIO) -> int:
-    catalog = _load_catalog(args.file)
-    zh, en = catalog.summary(args.on).format().splitlines()
-    out.write(escape(_say(args.lang, zh, en)) + "\n")
+    name = args.file
+    catalog = Catalog.bundled(name) if name in BUNDLED else Catalog.from_toml(name)
+    on = dt.datetime.now(CHINA_TIME).date() if args.on is None else args.on
+    # Catalogue files are checked for control characters when read: their text prints as is.
+    if args.lang == "zh":
+        out.write(catalog.format_departments(on, chinese_only=True) + "\n")
+    else:
+        out.write(catalog.summary(on).format().splitlines()[-1] + "\n")
     return 0
 
 
@@ -444,7 +449,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
-        _write_csv(out, render_csv(report), bom=not args.no_bom)
+        _write_csv(out, render_csv(report, lang=args.lang), bom=not args.no_bom)
     else:
         out.write(render_text(_printable_report(report), lang=args.lang) + "\n")
         label = "发件箱死信" if args.lang == "zh" else "Outbox dead letters"
@@ -863,8 +868,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     check.add_argument("file", help="the catalogue file")
     check.set_defaults(handler=cmd_catalog_check)
     summary = catalog_cmds.add_parser("summary", help="count departments, items, materials")
-    summary.add_argument("file", nargs="?", help="catalogue file (default: the sample)")
-    summary.add_argument("--on", type=_date, required=True, help="day, YYYY-MM-DD")
+    summary.add_argument(
+        "file",
+        nargs="?",
+        default="yangzhou",
+        help="catalogue file, or a bundled catalogue: yangzhou (default) or sample",
+    )
+    summary.add_argument(
+        "--on", type=_date, default=None, help="day, YYYY-MM-DD (default: today in China)"
+    )
     _add_lang(summary, "zh")
     summary.set_defaults(handler=cmd_catalog_summary)
 

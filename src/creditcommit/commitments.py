@@ -27,6 +27,7 @@ import html
 import importlib.resources
 import json
 import os
+import re
 import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, get_args
 import attrs
 
 from creditcommit._converter import read_toml, structure
-from creditcommit.catalog import ApprovalItem, MaterialKind, VerificationMethod
+from creditcommit.catalog import ApprovalItem, ItemKind, MaterialKind, VerificationMethod
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     PublicityPeriod,
@@ -46,6 +47,7 @@ from creditcommit.credit import (
 from creditcommit.decision import Applicant, Decision
 from creditcommit.effective import LegalReference
 from creditcommit.errors import DataFileError, InvalidValue, MissingAuthorisation, Problem
+from creditcommit.supervision import correction_basis
 
 if TYPE_CHECKING:
     from creditcommit.ports import SignatureProvider
@@ -65,6 +67,7 @@ __all__ = [
     "Signer",
     "SignerRole",
     "Templates",
+    "cite",
 ]
 
 Language = Literal["zh", "en"]
@@ -184,6 +187,7 @@ _SPEC: Mapping[str, Mapping[str, _Key]] = {
         "verification_exempt": _PLAIN,
         "verification_power": _PLAIN,
         "consequence_revocation": _PLAIN,
+        "consequence_correction": _key("basis"),
         "consequence_record": _RECORD,
         "choice_clause": _PLAIN,
         "issuer": _key("agency"),
@@ -199,6 +203,7 @@ _SPEC: Mapping[str, Mapping[str, _Key]] = {
         "verification_exempt": _PLAIN,
         "verification_power": _PLAIN,
         "consequence_revocation": _PLAIN,
+        "consequence_correction": _key("basis"),
         "consequence_record": _RECORD,
         "choice_clause": _PLAIN,
         "signature_blank": _PLAIN,
@@ -982,6 +987,31 @@ _MONTHS_EN = (
 _ZH_DIGITS = "〇一二三四五六七八九"
 
 
+# A document number (文号) such as 国办发〔2020〕42号 is cited as it is, not as a title.
+_DOCUMENT_NUMBER = re.compile(r".*〔\d{4}〕\d+号")
+# A trailing note in full-width brackets — an order number, a revision, 示例 — stands after
+# the title marks: 《信用修复管理办法》（国家发展改革委令第36号）; but （试行） and （暂行） belong
+# to the title itself: 《…管理办法（试行）》.
+_TITLE_PART = re.compile(r"^((?:.+?)(?:（(?:试行|暂行)）)?)((?:（[^（）]*）)*)$")
+
+
+def cite(reference: LegalReference, lang: Language = "zh") -> str:
+    """A legal reference as an official document cites it.
+
+    In Chinese the instrument's name goes in book-title marks and the article follows
+    without a space (《中华人民共和国行政许可法》第六十九条); a trailing note in full-width
+    brackets stays outside the marks, a document number (国办发〔2020〕42号) gets none, and a
+    name already in marks is left alone. In English, ``str(reference)``.
+    """
+    if lang != "zh":
+        return str(reference)
+    name = reference.instrument
+    if not (name.startswith("《") or _DOCUMENT_NUMBER.fullmatch(name)):
+        match = _TITLE_PART.match(name)
+        name = f"《{match[1]}》{match[2]}" if match else f"《{name}》"
+    return name + (reference.article or "")
+
+
 def _date_text(day: dt.date, lang: Language) -> str:
     if lang == "zh":
         return f"{day.year}年{day.month}月{day.day}日"
@@ -1063,8 +1093,7 @@ class _Writer:
 
     def item_section(self) -> _Section:
         separator = self.fill("common.separator")
-        # Law names in 《》 (the citation as Chinese text writes it).
-        basis = separator.join(ref.zh for ref in self.terms.item.legal_basis)
+        basis = separator.join(cite(ref, self.lang) for ref in self.terms.item.legal_basis)
         return _Section(
             self.fill("common.item_title"),
             (
@@ -1086,7 +1115,7 @@ class _Writer:
                 )
             )
             blocks.extend(
-                _Block("ref", self.fill("common.reference_line", reference=ref.zh))
+                _Block("ref", self.fill("common.reference_line", reference=cite(ref, self.lang)))
                 for ref in reason.references
             )
         return _Section(self.fill("common.conditions_title"), tuple(blocks))
@@ -1134,11 +1163,17 @@ class _Writer:
             f"{voice}.consequence_record",
             min_publicity=self.period(period.min_months),
             max_publicity=self.period(period.max_months),
-            publicity_basis=self.terms.publicity_basis.zh,
+            publicity_basis=cite(self.terms.publicity_basis, self.lang),
         )
+        item = self.terms.item
+        if item.kind is ItemKind.LICENCE:
+            first = self.fill(f"{voice}.consequence_revocation")
+        else:
+            # A filing (备案) is not a licence: it is corrected under its own rule, not revoked.
+            basis = cite(correction_basis(item), self.lang)
+            first = self.fill(f"{voice}.consequence_correction", basis=basis)
         return _Section(
-            self.fill("common.consequences_title"),
-            (_Block("text", self.fill(f"{voice}.consequence_revocation")), _Block("text", record)),
+            self.fill("common.consequences_title"), (_Block("text", first), _Block("text", record))
         )
 
     def choice_section(self, voice: str) -> _Section:

@@ -7,8 +7,10 @@
   seed is revealed after it.
 - :func:`draw`: samples every credit grade at its ratio (sample size ``ceil(ratio × count)``)
   by keeping, per grade, the targets with the smallest keyed hash ``SHA-256(K ‖ 01 ‖ id)``
-  (bottom-k sampling, O(sample) memory), then gives every drawn target ``per_target``
-  distinct inspectors, never a recused one, least-loaded first.
+  (bottom-k sampling, O(sample) memory), then draws for every drawn target ``per_target``
+  distinct inspectors at random from those qualified for its inspection type and not
+  recused, balanced: least-loaded first, the random order deciding among equal loads
+  (format 2; see ``docs/draws.md``).
 - :class:`DrawRecord`: everything needed to re-run the draw, and its result;
   :func:`verify_draw` re-runs it and says what differs.
 
@@ -48,6 +50,9 @@ __all__ = [
     "Conflict",
     "DrawRecord",
     "DrawnTarget",
+    "FORMAT",
+    "FORMATS",
+    "FORMAT_1",
     "Inspector",
     "SeedCommitment",
     "Target",
@@ -56,8 +61,16 @@ __all__ = [
     "verify_draw",
 ]
 
-FORMAT = "creditcommit-draw/1"
-"""The ``format`` key of :meth:`DrawRecord.to_dict`; bumped if the construction changes."""
+FORMAT = "creditcommit-draw/2"
+"""The ``format`` of new draws (:meth:`DrawRecord.to_dict`); bumped when the construction
+changes. Format 2 adds the target's inspection type and draws only inspectors qualified for
+it."""
+
+FORMAT_1 = "creditcommit-draw/1"
+"""The first format: targets without inspection types, qualifications not considered.
+Records in it are still read and verified by its own construction."""
+
+FORMATS = (FORMAT_1, FORMAT)
 
 MIN_SEED_BYTES = 16
 """A shorter seed could be found from its published hash by trying every value."""
@@ -115,12 +128,17 @@ def _raise_if(kind: str, problems: list[Problem]) -> None:
         raise InvalidValue(kind, problems)
 
 
-def _target_problems(id: object, grade: object, tags: tuple[object, ...]) -> list[Problem]:
-    return (
+def _target_problems(
+    id: object, grade: object, tags: tuple[object, ...], inspection_type: object = None
+) -> list[Problem]:
+    problems = (
         _text_problems("id", id, "target id")
         + _text_problems("grade", grade, "grade code")
         + _labels_problems("tags", tags, "tag")
     )
+    if inspection_type is not None:
+        problems += _text_problems("inspection_type", inspection_type, "inspection type")
+    return problems
 
 
 @attrs.frozen
@@ -129,11 +147,15 @@ class Target:
 
     ``id`` is what identifies it in the registry — a USCC, a licence reference — and must be
     unique in a population. ``tags`` (e.g. approval-item codes, an area) are kept sorted.
+    ``inspection_type`` is the inspection matter it is drawn for (抽查事项, e.g.
+    ``"公共场所卫生"``): only inspectors qualified for it (:attr:`Inspector.fields`) may be
+    assigned; ``None`` means any inspector on the roster may be.
     """
 
     id: str
     grade: str
     tags: tuple[str, ...] = attrs.field(default=(), converter=_labels)
+    inspection_type: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         # Fast path for the millions of rows of a registry export.
@@ -143,15 +165,19 @@ class Target:
             and self.id
             and self.grade
             and not self.tags
+            and self.inspection_type is None
             and self.id == self.id.strip()
             and self.grade == self.grade.strip()
         ):
             return
-        _raise_if("Target", _target_problems(self.id, self.grade, self.tags))
+        _raise_if("Target", _target_problems(self.id, self.grade, self.tags, self.inspection_type))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: ``id``, ``grade``, ``tags``."""
-        return {"id": self.id, "grade": self.grade, "tags": list(self.tags)}
+        """Plain data: ``id``, ``grade``, ``tags`` and ``inspection_type`` if it has one."""
+        found: dict[str, Any] = {"id": self.id, "grade": self.grade, "tags": list(self.tags)}
+        if self.inspection_type is not None:
+            found["inspection_type"] = self.inspection_type
+        return found
 
     def _line(self, id_bytes: bytes) -> bytes:
         grade = self.grade.encode()
@@ -159,6 +185,11 @@ class Target:
         for tag in self.tags:
             raw = tag.encode()
             line += b"%d:%s," % (len(raw), raw)
+        if self.inspection_type is not None:
+            # "|" never follows a comma in the part above, so the line stays unambiguous, and
+            # a target without a type has the line (and digest) it had in format 1.
+            raw = self.inspection_type.encode()
+            line += b"|%d:%s" % (len(raw), raw)
         return line
 
 
@@ -175,7 +206,8 @@ class Inspector:
     """A law-enforcement officer in the inspector registry (执法检查人员名录库).
 
     ``id`` is unique in a roster (e.g. the enforcement certificate number, 执法证号);
-    ``fields`` are the officer's fields or qualifications (执法领域), kept sorted.
+    ``fields`` are the officer's qualifications (执法资格 / 执法领域): the inspection types
+    they may be drawn for, kept sorted.
     """
 
     id: str
@@ -188,6 +220,10 @@ class Inspector:
     def to_dict(self) -> dict[str, Any]:
         """Plain data: ``id``, ``name``, ``fields``."""
         return {"id": self.id, "name": self.name, "fields": list(self.fields)}
+
+    def qualified(self, inspection_type: str | None) -> bool:
+        """Whether the officer may inspect a target of ``inspection_type`` (any, if None)."""
+        return inspection_type is None or inspection_type in self.fields
 
 
 def _conflict_problems(inspector: object, target: object, reason: object) -> list[Problem]:
@@ -391,7 +427,12 @@ def _conflicts(values: Iterable[Conflict]) -> tuple[Conflict, ...]:
 
 
 def _record_problems(record: DrawRecord) -> list[Problem]:
-    problems = _text_problems("draw_id", record.draw_id, "draw id")
+    problems = []
+    if record.format not in FORMATS:
+        problems.append(
+            Problem("format", f"expected {FORMAT_1!r} or {FORMAT!r}, got {record.format!r}")
+        )
+    problems += _text_problems("draw_id", record.draw_id, "draw id")
     problems += _hex64_problems("commitment", record.commitment, "the seed commitment")
     problems += _seed_problems(record.seed)
     beacon: object = record.beacon
@@ -420,16 +461,16 @@ def _record_problems(record: DrawRecord) -> list[Problem]:
     per_target = record.per_target
     if isinstance(per_target, bool) or not isinstance(per_target, int) or per_target < 2:
         problems.append(Problem("per_target", f"expected 2 or more, got {per_target!r}"))
-    roster_ids: set[str] = set()
+    roster_ids: dict[str, Inspector] = {}
     for i, inspector in enumerate(record.roster):
         if inspector.id in roster_ids:
             problems.append(Problem(f"roster[{i}].id", f"duplicate inspector {inspector.id!r}"))
-        roster_ids.add(inspector.id)
+        roster_ids[inspector.id] = inspector
     problems += _selection_problems(record, roster_ids)
     return problems
 
 
-def _selection_problems(record: DrawRecord, roster_ids: set[str]) -> list[Problem]:
+def _selection_problems(record: DrawRecord, roster_ids: Mapping[str, Inspector]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
     drawn: dict[str, int] = {}
@@ -453,10 +494,25 @@ def _selection_problems(record: DrawRecord, roster_ids: set[str]) -> list[Proble
                     f"{', '.join(item.inspectors) or 'none'}",
                 )
             )
+        if target.inspection_type is not None and record.format == FORMAT_1:
+            problems.append(
+                Problem(
+                    f"{path}.target.inspection_type",
+                    f"format {FORMAT_1!r} has no inspection types",
+                )
+            )
         for j, inspector in enumerate(item.inspectors):
-            if inspector not in roster_ids:
+            officer = roster_ids.get(inspector)
+            if officer is None:
                 problems.append(
                     Problem(f"{path}.inspectors[{j}]", f"{inspector!r} is not on the roster")
+                )
+            elif not officer.qualified(target.inspection_type):
+                problems.append(
+                    Problem(
+                        f"{path}.inspectors[{j}]",
+                        f"{inspector!r} is not qualified for {target.inspection_type!r}",
+                    )
                 )
     for grade, ratio in record.ratios.items():
         count = record.population.get(grade)
@@ -477,7 +533,9 @@ def _selection_problems(record: DrawRecord, roster_ids: set[str]) -> list[Proble
 class DrawRecord:
     """The record of one random inspection draw (抽查记录), for storage and publication.
 
-    Inputs: ``draw_id``, the seed ``commitment`` (published before the draw), the revealed
+    ``format`` says which construction made it (:data:`FORMAT` for new draws, or
+    :data:`FORMAT_1`); :func:`verify_draw` re-runs a record by its own format. Inputs:
+    ``draw_id``, the seed ``commitment`` (published before the draw), the revealed
     ``seed``, the public ``beacon`` (empty if none was used), the sampling ``ratios`` per
     grade, the ``population`` count per grade with its order-independent
     ``population_digest``, ``per_target``, the inspector ``roster`` (sorted by id) and the
@@ -499,6 +557,7 @@ class DrawRecord:
     conflicts: tuple[Conflict, ...] = attrs.field(converter=_conflicts)
     inputs_digest: str
     selections: tuple[DrawnTarget, ...] = attrs.field(converter=_drawn)
+    format: str = FORMAT
 
     def __attrs_post_init__(self) -> None:
         _raise_if("DrawRecord", _record_problems(self))
@@ -550,8 +609,10 @@ class DrawRecord:
         """
         schema = structure(data, _RecordSchema, source=source)
         problems: list[Problem] = []
-        if schema.format != FORMAT:
-            problems.append(Problem("format", f"expected {FORMAT!r}, got {schema.format!r}"))
+        if schema.format not in FORMATS:
+            problems.append(
+                Problem("format", f"expected {FORMAT_1!r} or {FORMAT!r}, got {schema.format!r}")
+            )
         seed = _hex_bytes("seed", schema.seed, problems)
         beacon = _hex_bytes("beacon", schema.beacon, problems)
         ratios: dict[str, Fraction] = {}
@@ -569,12 +630,11 @@ class DrawRecord:
         selections: list[DrawnTarget] = []
         for i, item in enumerate(schema.selections):
             t = item.target
-            found = _target_problems(t.id, t.grade, tuple(t.tags))
+            found = _target_problems(t.id, t.grade, tuple(t.tags), t.inspection_type)
             problems += [Problem(f"selections[{i}].target.{p.path}", p.message) for p in found]
             if not found:
-                selections.append(
-                    DrawnTarget(Target(t.id, t.grade, t.tags), item.key, item.inspectors)
-                )
+                target = Target(t.id, t.grade, t.tags, inspection_type=t.inspection_type)
+                selections.append(DrawnTarget(target, item.key, item.inspectors))
         if problems:
             raise DataFileError(source, problems)
         try:
@@ -591,6 +651,7 @@ class DrawRecord:
                 conflicts=conflicts,
                 inputs_digest=schema.inputs_digest,
                 selections=selections,
+                format=schema.format,
             )
         except InvalidValue as exc:
             raise DataFileError(source, exc.problems) from None
@@ -626,6 +687,7 @@ class _TargetSchema:
     id: str
     grade: str
     tags: list[str] = attrs.field(factory=list)
+    inspection_type: str | None = None
 
 
 @attrs.frozen
@@ -773,13 +835,18 @@ def _assign(
     conflicts: tuple[Conflict, ...],
     per_target: int,
     key: bytes,
+    *,
+    qualify: bool = True,
 ) -> list[DrawnTarget]:
-    """Give each drawn target, in key order, the ``per_target`` least-loaded eligible inspectors.
+    """Draw each target's inspectors at random from those who may inspect it, then balance.
 
-    Ties in load are broken by a tie value per inspector that is new for every target, so
-    pairs change from target to target: the SHAKE-256 output of ``K ‖ 02 ‖ u32(len target
-    id) ‖ target id`` read as 64-bit big-endian integers, one per inspector in roster (id)
-    order; smallest first, then roster order.
+    For each drawn target, in key order: the eligible inspectors are those qualified for its
+    inspection type (format 2; everyone if it has none, and everyone in format 1) and not
+    recused. They are put in a random order, new for every target: the SHAKE-256 output of
+    ``K ‖ 02 ‖ u32(len target id) ‖ target id`` read as 64-bit big-endian integers, one per
+    inspector in roster (id) order; smallest first, then roster order. Then balanced: the
+    order is stably sorted by load (drawn targets so far), and the first ``per_target`` are
+    assigned — the least-loaded, and among equal loads the random order decides.
     """
     ids = [i.id for i in roster]
     tie_values = struct.Struct(f">{len(ids)}Q").unpack
@@ -788,17 +855,28 @@ def _assign(
         recused.setdefault(c.target, set()).add(c.inspector)
     load = [0] * len(ids)
     everyone = list(range(len(ids)))
+    qualified_for: dict[str | None, list[int]] = {None: everyone}
     tie_prefix = key + b"\x02"
     result = []
     for key_bytes, target in drawn:
+        kind = target.inspection_type if qualify else None
+        qualified = qualified_for.get(kind)
+        if qualified is None:
+            qualified = [i for i, officer in enumerate(roster) if officer.qualified(kind)]
+            qualified_for[kind] = qualified
         excluded = recused.get(target.id)
-        eligible = [i for i in everyone if ids[i] not in excluded] if excluded else everyone[:]
+        eligible = [i for i in qualified if ids[i] not in excluded] if excluded else qualified[:]
         if len(eligible) < per_target:
+            out = len(qualified) - len(eligible)
+            why = (
+                f"({out} recused)"
+                if kind is None
+                else f"({len(qualified)} qualified for {kind!r}, {out} of them recused)"
+            )
             raise DrawError(
                 "coverage",
                 f"target {target.id!r} needs {per_target} inspectors but only {len(eligible)} of "
-                f"the {len(ids)} on the roster may inspect it "
-                f"({len(ids) - len(eligible)} recused)",
+                f"the {len(ids)} on the roster may inspect it {why}",
                 target=target.id,
                 eligible=len(eligible),
                 needed=per_target,
@@ -819,8 +897,23 @@ def _assign(
     return result
 
 
+def _assign_1(
+    drawn: list[tuple[bytes, Target]],
+    roster: tuple[Inspector, ...],
+    conflicts: tuple[Conflict, ...],
+    per_target: int,
+    key: bytes,
+) -> list[DrawnTarget]:
+    """Format 1: the same, but qualifications are not considered."""
+    return _assign(drawn, roster, conflicts, per_target, key, qualify=False)
+
+
+_ASSIGN = {FORMAT_1: _assign_1, FORMAT: _assign}
+
+
 @attrs.frozen
 class _Inputs:
+    format: str
     draw_id: str
     commitment: str
     seed: bytes
@@ -876,6 +969,7 @@ def _inputs(
         if not isinstance(conflict, Conflict):
             raise DrawError("conflict", f"conflict {n} is {describe(conflict)}, not a Conflict")
     return _Inputs(
+        format=FORMAT,
         draw_id=draw_id,
         commitment=commitment,
         seed=seed,
@@ -926,8 +1020,10 @@ def _run(
 
 def _record(inputs: _Inputs, done: _Pass) -> DrawRecord:
     key = _draw_key(inputs.seed, inputs.beacon)
-    selections = _assign(done.drawn, inputs.roster, inputs.conflicts, inputs.per_target, key)
+    assign = _ASSIGN[inputs.format]
+    selections = assign(done.drawn, inputs.roster, inputs.conflicts, inputs.per_target, key)
     fields: dict[str, Any] = {
+        "format": inputs.format,
         "draw_id": inputs.draw_id,
         "commitment": inputs.commitment,
         "seed": inputs.seed,
@@ -945,7 +1041,7 @@ def _record(inputs: _Inputs, done: _Pass) -> DrawRecord:
 
 def _inputs_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "format": FORMAT,
+        "format": fields["format"],
         "draw_id": fields["draw_id"],
         "commitment": fields["commitment"],
         "ratios": {g: _ratio_text(r) for g, r in sorted(fields["ratios"].items())},
@@ -1075,6 +1171,7 @@ def verify_draw(
     if conflicts is not None and _conflicts(conflicts) != record.conflicts:
         differences.append("the record's conflicts are not the conflicts given")
     inputs = _Inputs(
+        format=record.format,
         draw_id=record.draw_id,
         commitment=record.commitment,
         seed=record.seed,

@@ -38,6 +38,7 @@ __all__ = [
     "StoreUnavailable",
     "TamperedCommitment",
     "UnknownCase",
+    "UnknownCatalog",
     "UnknownGrade",
     "UnknownItem",
     "UnknownLicence",
@@ -158,6 +159,18 @@ class UnknownItem(CreditCommitError, LookupError):
         self.day = day
         on = f" on {day.isoformat()}" if day else ""
         super().__init__(f"approval item {code!r} is not in the catalogue{on}")
+
+
+class UnknownCatalog(CreditCommitError, LookupError):
+    """A bundled catalogue name the library does not ship."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"no bundled catalogue is called {name!r}; the bundled ones are "
+            f"{', '.join(repr(k) for k in known)} (or give the path of a catalogue file)"
+        )
 
 
 class UnknownMaterial(CreditCommitError, LookupError):

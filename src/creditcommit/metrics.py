@@ -1022,6 +1022,45 @@ def render_json(report: Report) -> str:
 
 _CSV_HEAD = ("scope", "code", "name", "department")
 _CSV_MEANS = ("processing_days_mean", "statutory_days_mean")
+# Chinese column headings (the default): a unit with every figure, and the case-level sum of
+# materials reduced marked as such, apart from the catalogue's list-level count.
+_CSV_ZH: Mapping[str, str] = {
+    "scope": "统计范围",
+    "code": "事项编码",
+    "name": "事项名称",
+    "department": "部门",
+    "submitted": "申请件数",
+    "direct": "直接适用件数",
+    "conditional": "有条件适用件数",
+    "standard": "一般程序件数",
+    "commitments_signed": "签署信用承诺书件数",
+    "accepted": "受理件数",
+    "materials_reduced": "减免材料份数（办件合计）",
+    "deferred": "容缺材料份数",
+    "deferred_on_time": "容缺材料按期补齐份数",
+    "deferred_late": "容缺材料逾期补齐份数",
+    "deferred_outstanding": "容缺材料尚未补齐份数",
+    "licences_issued": "发证或备案件数",
+    "refused": "不予许可件数",
+    "withdrawn": "撤回件数",
+    "returned": "退件件数",
+    "in_progress": "在办件数",
+    "processing_days_total": "办理用时合计（工作日）",
+    "processing_days_max": "最长办理用时（工作日）",
+    "immediate": "即审即办件数",
+    "within_statutory_limit": "法定时限内办结件数",
+    "statutory_days_total": "法定时限合计（工作日）",
+    "verified_fulfilled": "核查已履行承诺件数",
+    "verified_unfulfilled": "核查未履行承诺件数",
+    "verified_false": "核查虚假承诺件数",
+    "deferred_overdue": "容缺材料逾期未补齐件数",
+    "rectifications_ordered": "责令限期整改件数",
+    "revocations": "撤销行政许可件数",
+    "credit_records": "失信记录条数",
+    "processing_days_mean": "平均办理用时（工作日）",
+    "statutory_days_mean": "平均法定时限（工作日）",
+}
+_SCOPE_ZH: Mapping[str, str] = {"item": "事项", "department": "部门", "total": "合计"}
 
 
 def _csv_mean(value: Fraction | None) -> str:
@@ -1029,23 +1068,29 @@ def _csv_mean(value: Fraction | None) -> str:
     return "" if found is None else str(found)
 
 
-def render_csv(report: Report) -> str:
+def render_csv(report: Report, lang: Language = "zh") -> str:
     """The report as CSV: a header, then one row per item, per department and the total.
 
     Columns: ``scope`` (``item``, ``department``, ``total``), ``code``, ``name``,
     ``department``, every figure of :class:`Figures` in field order, then
     ``processing_days_mean`` and ``statutory_days_mean`` (2 places, empty without a
-    licence). UTF-8 text, ``\\n`` line ends; the draws and the catalogue summary are in the
-    text and JSON forms only.
+    licence). With ``lang="zh"`` (the default) the headings are Chinese (统计范围, 事项编码,
+    申请件数, …, see ``docs/report.md``) and the scope is 事项, 部门 or 合计; with ``"en"``
+    they are the field names above. UTF-8 text, ``\\n`` line ends; the draws and the
+    catalogue summary are in the text and JSON forms only.
     """
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    names = (*_CSV_HEAD, *FIELDS, *_CSV_MEANS)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow((*_CSV_HEAD, *FIELDS, *_CSV_MEANS))
+    writer.writerow(tuple(_CSV_ZH[name] for name in names) if lang == "zh" else names)
     for row in report.rows:
         figures = row.figures
+        scope = row.scope.value
         writer.writerow(
             (
-                row.scope.value,
+                _SCOPE_ZH[scope] if lang == "zh" else scope,
                 row.code,
                 row.name,
                 row.department,
@@ -1065,9 +1110,9 @@ _LABELS: Mapping[str, tuple[str, str]] = {
     "conditional": ("有条件", "conditional"),
     "standard": ("一般程序", "standard"),
     "commitments_signed": ("承诺书", "signed"),
-    "materials_reduced": ("减免材料", "reduced"),
+    "materials_reduced": ("减免材料（办件合计）", "reduced (cases)"),
     "accepted": ("受理", "accepted"),
-    "licences_issued": ("发证", "issued"),
+    "licences_issued": ("发证或备案", "issued"),
     "refused": ("不予许可", "refused"),
     "withdrawn": ("撤回", "withdrawn"),
     "returned": ("退件", "returned"),
@@ -1146,13 +1191,13 @@ _TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 _WORDS: Mapping[str, tuple[str, str]] = {
     "title": ("“信用+承诺”审批统计", "Credit + commitment approval statistics"),
-    "period": ("统计期间 {start} 至 {end}", "Period {start} to {end}"),
+    "period": ("统计期间{start}至{end}", "Period {start} to {end}"),
     "scope": ("范围", "scope"),
     "total": ("合计", "total"),
     "draws": ("六、双随机抽查", "6. Random inspections (双随机)"),
     "grade": ("信用等级", "grade"),
     "draw_line": (
-        "抽查 {draws} 次，派出检查人员 {inspectors} 人",
+        "抽查{draws}次，派出检查人员{inspectors}人",
         "{draws} draws, {inspectors} distinct inspectors assigned",
     ),
     "items": ("七、审批事项", "7. Approval items"),

@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.catalog import ApprovalItem
+from creditcommit.catalog import ApprovalItem, ItemKind
 from creditcommit.credit import DEFAULT_PUBLICITY_MONTHS, CreditRecord, Severity, add_months
 from creditcommit.decision import Applicant, ApplicantKind
 from creditcommit.effective import LegalReference
@@ -519,10 +519,19 @@ def licence_decision(
     overrides it). ``key`` defaults to ``"{local_code}/licence-decision/{decision_number}"``.
 
     :raises InvalidValue: listing every problem (blank texts, a bad local code, an expiry
-        before the decision day, a negative ``working_days``).
+        before the decision day, a negative ``working_days``, an item that is not a licence:
+        a filing, 备案, is not a 行政许可决定).
     :raises CalendarCoverageError: the calendar has no data for a day the deadline needs.
     """
     problems = _common_problems(decided_on, local_code, remarks, key)
+    if item.kind is not ItemKind.LICENCE:
+        problems.append(
+            Problem(
+                "item",
+                f"{item.name} ({item.code}) is a {item.kind.value} ({item.kind.label_zh}), not a "
+                "licence: it is not published as a 行政许可决定 in 双公示",
+            )
+        )
     problems += _text("decision_number", decision_number, "decision number")
     problems += _applicant_problems(applicant, legal_representative)
     for name, value in (

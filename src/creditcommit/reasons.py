@@ -240,20 +240,20 @@ _TEMPLATES = (
     # --- rule 1: the item ---------------------------------------------------------------
     ReasonTemplate(
         "item-not-on-commitment-list",
-        "事项 {item} 不在“信用+承诺”审批事项清单内，按一般程序办理。",
+        "事项{item}不在“信用+承诺”审批事项清单内，按一般程序办理。",
         "Item {item} is not on the credit-commitment item list, so the standard procedure applies.",
         [_GUOBAN_LISTS],
     ),
     ReasonTemplate(
         "item-commitment-mode-none",
-        "事项 {item} 不实行告知承诺或容缺受理，按一般程序办理。",
+        "事项{item}不实行告知承诺或容缺受理，按一般程序办理。",
         "Item {item} accepts neither a commitment nor deferred materials, so the standard "
         "procedure applies.",
         [_GUOBAN_LISTS],
     ),
     ReasonTemplate(
         "item-domain-excluded",
-        "事项 {item} 涉及{domains_zh}，属于不宜实行告知承诺制的事项，按一般程序办理。",
+        "事项{item}涉及{domains_zh}，属于不宜实行告知承诺制的事项，按一般程序办理。",
         "Item {item} concerns {domains_en}, a field excluded from the commitment system, so "
         "the standard procedure applies.",
         [_GUOBAN_SCOPE],
@@ -311,7 +311,7 @@ _TEMPLATES = (
     ),
     ReasonTemplate(
         "credit-evidence-wrong-subject",
-        "信用查询结果的主体 {subject} 与申请人 {applicant} 不一致，按一般程序办理。",
+        "信用查询结果的主体{subject}与申请人{applicant}不一致，按一般程序办理。",
         "The credit check result is about {subject}, not the applicant {applicant}, so the "
         "standard procedure applies.",
         [_GUOBAN_INELIGIBLE],
@@ -333,16 +333,16 @@ _TEMPLATES = (
     # --- rules 4 and 5: records ---------------------------------------------------------
     ReasonTemplate(
         "blocking-record",
-        "申请人存在{kind_zh}记录 {record_id}（{severity_zh}，{decided_on} 认定），"
-        "{until} 前（信用修复的，修复前）不适用“信用+承诺”审批。",
+        "申请人存在{kind_zh}记录{record_id}（{severity_zh}，{decided_on}认定），"
+        "{until}前（信用修复的，修复前）不适用“信用+承诺”审批。",
         "Credit record {record_id} ({kind_en}, {severity_en}, decided on {decided_on}) bars "
         "the commitment route until {until}, or until credit repair if earlier.",
         [_GUOBAN_INELIGIBLE],
     ),
     ReasonTemplate(
         "blocking-record-until-repair",
-        "申请人存在{kind_zh}记录 {record_id}（{severity_zh}，{decided_on} 认定），"
-        "信用修复前不适用“信用+承诺”审批；自 {repairable_from} 起可申请信用修复。",
+        "申请人存在{kind_zh}记录{record_id}（{severity_zh}，{decided_on}认定），"
+        "信用修复前不适用“信用+承诺”审批；自{repairable_from}起可申请信用修复。",
         "Credit record {record_id} ({kind_en}, {severity_en}, decided on {decided_on}) bars "
         "the commitment route until credit repair, which may be applied for from "
         "{repairable_from}.",
@@ -350,8 +350,8 @@ _TEMPLATES = (
     ),
     ReasonTemplate(
         "reapplication-ban",
-        "申请人因{kind_zh}记录 {record_id}（{decided_on} 认定），{until} 前不得再次申请"
-        "本事项（{item}）的行政许可（{months} 个月），申请不予受理；可以申请其他事项。",
+        "申请人因{kind_zh}记录{record_id}（{decided_on}认定），{until}前不得再次申请"
+        "本事项（{item}）的行政许可（{months}个月），申请不予受理；可以申请其他事项。",
         "Because of credit record {record_id} ({kind_en}, decided on {decided_on}) the "
         "applicant may not apply for this licence (item {item}) again until {until} "
         "({months} months), so the application is refused; other items stay open.",
@@ -371,13 +371,13 @@ _TEMPLATES = (
     ),
     ReasonTemplate(
         "credit-grade-below-threshold",
-        "申请人信用等级为 {grade} 级，低于有条件适用的最低等级 {threshold} 级，按一般程序办理。",
+        "申请人信用等级为{grade}级，低于有条件适用的最低等级{threshold}级，按一般程序办理。",
         "The applicant's credit grade {grade} is below {threshold}, the lowest grade that may "
         "use the conditional commitment route, so the standard procedure applies.",
     ),
     ReasonTemplate(
         "credit-grade-meets-threshold",
-        "申请人信用等级为 {grade} 级，达到有条件适用的最低等级 {threshold} 级。",
+        "申请人信用等级为{grade}级，达到有条件适用的最低等级{threshold}级。",
         "The applicant's credit grade {grade} meets {threshold}, the lowest grade that may use "
         "the conditional commitment route.",
     ),

@@ -39,7 +39,7 @@ from creditcommit.case import (
     Revoked,
     VerificationRecorded,
 )
-from creditcommit.catalog import ApprovalItem, Catalog, VerificationMethod
+from creditcommit.catalog import ApprovalItem, Catalog, ItemKind, VerificationMethod
 from creditcommit.commitments import CommitmentLetter, CommitmentTerms, Notification, Signer
 from creditcommit.config import Config
 from creditcommit.credit import (
@@ -631,7 +631,9 @@ class Approvals:
                 policy = self.policy(case.city).view(item=self._item(case))
                 calendar = self.calendar(case.city)
                 grace = policy.at(day).deferred_grace_working_days
-                events = lifecycle.due(case, at, calendar, grace, policy=policy)
+                events = lifecycle.due(
+                    case, at, calendar, grace, policy=policy, item=self._item(case)
+                )
                 if events:
                     try:
                         case = self._append(case, events, at)
@@ -727,6 +729,7 @@ class Approvals:
                 policy=self.policy(case.city),
                 calendar=self.calendar(case.city),
                 findings=findings,
+                item=self._item(case),
             ),
         )
 
@@ -779,10 +782,19 @@ class Approvals:
     # -- 双随机 draws ------------------------------------------------------------------------
 
     def commitment_targets(
-        self, start: dt.date, end: dt.date, *, city: str | None = None
+        self,
+        start: dt.date,
+        end: dt.date,
+        *,
+        city: str | None = None,
+        inspection_types: Mapping[str, str] | None = None,
     ) -> tuple[Target, ...]:
         """Licences issued on a commitment route between ``start`` and ``end`` (inclusive), as
-        draw targets graded by the evidence their case was decided on."""
+        draw targets graded by the evidence their case was decided on.
+
+        ``inspection_types`` maps item codes to the inspection type (抽查事项) their targets
+        are drawn for; only inspectors qualified for it are then assigned. An item it does
+        not name gives a target without a type (any inspector may go)."""
         targets = []
         for case in self.cases(city=city or self.city):
             licence = case.licence
@@ -795,7 +807,15 @@ class Approvals:
                 continue
             evidence = case.evidence
             grade = getattr(evidence, "grade", None) or _UNGRADED
-            targets.append(Target(licence.reference, grade, tags=(case.item_code, case.case_id)))
+            kind = None if inspection_types is None else inspection_types.get(case.item_code)
+            targets.append(
+                Target(
+                    licence.reference,
+                    grade,
+                    tags=(case.item_code, case.case_id),
+                    inspection_type=kind,
+                )
+            )
         return tuple(sorted(targets, key=lambda target: target.id))
 
     def draw(
@@ -1081,7 +1101,13 @@ class Approvals:
                 payload=licence,
                 created_at=now,
             ),
-            *self._published(case, self._licence_publication(case, event), now),
+            # A filing (备案) or another item that is not a licence is not published as a
+            # licence decision (行政许可决定) in 双公示.
+            *(
+                self._published(case, self._licence_publication(case, event), now)
+                if item.kind is ItemKind.LICENCE
+                else []
+            ),
         ]
 
     def _revoked_messages(

@@ -29,7 +29,7 @@ import attrs
 
 from creditcommit._converter import structure
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.catalog import ApprovalItem, VerificationMethod
+from creditcommit.catalog import ApprovalItem, ItemKind, VerificationMethod
 from creditcommit.credit import CreditRecordKind, GradeScale, Severity
 from creditcommit.effective import LegalReference
 from creditcommit.errors import (
@@ -48,6 +48,8 @@ __all__ = [
     "ART_69_PARA_1_4",
     "ART_69_PARA_2",
     "ART_69_PARA_3",
+    "Consequence",
+    "FILING_ART_19",
     "InspectionRatios",
     "Obligation",
     "ObligationKind",
@@ -55,6 +57,8 @@ __all__ = [
     "RevocationRules",
     "SupervisionAction",
     "VerificationOutcome",
+    "consequence",
+    "correction_basis",
     "obligations",
 ]
 
@@ -73,6 +77,13 @@ commitment)."""
 
 ART_69_PARA_3 = LegalReference(_LICENSING_LAW, "第六十九条第三款")
 """行政许可法 Art 69 para 3: no revocation where it would seriously harm the public interest."""
+
+
+FILING_ART_19 = LegalReference("企业投资项目核准和备案管理条例", "第十九条")
+"""条例 Art 19: a project filed with false information (or changes not reported) — the
+filing authority orders it corrected within a time limit and, if it is not, fines the
+enterprise 20,000 to 50,000 yuan. A filing is not a licence: it is never revoked under
+行政许可法 Art 69."""
 
 
 def _raise_if(kind: str, problems: list[Problem]) -> None:
@@ -148,6 +159,49 @@ class SupervisionAction(enum.Enum):
     RECTIFY = "rectify"
     #: Propose revocation at once (拟撤销行政许可), with a statement-and-defence window.
     PROPOSE_REVOCATION = "propose-revocation"
+
+
+@attrs.frozen
+class Consequence:
+    """What follows an adverse outcome for an item (处理方式及依据): the action and its basis."""
+
+    action: SupervisionAction
+    legal_basis: LegalReference
+
+
+def correction_basis(item: ApprovalItem) -> LegalReference:
+    """The rule a filing or another item that is not a licence is corrected under.
+
+    The item's ``correction_basis`` (for 企业投资项目备案 :data:`FILING_ART_19`), or, where
+    the catalogue names none, the instrument of its first legal basis.
+    """
+    if item.correction_basis is not None:
+        return item.correction_basis
+    return LegalReference(item.legal_basis[0].instrument)
+
+
+def consequence(
+    item: ApprovalItem, outcome: VerificationOutcome, rules: RevocationRules
+) -> Consequence:
+    """The action an adverse ``outcome`` leads to for ``item``, and the rule it rests on.
+
+    A licence (许可) follows the policy's ``rules``: rectification first or revocation at
+    once, on the paragraph of 行政许可法 Art 69 the outcome calls for
+    (:attr:`VerificationOutcome.legal_basis`). A filing (备案) or another item that is not a
+    licence is never revoked under that law: the agency orders it corrected within a time
+    limit (``RECTIFY``) under the item's ``correction_basis`` — for 企业投资项目备案
+    :data:`FILING_ART_19`, a fine if it is not corrected — or, where the catalogue names
+    none, under the item's first legal basis.
+
+    :raises ValueError: ``outcome`` is ``FULFILLED`` (nothing follows).
+    """
+    if not outcome.adverse:
+        raise ValueError("a fulfilled commitment has no consequence")
+    if item.kind is not ItemKind.LICENCE:
+        return Consequence(SupervisionAction.RECTIFY, correction_basis(item))
+    basis = outcome.legal_basis
+    assert basis is not None  # an adverse outcome
+    return Consequence(rules.action(outcome), basis)
 
 
 # --------------------------------------------------------------------------- revocation rules

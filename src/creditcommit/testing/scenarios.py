@@ -46,6 +46,7 @@ from creditcommit.decision import (
     ProjectLevel,
     Route,
 )
+from creditcommit.effective import LegalReference
 from creditcommit.errors import (
     CreditCommitError,
     DataFileError,
@@ -61,6 +62,12 @@ from creditcommit.identifiers import USCC, ResidentId, text_problem
 from creditcommit.materials import Disposition, LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.policy import GRADE_SCALE_PRESETS, Policy, decide
 from creditcommit.reasons import REASONS
+from creditcommit.supervision import (
+    Consequence,
+    SupervisionAction,
+    VerificationOutcome,
+    consequence,
+)
 
 __all__ = [
     "CaseResult",
@@ -81,7 +88,9 @@ _CST = dt.timezone(dt.timedelta(hours=8), "CST")
 _RETRIEVED_AT = dt.time(9, 0, tzinfo=_CST)
 _DEFAULT_FAILURE = "unavailable"
 
-_CATALOGS: Mapping[str, Callable[[], Catalog]] = MappingProxyType({"sample": Catalog.sample})
+_CATALOGS: Mapping[str, Callable[[], Catalog]] = MappingProxyType(
+    {"sample": Catalog.sample, "yangzhou": Catalog.yangzhou}
+)
 _POLICIES: Mapping[str, Callable[[], Policy]] = MappingProxyType(
     {"yangzhou": Policy.sample, "national": Policy.national}
 )
@@ -253,6 +262,12 @@ def _dispositions(values: Mapping[str, Disposition]) -> Mapping[str, Disposition
     return MappingProxyType(dict(values))
 
 
+def _consequences(
+    values: Mapping[VerificationOutcome, Consequence],
+) -> Mapping[VerificationOutcome, Consequence]:
+    return MappingProxyType(dict(values))
+
+
 def _due_dates(values: Mapping[str, dt.date]) -> Mapping[str, dt.date]:
     return MappingProxyType(dict(values))
 
@@ -264,7 +279,9 @@ class Expectation:
     ``reasons`` is the exact list of reason codes in order (``None``: not checked),
     ``reasons_include`` codes that must be among them, ``materials`` the disposition of
     some materials by code and ``due`` their due dates; ``reduced`` and ``acceptable`` are
-    compared with :attr:`MaterialPlan.reduced` and :attr:`MaterialPlan.acceptable`.
+    compared with :attr:`MaterialPlan.reduced` and :attr:`MaterialPlan.acceptable`;
+    ``consequences`` what an adverse outcome would lead to (action and legal basis), compared
+    with :func:`~creditcommit.supervision.consequence` under the policy on the case's day.
     ``refused_until`` instead of ``route`` expects the application itself refused by a
     statutory re-application ban (:class:`~creditcommit.errors.ReapplicationBarred`) that
     ends on that day.
@@ -285,6 +302,9 @@ class Expectation:
     due: Mapping[str, dt.date] = attrs.field(factory=dict, converter=_due_dates, hash=False)
     reduced: int | None = None
     acceptable: bool | None = None
+    consequences: Mapping[VerificationOutcome, Consequence] = attrs.field(
+        factory=dict, converter=_consequences, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         _raise_if(
@@ -493,6 +513,18 @@ def run_case(case: ScenarioCase, *, calendar: WorkingCalendar | None = None) -> 
     except CreditCommitError as exc:
         return CaseResult(case=case, decision=decision, plan=None, error=_error(exc))
     found = _mismatches(case.expect, decision, plan)
+    if case.expect.consequences:
+        try:
+            rules = case.policy.at(case.day).revocation_rules
+        except CreditCommitError as exc:
+            return CaseResult(case=case, decision=decision, plan=plan, error=_error(exc))
+        for outcome, expected in case.expect.consequences.items():
+            got = consequence(case.item, outcome, rules)
+            if got != expected:
+                found.append(
+                    f"consequence of {outcome.value}: expected {expected.action.value} under "
+                    f"{expected.legal_basis}, got {got.action.value} under {got.legal_basis}"
+                )
     return CaseResult(case=case, decision=decision, plan=plan, mismatches=found)
 
 
@@ -648,6 +680,13 @@ class _CreditSchema:
 
 
 @attrs.frozen(kw_only=True)
+class _ConsequenceSchema:
+    action: SupervisionAction
+    instrument: str
+    article: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class _ExpectSchema:
     route: Route | None = None
     refused_until: dt.date | None = None
@@ -660,6 +699,7 @@ class _ExpectSchema:
     due: dict[str, dt.date] = attrs.field(factory=dict)
     reduced: int | None = None
     acceptable: bool | None = None
+    consequences: dict[str, _ConsequenceSchema] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -754,8 +794,8 @@ def _pick_catalog(
         return None, [
             Problem(
                 path,
-                f"expected 'sample' or the path of a catalogue file relative to this file, "
-                f"got {value!r} (no file at {file})",
+                "expected 'sample', 'yangzhou' or the path of a catalogue file relative to "
+                f"this file, got {value!r} (no file at {file})",
             )
         ]
     # A malformed catalogue raises its own DataFileError, naming the catalogue file.
@@ -882,6 +922,7 @@ def _case(raw: object, index: int, context: _Context) -> tuple[ScenarioCase | No
         s.expect.reasons, s.expect.reasons_include, s.expect.reduced, f"{path}.expect"
     )
     problems += _outcome_problems(s.expect.route, s.expect.refused_until, f"{path}.expect")
+    consequences = _expected_consequences(s.expect.consequences, f"{path}.expect", problems)
     if problems or item is None or day is None or policy is None or applicant is None:
         return None, problems
     project = ProjectFacts()
@@ -916,9 +957,38 @@ def _case(raw: object, index: int, context: _Context) -> tuple[ScenarioCase | No
             due=s.expect.due,
             reduced=s.expect.reduced,
             acceptable=s.expect.acceptable,
+            consequences=consequences,
         ),
     )
     return case, []
+
+
+_ADVERSE = tuple(o for o in VerificationOutcome if o.adverse)
+
+
+def _expected_consequences(
+    raw: Mapping[str, _ConsequenceSchema], path: str, problems: list[Problem]
+) -> dict[VerificationOutcome, Consequence]:
+    found: dict[VerificationOutcome, Consequence] = {}
+    by_value = {o.value: o for o in _ADVERSE}
+    names = ", ".join(repr(o.value) for o in _ADVERSE[:-1]) + f" or {_ADVERSE[-1].value!r}"
+    for key, value in raw.items():
+        where = f"{path}.consequences.{key}"
+        outcome = by_value.get(key)
+        if outcome is None:
+            kept = (
+                ": a kept commitment has no consequence"
+                if key == VerificationOutcome.FULFILLED.value
+                else ""
+            )
+            problems.append(Problem(where, f"expected an adverse outcome ({names}){kept}"))
+            continue
+        if not value.instrument.strip():
+            problems.append(Problem(f"{where}.instrument", "must not be empty"))
+            continue
+        basis = LegalReference(value.instrument, value.article)
+        found[outcome] = Consequence(value.action, basis)
+    return found
 
 
 def _calendar_problems(day: dt.date, path: str) -> list[Problem]:
