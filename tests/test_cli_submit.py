@@ -473,3 +473,48 @@ def test_decide_with_config_asks_the_http_adapter(upstream: Any, tmp_path: Path)
     assert found["credit"]["grade"] == "A"  # not C, the built-in file's grade
     assert found["route"] == "CONDITIONAL"  # grade C would have given STANDARD
     assert fake.requests == [("GET", f"/credit/v1/subjects/{BATHS.identifier}")]
+
+
+# --- demo --config ----------------------------------------------------------------------------
+
+
+def test_demo_on_a_city_configuration_writes_nothing_to_the_city(
+    config: Path, tmp_path: Path
+) -> None:
+    code, out = run("--config", str(config), "demo", "--dir", str(tmp_path / "demo"))
+    assert code == 0
+    assert f"在城市 {CITY} 的配置上运行扬州市案例" in out
+    assert "审批路径：有条件适用信用承诺审批" in out
+    assert "发放许可证 XK-321000-20250926-N0001" in out  # accepted, then issued
+    assert "信用查询失败（credit-file：无法连接信用平台）" in out
+    assert "未运行的部分：" in out
+    assert "送达：4 条消息留在演示案件库的发件箱中" in out
+    assert "哈希链完整" in out
+    assert (tmp_path / "demo" / "cases.db").exists()
+    # The city's own store and channel are untouched.
+    assert run("--config", str(config), "case", "list") == (0, "共 0 件\n")
+    assert not (config.parent / "publications.jsonl").exists()
+
+
+def test_demo_on_a_city_says_what_it_could_not_run(config: Path, tmp_path: Path) -> None:
+    catalog = config.parent / "catalog.toml"
+    catalog.write_text(
+        catalog.read_text(encoding="utf-8").replace(GAOYOU, "321084-OTHER"), encoding="utf-8"
+    )
+    code, out = run(
+        "demo", "--config", str(config), "--dir", str(tmp_path / "demo"), "--lang", "en"
+    )
+    assert code == 0
+    assert "Route: DIRECT" in out  # Jiangdu's item is still in the catalogue
+    assert out.count("Could not run submitting: ") == 4
+    assert GAOYOU in out
+    assert "Not run:\n" in out
+    assert "Delivery: 2 message(s) stay in the demo store's outbox" in out
+
+
+def test_demo_on_a_city_needs_a_fresh_directory(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("demo", "--config", str(config), "--dir", str(config.parent))
+    assert code == 1
+    assert "is not empty" in capsys.readouterr().err

@@ -231,6 +231,9 @@ def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.config is not None:  # demo --config FILE: the story on a city's own plugins
+        _demo.run_city(out, args.config, args.dir, lang=args.lang)
+        return 0
     _demo.run(out, args.dir, lang=args.lang)
     return 0
 
@@ -1145,7 +1148,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="run the seed's story end to end on SQLite")
+    demo = commands.add_parser(
+        "demo",
+        help="run the seed's story end to end on SQLite (with --config: on a city's own "
+        "catalogue, policy and ports, delivering nothing)",
+    )
     demo.add_argument(
         "--dir", metavar="DIR", help="an empty or new directory (default: a new temporary one)"
     )
