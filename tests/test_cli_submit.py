@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import creditcommit
 from creditcommit import _demo, cli
 from creditcommit.builtin.licence_file import FileLicenceStore
 from creditcommit.cli import main
+from creditcommit.errors import DataFileError
 from creditcommit.service import CHINA_TIME, ManualClock
 
 GAOYOU = _demo.GAOYOU
@@ -220,6 +223,94 @@ def test_the_application_json_is_checked_strictly(
     assert "seal" in err
     assert "provided" in err
     assert "Traceback" not in err
+
+
+def test_the_identifier_and_the_name_are_checked_at_intake(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong_check = HOTEL.identifier[:17] + ("X" if HOTEL.identifier[17] != "X" else "Y")
+    given = application(
+        tmp_path,
+        applicant={"id": wrong_check, "name": "高邮某酒店\n321000-20990101-N0001 准予许可"},
+    )
+    code, out = run("--config", str(config), "submit", "--file", str(given))
+    assert code == 1
+    assert out == ""
+    err = capsys.readouterr().err
+    assert f"{given}: applicant.id: the check character (position 18)" in err
+    assert "(rule: check)" in err
+    assert f"{given}: applicant.name: expected one line of printable text" in err
+    assert "\\n321000-20990101-N0001" in err  # shown escaped, never as a forged line
+    assert run("--config", str(config), "case", "list") == (0, "共 0 件\n")  # nothing stored
+
+
+def test_an_identifier_is_stored_normalised(config: Path, tmp_path: Path) -> None:
+    spaced = f"{HOTEL.identifier[:9]} {HOTEL.identifier[9:].lower()}"
+    case = run_json(
+        "--config",
+        str(config),
+        "submit",
+        "--file",
+        str(application(tmp_path, applicant={"id": spaced, "name": HOTEL.name})),
+    )
+    assert case["applicant"]["id"] == HOTEL.identifier
+    assert case["route"] == "CONDITIONAL"  # the credit file was asked about the normalised id
+
+
+def test_a_natural_person_gives_a_resident_identity_number(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    person = {"id": "11010519491231002x", "name": "张三", "kind": "natural-person"}
+    case = run_json(
+        "--config", str(config), "submit", "--file", str(application(tmp_path, applicant=person))
+    )
+    assert case["applicant"]["id"] == "11010519491231002X"
+    assert case["applicant"]["kind"] == "natural-person"
+    person = {"id": HOTEL.identifier, "name": "张三", "kind": "natural-person"}
+    code, _ = run(
+        "--config", str(config), "submit", "--file", str(application(tmp_path, applicant=person))
+    )
+    assert code == 1
+    assert "applicant.id" in capsys.readouterr().err
+
+
+#: Every key of the application format, at any level.
+KNOWN_KEYS = {"item", "applicant", "project", "provided", "choose_standard", "key", "city"} | {
+    "id",
+    "name",
+    "kind",
+    "level",
+    "investment_yuan",
+}
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=25)
+@given(
+    extra=st.text(
+        alphabet=st.characters(codec="utf-8", categories=("L", "N", "P")), min_size=1, max_size=12
+    ).filter(lambda key: key not in KNOWN_KEYS),
+    where=st.sampled_from(["", "applicant", "project"]),
+)
+def test_any_unknown_key_is_reported_with_its_path_and_nothing_is_submitted(
+    extra: str, where: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No key outside the documented format is ever ignored, wherever it is."""
+    data: dict[str, Any] = {
+        "item": GAOYOU,
+        "applicant": {"id": HOTEL.identifier, "name": HOTEL.name},
+        "project": {"level": "municipal"},
+    }
+    (data if where == "" else data[where])[extra] = True
+    path = tmp_path_factory.mktemp("unknown") / "application.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    # No configuration is needed: the file is rejected before the city is opened.
+    with pytest.raises(DataFileError) as exc:
+        cli.cmd_submit(
+            cli.build_parser().parse_args(["submit", "--file", str(path)]), io.StringIO()
+        )
+    (problem,) = exc.value.problems
+    assert problem.path == where
+    assert repr(extra) in problem.message
 
 
 def test_a_file_that_is_not_json_is_named(

@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -52,8 +53,8 @@ from creditcommit.credit import (
     Severity,
 )
 from creditcommit.decision import Applicant, ApplicantKind, Decision, ProjectFacts, ProjectLevel
-from creditcommit.errors import CreditCommitError, DataFileError, Problem
-from creditcommit.identifiers import USCC
+from creditcommit.errors import CreditCommitError, DataFileError, InvalidIdentifier, Problem
+from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
@@ -775,6 +776,40 @@ def _print_case(args: argparse.Namespace, out: TextIO, service: Approvals, case:
     _write_case(out, case, owed, args.lang)
 
 
+#: Unicode categories a name must not contain: controls, invisible formatting (bidi
+#: overrides), line and paragraph separators, surrogates.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _checked_applicant(given: _ApplicantInput, source: str) -> Applicant:
+    """The applicant of ``submit``, checked at intake: the identifier parsed and normalised
+    (a resident identity number for a natural person, else a USCC), the name one printable
+    line. Every problem is reported at once, with its path in the file."""
+    problems: list[Problem] = []
+    identifier = given.id
+    try:
+        if given.kind is ApplicantKind.NATURAL_PERSON:
+            identifier = ResidentId.parse(given.id).value
+        else:
+            identifier = USCC.parse(given.id).value
+    except InvalidIdentifier as exc:
+        problems.append(Problem("applicant.id", f"{exc.detail} (rule: {exc.rule})"))
+    name = given.name.strip()
+    if not name:
+        problems.append(Problem("applicant.name", "must not be empty"))
+    elif any(unicodedata.category(char) in _UNPRINTABLE for char in name):
+        problems.append(
+            Problem(
+                "applicant.name",
+                "expected one line of printable text, got control or invisible formatting "
+                f"characters: {escape(name)}",
+            )
+        )
+    if problems:
+        raise DataFileError(source, problems)
+    return Applicant(identifier, name, given.kind)
+
+
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     source = "<stdin>" if args.file == "-" else args.file
     given = structure(_read_json(args.file), _SubmissionInput, source=source)
@@ -783,7 +818,7 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
         if given.project is None
         else ProjectFacts(given.project.level, given.project.name, given.project.investment_yuan)
     )
-    applicant = Applicant(given.applicant.id, given.applicant.name, given.applicant.kind)
+    applicant = _checked_applicant(given.applicant, source)
     with _service(args) as service:
         case = service.submit(
             item=given.item,
