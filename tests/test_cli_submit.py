@@ -500,7 +500,12 @@ def test_decide_with_config_uses_the_city_catalogue(
 
 @pytest.fixture
 def upstream() -> Iterator[Any]:
-    testing = pytest.importorskip("creditcommit_http.testing")
+    # The adapter is a distribution of its own (adapters/creditcommit-http): its entry point
+    # must be installed for `creditcommit` to load it, as in a city's installation.
+    testing = pytest.importorskip(
+        "creditcommit_http.testing",
+        reason="the HTTP adapter is not installed: pip install -e adapters/creditcommit-http",
+    )
     fake = testing.FakeUpstream()
     with testing.FakeUpstreamServer(fake) as server:
         yield server

@@ -5,8 +5,8 @@ Errors are one clear line on standard error and a non-zero exit code, never a tr
 2 for a command line that does not parse. A reader that goes away (``creditcommit case list |
 head -1``) ends the command quietly with 141, as a process killed by SIGPIPE.
 
-Output for officials (``demo``, ``case``, ``decide``, ``report``, ``tick``) is in Chinese
-unless ``--lang en`` is given; names and ids read from a store or a file are printed escaped
+Output for officials (``demo``, ``submit``, ``case``, ``decide``, ``report``, ``tick``) is in
+Chinese unless ``--lang en`` is given; names and ids read from a store or a file are printed escaped
 (:func:`creditcommit._labels.escape`), so a stored name cannot forge or hide a row.
 """
 
