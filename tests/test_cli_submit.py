@@ -25,6 +25,7 @@ from creditcommit.builtin.licence_file import FileLicenceStore
 from creditcommit.cli import main
 from creditcommit.errors import DataFileError
 from creditcommit.service import CHINA_TIME, ManualClock
+from test_cli_lang import english_words
 
 GAOYOU = _demo.GAOYOU
 HOTEL = _demo.HOTEL_B  # grade B in the credit file: conditional commitment route
@@ -143,6 +144,7 @@ def test_submit_in_chinese_and_in_english(config: Path, tmp_path: Path) -> None:
     assert "信用证据来自 credit-file：信用等级 B" in out
     assert "容缺受理，应于2025年10月10日前补交" in out
     assert "credit-grade" not in out  # the codes are for English readers and machines
+    assert english_words(out, "credit-file") == []  # the source's id is data, not a label
     code, out = run("--config", str(config), "submit", "--file", given, "--lang", "en")
     assert code == 0
     assert out.startswith("Case 321000-20250926-N0001 — DECIDED\n")
@@ -365,6 +367,7 @@ def test_submit_sign_accept_issue_tick(config: Path, tmp_path: Path, clock: Manu
     assert "  许可证号：GY-2025-0001（2025-09-26 发放，有效期至 2029-09-25）\n" in out
     assert "  应补交材料：GGCSWSXK-04（2025-10-10 前）\n" in out
     assert "  承诺核查期限：" in out
+    assert english_words(out, "credit-file", "GY-2025-0001") == []
 
     clock.advance(hours=1)
     code, out = run("--config", str(config), "tick")
@@ -455,6 +458,8 @@ def test_decide_with_config_prints_a_failure_with_its_category(config: Path) -> 
     code, out = run("--config", str(config), *DECIDE, "--id", INN.identifier)
     assert code == 0
     assert out.startswith("信用查询失败（无法连接）：credit-file：")
+    reason = out.splitlines()[0].split("credit-file：", 1)[1]  # the source's own words
+    assert english_words(out, reason, "credit-file") == []
     assert f"事项 {GAOYOU}：一般程序审批" in out
     code, out = run("--config", str(config), *DECIDE, "--id", INN.identifier, "--lang", "en")
     assert out.startswith("Credit lookup failed (unreachable): credit-file: ")
