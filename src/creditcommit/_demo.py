@@ -15,15 +15,24 @@ import tempfile
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+import attrs
+
 from creditcommit._labels import LANGUAGES, Language, disposition_label, escape, state_label
 from creditcommit.builtin.credit_file import FileCreditSource
 from creditcommit.builtin.licence_file import FileLicenceStore
-from creditcommit.case import Case, CreditRecordCreated, RectificationOrdered, RevocationProposed
+from creditcommit.case import (
+    Case,
+    CaseState,
+    CreditRecordCreated,
+    RectificationOrdered,
+    RevocationProposed,
+)
 from creditcommit.commitments import Signer
 from creditcommit.config import Config
 from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
 from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel
 from creditcommit.draws import Conflict, Inspector, SeedCommitment, verify_draw
+from creditcommit.errors import CreditCommitError
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.metrics import render_text, statistics
 from creditcommit.ports import IssuedLicence
@@ -510,3 +519,169 @@ def _issued(say: _Narrator, service: Approvals, case: Case) -> None:
         owed_zh = "，".join(f"{escape(line.name)}（{line.due} 前）" for line in case.outstanding)
         owed_en = ", ".join(f"{escape(line.name)} by {line.due}" for line in case.outstanding)
         say(f"   持证人仍须补交：{owed_zh}。\n", f"   Still owed by the holder: {owed_en}.\n")
+
+
+# --- the story on a city's own configuration (creditcommit demo --config FILE) --------------
+
+_Application = tuple[dt.date, str, str, str, Applicant, ProjectFacts | None, tuple[str, ...], str]
+#: The story's applications: day, title (zh, en), item, applicant, project, materials, key.
+_STORY: tuple[_Application, ...] = (
+    (
+        dt.date(2023, 1, 16),
+        "江都区：市级重大项目办理立项备案",
+        "Jiangdu: a municipal major project files its project",
+        JIANGDU,
+        NEWMAT,
+        ProjectFacts(
+            ProjectLevel.MUNICIPAL, "锂电池高倍率正、负极纳米涂覆集流体项目一期", 200_000_000
+        ),
+        (),
+        "demo-city-jiangdu",
+    ),
+    *(
+        (
+            dt.date(2025, 9, 26),
+            f"高邮市：{title_zh}申请公共场所卫生许可",
+            f"Gaoyou: {title_en} applies for the health permit",
+            GAOYOU,
+            applicant,
+            None,
+            ("GGCSWSXK-01",),
+            key,
+        )
+        for title_zh, title_en, applicant, key in (
+            ("示例中信用等级为 B 级的酒店", "the story's grade-B hotel", HOTEL_B, "demo-city-b"),
+            (
+                "示例中信用等级为 C 级的申请人",
+                "the story's grade-C applicant",
+                BATHS_C,
+                "demo-city-c",
+            ),
+            (
+                "示例中有失信记录的申请人",
+                "the story's applicant with a dishonesty record",
+                SALON_B,
+                "demo-city-d",
+            ),
+            (
+                "示例中信用查询失败的申请人",
+                "the story's applicant whose lookup fails",
+                INN_B,
+                "demo-city-e",
+            ),
+        )
+    ),
+)
+
+
+def run_city(
+    out: TextIO,
+    config: str | os.PathLike[str],
+    directory: str | os.PathLike[str] | None = None,
+    *,
+    lang: Language = "zh",
+) -> Path:
+    """Run the story's applications on the city configured in ``config``: its catalogue,
+    policy, calendar, credit source, licence store and signature provider.
+
+    The cases go to a fresh SQLite store in ``directory`` (a new temporary one by default),
+    never to the city's own store, and nothing is delivered: the outbox stays in the demo's
+    store, so the city's registry, licence store and publishing channels receive nothing.
+    What cannot run on the city's rules (an item its catalogue does not have, a day its
+    calendar does not cover, a letter it cannot sign) is printed with the reason, and the
+    story goes on. Returns the directory.
+    """
+    say = _Narrator(out, lang)
+    where = _fresh(directory)
+    loaded = Config.load(config)
+    store = where / "cases.db"
+    own = attrs.evolve(loaded, store=f"sqlite:{store}", store_env=None)
+    clock = ManualClock(_at(_STORY[0][0]))
+    city, source = escape(loaded.city), escape(os.fspath(config))
+    say(
+        f"“信用+承诺”审批分级演示：在城市 {city} 的配置上运行扬州市案例\n",
+        f"creditcommit — the Yangzhou story on the configuration of city {city}\n",
+    )
+    say(
+        f"配置：{source}；案件写入演示专用的案件库 {store}，不写入城市的案件库。\n",
+        f"Configuration: {source}; cases go to the demo's own store {store}, not to the city's.\n",
+    )
+    with Approvals.from_config(own, clock=clock) as service:
+        catalog, policy = service.catalog().rule_version, service.policy().version
+        calendar = "; ".join(service.calendar().provenance)
+        say(f"事项清单：{catalog}\n", f"Catalogue: {catalog}\n")
+        say(f"审批政策：{policy}\n", f"Policy:    {policy}\n")
+        say(f"工作日历：{calendar}\n", f"Calendar:  {calendar}\n")
+        for number, story in enumerate(_STORY, 1):
+            day, title_zh, title_en = story[:3]
+            clock.set(max(clock.now, _at(day)) + dt.timedelta(minutes=30))
+            say(
+                f"\n{_NUMBERS_ZH[number]}、{day}，{title_zh}\n",
+                f"\n{number}. {day}, {title_en}\n",
+            )
+            _city_case(say, service, story)
+        waiting = len(service.store.outbox(delivered=False))
+        say(
+            "\n未运行的部分：\n",
+            "\nNot run:\n",
+        )
+        say(
+            f"   送达：{waiting} 条消息留在演示案件库的发件箱中，未送达城市的电子证照库、"
+            "信用平台和公示渠道——演示不向城市的系统写入任何内容。\n",
+            f"   Delivery: {waiting} message(s) stay in the demo store's outbox; nothing is "
+            "sent to the city's licence store, credit registry or publishing channels.\n",
+        )
+        say(
+            "   事中事后监管（逾期、整改、撤销）和双随机抽查：需要送达和演示自己的信用数据，"
+            "只在演示的示例配置上运行（不带配置运行演示）。\n",
+            "   Supervision (overdue materials, rectification, revocation) and the draw: they "
+            "need delivery and the story's own credit data, so they run only in the demo "
+            "without a configuration.\n",
+        )
+        verified = service.verify()
+        chain = "完整" if verified.ok else "被篡改"
+        say(
+            f"\n事件日志：共 {verified.events} 个事件，哈希链{chain}。\n",
+            f"\nEvent log: {verified.events} events, hash chain "
+            f"{'intact' if verified.ok else 'TAMPERED'}.\n",
+        )
+    return where
+
+
+def _fresh(directory: str | os.PathLike[str] | None) -> Path:
+    """``directory`` if it is new or empty, else ``ValueError``; a new temporary one if None."""
+    where = Path(tempfile.mkdtemp(prefix="creditcommit-demo-") if directory is None else directory)
+    if where.exists() and any(where.iterdir()):
+        raise ValueError(f"{where} is not empty: the demo needs a fresh directory")
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def _city_case(say: _Narrator, service: Approvals, story: _Application) -> None:
+    """One application of the story on the city's rules, as far as they let it run."""
+    _, _, _, item, applicant, project, provided, key = story
+    try:
+        case = service.submit(
+            item=item, applicant=applicant, project=project, provided=provided, key=key
+        )
+    except (CreditCommitError, ValueError) as exc:
+        _not_run(say, "受理申请", "submitting", exc)
+        return
+    _decided(say, service, case)
+    if case.route is None or not case.route.is_commitment:
+        return
+    try:
+        case = service.sign_commitment(case.case_id, Signer(applicant.name, applicant.identifier))
+        case = service.accept(case.case_id)
+        if case.state is CaseState.ACCEPTED:
+            case = service.issue(case.case_id)
+    except (CreditCommitError, ValueError) as exc:
+        _not_run(say, "签署承诺、受理和发证", "signing, accepting and issuing", exc)
+        return
+    _issued(say, service, case)
+
+
+def _not_run(say: _Narrator, step_zh: str, step_en: str, exc: BaseException) -> None:
+    """A step the city's configuration did not let run, and why (the error's own words)."""
+    why = escape(" ".join(str(exc).split()))
+    say(f"   未能运行{step_zh}：{why}\n", f"   Could not run {step_en}: {why}\n")

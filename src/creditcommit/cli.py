@@ -5,8 +5,8 @@ Errors are one clear line on standard error and a non-zero exit code, never a tr
 2 for a command line that does not parse. A reader that goes away (``creditcommit case list |
 head -1``) ends the command quietly with 141, as a process killed by SIGPIPE.
 
-Output for officials (``demo``, ``case``, ``decide``, ``report``, ``tick``) is in Chinese
-unless ``--lang en`` is given; names and ids read from a store or a file are printed escaped
+Output for officials (``demo``, ``submit``, ``case``, ``decide``, ``report``, ``tick``) is in
+Chinese unless ``--lang en`` is given; names and ids read from a store or a file are printed escaped
 (:func:`creditcommit._labels.escape`), so a stored name cannot forge or hide a row.
 """
 
@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -26,7 +27,7 @@ import attrs
 from creditcommit import _demo
 from creditcommit.__about__ import __version__
 from creditcommit._codec import event_from_record
-from creditcommit._converter import read_json, structure
+from creditcommit._converter import MAX_FILE_BYTES, parse_json, read_json, structure
 from creditcommit._labels import (
     LANGUAGES,
     Language,
@@ -38,14 +39,16 @@ from creditcommit._labels import (
     width,
 )
 from creditcommit.calendar import WorkingCalendar
-from creditcommit.case import CaseState
+from creditcommit.case import Case, CaseState
 from creditcommit.catalog import BUNDLED, Catalog
+from creditcommit.commitments import Signer, SignerRole
 from creditcommit.config import CONFIG_FILE
 from creditcommit.credit import (
     CreditEvidence,
     CreditLookupFailure,
     CreditRecord,
     CreditRecordKind,
+    FailureCategory,
     Severity,
 )
 from creditcommit.decision import Applicant, ApplicantKind, Decision, ProjectFacts, ProjectLevel
@@ -56,12 +59,13 @@ from creditcommit.errors import (
     InvalidValue,
     Problem,
 )
-from creditcommit.identifiers import USCC
+from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.ports import PendingMessage
-from creditcommit.service import CHINA_TIME, Approvals
+from creditcommit.service import CHINA_TIME, Approvals, Clock, system_clock
+from creditcommit.supervision import Obligation, ObligationKind
 from creditcommit.testing.scenarios import check_scenarios
 
 __all__ = ["main"]
@@ -240,6 +244,9 @@ def cmd_uscc(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.config is not None:  # demo --config FILE: the story on a city's own plugins
+        _demo.run_city(out, args.config, args.dir, lang=args.lang)
+        return 0
     _demo.run(out, args.dir, lang=args.lang)
     return 0
 
@@ -253,8 +260,12 @@ def _config_path(args: argparse.Namespace) -> str:
     return os.environ.get("CREDITCOMMIT_CONFIG", CONFIG_FILE)
 
 
+#: The clock of the commands on an installation: the system's (tests put a manual one here).
+_clock: Clock = system_clock
+
+
 def _service(args: argparse.Namespace) -> Approvals:
-    return Approvals.from_config(_config_path(args))
+    return Approvals.from_config(_config_path(args), clock=_clock)
 
 
 def cmd_case_show(args: argparse.Namespace, out: TextIO) -> int:
@@ -517,6 +528,434 @@ def cmd_tick(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- submit, and moving a case on ---------------------------------------------------------
+
+
+def _read_json(name: str) -> object:
+    """The JSON of file ``name`` (``-``: standard input), with the size and nesting limits of
+    every data file; :class:`DataFileError` naming the file if it cannot be read or is not
+    JSON."""
+    if name != "-":
+        return read_json(name)
+    text = sys.stdin.read(MAX_FILE_BYTES + 1)
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        limit = f"larger than {MAX_FILE_BYTES} bytes: not read"
+        raise DataFileError("<stdin>", [Problem("", limit)])
+    return parse_json(text, source="<stdin>")
+
+
+@attrs.frozen(kw_only=True)
+class _ApplicantInput:
+    """``applicant`` of ``creditcommit submit --file``."""
+
+    id: str
+    name: str
+    kind: ApplicantKind = ApplicantKind.LEGAL_PERSON
+
+
+@attrs.frozen(kw_only=True)
+class _ProjectInput:
+    """``project`` of ``creditcommit submit --file``: the facts the policy cares about."""
+
+    level: ProjectLevel | None = None
+    name: str | None = None
+    investment_yuan: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _SubmissionInput:
+    """One application for ``creditcommit submit --file`` (see docs/command-line.md)."""
+
+    item: str
+    applicant: _ApplicantInput
+    project: _ProjectInput | None = None
+    provided: list[str] = attrs.field(factory=list)
+    choose_standard: bool = False
+    key: str | None = None
+    city: str | None = None
+
+
+#: Chinese names of the credit failure categories, for officials.
+_FAILURE_ZH: dict[FailureCategory, str] = {
+    FailureCategory.TIMEOUT: "超时未答复",
+    FailureCategory.REFUSED: "拒绝连接",
+    FailureCategory.UNREACHABLE: "无法连接",
+    FailureCategory.UPSTREAM_ERROR: "信用平台返回错误",
+    FailureCategory.MALFORMED_REPLY: "答复格式不符",
+    FailureCategory.UNAUTHORISED: "未获授权",
+    FailureCategory.WRONG_SUBJECT: "答复的主体不是申请人",
+    FailureCategory.INTERNAL: "内部错误",
+}
+
+
+def _failure_line(failure: CreditLookupFailure, lang: Language) -> str:
+    """A failed credit lookup with its category, e.g. ``信用查询失败（超时未答复）：...``."""
+    source, reason = escape(failure.source), escape(failure.reason)
+    category = failure.category
+    return _say(
+        lang,
+        f"信用查询失败（{_FAILURE_ZH.get(category, category.value)}）：{source}：{reason}",
+        f"Credit lookup failed ({category.value}): {source}: {reason}",
+    )
+
+
+def _evidence_line(evidence: CreditEvidence, lang: Language) -> str:
+    source, digest, count = escape(evidence.source), evidence.digest[:12], len(evidence.records)
+    if evidence.grade is None:
+        grade = _say(lang, "无信用等级", "no grade")
+    else:
+        grade = _say(lang, f"信用等级 {escape(evidence.grade)}", f"grade {escape(evidence.grade)}")
+    return _say(
+        lang,
+        f"信用证据来自 {source}：{grade}，信用记录 {count} 条，摘要 {digest}",
+        f"Credit evidence from {source}: {grade}, {count} record(s), digest {digest}",
+    )
+
+
+def _reasons_json(decision: Decision) -> list[dict[str, object]]:
+    return [
+        {"code": r.code, "zh": r.zh, "en": r.en, "references": [str(x) for x in r.references]}
+        for r in decision.reasons
+    ]
+
+
+def _materials_json(plan: MaterialPlan) -> dict[str, dict[str, str | None]]:
+    return {
+        line.code: {
+            "disposition": line.disposition.value,
+            "due": None if line.due is None else line.due.isoformat(),
+        }
+        for line in plan.lines
+    }
+
+
+def _day(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _case_json(case: Case, owed: Sequence[Obligation]) -> dict[str, object]:
+    """The case for machines (``--format json``): see docs/command-line.md."""
+    decision, plan, evidence, licence = case.decision, case.plan, case.evidence, case.licence
+    credit: dict[str, object] | None = None
+    if isinstance(evidence, CreditEvidence):
+        credit = {
+            "source": evidence.source,
+            "grade": evidence.grade,
+            "records": len(evidence.records),
+            "digest": evidence.digest,
+        }
+    elif isinstance(evidence, CreditLookupFailure):
+        credit = {
+            "source": evidence.source,
+            "failure": evidence.category.value,
+            "reason": evidence.reason,
+        }
+    return {
+        "case_id": case.case_id,
+        "city": case.city,
+        "state": case.state.name,
+        "item": case.item_code,
+        "item_valid_from": case.item_valid_from.isoformat(),
+        "applicant": {
+            "id": case.applicant.identifier,
+            "name": case.applicant.name,
+            "kind": case.applicant.kind.value,
+        },
+        "route": None if decision is None else decision.route.name,
+        "eligible_route": None if decision is None else decision.eligible_route.name,
+        "credit": credit,
+        "reasons": [] if decision is None else _reasons_json(decision),
+        "materials": {} if plan is None else _materials_json(plan),
+        "reduced": None if plan is None else plan.reduced,
+        "acceptable": None if plan is None else plan.acceptable,
+        "deadlines": {
+            "promised": _day(case.promised_due),
+            "statutory": _day(case.statutory_due),
+            "materials": {line.code: _day(line.due) for line in case.outstanding},
+            "obligations": [
+                {
+                    "kind": o.kind.value,
+                    "due": _day(o.due),
+                    "code": o.code,
+                    "method": None if o.method is None else o.method.value,
+                    "outcome": None if o.outcome is None else o.outcome.value,
+                }
+                for o in owed
+            ],
+        },
+        "licence": None
+        if licence is None
+        else {
+            "reference": licence.reference,
+            "issued_on": licence.issued_on.isoformat(),
+            "valid_until": _day(licence.valid_until),
+        },
+    }
+
+
+def _write_case(out: TextIO, case: Case, owed: Sequence[Obligation], lang: Language) -> None:
+    """The case as officials read it: state, route, credit, reasons, materials, deadlines."""
+    state = state_label(case.state, lang)
+    case_id, item = escape(case.case_id), escape(case.item_code)
+    name, identifier = escape(case.applicant.name), escape(case.applicant.identifier)
+    out.write(_say(lang, f"案件 {case_id}：{state}\n", f"Case {case_id} — {state}\n"))
+    out.write(
+        _say(lang, f"  申请人：{name}（{identifier}）\n", f"  Applicant: {name} ({identifier})\n")
+    )
+    out.write(_say(lang, f"  事项：{item}\n", f"  Item: {item}\n"))
+    decision, plan, evidence = case.decision, case.plan, case.evidence
+    if isinstance(evidence, CreditEvidence):
+        out.write(f"  {_evidence_line(evidence, lang)}\n")
+    elif isinstance(evidence, CreditLookupFailure):
+        out.write(f"  {_failure_line(evidence, lang)}\n")
+    if decision is not None:
+        route = decision.route
+        out.write(
+            _say(
+                lang,
+                f"  审批路径：{route.label_zh}\n",
+                f"  Route: {route.name} — {route.label_en}\n",
+            )
+        )
+        for number, reason in enumerate(decision.reasons, 1):
+            text, code = escape(reason.text(lang)), escape(reason.code)
+            out.write(_say(lang, f"  {number}. {text}\n", f"  {number}. [{code}] {text}\n"))
+            for ref in reason.references:
+                basis = escape(str(ref))
+                out.write(_say(lang, f"     依据：{basis}\n", f"     Basis: {basis}\n"))
+    if plan is not None:
+        out.write(_say(lang, "  材料：\n", "  Materials:\n"))
+        for line in plan.lines:
+            code, material = escape(line.code), escape(line.name)
+            if lang == "zh":
+                out.write(f"    - {code} {material}：{escape(line.text(lang))}\n")
+                continue
+            due = f" (due {line.due.isoformat()})" if line.due is not None else ""
+            label = disposition_label(line.disposition, lang)
+            out.write(f"    - {code} {material}: {label}{due}\n")
+    _write_deadlines(out, case, owed, lang)
+
+
+def _write_deadlines(out: TextIO, case: Case, owed: Sequence[Obligation], lang: Language) -> None:
+    if case.promised_due is not None or case.statutory_due is not None:
+        promised, statutory = _day(case.promised_due) or "—", _day(case.statutory_due) or "—"
+        out.write(
+            _say(
+                lang,
+                f"  办结期限：承诺 {promised}，法定 {statutory}\n",
+                f"  Time limits: promised {promised}, statutory {statutory}\n",
+            )
+        )
+    licence = case.licence
+    if licence is not None:
+        reference = escape(licence.reference)
+        until = _day(licence.valid_until)
+        out.write(
+            _say(
+                lang,
+                f"  许可证号：{reference}（{licence.issued_on} 发放"
+                f"{'' if until is None else f'，有效期至 {until}'}）\n",
+                f"  Licence: {reference} (issued {licence.issued_on}"
+                f"{'' if until is None else f', valid until {until}'})\n",
+            )
+        )
+    for obligation in owed:
+        if not obligation.is_open or obligation.due is None:
+            continue
+        due = obligation.due.isoformat()
+        if obligation.kind is ObligationKind.VERIFICATION:
+            out.write(_say(lang, f"  承诺核查期限：{due}\n", f"  Commitment verified by: {due}\n"))
+        else:
+            code = escape(obligation.code or "")
+            out.write(
+                _say(
+                    lang,
+                    f"  应补交材料：{code}（{due} 前）\n",
+                    f"  Material owed: {code} (by {due})\n",
+                )
+            )
+
+
+def _print_case(args: argparse.Namespace, out: TextIO, service: Approvals, case: Case) -> None:
+    """Print ``case`` as ``--format`` and ``--lang`` ask."""
+    owed = service.obligations(case.case_id)
+    if args.format == "json":
+        json.dump(_case_json(case, owed), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    _write_case(out, case, owed, args.lang)
+
+
+#: Unicode categories a name must not contain: controls, invisible formatting (bidi
+#: overrides), line and paragraph separators, surrogates.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def _checked_applicant(given: _ApplicantInput, source: str) -> Applicant:
+    """The applicant of ``submit``, checked at intake: the identifier parsed and normalised
+    (a resident identity number for a natural person, else a USCC), the name one printable
+    line. Every problem is reported at once, with its path in the file."""
+    problems: list[Problem] = []
+    identifier = given.id
+    try:
+        if given.kind is ApplicantKind.NATURAL_PERSON:
+            identifier = ResidentId.parse(given.id).value
+        else:
+            identifier = USCC.parse(given.id).value
+    except InvalidIdentifier as exc:
+        problems.append(Problem("applicant.id", f"{exc.detail} (rule: {exc.rule})"))
+    name = given.name.strip()
+    if not name:
+        problems.append(Problem("applicant.name", "must not be empty"))
+    elif any(unicodedata.category(char) in _UNPRINTABLE for char in name):
+        problems.append(
+            Problem(
+                "applicant.name",
+                "expected one line of printable text, got control or invisible formatting "
+                f"characters: {escape(name)}",
+            )
+        )
+    if problems:
+        raise DataFileError(source, problems)
+    return Applicant(identifier, name, given.kind)
+
+
+def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
+    source = "<stdin>" if args.file == "-" else args.file
+    given = structure(_read_json(args.file), _SubmissionInput, source=source)
+    project = (
+        None
+        if given.project is None
+        else ProjectFacts(given.project.level, given.project.name, given.project.investment_yuan)
+    )
+    applicant = _checked_applicant(given.applicant, source)
+    with _service(args) as service:
+        case = service.submit(
+            item=given.item,
+            applicant=applicant,
+            project=project,
+            provided=given.provided,
+            choose_standard=given.choose_standard,
+            key=given.key,
+            city=given.city,
+        )
+        _print_case(args, out, service, case)
+    return 0
+
+
+def cmd_case_sign(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        applicant = service.case(args.case_id).applicant
+        if args.agent is None:
+            signer = Signer(
+                args.signer_name or applicant.name, args.signer_id or applicant.identifier
+            )
+        else:
+            missing = [
+                option
+                for option, value in (
+                    ("--signer-name", args.signer_name),
+                    ("--signer-id", args.signer_id),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"an agent signing with --agent must give {' and '.join(missing)}: "
+                    "the agent's own name and identifier"
+                )
+            signer = Signer(
+                args.signer_name, args.signer_id, SignerRole.AGENT, authorisation=args.agent
+            )
+        case = service.sign_commitment(args.case_id, signer)
+        _print_case(args, out, service, case)
+    return 0
+
+
+def cmd_case_accept(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        case = service.accept(args.case_id, licence_valid_until=args.valid_until)
+        _print_case(args, out, service, case)
+    return 0
+
+
+def cmd_case_issue(args: argparse.Namespace, out: TextIO) -> int:
+    with _service(args) as service:
+        case = service.issue(args.case_id, reference=args.reference, valid_until=args.valid_until)
+        _print_case(args, out, service, case)
+    return 0
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default) or JSON for machines",
+    )
+
+
+def _add_submit_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``submit``: an application as JSON, decided on the configured city's ports."""
+    submit = commands.add_parser(
+        "submit", help="submit an application (JSON) to the configured city; print the case"
+    )
+    submit.add_argument(
+        "--file",
+        required=True,
+        metavar="JSON",
+        help="the application as JSON (see docs/command-line.md); - reads standard input",
+    )
+    _add_format(submit)
+    _add_lang(submit, "zh")
+    submit.set_defaults(handler=cmd_submit)
+
+
+def _add_case_actions(case_cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``case sign``, ``case accept``, ``case issue``: move a case on; print its new state."""
+    sign = case_cmds.add_parser("sign", help="sign the commitment letter of a case")
+    sign.add_argument(
+        "--signer-name", metavar="NAME", help="who signs (default: the applicant's name)"
+    )
+    sign.add_argument(
+        "--signer-id",
+        metavar="ID",
+        help="the signer's USCC or identity number (default: the applicant's identifier)",
+    )
+    sign.add_argument(
+        "--agent",
+        metavar="AUTHORISATION",
+        help="an agent signs for the applicant, under this written authorisation's reference "
+        "(needs --signer-name and --signer-id)",
+    )
+    sign.set_defaults(handler=cmd_case_sign)
+    accept = case_cmds.add_parser(
+        "accept", help="accept the application (受理); on the spot the licence is issued too"
+    )
+    accept.add_argument(
+        "--valid-until",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="last day of the licence's validity, if it is issued at acceptance",
+    )
+    accept.set_defaults(handler=cmd_case_accept)
+    issue = case_cmds.add_parser("issue", help="grant and issue the licence (准予许可)")
+    issue.add_argument(
+        "--reference", metavar="REF", help="the licence number (default: from the case id)"
+    )
+    issue.add_argument(
+        "--valid-until",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="last day of the licence's validity (default: it does not expire)",
+    )
+    issue.set_defaults(handler=cmd_case_issue)
+    for action in (sign, accept, issue):
+        action.add_argument("case_id", metavar="ID", help="the case id, e.g. 321000-20250926-N0001")
+        _add_format(action)
+        _add_lang(action, "zh")
+
+
 # --- decide ------------------------------------------------------------------------------
 
 
@@ -579,49 +1018,99 @@ def _file_applicant(given: _ApplicationInput, source: str) -> Applicant:
     raise DataFileError(source, [problem])
 
 
-def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
+def _decide_input(args: argparse.Namespace) -> _ApplicationInput:
+    """The application ``decide`` is asked about: from ``--file`` or from the flags."""
     if args.file is not None:
-        given = structure(read_json(args.file), _ApplicationInput, source=args.file)
-        applicant = _file_applicant(given, args.file)
-    else:
-        missing = [f"--{flag}" for flag in ("item", "on", "id") if getattr(args, flag) is None]
-        if missing:
-            raise ValueError(f"give {', '.join(missing)} (or --file)")
-        given = _ApplicationInput(
-            item=args.item,
-            on=args.on,
-            id=args.id,
-            name=args.name,
-            kind=ApplicantKind(args.kind),
-            grade=args.grade,
-            scale=args.scale,
-            records=args.record,
-            credit_unavailable=args.credit_unavailable,
-            major_level=None if args.major_level is None else ProjectLevel(args.major_level),
-            licences=args.licence,
-            provided=args.provided,
-            choose_standard=args.choose_standard,
-        )
-        applicant = Applicant.parse(given.id, given.name, given.kind)
-    given = attrs.evolve(given, id=applicant.identifier)
-    catalog = _load_catalog(args.catalog)
-    policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
-    item = catalog.item(given.item, given.on)
-    at = dt.datetime.combine(given.on, dt.time(9, 0), CHINA_TIME)
-    evidence: CreditEvidence | CreditLookupFailure
+        source = "<stdin>" if args.file == "-" else args.file
+        given = structure(_read_json(args.file), _ApplicationInput, source=source)
+        # A bad id or name is located in the file.
+        return attrs.evolve(given, id=_file_applicant(given, source).identifier)
+    missing = [f"--{flag}" for flag in ("item", "on", "id") if getattr(args, flag) is None]
+    if missing:
+        raise ValueError(f"give {', '.join(missing)} (or --file)")
+    return _ApplicationInput(
+        item=args.item,
+        on=args.on,
+        id=args.id,
+        name=args.name,
+        kind=ApplicantKind(args.kind),
+        grade=args.grade,
+        scale=args.scale,
+        records=args.record,
+        credit_unavailable=args.credit_unavailable,
+        major_level=None if args.major_level is None else ProjectLevel(args.major_level),
+        licences=args.licence,
+        provided=args.provided,
+        choose_standard=args.choose_standard,
+    )
+
+
+def _given_evidence(
+    given: _ApplicationInput, at: dt.datetime
+) -> CreditEvidence | CreditLookupFailure:
+    """The credit evidence given by hand (``--grade``, ``--record``, ``--credit-unavailable``)."""
     if given.credit_unavailable is not None:
-        evidence = CreditLookupFailure(
+        return CreditLookupFailure(
             subject=given.id, source="cli", attempted_at=at, reason=given.credit_unavailable
         )
-    else:
-        evidence = CreditEvidence.create(
-            subject=given.id,
-            source="cli",
-            retrieved_at=at,
-            scale=given.scale,
-            grade=given.grade,
-            records=[_record(text, given.id, i) for i, text in enumerate(given.records)],
+    return CreditEvidence.create(
+        subject=given.id,
+        source="cli",
+        retrieved_at=at,
+        scale=given.scale,
+        grade=given.grade,
+        records=[_record(text, given.id, i) for i, text in enumerate(given.records)],
+    )
+
+
+def _by_hand(given: _ApplicationInput) -> bool:
+    """True if the credit evidence is given by hand rather than asked of a source."""
+    return given.grade is not None or bool(given.records) or given.credit_unavailable is not None
+
+
+def _credit_note(
+    evidence: CreditEvidence | CreditLookupFailure, *, by_hand: bool, lang: Language
+) -> str:
+    """Where ``decide --config`` got the credit evidence from, on one line."""
+    if by_hand:
+        return _say(
+            lang,
+            "信用证据按命令行参数给出，未查询所配置的信用来源。",
+            "Credit evidence as given on the command line; the configured credit source was "
+            "not asked.",
         )
+    if isinstance(evidence, CreditLookupFailure):
+        return _failure_line(evidence, lang)
+    return _evidence_line(evidence, lang)
+
+
+def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
+    given = _decide_input(args)
+    applicant = Applicant.parse(given.id, given.name, given.kind)
+    given = attrs.evolve(given, id=applicant.identifier)
+    at = dt.datetime.combine(given.on, dt.time(9, 0), CHINA_TIME)
+    configured = args.config is not None
+    note: str | None = None
+    if configured:
+        # decide --config: the city's catalogue, policy, calendar and credit source.
+        if args.catalog is not None or args.policy:
+            raise ValueError(
+                "--catalog and --policy cannot be used with --config: decide uses the "
+                "configured city's catalogue and policy"
+            )
+        with _service(args) as service:
+            catalog, policy, calendar = service.catalog(), service.policy(), service.calendar()
+            by_hand = _by_hand(given)
+            evidence = (
+                _given_evidence(given, at) if by_hand else service.lookup_credit(given.id, at=at)
+            )
+        note = _credit_note(evidence, by_hand=by_hand, lang=args.lang)
+    else:
+        catalog = _load_catalog(args.catalog)
+        policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
+        calendar = WorkingCalendar.china()
+        evidence = _given_evidence(given, at)
+    item = catalog.item(given.item, given.on)
     decision = decide(
         item=item,
         applicant=applicant,
@@ -637,42 +1126,48 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
         given.provided,
         [LicenceHolding(t, f"{t}:{given.id}") for t in given.licences],
         on=given.on,
-        calendar=WorkingCalendar.china(),
+        calendar=calendar,
     )
     if args.json:
-        json.dump(
-            {
-                "route": decision.route.name,
-                "eligible_route": decision.eligible_route.name,
-                "reasons": [
-                    {
-                        "code": r.code,
-                        "zh": r.zh,
-                        "en": r.en,
-                        "references": [str(x) for x in r.references],
-                    }
-                    for r in decision.reasons
-                ],
-                "materials": {
-                    line.code: {
-                        "disposition": line.disposition.value,
-                        "due": None if line.due is None else line.due.isoformat(),
-                    }
-                    for line in plan.lines
-                },
-                "reduced": plan.reduced,
-                "acceptable": plan.acceptable,
-                "catalog": str(decision.catalog),
-                "policy": str(decision.policy),
-            },
-            out,
-            ensure_ascii=False,
-            indent=2,
-        )
+        found: dict[str, object] = {
+            "route": decision.route.name,
+            "eligible_route": decision.eligible_route.name,
+            "reasons": _reasons_json(decision),
+            "materials": _materials_json(plan),
+            "reduced": plan.reduced,
+            "acceptable": plan.acceptable,
+            "catalog": str(decision.catalog),
+            "policy": str(decision.policy),
+        }
+        if configured:
+            found["credit"] = _decide_credit_json(evidence, by_hand=_by_hand(given))
+        json.dump(found, out, ensure_ascii=False, indent=2)
         out.write("\n")
         return 0
+    if note is not None:
+        out.write(note + "\n")
     _write_decision(out, decision, plan, args.lang)
     return 0
+
+
+def _decide_credit_json(
+    evidence: CreditEvidence | CreditLookupFailure, *, by_hand: bool
+) -> dict[str, object]:
+    """``credit`` of ``decide --config --json``: where the evidence came from."""
+    if isinstance(evidence, CreditLookupFailure):
+        return {
+            "given": by_hand,
+            "source": evidence.source,
+            "failure": evidence.category.value,
+            "reason": evidence.reason,
+        }
+    return {
+        "given": by_hand,
+        "source": evidence.source,
+        "grade": evidence.grade,
+        "records": len(evidence.records),
+        "digest": evidence.digest,
+    }
 
 
 def _write_decision(out: TextIO, decision: Decision, plan: MaterialPlan, lang: Language) -> None:
@@ -715,7 +1210,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="run the seed's story end to end on SQLite")
+    demo = commands.add_parser(
+        "demo",
+        help="run the seed's story end to end on SQLite (with --config: on a city's own "
+        "catalogue, policy and ports, delivering nothing)",
+    )
     demo.add_argument(
         "--dir", metavar="DIR", help="an empty or new directory (default: a new temporary one)"
     )
@@ -735,6 +1234,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     listing.add_argument("--item", metavar="CODE", help="only cases of this approval item")
     _add_lang(listing, "zh")
     listing.set_defaults(handler=cmd_case_list)
+    _add_case_actions(case_cmds)
 
     log = commands.add_parser("log", help="the event log")
     log_cmds = log.add_subparsers(dest="log_command", required=True)
@@ -790,6 +1290,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     _add_lang(report, "zh")
     report.set_defaults(handler=cmd_report)
 
+    _add_submit_command(commands)
+
     tick = commands.add_parser("tick", help="apply deadlines reached and deliver the outbox")
     _add_lang(tick, "zh")
     tick.set_defaults(handler=cmd_tick)
@@ -814,7 +1316,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
         default="legal-person",
         help="the kind of applicant (default: legal-person)",
     )
-    decide_cmd.add_argument("--grade", help="the credit grade (default: no grade)")
+    decide_cmd.add_argument(
+        "--grade",
+        help="the credit grade (default: no grade; with --config the configured credit "
+        "source is asked instead)",
+    )
     decide_cmd.add_argument(
         "--scale", default="yangzhou-a-e", help="the grade scale (default: yangzhou-a-e)"
     )
@@ -854,9 +1360,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
         action="store_true",
         help="the applicant chooses the standard route",
     )
-    decide_cmd.add_argument("--catalog", metavar="FILE", help="default: the sample")
     decide_cmd.add_argument(
-        "--policy", action="append", default=[], metavar="FILE", help="default: the sample"
+        "--catalog", metavar="FILE", help="default: the sample (with --config: the city's)"
+    )
+    decide_cmd.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="default: the sample (with --config: the city's)",
     )
     _add_lang(decide_cmd, "zh")
     decide_cmd.add_argument("--json", action="store_true", help="machine-readable output")

@@ -779,6 +779,18 @@ class Approvals:
         case = self.case(case_id)
         return obligations(case, self._item(case), self.calendar(case.city))
 
+    def lookup_credit(
+        self, subject: str, *, at: dt.datetime | None = None, city: str | None = None
+    ) -> CreditEvidence | CreditLookupFailure:
+        """Ask the credit source of ``city`` about ``subject`` as :meth:`submit` does, at
+        ``at`` (default: now), without storing anything (``creditcommit decide --config``).
+
+        It fails closed like :meth:`submit`: any failure of the source is returned as a
+        categorised, sanitised :class:`~creditcommit.CreditLookupFailure`, never raised.
+        """
+        when = self._now() if at is None else _aware(at, "at")
+        return self._credit(self.city if city is None else city, subject, when)
+
     # -- 双随机 draws ------------------------------------------------------------------------
 
     def commitment_targets(
