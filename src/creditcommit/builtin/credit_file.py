@@ -19,8 +19,9 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -28,7 +29,9 @@ import attrs
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
+    CreditLookupFailure,
     CreditRecord,
+    FailureCategory,
     GradeScale,
     Severity,
 )
@@ -156,9 +159,12 @@ class FileCreditSource:
     records in the city, oldest first, as :class:`CreditEvidence` with
     ``retrieved_at = at``; a subject the file does not know gets no grade and no records.
 
-    ``unavailable`` is a **testing aid**: looking up one of these subjects raises
-    :class:`ConnectionError` as if the credit platform were down, so that demos and tests
-    can show a decision failing closed.
+    ``unavailable`` and ``faults`` are **testing aids**: looking up one of these subjects
+    returns a :class:`CreditLookupFailure` (it does not raise, as an adapter reporting its
+    upstream's failure) — ``unreachable`` for an ``unavailable`` subject, the category
+    mapped to it for one in ``faults`` (e.g. ``{subject: FailureCategory.TIMEOUT}``) — as
+    if the credit platform had failed, so that demos and tests can show a decision failing
+    closed. The failure's reason says the outage is simulated.
 
     :param path: the SQLite file (created if missing).
     :param scale: the grade scale of the grades in the file (a preset name or a scale).
@@ -173,11 +179,15 @@ class FileCreditSource:
         name: str = "credit-file",
         unavailable: Iterable[str] = (),
         timeout: float = 30.0,
+        faults: Mapping[str, FailureCategory | str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.scale = _scale(scale)
         self.name = name
         self.unavailable = frozenset(unavailable)
+        self.faults: Mapping[str, FailureCategory] = MappingProxyType(
+            {subject: FailureCategory(kind) for subject, kind in (faults or {}).items()}
+        )
         self._timeout = timeout
         with _connect(self.path, timeout, create=True) as conn, _transaction(conn):
             row = conn.execute("SELECT value FROM credit_meta WHERE key = 'scale'").fetchone()
@@ -193,13 +203,30 @@ class FileCreditSource:
     def __repr__(self) -> str:
         return f"FileCreditSource({str(self.path)!r}, scale={self.scale.name!r})"
 
-    def lookup(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
-        """What the file says about ``subject`` in ``city``, as evidence retrieved ``at``."""
-        if subject in self.unavailable:
-            raise ConnectionError(
-                f"credit source {self.name!r} is unavailable for {subject} "
-                "(simulated outage: the subject is listed in unavailable_subjects)"
+    def lookup(
+        self, subject: str, *, city: str, at: dt.datetime
+    ) -> CreditEvidence | CreditLookupFailure:
+        """What the file says about ``subject`` in ``city``, as evidence retrieved ``at``.
+
+        A subject of ``unavailable`` or ``faults`` gets a :class:`CreditLookupFailure`.
+        """
+        if at.utcoffset() is None:
+            raise ValueError(f"lookup time {at.isoformat()} has no UTC offset")
+        fault = self.faults.get(subject)
+        if fault is None and subject in self.unavailable:
+            fault = FailureCategory.UNREACHABLE
+        if fault is not None:
+            return CreditLookupFailure(
+                subject=subject,
+                source=self.name,
+                attempted_at=at,
+                reason=f"credit source {self.name!r}: simulated {fault.value} (a testing aid)",
+                category=fault,
             )
+        return self.read(subject, city=city, at=at)
+
+    def read(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
+        """What the file holds about ``subject`` in ``city`` (the testing aids do not apply)."""
         with _connect(self.path, self._timeout) as conn:
             row = conn.execute(
                 "SELECT grade FROM credit_subjects WHERE city = ? AND subject = ?",
