@@ -96,9 +96,7 @@ class TestTheContractsCatchOffenders:
     def test_a_channel_that_swallows_fails_the_contract(self) -> None:
         contract = PublishingChannelFailureContract()
         with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
-            contract.test_a_channel_whose_backend_is_down_raises(
-                SwallowingChannel, CITY, list
-            )
+            contract.test_a_channel_whose_backend_is_down_raises(SwallowingChannel, CITY, list)
 
 
 def test_a_fault_is_per_subject(tmp_path: Path) -> None:

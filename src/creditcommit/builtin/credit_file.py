@@ -212,15 +212,16 @@ class FileCreditSource:
         """
         if at.utcoffset() is None:
             raise ValueError(f"lookup time {at.isoformat()} has no UTC offset")
-        fault = self.faults.get(subject)
+        fault, listed = self.faults.get(subject), "faults"
         if fault is None and subject in self.unavailable:
-            fault = FailureCategory.UNREACHABLE
+            fault, listed = FailureCategory.UNREACHABLE, "unavailable_subjects"
         if fault is not None:
             return CreditLookupFailure(
                 subject=subject,
                 source=self.name,
                 attempted_at=at,
-                reason=f"credit source {self.name!r}: simulated {fault.value} (a testing aid)",
+                reason=f"credit source {self.name!r}: simulated {fault.value} "
+                f"(the subject is listed in {listed})",
                 category=fault,
             )
         return self.read(subject, city=city, at=at)

@@ -510,7 +510,8 @@ class PublishingChannelFailureContract(_CityFixture):
     """What a :class:`~creditcommit.ports.PublishingChannel` does when its backend is down.
 
     ``publish`` must **raise** (any :class:`Exception`): the outbox keeps the message and
-    retries it. A channel that swallows the failure loses the publication for good.
+    retries it (the redelivery contract of :class:`PublishingChannelContract` makes the
+    retry harmless). A channel that swallows the failure loses the publication for good.
 
     Fixtures: ``channel_with_fault``, a callable ``() -> PublishingChannel`` returning a
     channel whose backend is down for its next publish; ``city``; ``published``, as for
@@ -528,4 +529,5 @@ class PublishingChannelFailureContract(_CityFixture):
         with pytest.raises(Exception) as raised:  # noqa: PT011 - any failure will do
             channel.publish(message)
         assert isinstance(raised.value, Exception)
-        assert "down-1" not in list(published())
+        # The backend may have published before it failed to answer; never twice.
+        assert list(published()).count("down-1") <= 1
