@@ -477,7 +477,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "cases[0].credit.records[0].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
                 "'administrative_penalty', 'commitment_breach', 'false_commitment', got string "
-                "'penalty' (case 'Gaoyou, grade B with a record', line 6)",
+                "'penalty' (a city-specific kind must be declared under [record_kinds] in the "
+                "policy) (case 'Gaoyou, grade B with a record', line 6)",
             ),
             (
                 "cases[0].credit.records[1].repaired_on",

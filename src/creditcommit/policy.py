@@ -36,6 +36,7 @@ from creditcommit.credit import (
     GBT_22116,
     SAMR_A_D,
     YANGZHOU_A_E,
+    CityRecordKind,
     CreditEvidence,
     CreditLookupFailure,
     CreditRecord,
@@ -44,6 +45,9 @@ from creditcommit.credit import (
     GradeScale,
     Severity,
     add_months,
+    kind_code,
+    record_kind,
+    record_kind_problem,
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
 from creditcommit.effective import Dated, LegalReference, RuleVersion, Timeline
@@ -174,7 +178,8 @@ class BlockingRule:
     active, or, with :attr:`BlockLasts.UNTIL_REPAIRED`, until it is repaired.
     """
 
-    kind: CreditRecordKind
+    kind: CreditRecordKind | str = attrs.field(converter=record_kind)
+    """A national kind, or the code of a city kind the policy declares (``record_kinds``)."""
     min_severity: Severity
     lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
     reference: LegalReference | None = attrs.field(default=None, kw_only=True)
@@ -182,7 +187,7 @@ class BlockingRule:
     def matches(self, record: CreditRecord) -> bool:
         """True if the record is of this kind and at least this severe (on any day)."""
         return (
-            record.kind is self.kind
+            record.kind == self.kind
             and _SEVERITY_RANK[record.severity] >= _SEVERITY_RANK[self.min_severity]
         )
 
@@ -219,7 +224,7 @@ class ReapplicationBan:
     repair does not shorten a statutory ban.
     """
 
-    kind: CreditRecordKind
+    kind: CreditRecordKind | str = attrs.field(converter=record_kind)
     months: int
     domains: frozenset[str] = attrs.field(default=frozenset(), converter=_tag_set)
     reference: LegalReference | None = attrs.field(default=None, kw_only=True)
@@ -234,7 +239,7 @@ class ReapplicationBan:
     def bans(self, record: CreditRecord, item_domains: frozenset[str], on: dt.date) -> bool:
         """True if the record bars an application for an item in ``item_domains`` on ``on``."""
         return (
-            record.kind is self.kind
+            record.kind == self.kind
             and (not self.domains or not self.domains.isdisjoint(item_domains))
             and record.decided_on <= on < self.ends_on(record)
         )
@@ -298,6 +303,8 @@ class _FileSchema:
     publication_working_days: list[Any] = attrs.field(factory=list)
     revocation_rules: list[Any] = attrs.field(factory=list)
     inspection_ratios: list[Any] = attrs.field(factory=list)
+    # Not dated: the city-specific record kinds the file declares (CityRecordKind).
+    record_kinds: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -309,7 +316,7 @@ class _ReferenceSchema:
 
 @attrs.frozen(kw_only=True)
 class _BlockingRuleSchema:
-    kind: CreditRecordKind
+    kind: str
     min_severity: Severity
     lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
     reference: _ReferenceSchema | None = None
@@ -317,7 +324,7 @@ class _BlockingRuleSchema:
 
 @attrs.frozen(kw_only=True)
 class _BanSchema:
-    kind: CreditRecordKind
+    kind: str
     months: int
     domains: list[str] = attrs.field(factory=list)
     reference: _ReferenceSchema | None = None
@@ -437,10 +444,17 @@ def _floor_problems(rules: Sequence[BlockingRule], path: str) -> list[Problem]:
     return problems
 
 
+def _kind_problems(kinds: Iterable[str], path: str) -> list[Problem]:
+    """Kinds that are neither national nor well-formed city codes (declared: see Policy)."""
+    found = ((i, record_kind_problem(kind)) for i, kind in enumerate(kinds))
+    return [Problem(f"{path}[{i}].kind", message) for i, message in found if message]
+
+
 def _parse_blocking(raw: object, path: str, source: str) -> _Parsed:
     schemas, problems = _typed(raw, list[_BlockingRuleSchema], path, source)
     if problems:
         return None, problems
+    problems += _kind_problems((s.kind for s in schemas), path)
     for i, s in enumerate(schemas):
         problems += _reference_problems(s.reference, f"{path}[{i}].reference")
     if problems:
@@ -457,6 +471,7 @@ def _parse_bans(raw: object, path: str, source: str) -> _Parsed:
     schemas, problems = _typed(raw, list[_BanSchema], path, source)
     if problems:
         return None, problems
+    problems += _kind_problems((s.kind for s in schemas), path)
     for i, s in enumerate(schemas):
         problems += _ban_problems(s.months, s.domains, f"{path}[{i}]")
         problems += _reference_problems(s.reference, f"{path}[{i}].reference")
@@ -653,10 +668,12 @@ class _Layer:
     settings: Mapping[str, Timeline[Any]]
     #: (setting, start) -> path of the entry in the file, e.g. "conditional_threshold[1]".
     paths: Mapping[tuple[str, dt.date], str]
+    #: The city-specific record kinds the file declares, by code.
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(factory=dict, kw_only=True)
     digest: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        content = {
+        content: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "description": self.description,
@@ -673,6 +690,8 @@ class _Layer:
                 for setting, timeline in self.settings.items()
             },
         }
+        if self.record_kinds:  # absent otherwise: the digests of earlier files stay the same
+            content["record_kinds"] = dict(self.record_kinds)
         object.__setattr__(self, "digest", _sha256(_canonical(content)))
 
 
@@ -711,6 +730,8 @@ def _load_layer(data: object, source: str) -> _Layer:
             paths[(setting, entry.start)] = f"{setting}[{i}]"
         if entries:
             settings[setting] = Timeline(setting, entries)
+    kinds, found = _parse_record_kinds(schema.record_kinds, source)
+    problems += found
     if not problems:
         problems = _cross_problems(
             settings, lambda setting, start: (source, paths[(setting, start)])
@@ -724,7 +745,77 @@ def _load_layer(data: object, source: str) -> _Layer:
         source,
         settings,
         paths,
+        record_kinds=kinds,
     )
+
+
+@attrs.frozen(kw_only=True)
+class _CityKindSchema:
+    zh: str
+    en: str
+    legal_basis: _ReferenceSchema
+
+
+def _parse_record_kinds(
+    raw: Mapping[str, Any], source: str
+) -> tuple[dict[str, CityRecordKind], list[Problem]]:
+    """The ``[record_kinds.<code>]`` tables of a policy file."""
+    kinds: dict[str, CityRecordKind] = {}
+    problems: list[Problem] = []
+    for code, table in raw.items():
+        path = f"record_kinds.{code}"
+        schema, found = _typed(table, _CityKindSchema, path, source)
+        found = found or _reference_problems(schema.legal_basis, f"{path}.legal_basis")
+        if found:
+            problems += found
+            continue
+        try:
+            basis = schema.legal_basis
+            reference = LegalReference(basis.instrument, basis.article, basis.url)
+            kind = CityRecordKind(code, schema.zh, schema.en, reference)
+        except InvalidValue as exc:
+            problems += [
+                Problem(path if p.path == "code" else f"{path}.{p.path}", p.message)
+                for p in exc.problems
+            ]
+            continue
+        kinds[code] = kind
+    return kinds, problems
+
+
+def _declared_kinds(layers: Sequence[_Layer]) -> tuple[dict[str, CityRecordKind], dict[str, Any]]:
+    """The city kinds all files declare, and the problems (by source) of conflicting ones."""
+    kinds: dict[str, CityRecordKind] = {}
+    problems: dict[str, list[Problem]] = {}
+    for layer in layers:
+        for code, kind in layer.record_kinds.items():
+            known = kinds.setdefault(code, kind)
+            if known != kind:
+                problems.setdefault(layer.source, []).append(
+                    Problem(
+                        f"record_kinds.{code}",
+                        "declared differently in another policy file; declare a city kind once",
+                    )
+                )
+    return kinds, problems
+
+
+def _undeclared_kinds(
+    layers: Sequence[_Layer], declared: Mapping[str, CityRecordKind]
+) -> dict[str, list[Problem]]:
+    """Blocking rules and bans naming a city kind no policy file declares, by source."""
+    problems: dict[str, list[Problem]] = {}
+    for layer in layers:
+        for setting in ("blocking_records", "reapplication_ban_months"):
+            for entry in layer.settings.get(setting, ()):
+                path = layer.paths[(setting, entry.start)]
+                for i, rule in enumerate(entry.value):
+                    message = record_kind_problem(kind_code(rule.kind), declared)
+                    if message is not None:
+                        problems.setdefault(layer.source, []).append(
+                            Problem(f"{path}.value[{i}].kind", message)
+                        )
+    return problems
 
 
 def _threshold_problems(
@@ -884,6 +975,8 @@ class Policy:
     _timelines: Mapping[str, Timeline[Any]] = attrs.field(init=False)
     _bounds: tuple[dt.date, ...] = attrs.field(init=False)
     _snapshots: dict[int, PolicySnapshot] = attrs.field(init=False)
+    #: The city-specific record kinds the files declare, by code (:class:`CityRecordKind`).
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         timelines, origins = _combine(self._layers)
@@ -893,6 +986,12 @@ class Policy:
         if problems:
             source, found = next(iter(problems.items()))
             raise DataFileError(source, found)
+        kinds, problems = _declared_kinds(self._layers)
+        problems = problems or _undeclared_kinds(self._layers, kinds)
+        if problems:
+            source, found = next(iter(problems.items()))
+            raise DataFileError(source, found)
+        object.__setattr__(self, "record_kinds", MappingProxyType(kinds))
         bounds = sorted(
             {day for tl in timelines.values() for span in tl.spans() for day in span if day}
         )
@@ -1004,6 +1103,7 @@ class Policy:
             grade_scale=scale,
             conditional_threshold=scale.grade(values.pop("conditional_threshold")),
             references=references,
+            record_kinds=self.record_kinds,
             **values,
         )
         self._snapshots[segment] = snapshot
@@ -1051,6 +1151,10 @@ def _frozen_references(
     return MappingProxyType(dict(value))
 
 
+def _frozen_kinds(value: Mapping[str, CityRecordKind]) -> Mapping[str, CityRecordKind]:
+    return MappingProxyType(dict(value))
+
+
 @attrs.frozen(kw_only=True)
 class PolicySnapshot:
     """Every policy setting in force from ``valid_from`` until ``valid_until`` (exclusive).
@@ -1080,11 +1184,15 @@ class PolicySnapshot:
     references: Mapping[str, LegalReference | None] = attrs.field(
         converter=_frozen_references, eq=False, hash=False, repr=False
     )
+    #: The city-specific record kinds the policy declares, by code.
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(
+        factory=dict, converter=_frozen_kinds, eq=False, hash=False, repr=False
+    )
     _ranks: Mapping[str, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
-    _blocking: Mapping[CreditRecordKind, tuple[BlockingRule, ...]] = attrs.field(
+    _blocking: Mapping[CreditRecordKind | str, tuple[BlockingRule, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    _bans: Mapping[CreditRecordKind, tuple[ReapplicationBan, ...]] = attrs.field(
+    _bans: Mapping[CreditRecordKind | str, tuple[ReapplicationBan, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
     _ratios: Mapping[str, float] = attrs.field(init=False, eq=False, hash=False, repr=False)
@@ -1108,10 +1216,10 @@ class PolicySnapshot:
                 [Problem(f"inspection_ratios.{p.path}", p.message) for p in mismatched],
             )
         ranks = {code: rank for rank, code in enumerate(self.grade_scale.grades)}
-        blocking: dict[CreditRecordKind, list[BlockingRule]] = {}
+        blocking: dict[CreditRecordKind | str, list[BlockingRule]] = {}
         for rule in self.blocking_records:
             blocking.setdefault(rule.kind, []).append(rule)
-        bans: dict[CreditRecordKind, list[ReapplicationBan]] = {}
+        bans: dict[CreditRecordKind | str, list[ReapplicationBan]] = {}
         for ban in self.reapplication_ban_months:
             bans.setdefault(ban.kind, []).append(ban)
         object.__setattr__(self, "_ranks", MappingProxyType(ranks))
@@ -1131,7 +1239,15 @@ class PolicySnapshot:
         # Mapping proxies cannot be pickled; rebuild from the plain fields.
         fields = {f.name: getattr(self, f.name) for f in attrs.fields(PolicySnapshot) if f.init}
         fields["references"] = dict(self.references)
+        fields["record_kinds"] = dict(self.record_kinds)
         return (_snapshot_from, (fields,))
+
+    def kind_labels(self, kind: CreditRecordKind | str) -> tuple[str, str]:
+        """The Chinese and English labels of a record kind (national or declared here)."""
+        if isinstance(kind, CreditRecordKind):
+            return RECORD_KIND_LABELS[kind]
+        declared = self.record_kinds.get(kind)
+        return (kind, kind) if declared is None else (declared.zh, declared.en)
 
     def covers(self, day: dt.date) -> bool:
         """True if the snapshot is in force on ``day``."""
@@ -1393,11 +1509,11 @@ class Decider:
         return blocked + banned
 
     def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
-        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
             "record_id": record.record_id,
-            "kind": record.kind.value,
+            "kind": kind_code(record.kind),
             "kind_zh": kind_zh,
             "kind_en": kind_en,
             "severity": record.severity.value,
@@ -1406,6 +1522,9 @@ class Decider:
             "decided_on": _iso(record.decided_on),
         }
         refs = [rule.reference or self.snapshot.references["blocking_records"] for rule in rules]
+        city_kind = self.snapshot.record_kinds.get(kind_code(record.kind))
+        if city_kind is not None:  # the law that makes such conduct a credit record
+            refs.append(city_kind.legal_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
             return REASONS["blocking-record-until-repair"].render(params, refs)
@@ -1415,14 +1534,14 @@ class Decider:
     def _ban_reason(
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
     ) -> Reason:
-        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         if ban.domains:
             domains = _domains(ban.domains & item.domains)
         else:
             domains = {"domains": "", "domains_zh": "本事项", "domains_en": "this item"}
         params = {
             "record_id": record.record_id,
-            "kind": record.kind.value,
+            "kind": kind_code(record.kind),
             "kind_zh": kind_zh,
             "kind_en": kind_en,
             "decided_on": _iso(record.decided_on),

@@ -34,6 +34,7 @@ from creditcommit.credit import (
     FailureCategory,
     GradeScale,
     Severity,
+    record_kind_problem,
 )
 from creditcommit.errors import DataFileError, Problem
 from creditcommit.policy import GRADE_SCALE_PRESETS
@@ -265,7 +266,9 @@ class FileCreditSource:
         with _connect(self.path, self._timeout) as conn, _transaction(conn):
             _upsert_record(conn, city, record)
 
-    def import_csv(self, path: str | os.PathLike[str], *, city: str) -> CsvImport:
+    def import_csv(
+        self, path: str | os.PathLike[str], *, city: str, record_kinds: Iterable[str] = ()
+    ) -> CsvImport:
         """Load a city's credit export: one row per subject, or per record of a subject.
 
         Columns are :data:`CSV_COLUMNS` (header row required, UTF-8 with or without BOM).
@@ -274,6 +277,9 @@ class FileCreditSource:
         severity (NDRC Order No. 36). Grades are replaced and records added or replaced by
         id; nothing is written unless the whole file is valid.
 
+        ``kind`` is a national kind (``dishonesty``, ...) or one of ``record_kinds``, the
+        city-specific kinds the policy declares (pass ``policy.record_kinds``).
+
         :raises DataFileError: every problem, with paths ``line[<n>].<column>`` where ``n``
             is the line number in the file (the header is line 1).
         """
@@ -281,8 +287,9 @@ class FileCreditSource:
         rows, problems = _read_csv(source)
         grades: dict[str, tuple[str | None, int]] = {}
         records: dict[str, tuple[CreditRecord, int]] = {}
+        kinds = frozenset(record_kinds)
         for line, row in rows:
-            found = self._row(line, row, grades, records, source)
+            found = self._row(line, row, grades, records, source, kinds=kinds)
             problems += found
         if problems:
             raise DataFileError(source, problems)
@@ -303,6 +310,8 @@ class FileCreditSource:
         grades: dict[str, tuple[str | None, int]],
         records: dict[str, tuple[CreditRecord, int]],
         source: str,
+        *,
+        kinds: frozenset[str] = frozenset(),
     ) -> list[Problem]:
         here = f"line[{line}]"
         subject = row["subject"].strip()
@@ -335,7 +344,7 @@ class FileCreditSource:
                 )
             elif seen is None:
                 grades[subject] = (grade, line)
-        record, found = _record(here, subject, row, source)
+        record, found = _record(here, subject, row, source, kinds=kinds)
         problems += found
         if record is not None:
             first = records.get(record.record_id)
@@ -411,7 +420,7 @@ def _header_problems(header: list[str]) -> list[Problem]:
 
 
 def _record(
-    here: str, subject: str, row: dict[str, str], source: str
+    here: str, subject: str, row: dict[str, str], source: str, *, kinds: frozenset[str]
 ) -> tuple[CreditRecord | None, list[Problem]]:
     values = {name: row[name].strip() for name in _RECORD_COLUMNS}
     if not values["record_id"]:
@@ -430,6 +439,10 @@ def _record(
         for name in _RECORD_REQUIRED
         if not values[name]
     ]
+    if values["kind"]:
+        wrong_kind = record_kind_problem(values["kind"], kinds)
+        if wrong_kind is not None:
+            problems.append(Problem(f"{here}.kind", wrong_kind))
     months, found = _months(here, values, data.get("severity"))
     problems += found
     if problems:

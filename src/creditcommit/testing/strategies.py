@@ -64,6 +64,7 @@ from creditcommit.credit import (
     Grade,
     GradeScale,
     Severity,
+    kind_code,
 )
 from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, ProjectLevel
 from creditcommit.effective import LegalReference
@@ -1005,7 +1006,7 @@ _BLOCKING = st.lists(
     max_size=3,
 )
 _FLOOR = [
-    {"kind": r.kind.value, "min_severity": r.min_severity.value, "lasts": r.lasts.value}
+    {"kind": kind_code(r.kind), "min_severity": r.min_severity.value, "lasts": r.lasts.value}
     for r in _FLOOR_RULES
 ]
 _LEVEL_VALUES = st.lists(st.sampled_from([lv.value for lv in ProjectLevel]), unique=True)
