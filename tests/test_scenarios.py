@@ -91,7 +91,11 @@ def test_seed_scenarios_pass() -> None:
 
 def test_every_shipped_scenario_passes() -> None:
     results = check_scenarios(SCENARIOS)
-    assert {Path(r.case.file).name for r in results} == {"seed.toml", "yangzhou-rules.toml"}
+    assert {Path(r.case.file).name for r in results} == {
+        "seed.toml",
+        "wage-arrears.toml",
+        "yangzhou-rules.toml",
+    }
     assert [r.report() for r in results if not r.passed] == []
 
 
