@@ -286,3 +286,35 @@ def test_a_blocking_record_of_a_city_kind_is_drawn(data: st.DataObject) -> None:
     assert blockers
     assert all(r.kind in {rule.kind for rule in snap.blocking_records} for r in blockers)
     assert wage_rule.kind in {rule.kind for rule in snap.blocking_records}
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_the_cli_decides_with_a_declared_kind() -> None:
+    import io
+
+    from creditcommit.cli import main
+
+    args = [
+        "decide",
+        "--item",
+        "321084-GGCSWSXK",
+        "--on",
+        "2025-09-26",
+        "--id",
+        FIRM.identifier,
+        "--grade",
+        "B",
+        "--record",
+        "wage_arrears:general:2025-04-01",
+        "--policy",
+        str(POLICY_FILE),
+        "--lang",
+        "en",
+    ]
+    out = io.StringIO()
+    assert main(args, out) == 0
+    assert "wage arrears" in out.getvalue()
+    refused = io.StringIO()
+    assert main(args[:-4] + ["--lang", "en"], refused) != 0

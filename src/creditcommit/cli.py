@@ -18,7 +18,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -527,10 +527,12 @@ class _ApplicationInput:
     choose_standard: bool = False
 
 
-def _record(text: str, subject: str, index: int) -> CreditRecord:
+def _record(text: str, subject: str, index: int, kinds: Collection[str] = ()) -> CreditRecord:
+    """One ``--record``; ``kinds`` are the city kinds the policy declares."""
     parts = text.split(":")
     try:
-        kind, severity, decided = CreditRecordKind(parts[0]), Severity(parts[1]), parts[2]
+        kind: CreditRecordKind | str = parts[0] if parts[0] in kinds else CreditRecordKind(parts[0])
+        severity, decided = Severity(parts[1]), parts[2]
         repaired = dt.date.fromisoformat(parts[3]) if len(parts) > 3 else None
         return CreditRecord.with_default_periods(
             record_id=f"R{index + 1}",
@@ -547,7 +549,8 @@ def _record(text: str, subject: str, index: int) -> CreditRecord:
                 Problem(
                     f"records[{index}]",
                     f"expected KIND:SEVERITY:YYYY-MM-DD[:REPAIRED], got {text!r} (kinds: "
-                    f"{', '.join(k.value for k in CreditRecordKind)}; severities: "
+                    f"{', '.join([*(k.value for k in CreditRecordKind), *sorted(kinds)])}; "
+                    "severities: "
                     f"{', '.join(s.value for s in Severity)})",
                 )
             ],
@@ -593,7 +596,10 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
             retrieved_at=at,
             scale=given.scale,
             grade=given.grade,
-            records=[_record(text, given.id, i) for i, text in enumerate(given.records)],
+            records=[
+                _record(text, given.id, i, policy.record_kinds)
+                for i, text in enumerate(given.records)
+            ],
         )
     decision = decide(
         item=item,
