@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from creditcommit.builtin import FileCreditSource
 from creditcommit.catalog import Catalog
 from creditcommit.credit import (
+    CITY_KIND_PATTERN,
     CityRecordKind,
     CreditEvidence,
     CreditRecord,
@@ -22,6 +23,7 @@ from creditcommit.credit import (
     Severity,
     kind_code,
     record_kind,
+    record_kind_problem,
 )
 from creditcommit.decision import Applicant, Route
 from creditcommit.effective import LegalReference
@@ -317,4 +319,25 @@ def test_the_cli_decides_with_a_declared_kind() -> None:
     assert main(args, out) == 0
     assert "wage arrears" in out.getvalue()
     refused = io.StringIO()
-    assert main(args[:-4] + ["--lang", "en"], refused) != 0
+    assert main([*args[:-4], "--lang", "en"], refused) != 0
+
+
+# --------------------------------------------------------------------------- laws
+
+CODES = st.from_regex(CITY_KIND_PATTERN, fullmatch=True)
+KINDS = st.sampled_from(list(CreditRecordKind)) | CODES
+
+
+@given(KINDS)
+def test_a_kind_is_read_back_from_its_code(kind: CreditRecordKind | str) -> None:
+    assert record_kind(kind_code(record_kind(kind))) == record_kind(kind)
+    assert record_kind_problem(kind_code(record_kind(kind))) is None
+
+
+@given(KINDS, st.frozensets(CODES, max_size=3))
+def test_a_kind_is_accepted_iff_national_or_declared(
+    kind: CreditRecordKind | str, declared: frozenset[str]
+) -> None:
+    code = kind_code(record_kind(kind))
+    accepted = record_kind_problem(code, declared) is None
+    assert accepted is (isinstance(record_kind(code), CreditRecordKind) or code in declared)
