@@ -341,3 +341,12 @@ def test_a_kind_is_accepted_iff_national_or_declared(
     code = kind_code(record_kind(kind))
     accepted = record_kind_problem(code, declared) is None
     assert accepted is (isinstance(record_kind(code), CreditRecordKind) or code in declared)
+
+
+def test_a_snapshot_with_city_kinds_goes_to_worker_processes() -> None:
+    import pickle
+
+    snap = Policy.load(POLICY_FILE).at(DAY)
+    again = pickle.loads(pickle.dumps(snap))
+    assert dict(again.record_kinds) == dict(snap.record_kinds)
+    assert again.blocking_rules(wage_record(), DAY) == snap.blocking_rules(wage_record(), DAY)
