@@ -6,9 +6,6 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# Scenario files under tests/scenarios/ are collected as tests (docs/scenarios.md).
-pytest_plugins = ["creditcommit.testing.pytest_plugin"]
-
 settings.register_profile("dev", max_examples=100)
 settings.register_profile(
     "ci",

@@ -23,7 +23,14 @@ from creditcommit.builtin import (
 )
 from creditcommit.builtin import plugin as builtin_plugin
 from creditcommit.config import Config
-from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
+from creditcommit.credit import (
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    CreditRecordKind,
+    FailureCategory,
+    Severity,
+)
 from creditcommit.delivery import Destinations
 from creditcommit.errors import (
     DataFileError,
@@ -97,7 +104,7 @@ class TestFileCreditRegistry(CreditRegistryContract):
         source = FileCreditSource(tmp_path / "credit.db")
 
         def read(subject: str) -> Sequence[CreditRecord]:
-            return source.lookup(subject, city=CITY, at=AT).records
+            return source.read(subject, city=CITY, at=AT).records
 
         return read
 
@@ -156,7 +163,7 @@ def breach(record_id: str, subject: str = KNOWN) -> CreditRecord:
 def test_a_pushed_record_comes_back_in_the_next_lookup(tmp_path: Path) -> None:
     source = FileCreditSource(tmp_path / "credit.db")
     source.set_grade(KNOWN, "A", city=CITY)
-    before = source.lookup(KNOWN, city=CITY, at=AT)
+    before = source.read(KNOWN, city=CITY, at=AT)
     registry = FileCreditRegistry(tmp_path / "credit.db")
     message = outbox_message(
         "case-1/record",
@@ -165,7 +172,7 @@ def test_a_pushed_record_comes_back_in_the_next_lookup(tmp_path: Path) -> None:
         payload=breach("F-1").to_dict(),
     )
     registry.push(message)
-    after = source.lookup(KNOWN, city=CITY, at=AT + dt.timedelta(days=1))
+    after = source.read(KNOWN, city=CITY, at=AT + dt.timedelta(days=1))
     assert before.records == ()
     assert after.grade == "A"
     assert after.records == (breach("F-1"),)
@@ -177,8 +184,8 @@ def test_records_are_kept_per_city(tmp_path: Path) -> None:
     payload = breach("F-2").to_dict()
     registry.push(outbox_message("k", city="330100", destination="registry:x", payload=payload))
     source = FileCreditSource(tmp_path / "credit.db")
-    assert source.lookup(KNOWN, city=CITY, at=AT).records == ()
-    assert [r.record_id for r in source.lookup(KNOWN, city="330100", at=AT).records] == ["F-2"]
+    assert source.read(KNOWN, city=CITY, at=AT).records == ()
+    assert [r.record_id for r in source.read(KNOWN, city="330100", at=AT).records] == ["F-2"]
 
 
 def test_a_new_message_for_a_known_record_replaces_it(tmp_path: Path) -> None:
@@ -188,7 +195,7 @@ def test_a_new_message_for_a_known_record_replaces_it(tmp_path: Path) -> None:
         outbox_message("k-1", city=CITY, destination="r", payload=breach("F-3").to_dict())
     )
     registry.push(outbox_message("k-2", city=CITY, destination="r", payload=repaired.to_dict()))
-    records = FileCreditSource(tmp_path / "credit.db").lookup(KNOWN, city=CITY, at=AT).records
+    records = FileCreditSource(tmp_path / "credit.db").read(KNOWN, city=CITY, at=AT).records
     assert records == (repaired,)
 
 
@@ -197,15 +204,18 @@ def test_records_come_oldest_first(tmp_path: Path) -> None:
     late = CreditRecord.from_dict({**breach("A-late").to_dict(), "decided_on": "2026-05-07"})
     source.add_record(late, city=CITY)
     source.add_record(breach("Z-early"), city=CITY)
-    records = source.lookup(KNOWN, city=CITY, at=AT).records
+    records = source.read(KNOWN, city=CITY, at=AT).records
     assert [r.record_id for r in records] == ["Z-early", "A-late"]
 
 
 def test_an_unavailable_subject_simulates_an_outage(tmp_path: Path) -> None:
     source = FileCreditSource(tmp_path / "credit.db", unavailable={KNOWN})
-    with pytest.raises(ConnectionError, match=r"unavailable for 91321000MA1AAAAAA.*simulated"):
-        source.lookup(KNOWN, city=CITY, at=AT)
-    assert source.lookup(SUBJECT, city=CITY, at=AT).grade is None
+    failure = source.lookup(KNOWN, city=CITY, at=AT)
+    assert isinstance(failure, CreditLookupFailure)
+    assert failure.category is FailureCategory.UNREACHABLE
+    assert (failure.subject, failure.source, failure.attempted_at) == (KNOWN, "credit-file", AT)
+    assert "simulated unreachable" in failure.reason
+    assert isinstance(source.lookup(SUBJECT, city=CITY, at=AT), CreditEvidence)
 
 
 def test_a_grade_off_the_scale_is_refused(tmp_path: Path) -> None:
@@ -214,7 +224,7 @@ def test_a_grade_off_the_scale_is_refused(tmp_path: Path) -> None:
         source.set_grade(KNOWN, "E", city=CITY)
     source.set_grade(KNOWN, "D", city=CITY)
     source.set_grade(KNOWN, None, city=CITY)
-    assert source.lookup(KNOWN, city=CITY, at=AT).grade is None
+    assert source.read(KNOWN, city=CITY, at=AT).grade is None
 
 
 def test_the_file_keeps_its_scale(tmp_path: Path) -> None:
@@ -251,7 +261,7 @@ def test_each_message_key_takes_effect_once(keys: list[str]) -> None:
         for key in keys:
             payload = breach(f"rec-{key}").to_dict()
             registry.push(outbox_message(key, city=CITY, destination="r", payload=payload))
-        records = FileCreditSource(path).lookup(KNOWN, city=CITY, at=AT).records
+        records = FileCreditSource(path).read(KNOWN, city=CITY, at=AT).records
         assert sorted(r.record_id for r in records) == sorted({f"rec-{k}" for k in keys})
 
 
@@ -278,7 +288,7 @@ def test_import_csv_loads_grades_and_records(tmp_path: Path) -> None:
     )
     source = FileCreditSource(tmp_path / "credit.db")
     assert source.import_csv(csv_file, city=CITY) == CsvImport(subjects=3, records=2)
-    known = source.lookup(KNOWN, city=CITY, at=AT)
+    known = source.read(KNOWN, city=CITY, at=AT)
     assert known.grade == "B"
     p1, p2 = sorted(known.records, key=lambda r: r.record_id)
     assert (p1.min_publicity_months, p1.max_publicity_months) == (3, 12)  # general defaults
@@ -287,16 +297,16 @@ def test_import_csv_loads_grades_and_records(tmp_path: Path) -> None:
     assert (p2.min_publicity_months, p2.max_publicity_months) == (6, 36)
     assert p2.repaired_on == dt.date(2026, 2, 1)
     assert p2.description == "late filing"
-    assert source.lookup(other, city=CITY, at=AT).grade == "A"
-    assert source.lookup(SUBJECT, city=CITY, at=AT).grade is None
-    assert source.lookup(KNOWN, city="330100", at=AT).grade is None
+    assert source.read(other, city=CITY, at=AT).grade == "A"
+    assert source.read(SUBJECT, city=CITY, at=AT).grade is None
+    assert source.read(KNOWN, city="330100", at=AT).grade is None
 
 
 def test_import_csv_accepts_only_the_subject_and_grade_columns(tmp_path: Path) -> None:
     csv_file = write_csv(tmp_path, f"\ufeffgrade, subject\nC,{KNOWN}\n")
     source = FileCreditSource(tmp_path / "credit.db")
     assert source.import_csv(csv_file, city=CITY) == CsvImport(subjects=1, records=0)
-    assert source.lookup(KNOWN, city=CITY, at=AT).grade == "C"
+    assert source.read(KNOWN, city=CITY, at=AT).grade == "C"
 
 
 def test_import_csv_writes_nothing_when_a_row_is_wrong(tmp_path: Path) -> None:
@@ -304,7 +314,7 @@ def test_import_csv_writes_nothing_when_a_row_is_wrong(tmp_path: Path) -> None:
     source = FileCreditSource(tmp_path / "credit.db")
     with pytest.raises(DataFileError):
         source.import_csv(csv_file, city=CITY)
-    assert source.lookup(KNOWN, city=CITY, at=AT).grade is None
+    assert source.read(KNOWN, city=CITY, at=AT).grade is None
 
 
 ROW = f"{KNOWN},B,P-1,dishonesty,general,2026-01-10,,,,,,"
@@ -441,7 +451,7 @@ def test_import_csv_round_trips_grades(grades: dict[str, str]) -> None:
         source = FileCreditSource(Path(tmp) / "credit.db")
         assert source.import_csv(path, city=CITY).subjects == len(grades)
         for subject, grade in grades.items():
-            assert source.lookup(subject, city=CITY, at=AT).grade == (grade or None)
+            assert source.read(subject, city=CITY, at=AT).grade == (grade or None)
 
 
 # --------------------------------------------------------------------------- licence file

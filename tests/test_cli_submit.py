@@ -568,7 +568,9 @@ def test_submit_to_a_city_on_the_http_adapter(
 def test_decide_with_config_asks_the_http_adapter(upstream: Any, tmp_path: Path) -> None:
     fake = upstream.fake
     fake.set_grade(BATHS.identifier, "A", city=CITY)
-    http = f'[plugins.http]\ncredit_url = "{upstream.url}"\n'
+    # The registry too: records the city creates must be read back from where they go.
+    url = upstream.url
+    http = f'[plugins.http]\ncredit_url = "{url}"\nregistry_url = "{url}"\n'
     config = city(tmp_path / "http", plugins=http)
     found = json.loads(run("--config", str(config), *DECIDE, "--id", BATHS.identifier, "--json")[1])
     assert found["credit"]["grade"] == "A"  # not C, the built-in file's grade

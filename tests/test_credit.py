@@ -573,13 +573,15 @@ def test_record_from_toml_like_data() -> None:
 
 
 def test_record_from_dict_errors() -> None:
-    data = {**record().to_dict(), "kind": "fraud", "min_publicity_months": "3"}
+    # A well-formed city kind ("fraud") is readable; a malformed code is not.
+    data = {**record().to_dict(), "kind": "Fraud!", "min_publicity_months": "3"}
     with pytest.raises(DataFileError) as info:
         CreditRecord.from_dict(data, source="r.json")
     assert info.value.report() == (
         "r.json: kind: expected one of 'dishonesty', 'serious_dishonesty_list', "
         "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-        "'false_application', got string 'fraud'\n"
+        "'false_application', or a city kind's code (lower-case letters, digits and _, e.g. "
+        "'wage_arrears'), got string 'Fraud!'\n"
         "r.json: min_publicity_months: expected an integer, got string '3'"
     )
 

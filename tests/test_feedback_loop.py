@@ -131,10 +131,8 @@ def held(root: Path, on: dt.date) -> set[str]:
 
 
 def records(root: Path, clock: ManualClock) -> tuple[CreditRecord, ...]:
-    """The hotel's records, as the credit source answers the next lookup."""
-    evidence = FileCreditSource(root / "credit.db").lookup(
-        HOTEL.identifier, city=CITY, at=clock.now
-    )
+    """The hotel's records, as the credit source answers the next lookup (the file's content)."""
+    evidence = FileCreditSource(root / "credit.db").read(HOTEL.identifier, city=CITY, at=clock.now)
     return evidence.records
 
 

@@ -280,7 +280,7 @@ def test_the_csv_import_normalises_subjects(tmp_path: Path) -> None:
     source = FileCreditSource(tmp_path / "credit.db")
     source.import_csv(path, city="321000")
     at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    assert source.lookup("91321084MA1TQ7GU0H", city="321000", at=at).grade == "A"
+    assert source.read("91321084MA1TQ7GU0H", city="321000", at=at).grade == "A"
 
 
 def test_data_stored_by_creditcommit_is_read_back_as_written() -> None:

@@ -190,7 +190,7 @@ def test_an_imported_record_without_periods_takes_those_of_its_decision_day(
     source = FileCreditSource(tmp_path / "credit.db")
     source.import_csv(export, city="321000")
     at = dt.datetime(2023, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    found = source.lookup(subject, city="321000", at=at)
+    found = source.read(subject, city="321000", at=at)
     by_id = {record.record_id: record for record in found.records}
     # 527号 before 2023-05-01 (serious from 6 months), Order No. 58 after (from 12).
     assert by_id["S-1"].min_publicity_months == 6

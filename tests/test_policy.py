@@ -327,7 +327,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "blocking_records, reapplication_ban_months, credit_unavailable, "
                 "credit_evidence_max_age_days, commitment_items, "
                 "excluded_domains, deferred_grace_working_days, statement_window_working_days, "
-                "publication_working_days, revocation_rules, inspection_ratios, instruments)",
+                "publication_working_days, revocation_rules, inspection_ratios, instruments, "
+                "record_kinds)",
             )
         ],
     ),
@@ -461,7 +462,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "blocking_records[0].value[2].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
                 "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-                "'false_application', got string 'blacklist'",
+                "'false_application', got string 'blacklist' (a city-specific kind must be "
+                "declared under [record_kinds] in the policy)",
             )
         ],
     ),

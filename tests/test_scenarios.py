@@ -32,7 +32,8 @@ from creditcommit.testing.scenarios import (
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = "creditcommit.testing.pytest_plugin"
+# The plugin is registered by the pytest11 entry point "creditcommit" (no -p needed).
+PLUGIN = "creditcommit"
 TESTS = Path(__file__).parent
 SCENARIOS = TESTS / "scenarios"
 SEED = SCENARIOS / "seed.toml"
@@ -93,6 +94,7 @@ def test_every_shipped_scenario_passes() -> None:
     assert {Path(r.case.file).name for r in results} == {
         "catalog-filing.toml",
         "seed.toml",
+        "wage-arrears.toml",
         "yangzhou-rules.toml",
         "legal-bans.toml",
         "legal-dated-instruments.toml",
@@ -213,7 +215,7 @@ def in_order(lines: list[str], expected: list[str]) -> bool:
 def test_plugin_runs_the_seed(pytester: pytest.Pytester) -> None:
     folder = pytester.mkdir("scenarios")
     shutil.copy(SEED, folder / "seed.toml")
-    result = pytester.runpytest("-p", PLUGIN, "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
     result.assert_outcomes(passed=5)
     assert in_order(
         result.outlines,
@@ -224,7 +226,7 @@ def test_plugin_runs_the_seed(pytester: pytest.Pytester) -> None:
 def test_plugin_failure_names_the_file_and_the_case(pytester: pytest.Pytester) -> None:
     folder = pytester.mkdir("scenarios")
     shutil.copy(WRONG, folder / "gaoyou-wrong.toml")
-    result = pytester.runpytest("-p", PLUGIN, "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     expected = [
         "_" * 23 + " scenario: Gaoyou, grade C: wrong " + "_" * 23,
@@ -240,7 +242,7 @@ def test_plugin_failure_names_the_file_and_the_case(pytester: pytest.Pytester) -
 def test_plugin_malformed_file_is_a_collection_error(pytester: pytest.Pytester) -> None:
     folder = pytester.mkdir("scenarios")
     shutil.copy(CORPUS / "several-problems.toml", folder / "bad.toml")
-    result = pytester.runpytest("-p", PLUGIN, "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     problems = dict(CORPUS_CASES)["several-problems.toml"]
     expected = [
@@ -260,13 +262,13 @@ def test_plugin_collects_only_scenario_folders(pytester: pytest.Pytester) -> Non
     pytester.makefile(".toml", **{"data/scenarios": broken, "config": broken})
     pytester.makefile(".toml", **{"other/seed": SEED.read_text(encoding="utf-8")})
     pytester.makefile(".txt", **{"scenarios/readme": "not a scenario"})
-    result = pytester.runpytest("-p", PLUGIN, "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
 
 
 def test_without_the_plugin_nothing_is_collected(pytester: pytest.Pytester) -> None:
     shutil.copy(SEED, pytester.mkdir("scenarios") / "seed.toml")
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", f"no:{PLUGIN}", "-p", "no:cacheprovider")
     result.assert_outcomes()
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
@@ -491,7 +493,8 @@ CORPUS_CASES: list[tuple[str, list[tuple[str, str]]]] = [
                 "cases[0].credit.records[0].kind",
                 "expected one of 'dishonesty', 'serious_dishonesty_list', "
                 "'administrative_penalty', 'commitment_breach', 'false_commitment', "
-                "'false_application', got string 'penalty' (case 'Gaoyou, grade B with a record', "
+                "'false_application', got string 'penalty' (a city-specific kind must be declared "
+                "under [record_kinds] in the policy) (case 'Gaoyou, grade B with a record', "
                 "line 6)",
             ),
             (

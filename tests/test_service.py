@@ -155,6 +155,8 @@ class ScriptedSource:
     """A credit source that answers what ``answer`` returns (or raises), counting calls."""
 
     name = "scripted"
+    # It stands in for the built-in source, whose file the built-in registry writes to.
+    reads_registry = "credit-file"
 
     def __init__(self, answer: Callable[[str, dt.datetime], object]) -> None:
         self.answer = answer
@@ -349,10 +351,10 @@ def test_a_credit_source_that_is_down_is_recorded_and_the_route_is_standard(
     assert isinstance(failure, CreditLookupFailure)
     assert failure.source == "credit-file"
     assert failure.attempted_at == clock.now
-    # The identifier looks like a token and is redacted with everything else secret-like.
+    # The built-in source returns its simulated outage as a failure (it does not raise).
     assert failure.reason == (
-        "ConnectionError: credit source 'credit-file' is unavailable for <redacted> "
-        "(simulated outage: the subject is listed in unavailable_subjects)"
+        "credit source 'credit-file': simulated unreachable "
+        "(the subject is listed in unavailable_subjects)"
     )
     assert failure.category is FailureCategory.UNREACHABLE
     assert case.decision is not None

@@ -479,7 +479,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
         standard = data.draw(st.sampled_from([False, False, True]), label="choose standard")
         size = self.log_size()
         # What the credit file says now: records pushed after earlier revocations included.
-        on_file = FileCreditSource(self.directory / "credit.db").lookup(
+        on_file = FileCreditSource(self.directory / "credit.db").read(
             applicant.identifier, city=CITY, at=self.clock.now
         )
         case = self.service.submit(
@@ -1097,7 +1097,7 @@ class ApprovalsMachine(RuleBasedStateMachine):
         licence, record = case.licence, case.credit_record
         assert licence is not None
         assert record is not None
-        on_file = credit.lookup(case.applicant.identifier, city=CITY, at=self.clock.now)
+        on_file = credit.read(case.applicant.identifier, city=CITY, at=self.clock.now)
         assert [found for found in on_file.records if found.record_id == record.record_id] == [
             record
         ]

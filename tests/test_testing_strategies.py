@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -319,6 +320,74 @@ def test_credit_evidence_with_blocking_record_under_any_policy(
     # Without a policy, True means blocked under every policy, False under none.
     evidence = data.draw(ccst.credit_evidence(on=on, with_blocking_record=blocking))
     assert blocked(evidence, policy.at(on), on) is blocking
+
+
+@given(st.data(), ccst.days(min_value=D(2022, 11, 1)))
+def test_grades_at_threshold_of_a_policy(data: st.DataObject, on: dt.date) -> None:
+    snap = SAMPLE.at(on)
+    grade = data.draw(ccst.grades(at_threshold_of=snap))
+    assert grade == snap.conditional_threshold
+    assert data.draw(ccst.grades(snap.grade_scale, at_threshold_of=snap)) == grade
+
+
+def test_grades_at_threshold_refuses_bounds_and_other_scales() -> None:
+    snap = SAMPLE.at(SAMPLE_DAY)
+    with pytest.raises(InvalidArgument, match="pins one grade"):
+        ccst.grades(at_threshold_of=snap, at_least="A")
+    with pytest.raises(InvalidArgument, match="not 'gbt-22116'"):
+        ccst.grades(GBT_22116, at_threshold_of=snap)
+    with pytest.raises(InvalidArgument, match="needs a scale"):
+        ccst.grades()
+
+
+RECORD = CreditRecord.with_default_periods(
+    record_id="P-1",
+    subject="someone else",
+    kind=CreditRecordKind.ADMINISTRATIVE_PENALTY,
+    severity=Severity.SERIOUS,
+    decided_on=D(2022, 12, 1),
+)
+
+
+@given(ccst.credit_evidence(on=SAMPLE_DAY, records=[RECORD], subject="S"))
+def test_credit_evidence_pinned_records(evidence: CreditEvidence) -> None:
+    # The record is moved to the evidence's subject; nothing else is added.
+    assert evidence.records == (attrs.evolve(RECORD, subject="S"),)
+    assert evidence.verify()
+
+
+@given(ccst.credit_evidence(on=SAMPLE_DAY, records=()))
+def test_credit_evidence_pinned_no_records(evidence: CreditEvidence) -> None:
+    assert evidence.records == ()
+
+
+@given(
+    ccst.credit_evidence(
+        policy=SAMPLE, on=SAMPLE_DAY, records=st.just([RECORD]), with_blocking_record=False
+    )
+)
+def test_pinned_records_are_repaired_when_nothing_may_block(evidence: CreditEvidence) -> None:
+    (record,) = evidence.records
+    assert record.repaired_on is not None
+    assert not blocked(evidence, SAMPLE.at(SAMPLE_DAY), SAMPLE_DAY)
+
+
+@given(st.data(), ccst.days(min_value=D(2022, 11, 1)))
+def test_recipe_grade_at_the_threshold_with_no_blocking_record(
+    data: st.DataObject, on: dt.date
+) -> None:
+    """The recipe of docs/testing.md reaches the edge in every example, not now and then."""
+    snap = SAMPLE.at(on)
+    evidence = data.draw(
+        ccst.credit_evidence(
+            policy=snap,
+            on=on,
+            grade=ccst.grades(at_threshold_of=snap),
+            with_blocking_record=False,
+        )
+    )
+    assert evidence.grade == snap.conditional_threshold.code
+    assert not blocked(evidence, snap, on)
 
 
 def test_credit_evidence_snapshot_out_of_force() -> None:

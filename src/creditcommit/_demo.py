@@ -29,14 +29,14 @@ from creditcommit.case import (
 )
 from creditcommit.commitments import Signer
 from creditcommit.config import Config
-from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
+from creditcommit.credit import CreditRecord, CreditRecordKind, Severity, kind_code
 from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel
 from creditcommit.draws import Conflict, Inspector, SeedCommitment, verify_draw
 from creditcommit.errors import CreditCommitError
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.metrics import render_text, statistics
 from creditcommit.ports import IssuedLicence
-from creditcommit.reasons import RECORD_KIND_LABELS, SEVERITY_LABELS
+from creditcommit.reasons import SEVERITY_LABELS
 from creditcommit.service import CHINA_TIME, Approvals, ManualClock
 from creditcommit.supervision import VerificationOutcome
 
@@ -340,7 +340,7 @@ def _supervision(say: _Narrator, service: Approvals, clock: ManualClock, where: 
     case = service.decide_revocation(HOTEL_CASE, authority="高邮市行政审批局")
     record = _last(case, CreditRecordCreated).record
     licence, record_id = escape(str(case.licence_reference)), escape(record.record_id)
-    kind_zh, _ = RECORD_KIND_LABELS[record.kind]
+    kind_zh, _ = service.policy().at(record.decided_on).kind_labels(record.kind)
     severity_zh, _ = SEVERITY_LABELS[record.severity]
     say(
         f"   {clock.now.date()}：陈述申辩期届满未提出意见 → 撤销许可证 {licence}"
@@ -348,7 +348,7 @@ def _supervision(say: _Narrator, service: Approvals, clock: ManualClock, where: 
         f"   失信记录 {record_id}：{kind_zh}，{severity_zh}，公示至 {record.publicity_ends_on}。\n",
         f"   {clock.now.date()}: the window elapsed unanswered → licence {licence} "
         f"revoked (state {case.state.name}).\n"
-        f"   Dishonesty record {record_id}: {record.kind.value}, {record.severity.value}, "
+        f"   Dishonesty record {record_id}: {kind_code(record.kind)}, {record.severity.value}, "
         f"published until {record.publicity_ends_on}.\n",
     )
     delivered = len(service.deliver().delivered)

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TextIO
 
 import attrs
@@ -978,10 +978,12 @@ class _ApplicationInput:
     choose_standard: bool = False
 
 
-def _record(text: str, subject: str, index: int) -> CreditRecord:
+def _record(text: str, subject: str, index: int, kinds: Collection[str] = ()) -> CreditRecord:
+    """One ``--record``; ``kinds`` are the city kinds the policy declares."""
     parts = text.split(":")
     try:
-        kind, severity, decided = CreditRecordKind(parts[0]), Severity(parts[1]), parts[2]
+        kind: CreditRecordKind | str = parts[0] if parts[0] in kinds else CreditRecordKind(parts[0])
+        severity, decided = Severity(parts[1]), parts[2]
         repaired = dt.date.fromisoformat(parts[3]) if len(parts) > 3 else None
         return CreditRecord.with_default_periods(
             record_id=f"R{index + 1}",
@@ -998,7 +1000,8 @@ def _record(text: str, subject: str, index: int) -> CreditRecord:
                 Problem(
                     f"records[{index}]",
                     f"expected KIND:SEVERITY:YYYY-MM-DD[:REPAIRED], got {text!r} (kinds: "
-                    f"{', '.join(k.value for k in CreditRecordKind)}; severities: "
+                    f"{', '.join([*(k.value for k in CreditRecordKind), *sorted(kinds)])}; "
+                    "severities: "
                     f"{', '.join(s.value for s in Severity)})",
                 )
             ],
@@ -1046,9 +1049,10 @@ def _decide_input(args: argparse.Namespace) -> _ApplicationInput:
 
 
 def _given_evidence(
-    given: _ApplicationInput, at: dt.datetime
+    given: _ApplicationInput, at: dt.datetime, kinds: Collection[str] = ()
 ) -> CreditEvidence | CreditLookupFailure:
-    """The credit evidence given by hand (``--grade``, ``--record``, ``--credit-unavailable``)."""
+    """The credit evidence given by hand (``--grade``, ``--record``, ``--credit-unavailable``);
+    ``kinds`` are the city record kinds the policy declares."""
     if given.credit_unavailable is not None:
         return CreditLookupFailure(
             subject=given.id, source="cli", attempted_at=at, reason=given.credit_unavailable
@@ -1059,7 +1063,7 @@ def _given_evidence(
         retrieved_at=at,
         scale=given.scale,
         grade=given.grade,
-        records=[_record(text, given.id, i) for i, text in enumerate(given.records)],
+        records=[_record(text, given.id, i, kinds) for i, text in enumerate(given.records)],
     )
 
 
@@ -1102,14 +1106,16 @@ def cmd_decide(args: argparse.Namespace, out: TextIO) -> int:
             catalog, policy, calendar = service.catalog(), service.policy(), service.calendar()
             by_hand = _by_hand(given)
             evidence = (
-                _given_evidence(given, at) if by_hand else service.lookup_credit(given.id, at=at)
+                _given_evidence(given, at, policy.record_kinds)
+                if by_hand
+                else service.lookup_credit(given.id, at=at)
             )
         note = _credit_note(evidence, by_hand=by_hand, lang=args.lang)
     else:
         catalog = _load_catalog(args.catalog)
         policy = Policy.sample() if not args.policy else Policy.load(*args.policy)
         calendar = WorkingCalendar.china()
-        evidence = _given_evidence(given, at)
+        evidence = _given_evidence(given, at, policy.record_kinds)
     item = catalog.item(given.item, given.on)
     decision = decide(
         item=item,

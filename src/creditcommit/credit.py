@@ -26,7 +26,7 @@ from typing import Any, Self
 
 import attrs
 
-from creditcommit._converter import read_toml, structure
+from creditcommit._converter import describe, read_toml, structure
 from creditcommit.effective import Dated, LegalReference, Timeline
 from creditcommit.errors import (
     CreditCommitError,
@@ -38,6 +38,8 @@ from creditcommit.errors import (
 )
 
 __all__ = [
+    "CITY_KIND_PATTERN",
+    "CityRecordKind",
     "CreditEvidence",
     "CreditLookupFailure",
     "CreditRecord",
@@ -58,7 +60,10 @@ __all__ = [
     "add_months",
     "categorise",
     "failure_detail",
+    "kind_code",
     "publicity_periods",
+    "record_kind",
+    "record_kind_problem",
     "sanitise_detail",
 ]
 
@@ -348,6 +353,108 @@ class CreditRecordKind(enum.Enum):
     """隐瞒有关情况或者提供虚假材料申请行政许可 (行政许可法 第七十八条)."""
 
 
+CITY_KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+"""The form of a city-specific record kind's code: ``wage_arrears``, like the national ones."""
+
+_NATIONAL_KINDS = {kind.value: kind for kind in CreditRecordKind}
+
+
+def record_kind(value: CreditRecordKind | str) -> CreditRecordKind | str:
+    """A record kind: the :class:`CreditRecordKind` of a national code, else the city code.
+
+    A city code (e.g. ``"wage_arrears"`` for 欠薪) is kept as a string; whether a city has
+    declared it is checked where the policy is known (:class:`CityRecordKind`).
+
+    >>> record_kind("dishonesty")
+    <CreditRecordKind.DISHONESTY: 'dishonesty'>
+    >>> record_kind("wage_arrears")
+    'wage_arrears'
+    """
+    if isinstance(value, CreditRecordKind):
+        return value
+    return _NATIONAL_KINDS.get(value, value)
+
+
+def kind_code(kind: CreditRecordKind | str) -> str:
+    """The code a record kind is written as: ``"dishonesty"``, ``"wage_arrears"``."""
+    return kind.value if isinstance(kind, CreditRecordKind) else kind
+
+
+def record_kind_problem(
+    value: object, declared: Iterable[str] | None = None, *, what: str = "string"
+) -> str | None:
+    """What is wrong with ``value`` as a record kind, or ``None`` if it is fine.
+
+    ``declared`` are the city kinds a policy declares; ``None`` accepts any well-formed
+    city code (for stored records, which stay readable whatever the policy says today).
+    """
+    national = ", ".join(repr(code) for code in _NATIONAL_KINDS)
+    if isinstance(value, CreditRecordKind) or value in _NATIONAL_KINDS:
+        return None
+    shown = f"{what} {value!r}" if isinstance(value, str) else describe(value)
+    if declared is None:
+        if isinstance(value, str) and CITY_KIND_PATTERN.fullmatch(value):
+            return None
+        return (
+            f"expected one of {national}, or a city kind's code (lower-case letters, digits "
+            f"and _, e.g. 'wage_arrears'), got {shown}"
+        )
+    codes = sorted(declared)
+    if isinstance(value, str) and value in codes:
+        return None
+    if not codes:
+        return (
+            f"expected one of {national}, got {shown} (a city-specific kind must be declared "
+            "under [record_kinds] in the policy)"
+        )
+    listed = ", ".join(repr(code) for code in codes)
+    return f"expected one of {national}, or a city kind the policy declares ({listed}), got {shown}"
+
+
+@attrs.frozen
+class CityRecordKind:
+    """A city-specific kind of credit record (地方信用记录类别), declared in the policy.
+
+    E.g. 拖欠农民工工资 (wage arrears) under 《保障农民工工资支付条例》. Records carry the
+    ``code`` as their :attr:`CreditRecord.kind`; blocking rules, re-application bans,
+    scenario files and CSV imports may use it once the policy declares it.
+
+    :ivar code: lower-case letters, digits and ``_`` (:data:`CITY_KIND_PATTERN`), not a
+        national kind's code.
+    :ivar zh: the Chinese label shown to officials and applicants.
+    :ivar en: the English label.
+    :ivar legal_basis: the instrument (and article) the kind of record rests on.
+    """
+
+    code: str
+    zh: str
+    en: str
+    legal_basis: LegalReference
+
+    def __attrs_post_init__(self) -> None:
+        _raise_if("CityRecordKind", _city_kind_problems(self.code, self.zh, self.en))
+
+
+def _city_kind_problems(code: str, zh: str, en: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if code in _NATIONAL_KINDS:
+        problems.append(
+            Problem("code", f"{code!r} is a national kind; a city kind needs a code of its own")
+        )
+    elif not CITY_KIND_PATTERN.fullmatch(code):
+        problems.append(
+            Problem(
+                "code",
+                f"expected lower-case letters, digits and _ (e.g. 'wage_arrears'), got {code!r}",
+            )
+        )
+    problems += _non_empty("zh", zh, "Chinese label")
+    problems += _non_empty("en", en, "English label")
+    if zh and " " in zh.strip():
+        problems.append(Problem("zh", f"expected Chinese text without spaces, got {zh!r}"))
+    return problems
+
+
 class Severity(enum.Enum):
     """Severity of dishonesty information (失信信息 轻微/一般/严重), NDRC Order No. 36."""
 
@@ -491,6 +598,9 @@ def _record_problems(r: _RecordSchema | CreditRecord) -> list[Problem]:
     decided_on, repaired_on = r.decided_on, r.repaired_on
     problems = _non_empty("record_id", r.record_id, "record id")
     problems += _non_empty("subject", r.subject, "subject")
+    kind = record_kind_problem(r.kind)
+    if kind is not None:
+        problems.append(Problem("kind", kind))
     bad_decided = _a_date("decided_on", decided_on)
     problems += bad_decided
     problems += _period_problems(
@@ -516,7 +626,7 @@ def _record_problems(r: _RecordSchema | CreditRecord) -> list[Problem]:
 class _RecordSchema:
     record_id: str
     subject: str
-    kind: CreditRecordKind
+    kind: str
     severity: Severity
     decided_on: dt.date
     min_publicity_months: int
@@ -549,7 +659,9 @@ class CreditRecord:
     record_id: str
     subject: str
     """Identifier text of the credit subject, e.g. a USCC."""
-    kind: CreditRecordKind
+    kind: CreditRecordKind | str = attrs.field(converter=record_kind)
+    """A national :class:`CreditRecordKind`, or the code of a :class:`CityRecordKind`
+    (written and read as the same string, so stored records stay readable)."""
     severity: Severity
     decided_on: dt.date
     min_publicity_months: int
@@ -572,7 +684,7 @@ class CreditRecord:
         *,
         record_id: str,
         subject: str,
-        kind: CreditRecordKind,
+        kind: CreditRecordKind | str,
         severity: Severity,
         decided_on: dt.date,
         repaired_on: dt.date | None = None,
@@ -611,7 +723,15 @@ class CreditRecord:
 
         Raises :class:`DataFileError` listing every problem with its path.
         """
-        schema = structure(data, _RecordSchema, source=source)
+        try:
+            schema = structure(data, _RecordSchema, source=source)
+        except DataFileError as exc:
+            # The kind is a plain string to the converter: report a bad one with the rest.
+            kind = data.get("kind") if isinstance(data, Mapping) else None
+            found = record_kind_problem(kind) if isinstance(kind, str) else None
+            if found is None:
+                raise
+            raise DataFileError(source, [Problem("kind", found), *exc.problems]) from None
         problems = _record_problems(schema)
         if problems:
             raise DataFileError(source, problems)
@@ -626,7 +746,7 @@ class CreditRecord:
         data = {
             "record_id": self.record_id,
             "subject": self.subject,
-            "kind": self.kind.value,
+            "kind": kind_code(self.kind),
             "severity": self.severity.value,
             "decided_on": self.decided_on.isoformat(),
             "min_publicity_months": self.min_publicity_months,

@@ -75,6 +75,12 @@ def creditcommit_credit_source(city: str, settings: PluginSettings) -> CreditSou
         with ``settings.table("<name>")`` and secrets with ``settings.secret(...)``.
     :return: a :class:`~creditcommit.ports.CreditSource`, or ``None`` if the plugin does not
         serve ``city``.
+
+    The source must read back the records the city's credit registry stores (the credit
+    feedback loop). A source and a registry from the same plugin are taken to do so; a
+    source whose registry comes from another plugin (e.g. the built-in one) must say that
+    it reads it with an attribute ``reads_registry = "<registry name>"``, or the service
+    refuses to start (:meth:`~creditcommit.plugins.Integrations.check_credit_loop`).
     """
 
 

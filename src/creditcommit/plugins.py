@@ -284,6 +284,8 @@ class Integrations:
         self.plugin_manager = plugin_manager
         self.config = config
         self._cache: dict[tuple[str, str], Any] = {}
+        #: (hook, city) -> who provided the cached answer (a plugin name).
+        self._providers: dict[tuple[str, str], str] = {}
 
     @classmethod
     def from_config(
@@ -528,7 +530,42 @@ class Integrations:
         value = configured[1]() if configured is not None else answers[0][1]
         _expect(value, port, claimants[0], name)
         self._cache[key] = value
+        self._providers[key] = claimants[0] if configured is not None else answers[0][0]
         return value
+
+    def check_credit_loop(self, city: str) -> None:
+        """Check that ``city``'s credit source reads back what its credit registry stores.
+
+        The dishonesty records the service pushes to the registry (after a false or broken
+        commitment) must be in the evidence of the subject's next application, or a
+        blocked applicant gets the commitment route again. Source and registry from the
+        same plugin are taken to close that loop; a source from another plugin must declare
+        the registry it reads with an attribute ``reads_registry = "<registry name>"``.
+        The service runs this check at start-up (:meth:`~creditcommit.Approvals.check`).
+
+        :raises PluginError: the source and the registry come from different plugins and
+            the source does not declare that it reads this registry.
+        """
+        source = self.credit_source(city)
+        registry = self.credit_registry(city)
+        source_by = self._providers[("creditcommit_credit_source", city)]
+        registry_by = self._providers[("creditcommit_credit_registry", city)]
+        declared = getattr(source, "reads_registry", None)
+        if source_by == registry_by or declared == registry.name:
+            return
+        said = (
+            "does not declare which registry it reads"
+            if declared is None
+            else f"declares reads_registry = {declared!r}, another registry"
+        )
+        raise PluginError(
+            f"city {city}: the credit source {source.name!r} (plugin {source_by!r}) {said}, "
+            f"but the records go to the credit registry {registry.name!r} (plugin "
+            f"{registry_by!r}): the dishonesty records it stores after a false or broken "
+            "commitment would never be read back, and the applicant would get the commitment "
+            "route again. Provide the registry from the same plugin as the source, or, if the "
+            f"source does read that registry, set reads_registry = {registry.name!r} on it"
+        )
 
 
 def _expect(value: object, port: type[Any], plugin: str, hook: str) -> None:

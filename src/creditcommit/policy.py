@@ -37,6 +37,7 @@ from creditcommit.credit import (
     GBT_22116,
     SAMR_A_D,
     YANGZHOU_A_E,
+    CityRecordKind,
     CreditEvidence,
     CreditLookupFailure,
     CreditRecord,
@@ -45,6 +46,9 @@ from creditcommit.credit import (
     GradeScale,
     Severity,
     add_months,
+    kind_code,
+    record_kind,
+    record_kind_problem,
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
 from creditcommit.effective import (
@@ -187,7 +191,8 @@ class BlockingRule:
     active, or, with :attr:`BlockLasts.UNTIL_REPAIRED`, until it is repaired.
     """
 
-    kind: CreditRecordKind
+    kind: CreditRecordKind | str = attrs.field(converter=record_kind)
+    """A national kind, or the code of a city kind the policy declares (``record_kinds``)."""
     min_severity: Severity
     lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
     reference: LegalReference | None = attrs.field(default=None, kw_only=True)
@@ -195,7 +200,7 @@ class BlockingRule:
     def matches(self, record: CreditRecord) -> bool:
         """True if the record is of this kind and at least this severe (on any day)."""
         return (
-            record.kind is self.kind
+            record.kind == self.kind
             and _SEVERITY_RANK[record.severity] >= _SEVERITY_RANK[self.min_severity]
         )
 
@@ -237,7 +242,7 @@ class ReapplicationBan:
     does not shorten a statutory ban.
     """
 
-    kind: CreditRecordKind
+    kind: CreditRecordKind | str = attrs.field(converter=record_kind)
     months: int
     domains: frozenset[str] = attrs.field(default=frozenset(), converter=_tag_set)
     reference: LegalReference | None = attrs.field(default=None, kw_only=True)
@@ -254,7 +259,7 @@ class ReapplicationBan:
     ) -> bool:
         """True if the record bars an application for item ``item_code`` on ``on``."""
         return (
-            record.kind is self.kind
+            record.kind == self.kind
             and record.item_code == item_code
             and (not self.domains or not self.domains.isdisjoint(item_domains))
             and record.decided_on <= on < self.ends_on(record)
@@ -324,6 +329,8 @@ class _FileSchema:
     revocation_rules: list[Any] = attrs.field(factory=list)
     inspection_ratios: list[Any] = attrs.field(factory=list)
     instruments: list[Any] = attrs.field(factory=list)
+    # Not dated: the city-specific record kinds the file declares (CityRecordKind).
+    record_kinds: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -335,7 +342,7 @@ class _ReferenceSchema:
 
 @attrs.frozen(kw_only=True)
 class _BlockingRuleSchema:
-    kind: CreditRecordKind
+    kind: str
     min_severity: Severity
     lasts: BlockLasts = BlockLasts.WHILE_ACTIVE
     reference: _ReferenceSchema | None = None
@@ -343,7 +350,7 @@ class _BlockingRuleSchema:
 
 @attrs.frozen(kw_only=True)
 class _BanSchema:
-    kind: CreditRecordKind
+    kind: str
     months: int
     domains: list[str] = attrs.field(factory=list)
     reference: _ReferenceSchema | None = None
@@ -463,10 +470,17 @@ def _floor_problems(rules: Sequence[BlockingRule], path: str) -> list[Problem]:
     return problems
 
 
+def _kind_problems(kinds: Iterable[str], path: str) -> list[Problem]:
+    """Kinds that are neither national nor well-formed city codes (declared: see Policy)."""
+    found = ((i, record_kind_problem(kind)) for i, kind in enumerate(kinds))
+    return [Problem(f"{path}[{i}].kind", message) for i, message in found if message]
+
+
 def _parse_blocking(raw: object, path: str, source: str) -> _Parsed:
     schemas, problems = _typed(raw, list[_BlockingRuleSchema], path, source)
     if problems:
         return None, problems
+    problems += _kind_problems((s.kind for s in schemas), path)
     for i, s in enumerate(schemas):
         problems += _reference_problems(s.reference, f"{path}[{i}].reference")
     if problems:
@@ -483,6 +497,7 @@ def _parse_bans(raw: object, path: str, source: str) -> _Parsed:
     schemas, problems = _typed(raw, list[_BanSchema], path, source)
     if problems:
         return None, problems
+    problems += _kind_problems((s.kind for s in schemas), path)
     for i, s in enumerate(schemas):
         problems += _ban_problems(s.months, s.domains, f"{path}[{i}]")
         problems += _reference_problems(s.reference, f"{path}[{i}].reference")
@@ -733,6 +748,8 @@ class _Layer:
     items: frozenset[str] = frozenset()
     domains: frozenset[str] = frozenset()
     instruments: tuple[Instrument, ...] = ()
+    #: The city-specific record kinds the file declares, by code.
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(factory=dict, kw_only=True)
     digest: str = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -762,6 +779,8 @@ class _Layer:
             "instruments": self.instruments,
         }
         content.update({key: value for key, value in scope.items() if value})
+        if self.record_kinds:  # absent otherwise: the digests of earlier files stay the same
+            content["record_kinds"] = dict(self.record_kinds)
         object.__setattr__(self, "digest", _sha256(_canonical(content)))
 
     @property
@@ -944,6 +963,8 @@ def _load_layer(data: object, source: str) -> _Layer:
             paths[(setting, entry.start)] = f"{setting}[{i}]"
         if entries:
             settings[setting] = Timeline(setting, entries)
+    kinds, found = _parse_record_kinds(schema.record_kinds, source)
+    problems += found
     if not problems:
         problems = _cross_problems(
             settings, lambda setting, start: (source, paths[(setting, start)])
@@ -969,7 +990,77 @@ def _load_layer(data: object, source: str) -> _Layer:
         items=frozenset(header.items),
         domains=frozenset(header.domains),
         instruments=tuple(instruments),
+        record_kinds=kinds,
     )
+
+
+@attrs.frozen(kw_only=True)
+class _CityKindSchema:
+    zh: str
+    en: str
+    legal_basis: _ReferenceSchema
+
+
+def _parse_record_kinds(
+    raw: Mapping[str, Any], source: str
+) -> tuple[dict[str, CityRecordKind], list[Problem]]:
+    """The ``[record_kinds.<code>]`` tables of a policy file."""
+    kinds: dict[str, CityRecordKind] = {}
+    problems: list[Problem] = []
+    for code, table in raw.items():
+        path = f"record_kinds.{code}"
+        schema, found = _typed(table, _CityKindSchema, path, source)
+        found = found or _reference_problems(schema.legal_basis, f"{path}.legal_basis")
+        if found:
+            problems += found
+            continue
+        try:
+            basis = schema.legal_basis
+            reference = LegalReference(basis.instrument, basis.article, basis.url)
+            kind = CityRecordKind(code, schema.zh, schema.en, reference)
+        except InvalidValue as exc:
+            problems += [
+                Problem(path if p.path == "code" else f"{path}.{p.path}", p.message)
+                for p in exc.problems
+            ]
+            continue
+        kinds[code] = kind
+    return kinds, problems
+
+
+def _declared_kinds(layers: Sequence[_Layer]) -> tuple[dict[str, CityRecordKind], dict[str, Any]]:
+    """The city kinds all files declare, and the problems (by source) of conflicting ones."""
+    kinds: dict[str, CityRecordKind] = {}
+    problems: dict[str, list[Problem]] = {}
+    for layer in layers:
+        for code, kind in layer.record_kinds.items():
+            known = kinds.setdefault(code, kind)
+            if known != kind:
+                problems.setdefault(layer.source, []).append(
+                    Problem(
+                        f"record_kinds.{code}",
+                        "declared differently in another policy file; declare a city kind once",
+                    )
+                )
+    return kinds, problems
+
+
+def _undeclared_kinds(
+    layers: Sequence[_Layer], declared: Mapping[str, CityRecordKind]
+) -> dict[str, list[Problem]]:
+    """Blocking rules and bans naming a city kind no policy file declares, by source."""
+    problems: dict[str, list[Problem]] = {}
+    for layer in layers:
+        for setting in ("blocking_records", "reapplication_ban_months"):
+            for entry in layer.settings.get(setting, ()):
+                path = layer.paths[(setting, entry.start)]
+                for i, rule in enumerate(entry.value):
+                    message = record_kind_problem(kind_code(rule.kind), declared)
+                    if message is not None:
+                        problems.setdefault(layer.source, []).append(
+                            Problem(f"{path}.value[{i}].kind", message)
+                        )
+    return problems
 
 
 def _threshold_problems(
@@ -1185,9 +1276,17 @@ class Policy:
     _bounds: tuple[dt.date, ...] = attrs.field(init=False)
     _snapshots: dict[int, PolicySnapshot] = attrs.field(init=False)
     _views: dict[tuple[_Layer, ...], Policy] = attrs.field(init=False)
+    #: The city-specific record kinds the files declare, by code (:class:`CityRecordKind`).
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         layers = self._layers
+        kinds, declared = _declared_kinds(layers)
+        declared = declared or _undeclared_kinds(layers, kinds)
+        if declared:
+            source, found = next(iter(declared.items()))
+            raise DataFileError(source, found)
+        object.__setattr__(self, "record_kinds", MappingProxyType(kinds))
         if self._selected:
             active = layers
             placed = [layer for layer in layers if layer.place is not None]
@@ -1368,6 +1467,7 @@ class Policy:
             conditional_threshold=scale.grade(values.pop("conditional_threshold")),
             references=references,
             jurisdiction=self.jurisdiction,
+            record_kinds=self.record_kinds,
             **values,
         )
         self._snapshots[segment] = snapshot
@@ -1425,6 +1525,10 @@ def _frozen_references(
     return MappingProxyType(dict(value))
 
 
+def _frozen_kinds(value: Mapping[str, CityRecordKind]) -> Mapping[str, CityRecordKind]:
+    return MappingProxyType(dict(value))
+
+
 @attrs.frozen(kw_only=True)
 class PolicySnapshot:
     """Every policy setting in force from ``valid_from`` until ``valid_until`` (exclusive).
@@ -1456,11 +1560,15 @@ class PolicySnapshot:
     )
     #: Whose rules these are: the most specific place among the files, e.g. "高邮市（321084）".
     jurisdiction: str | None = None
+    #: The city-specific record kinds the policy declares, by code.
+    record_kinds: Mapping[str, CityRecordKind] = attrs.field(
+        factory=dict, converter=_frozen_kinds, eq=False, hash=False, repr=False
+    )
     _ranks: Mapping[str, int] = attrs.field(init=False, eq=False, hash=False, repr=False)
-    _blocking: Mapping[CreditRecordKind, tuple[BlockingRule, ...]] = attrs.field(
+    _blocking: Mapping[CreditRecordKind | str, tuple[BlockingRule, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
-    _bans: Mapping[CreditRecordKind, tuple[ReapplicationBan, ...]] = attrs.field(
+    _bans: Mapping[CreditRecordKind | str, tuple[ReapplicationBan, ...]] = attrs.field(
         init=False, eq=False, hash=False, repr=False
     )
     _ratios: Mapping[str, float] = attrs.field(init=False, eq=False, hash=False, repr=False)
@@ -1484,10 +1592,10 @@ class PolicySnapshot:
                 [Problem(f"inspection_ratios.{p.path}", p.message) for p in mismatched],
             )
         ranks = {code: rank for rank, code in enumerate(self.grade_scale.grades)}
-        blocking: dict[CreditRecordKind, list[BlockingRule]] = {}
+        blocking: dict[CreditRecordKind | str, list[BlockingRule]] = {}
         for rule in self.blocking_records:
             blocking.setdefault(rule.kind, []).append(rule)
-        bans: dict[CreditRecordKind, list[ReapplicationBan]] = {}
+        bans: dict[CreditRecordKind | str, list[ReapplicationBan]] = {}
         for ban in self.reapplication_ban_months:
             bans.setdefault(ban.kind, []).append(ban)
         object.__setattr__(self, "_ranks", MappingProxyType(ranks))
@@ -1507,7 +1615,15 @@ class PolicySnapshot:
         # Mapping proxies cannot be pickled; rebuild from the plain fields.
         fields = {f.name: getattr(self, f.name) for f in attrs.fields(PolicySnapshot) if f.init}
         fields["references"] = dict(self.references)
+        fields["record_kinds"] = dict(self.record_kinds)
         return (_snapshot_from, (fields,))
+
+    def kind_labels(self, kind: CreditRecordKind | str) -> tuple[str, str]:
+        """The Chinese and English labels of a record kind (national or declared here)."""
+        if isinstance(kind, CreditRecordKind):
+            return RECORD_KIND_LABELS[kind]
+        declared = self.record_kinds.get(kind)
+        return (kind, kind) if declared is None else (declared.zh, declared.en)
 
     def covers(self, day: dt.date) -> bool:
         """True if the snapshot is in force on ``day``."""
@@ -1814,11 +1930,11 @@ class Decider:
         )
 
     def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
-        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
             "record_id": record.record_id,
-            "kind": record.kind.value,
+            "kind": kind_code(record.kind),
             "kind_zh": kind_zh,
             "kind_en": kind_en,
             "severity": record.severity.value,
@@ -1829,6 +1945,9 @@ class Decider:
         refs = [rule.reference or self.snapshot.references["blocking_records"] for rule in rules]
         # The publicity and repair periods are those of the instrument of the decision day.
         refs.append(record.publicity_basis)
+        city_kind = self.snapshot.record_kinds.get(kind_code(record.kind))
+        if city_kind is not None:  # the law that makes such conduct a credit record
+            refs.append(city_kind.legal_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
             return REASONS["blocking-record-until-repair"].render(params, refs)
@@ -1838,10 +1957,10 @@ class Decider:
     def _ban_reason(
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
     ) -> Reason:
-        kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
+        kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         params = {
             "record_id": record.record_id,
-            "kind": record.kind.value,
+            "kind": kind_code(record.kind),
             "kind_zh": kind_zh,
             "kind_en": kind_en,
             "decided_on": _iso(record.decided_on),

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from creditcommit.commitments import Signature
-from creditcommit.credit import CreditEvidence
+from creditcommit.credit import CreditEvidence, CreditLookupFailure
 from creditcommit.materials import LicenceHolding
 
 __all__ = [
@@ -55,14 +55,18 @@ class CreditSource(Protocol):
     """Where credit evidence comes from (信用信息平台): asked on every submission (逢报必查).
 
     ``lookup`` returns what the source said about ``subject`` as :class:`CreditEvidence`
-    (with ``retrieved_at = at``). It may raise anything when the source is down, slow or
-    answers garbage: the caller records a :class:`~creditcommit.CreditLookupFailure` and
-    decides on the standard route — failing closed, never granting a route by accident.
+    (with ``retrieved_at = at``). When the source is down, slow or answers garbage it
+    returns a :class:`~creditcommit.CreditLookupFailure` of the right category (adapters
+    do; :class:`~creditcommit.testing.port_contracts.CreditSourceFailureContract` checks
+    it), or raises: either way the caller records the failure and decides on the standard
+    route — failing closed, never granting a route by accident.
     """
 
     name: str
 
-    def lookup(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence: ...
+    def lookup(
+        self, subject: str, *, city: str, at: dt.datetime
+    ) -> CreditEvidence | CreditLookupFailure: ...
 
 
 @attrs.frozen

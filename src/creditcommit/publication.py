@@ -33,7 +33,13 @@ import attrs
 
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.catalog import ApprovalItem, ItemKind
-from creditcommit.credit import DEFAULT_PUBLICITY_MONTHS, CreditRecord, Severity, add_months
+from creditcommit.credit import (
+    DEFAULT_PUBLICITY_MONTHS,
+    CreditRecord,
+    Severity,
+    add_months,
+    kind_code,
+)
 from creditcommit.decision import Applicant, ApplicantKind
 from creditcommit.effective import LegalReference
 from creditcommit.errors import InvalidIdentifier, InvalidValue, Problem
@@ -713,7 +719,7 @@ def dishonesty_record(
         "record_id": record.record_id,
         "subject_name": subject_name,
         "subject_code": record.subject,
-        "record_kind": record.kind.value,
+        "record_kind": kind_code(record.kind),
         "severity": record.severity.value,
         "facts": record.description,
         "legal_basis": basis,

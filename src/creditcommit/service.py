@@ -297,6 +297,7 @@ class Approvals:
         self.integrations.credit_source(where)
         self.integrations.licence_store(where)
         self.integrations.credit_registry(where)
+        self.integrations.check_credit_loop(where)
         self.integrations.publishing_channels(where)
         self.integrations.catalog(where)
         self.integrations.policy(where)

@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator, Sequence
 import httpx
 import pytest
 
-from creditcommit.credit import CreditRecord
+from creditcommit.credit import CreditRecord, FailureCategory
 from creditcommit.testing.port_contracts import (
     SUBJECT,
     CreditRegistryContract,
     CreditSourceContract,
+    CreditSourceFailureContract,
     LicenceStoreContract,
     PublishingChannelContract,
+    PublishingChannelFailureContract,
     sample_record,
 )
 from creditcommit_http import (
@@ -24,7 +26,8 @@ from creditcommit_http import (
     HttpPublishingChannel,
     Upstream,
 )
-from creditcommit_http.testing import FakeUpstream, FakeUpstreamServer
+from creditcommit_http.resilience import RetryPolicy
+from creditcommit_http.testing import FakeUpstream, FakeUpstreamServer, Fault
 from http_support import CITY, KNOWN
 
 
@@ -87,6 +90,59 @@ class TestHttpPublishingChannel(PublishingChannelContract):
     @pytest.fixture
     def channel(self, upstream: Upstream) -> HttpPublishingChannel:
         return HttpPublishingChannel(upstream)
+
+    @pytest.fixture
+    def published(self, fake_upstream: FakeUpstream) -> Callable[[], Sequence[str]]:
+        return fake_upstream.published
+
+
+# --------------------------------------------------------------------------- failure modes
+
+#: How the fake upstream is put into each fault of the credit-source failure contract.
+CREDIT_FAULTS = {
+    FailureCategory.TIMEOUT: Fault("delay", seconds=1.0),
+    FailureCategory.MALFORMED_REPLY: Fault("not-json"),
+    FailureCategory.WRONG_SUBJECT: Fault("wrong-subject"),
+    FailureCategory.UPSTREAM_ERROR: Fault("status", status=503),
+}
+
+
+@pytest.fixture
+def impatient(fake_upstream: FakeUpstream) -> Iterator[Upstream]:
+    """The fake behind a mock transport, with a short timeout and retries without waiting."""
+    client = httpx.Client(base_url="http://fake.invalid", transport=fake_upstream.transport())
+    yield Upstream(client, timeout=0.2, deadline=1, retry=RetryPolicy(retries=1), sleep=float)
+    client.close()
+
+
+class TestHttpCreditSourceFaults(CreditSourceFailureContract):
+    faults = tuple(CREDIT_FAULTS)
+
+    @pytest.fixture
+    def credit_source_with_fault(
+        self, impatient: Upstream, fake_upstream: FakeUpstream
+    ) -> Callable[[FailureCategory], HttpCreditSource]:
+        def make(fault: FailureCategory) -> HttpCreditSource:
+            fake_upstream.heal()
+            fake_upstream.fail(CREDIT_FAULTS[fault], prefix="/credit/")
+            # A new source and upstream each time: no circuit breaker carried over.
+            return HttpCreditSource(
+                Upstream(impatient.client, timeout=0.2, deadline=1, sleep=float)
+            )
+
+        return make
+
+
+class TestHttpPublishingChannelFaults(PublishingChannelFailureContract):
+    @pytest.fixture
+    def channel_with_fault(
+        self, impatient: Upstream, fake_upstream: FakeUpstream
+    ) -> Callable[[], HttpPublishingChannel]:
+        def make() -> HttpPublishingChannel:
+            fake_upstream.fail(Fault("status", status=503))
+            return HttpPublishingChannel(impatient)
+
+        return make
 
     @pytest.fixture
     def published(self, fake_upstream: FakeUpstream) -> Callable[[], Sequence[str]]:

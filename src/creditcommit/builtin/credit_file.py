@@ -20,8 +20,9 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -30,10 +31,13 @@ from creditcommit._converter import hostile_text_problem, read_text
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
+    CreditLookupFailure,
     CreditRecord,
+    FailureCategory,
     GradeScale,
     Severity,
     publicity_periods,
+    record_kind_problem,
 )
 from creditcommit.errors import DataFileError, InvalidIdentifier, Problem
 from creditcommit.identifiers import USCC, ResidentId
@@ -160,9 +164,12 @@ class FileCreditSource:
     records in the city, oldest first, as :class:`CreditEvidence` with
     ``retrieved_at = at``; a subject the file does not know gets no grade and no records.
 
-    ``unavailable`` is a **testing aid**: looking up one of these subjects raises
-    :class:`ConnectionError` as if the credit platform were down, so that demos and tests
-    can show a decision failing closed.
+    ``unavailable`` and ``faults`` are **testing aids**: looking up one of these subjects
+    returns a :class:`CreditLookupFailure` (it does not raise, as an adapter reporting its
+    upstream's failure) — ``unreachable`` for an ``unavailable`` subject, the category
+    mapped to it for one in ``faults`` (e.g. ``{subject: FailureCategory.TIMEOUT}``) — as
+    if the credit platform had failed, so that demos and tests can show a decision failing
+    closed. The failure's reason says the outage is simulated.
 
     :param path: the SQLite file (created if missing).
     :param scale: the grade scale of the grades in the file (a preset name or a scale).
@@ -177,11 +184,15 @@ class FileCreditSource:
         name: str = "credit-file",
         unavailable: Iterable[str] = (),
         timeout: float = 30.0,
+        faults: Mapping[str, FailureCategory | str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.scale = _scale(scale)
         self.name = name
         self.unavailable = frozenset(unavailable)
+        self.faults: Mapping[str, FailureCategory] = MappingProxyType(
+            {subject: FailureCategory(kind) for subject, kind in (faults or {}).items()}
+        )
         self._timeout = timeout
         with _connect(self.path, timeout, create=True) as conn, _transaction(conn):
             row = conn.execute("SELECT value FROM credit_meta WHERE key = 'scale'").fetchone()
@@ -197,13 +208,31 @@ class FileCreditSource:
     def __repr__(self) -> str:
         return f"FileCreditSource({str(self.path)!r}, scale={self.scale.name!r})"
 
-    def lookup(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
-        """What the file says about ``subject`` in ``city``, as evidence retrieved ``at``."""
-        if subject in self.unavailable:
-            raise ConnectionError(
-                f"credit source {self.name!r} is unavailable for {subject} "
-                "(simulated outage: the subject is listed in unavailable_subjects)"
+    def lookup(
+        self, subject: str, *, city: str, at: dt.datetime
+    ) -> CreditEvidence | CreditLookupFailure:
+        """What the file says about ``subject`` in ``city``, as evidence retrieved ``at``.
+
+        A subject of ``unavailable`` or ``faults`` gets a :class:`CreditLookupFailure`.
+        """
+        if at.utcoffset() is None:
+            raise ValueError(f"lookup time {at.isoformat()} has no UTC offset")
+        fault, listed = self.faults.get(subject), "faults"
+        if fault is None and subject in self.unavailable:
+            fault, listed = FailureCategory.UNREACHABLE, "unavailable_subjects"
+        if fault is not None:
+            return CreditLookupFailure(
+                subject=subject,
+                source=self.name,
+                attempted_at=at,
+                reason=f"credit source {self.name!r}: simulated {fault.value} "
+                f"(the subject is listed in {listed})",
+                category=fault,
             )
+        return self.read(subject, city=city, at=at)
+
+    def read(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
+        """What the file holds about ``subject`` in ``city`` (the testing aids do not apply)."""
         with _connect(self.path, self._timeout) as conn:
             row = conn.execute(
                 "SELECT grade FROM credit_subjects WHERE city = ? AND subject = ?",
@@ -241,7 +270,9 @@ class FileCreditSource:
         with _connect(self.path, self._timeout) as conn, _transaction(conn):
             _upsert_record(conn, city, record)
 
-    def import_csv(self, path: str | os.PathLike[str], *, city: str) -> CsvImport:
+    def import_csv(
+        self, path: str | os.PathLike[str], *, city: str, record_kinds: Iterable[str] = ()
+    ) -> CsvImport:
         """Load a city's credit export: one row per subject, or per record of a subject.
 
         Columns are :data:`CSV_COLUMNS` (header row required, UTF-8 with or without BOM).
@@ -251,6 +282,9 @@ class FileCreditSource:
         and records added or replaced by id; nothing is written unless the whole file is
         valid.
 
+        ``kind`` is a national kind (``dishonesty``, ...) or one of ``record_kinds``, the
+        city-specific kinds the policy declares (pass ``policy.record_kinds``).
+
         :raises DataFileError: every problem, with paths ``line[<n>].<column>`` where ``n``
             is the line number in the file (the header is line 1).
         """
@@ -258,8 +292,9 @@ class FileCreditSource:
         rows, problems = _read_csv(source)
         grades: dict[str, tuple[str | None, int]] = {}
         records: dict[str, tuple[CreditRecord, int]] = {}
+        kinds = frozenset(record_kinds)
         for line, row in rows:
-            found = self._row(line, row, grades, records, source)
+            found = self._row(line, row, grades, records, source, kinds=kinds)
             problems += found
         if problems:
             raise DataFileError(source, problems)
@@ -280,6 +315,8 @@ class FileCreditSource:
         grades: dict[str, tuple[str | None, int]],
         records: dict[str, tuple[CreditRecord, int]],
         source: str,
+        *,
+        kinds: frozenset[str] = frozenset(),
     ) -> list[Problem]:
         here = f"line[{line}]"
         subject = row["subject"].strip()
@@ -315,7 +352,7 @@ class FileCreditSource:
                 )
             elif seen is None:
                 grades[subject] = (grade, line)
-        record, found = _record(here, subject, row, source)
+        record, found = _record(here, subject, row, source, kinds=kinds)
         problems += found
         if record is not None:
             first = records.get(record.record_id)
@@ -418,7 +455,7 @@ def _header_problems(header: list[str]) -> list[Problem]:
 
 
 def _record(
-    here: str, subject: str, row: dict[str, str], source: str
+    here: str, subject: str, row: dict[str, str], source: str, *, kinds: frozenset[str]
 ) -> tuple[CreditRecord | None, list[Problem]]:
     values = {name: row[name].strip() for name in _RECORD_COLUMNS}
     if not values["record_id"]:
@@ -437,6 +474,10 @@ def _record(
         for name in _RECORD_REQUIRED
         if not values[name]
     ]
+    if values["kind"]:
+        wrong_kind = record_kind_problem(values["kind"], kinds)
+        if wrong_kind is not None:
+            problems.append(Problem(f"{here}.kind", wrong_kind))
     months, found = _months(here, values, data.get("severity"), values["decided_on"])
     problems += found
     if problems:

@@ -10,6 +10,16 @@ fixtures; the built-in adapters and every adapter distribution run them alike::
 The fixtures each contract needs are listed in its docstring. The contracts check the
 protocol, idempotency on keys (the outbox delivers at least once) and what happens for a
 subject the port knows nothing about. They need pytest, not Hypothesis.
+
+The failure-mode contracts (:class:`CreditSourceFailureContract`,
+:class:`PublishingChannelFailureContract`) check what an adapter does when its upstream
+fails: a credit source returns a :class:`~creditcommit.credit.CreditLookupFailure` of the
+right category instead of raising; a channel raises, so that the outbox retries. The
+adapter provides a way to put its upstream into each fault (``credit_source_with_fault``,
+``channel_with_fault``).
+
+Every contract asks for ``city`` (where a contract needs one), which defaults to the
+``creditcommit_city`` fixture of the pytest plugin (``"321000"``); override either.
 """
 
 from __future__ import annotations
@@ -20,7 +30,15 @@ from collections.abc import Callable, Collection, Sequence
 import pytest
 
 from creditcommit.commitments import Signature
-from creditcommit.credit import CreditRecord, CreditRecordKind, Severity
+from creditcommit.credit import (
+    CreditEvidence,
+    CreditLookupFailure,
+    CreditRecord,
+    CreditRecordKind,
+    FailureCategory,
+    Severity,
+    sanitise_detail,
+)
 from creditcommit.errors import CreditCommitError, DuplicateLicence, LicenceHolderMismatch
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import LicenceHolding
@@ -36,10 +54,14 @@ from creditcommit.ports import (
 
 __all__ = [
     "AT",
+    "CITY",
+    "CREDIT_SOURCE_FAULTS",
     "CreditRegistryContract",
     "CreditSourceContract",
+    "CreditSourceFailureContract",
     "LicenceStoreContract",
     "PublishingChannelContract",
+    "PublishingChannelFailureContract",
     "SUBJECT",
     "SignatureProviderContract",
     "outbox_message",
@@ -53,6 +75,24 @@ AT = dt.datetime(2026, 5, 6, 9, 30, tzinfo=_CST)
 
 SUBJECT = "91321000MA1Q2W3E4" + uscc_check_char("91321000MA1Q2W3E4")
 """A valid unified social credit code the contracts use for a subject with no data."""
+
+CITY = "321000"
+"""The city the contracts use unless ``creditcommit_city`` or ``city`` is overridden."""
+
+CREDIT_SOURCE_FAULTS: tuple[FailureCategory, ...] = (
+    FailureCategory.TIMEOUT,
+    FailureCategory.MALFORMED_REPLY,
+    FailureCategory.WRONG_SUBJECT,
+)
+"""The faults :class:`CreditSourceFailureContract` puts a credit source into, one test each."""
+
+
+class _CityFixture:
+    """The ``city`` fixture of every contract: ``creditcommit_city`` unless overridden."""
+
+    @pytest.fixture
+    def city(self, creditcommit_city: str) -> str:
+        return creditcommit_city
 
 
 def sample_record(record_id: str, subject: str = SUBJECT) -> CreditRecord:
@@ -86,14 +126,24 @@ def outbox_message(
     )
 
 
-class CreditSourceContract:
+def _evidence(source: CreditSource, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
+    answer = source.lookup(subject, city=city, at=at)
+    assert isinstance(answer, CreditEvidence), f"expected credit evidence, got {answer!r}"
+    return answer
+
+
+class CreditSourceContract(_CityFixture):
     """The contract of :class:`~creditcommit.ports.CreditSource`.
 
     Fixtures: ``credit_source``; ``city``; ``known_subject`` (a subject the source has data
     for); ``known_grade`` (its grade, or None); ``known_record_ids`` (the ids of its
     records, possibly empty); ``unknown_subject`` (a subject the source knows nothing
-    about).
+    about; default :data:`SUBJECT`).
     """
+
+    @pytest.fixture
+    def unknown_subject(self) -> str:
+        return SUBJECT
 
     def test_implements_the_protocol(self, credit_source: CreditSource) -> None:
         assert isinstance(credit_source, CreditSource)
@@ -103,7 +153,7 @@ class CreditSourceContract:
     def test_evidence_is_about_the_subject_and_the_time_asked(
         self, credit_source: CreditSource, city: str, known_subject: str, known_grade: str | None
     ) -> None:
-        evidence = credit_source.lookup(known_subject, city=city, at=AT)
+        evidence = _evidence(credit_source, known_subject, city=city, at=AT)
         assert evidence.subject == known_subject
         assert evidence.source == credit_source.name
         assert evidence.retrieved_at == AT
@@ -117,14 +167,14 @@ class CreditSourceContract:
         known_subject: str,
         known_record_ids: Collection[str],
     ) -> None:
-        evidence = credit_source.lookup(known_subject, city=city, at=AT)
+        evidence = _evidence(credit_source, known_subject, city=city, at=AT)
         assert sorted(r.record_id for r in evidence.records) == sorted(known_record_ids)
         assert all(r.subject == known_subject for r in evidence.records)
 
     def test_unknown_subject_has_no_grade_and_no_records(
         self, credit_source: CreditSource, city: str, unknown_subject: str
     ) -> None:
-        evidence = credit_source.lookup(unknown_subject, city=city, at=AT)
+        evidence = _evidence(credit_source, unknown_subject, city=city, at=AT)
         assert evidence.subject == unknown_subject
         assert evidence.grade is None
         assert evidence.records == ()
@@ -132,9 +182,9 @@ class CreditSourceContract:
     def test_lookup_is_repeatable(
         self, credit_source: CreditSource, city: str, known_subject: str
     ) -> None:
-        first = credit_source.lookup(known_subject, city=city, at=AT)
-        again = credit_source.lookup(known_subject, city=city, at=AT)
-        later = credit_source.lookup(known_subject, city=city, at=AT + dt.timedelta(hours=1))
+        first = _evidence(credit_source, known_subject, city=city, at=AT)
+        again = _evidence(credit_source, known_subject, city=city, at=AT)
+        later = _evidence(credit_source, known_subject, city=city, at=AT + dt.timedelta(hours=1))
         assert again.digest == first.digest
         assert later.retrieved_at == AT + dt.timedelta(hours=1)
         assert later.digest != first.digest
@@ -146,7 +196,7 @@ class CreditSourceContract:
             credit_source.lookup(known_subject, city=city, at=AT.replace(tzinfo=None))
 
 
-class CreditRegistryContract:
+class CreditRegistryContract(_CityFixture):
     """The contract of :class:`~creditcommit.ports.CreditRegistry`.
 
     Fixtures: ``credit_registry``; ``city``; ``registered_records``, a callable
@@ -219,7 +269,7 @@ class CreditRegistryContract:
         assert list(registered_records(SUBJECT)) == []
 
 
-class LicenceStoreContract:
+class LicenceStoreContract(_CityFixture):
     """The contract of :class:`~creditcommit.ports.LicenceStore`.
 
     Fixtures: ``licence_store`` (empty at the start of each test); ``city``.
@@ -308,7 +358,7 @@ class LicenceStoreContract:
         assert list(licence_store.holdings(SUBJECT, city=city, on=dt.date(2026, 6, 1))) == []
 
 
-class PublishingChannelContract:
+class PublishingChannelContract(_CityFixture):
     """The contract of :class:`~creditcommit.ports.PublishingChannel`.
 
     Fixtures: ``channel`` (empty at the start of each test); ``city``; ``published``, a
@@ -377,3 +427,107 @@ class SignatureProviderContract:
         self, signature_provider: SignatureProvider, other_provider: SignatureProvider
     ) -> None:
         assert signature_provider.verify(self.DATA, other_provider.sign(self.DATA)) is False
+
+
+class CreditSourceFailureContract(_CityFixture):
+    """What a :class:`~creditcommit.ports.CreditSource` does when its upstream fails.
+
+    For each fault of :data:`CREDIT_SOURCE_FAULTS` (a timeout, a reply that is not credit
+    evidence, a reply about another subject), ``lookup`` must **return** a
+    :class:`~creditcommit.credit.CreditLookupFailure` of that category — not raise — about
+    the subject asked, from the source, at the time asked, with a reason that is already
+    sanitised (no URL, no token). The service records it and decides on the standard route.
+
+    Fixtures: ``credit_source_with_fault``, a callable ``(FailureCategory) -> CreditSource``
+    returning a source whose next look-up of ``fault_subject`` meets that fault; ``city``;
+    ``fault_subject`` (default :data:`SUBJECT`). Set ``faults`` on the subclass to test
+    more categories (e.g. ``UNAUTHORISED`` for an adapter that authenticates).
+    """
+
+    faults: tuple[FailureCategory, ...] = CREDIT_SOURCE_FAULTS
+
+    @pytest.fixture
+    def fault_subject(self) -> str:
+        return SUBJECT
+
+    def _failure(
+        self,
+        credit_source_with_fault: Callable[[FailureCategory], CreditSource],
+        fault: FailureCategory,
+        city: str,
+        subject: str,
+    ) -> tuple[CreditSource, object]:
+        source = credit_source_with_fault(fault)
+        try:
+            answer: object = source.lookup(subject, city=city, at=AT)
+        except Exception as exc:
+            pytest.fail(
+                f"the source raised {type(exc).__name__} for a {fault.value} fault; it must "
+                "return a CreditLookupFailure instead"
+            )
+        return source, answer
+
+    def test_each_fault_is_returned_as_a_failure_of_its_category(
+        self,
+        credit_source_with_fault: Callable[[FailureCategory], CreditSource],
+        city: str,
+        fault_subject: str,
+    ) -> None:
+        for fault in self.faults:
+            source, answer = self._failure(credit_source_with_fault, fault, city, fault_subject)
+            assert isinstance(answer, CreditLookupFailure), (fault, answer)
+            assert answer.category is fault
+            assert answer.subject == fault_subject
+            assert answer.source == source.name
+            assert answer.attempted_at == AT
+
+    def test_the_reason_is_short_and_sanitised(
+        self,
+        credit_source_with_fault: Callable[[FailureCategory], CreditSource],
+        city: str,
+        fault_subject: str,
+    ) -> None:
+        for fault in self.faults:
+            _, answer = self._failure(credit_source_with_fault, fault, city, fault_subject)
+            assert isinstance(answer, CreditLookupFailure)
+            assert answer.reason.strip()
+            assert sanitise_detail(answer.reason) == answer.reason
+            assert "://" not in answer.reason
+
+    def test_a_failure_survives_the_event_log(
+        self,
+        credit_source_with_fault: Callable[[FailureCategory], CreditSource],
+        city: str,
+        fault_subject: str,
+    ) -> None:
+        for fault in self.faults:
+            _, answer = self._failure(credit_source_with_fault, fault, city, fault_subject)
+            assert isinstance(answer, CreditLookupFailure)
+            assert CreditLookupFailure.from_dict(answer.to_dict()) == answer
+
+
+class PublishingChannelFailureContract(_CityFixture):
+    """What a :class:`~creditcommit.ports.PublishingChannel` does when its backend is down.
+
+    ``publish`` must **raise** (any :class:`Exception`): the outbox keeps the message and
+    retries it (the redelivery contract of :class:`PublishingChannelContract` makes the
+    retry harmless). A channel that swallows the failure loses the publication for good.
+
+    Fixtures: ``channel_with_fault``, a callable ``() -> PublishingChannel`` returning a
+    channel whose backend is down for its next publish; ``city``; ``published``, as for
+    :class:`PublishingChannelContract`.
+    """
+
+    def test_a_channel_whose_backend_is_down_raises(
+        self,
+        channel_with_fault: Callable[[], PublishingChannel],
+        city: str,
+        published: Callable[[], Sequence[str]],
+    ) -> None:
+        channel = channel_with_fault()
+        message = outbox_message("down-1", city=city, destination=f"channel:{channel.name}")
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - any failure will do
+            channel.publish(message)
+        assert isinstance(raised.value, Exception)
+        # The backend may have published before it failed to answer; never twice.
+        assert list(published()).count("down-1") <= 1

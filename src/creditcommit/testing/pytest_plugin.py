@@ -1,11 +1,15 @@
-"""A pytest plugin that runs scenario files (情景测试) as tests.
+"""The pytest plugin of the testing kit: scenario files (情景测试) as tests, contract fixtures.
 
-Enable it in a ``conftest.py`` with ``pytest_plugins = ["creditcommit.testing.pytest_plugin"]``
-or on the command line with ``-p creditcommit.testing.pytest_plugin``. Every ``.toml`` file
-directly inside a folder named ``scenarios`` is collected
+It is registered by the ``pytest11`` entry point ``creditcommit``: installing
+``creditcommit[testing]`` is all it takes (disable it for one run with
+``-p no:creditcommit``). Every ``.toml`` file directly inside a folder named ``scenarios``
+is collected
 (:func:`~creditcommit.testing.scenarios.is_scenario_file`); each case is one test named
 after the case. A failing case reports the file, the line and the case, and every mismatch,
 without a Python traceback; a malformed file is a collection error listing every problem.
+
+Fixture: ``creditcommit_city``, the city code the port contracts use (default
+``"321000"``); override it in a ``conftest.py`` (or ``city`` in a contract subclass).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import pytest
 
 from creditcommit.errors import DataFileError
+from creditcommit.testing.port_contracts import CITY
 from creditcommit.testing.scenarios import (
     ScenarioCase,
     ScenarioFile,
@@ -24,7 +29,18 @@ from creditcommit.testing.scenarios import (
     run_case,
 )
 
-__all__ = ["ScenarioFileCollector", "ScenarioItem", "pytest_collect_file"]
+__all__ = [
+    "ScenarioFileCollector",
+    "ScenarioItem",
+    "creditcommit_city",
+    "pytest_collect_file",
+]
+
+
+@pytest.fixture
+def creditcommit_city() -> str:
+    """The city code (行政区划代码) the port contracts use; override it with your city's."""
+    return CITY
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -34,9 +34,9 @@ from creditcommit.credit import (
     CreditEvidence,
     CreditLookupFailure,
     CreditRecord,
-    CreditRecordKind,
     GradeScale,
     Severity,
+    record_kind_problem,
 )
 from creditcommit.decision import (
     Applicant,
@@ -659,7 +659,7 @@ class _ProjectSchema:
 @attrs.frozen(kw_only=True)
 class _RecordSchema:
     record_id: str | None = None
-    kind: CreditRecordKind
+    kind: str
     severity: Severity
     decided_on: dt.date
     repaired_on: dt.date | None = None
@@ -904,6 +904,7 @@ def _case(raw: object, index: int, context: _Context) -> tuple[ScenarioCase | No
             policy_scale=scale,
             path=f"{path}.credit",
             problems=problems,
+            kinds=frozenset(policy.record_kinds) if policy is not None else frozenset(),
         )
     if item is not None and day is not None:
         expected = [(f"expect.materials.{code}", code) for code in s.expect.materials]
@@ -1108,6 +1109,7 @@ def _credit(
     policy_scale: GradeScale,
     path: str,
     problems: list[Problem],
+    kinds: frozenset[str] = frozenset(),
 ) -> CreditEvidence | CreditLookupFailure | None:
     at = dt.datetime.combine(day, _RETRIEVED_AT)
     if raw == "none":
@@ -1160,7 +1162,7 @@ def _credit(
         except UnknownGrade as exc:
             found.append(Problem(f"{path}.grade", str(exc)))
     records = [
-        _record(raw_record, j, subject, f"{path}.records[{j}]", found)
+        _record(raw_record, j, subject, f"{path}.records[{j}]", found, kinds=kinds)
         for j, raw_record in enumerate(s.records)
     ]
     problems += found
@@ -1181,10 +1183,21 @@ def _credit(
 
 
 def _record(
-    raw: object, index: int, subject: str, path: str, problems: list[Problem]
+    raw: object,
+    index: int,
+    subject: str,
+    path: str,
+    problems: list[Problem],
+    *,
+    kinds: frozenset[str] = frozenset(),
 ) -> CreditRecord | None:
+    # A national kind, or a city kind the scenario's policy declares ([record_kinds]).
+    kind = raw.get("kind") if isinstance(raw, Mapping) else None
+    wrong_kind = record_kind_problem(kind, kinds) if isinstance(kind, str) else None
+    if wrong_kind is not None:
+        problems.append(Problem(f"{path}.kind", wrong_kind))
     schema, found = _typed(raw, _RecordSchema, path, "<record>")
-    if schema is None:
+    if schema is None or wrong_kind is not None:
         problems += found
         return None
     r: _RecordSchema = schema

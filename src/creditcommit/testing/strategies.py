@@ -64,6 +64,8 @@ from creditcommit.credit import (
     Grade,
     GradeScale,
     Severity,
+    kind_code,
+    record_kind,
 )
 from creditcommit.decision import Applicant, ApplicantKind, ProjectFacts, ProjectLevel
 from creditcommit.effective import LegalReference
@@ -314,17 +316,33 @@ def grade_scales(*, custom: bool = True) -> st.SearchStrategy[GradeScale]:
 
 
 def grades(
-    scale: GradeScale,
+    scale: GradeScale | None = None,
     *,
     at_least: str | Grade | None = None,
     at_most: str | Grade | None = None,
+    at_threshold_of: PolicySnapshot | None = None,
 ) -> st.SearchStrategy[Grade]:
     """Grades (信用等级) of ``scale``, shrinking towards the best one.
 
     :param at_least: only grades as good as this one or better.
     :param at_most: only grades no better than this one.
+    :param at_threshold_of: a policy snapshot (``policy.at(day)``): only its conditional
+        threshold, the worst grade that still meets it — the edge where one grade less
+        means the standard procedure. ``scale`` defaults to the snapshot's; the bounds
+        cannot be combined with it.
     :raises UnknownGrade: a bound is not a grade of ``scale``.
     """
+    if at_threshold_of is not None:
+        threshold = at_threshold_of.conditional_threshold
+        if at_least is not None or at_most is not None:
+            raise InvalidArgument("at_threshold_of pins one grade: give no at_least or at_most")
+        if scale is not None and scale.name != threshold.scale:
+            raise InvalidArgument(
+                f"the policy's threshold is on the {threshold.scale!r} scale, not {scale.name!r}"
+            )
+        return st.just(threshold)
+    if scale is None:
+        raise InvalidArgument("grades() needs a scale, or a policy snapshot as at_threshold_of")
     best = 0 if at_most is None else scale.rank(at_most)
     worst = len(scale) - 1 if at_least is None else scale.rank(at_least)
     if best > worst:
@@ -345,7 +363,7 @@ def credit_records(
     *,
     subject: str | st.SearchStrategy[str] | None = None,
     around: dt.date | st.SearchStrategy[dt.date] | None = None,
-    kinds: Iterable[CreditRecordKind] = tuple(CreditRecordKind),
+    kinds: Iterable[CreditRecordKind | str] = tuple(CreditRecordKind),
     severities: Iterable[Severity] = tuple(Severity),
     repaired: bool | None = None,
 ) -> st.SearchStrategy[CreditRecord]:
@@ -355,7 +373,8 @@ def credit_records(
 
     :param subject: whose record (default: drawn from :func:`uscc_codes`).
     :param around: the day the records are drawn around (default: drawn from :func:`days`).
-    :param kinds: the kinds to draw from.
+    :param kinds: the kinds to draw from: national kinds and the codes of city kinds
+        (``kinds=[*CreditRecordKind, *policy.record_kinds]`` for every kind a policy knows).
     :param severities: the severities to draw from.
     :param repaired: True for records with a repair date (on or after the decision, maybe
         after ``around``), False for records without one; None for either.
@@ -366,7 +385,7 @@ def credit_records(
     return _credit_record(
         subject=_pin(subject, _USCC),
         around=_pin(around, _DEFAULT_DAYS),
-        kinds=_choices("kinds", kinds),
+        kinds=_choices("kinds", (record_kind(kind) for kind in kinds)),
         severities=_choices("severities", severities),
         repairs=repairs,
     )
@@ -378,7 +397,7 @@ def _credit_record(
     *,
     subject: st.SearchStrategy[str],
     around: st.SearchStrategy[dt.date],
-    kinds: st.SearchStrategy[CreditRecordKind],
+    kinds: st.SearchStrategy[CreditRecordKind | str],
     severities: st.SearchStrategy[Severity],
     repairs: st.SearchStrategy[int | None],
 ) -> CreditRecord:
@@ -441,6 +460,7 @@ def credit_evidence(
     with_blocking_record: bool | None = None,
     policy: Policy | PolicySnapshot | None = None,
     source: str | st.SearchStrategy[str] | None = None,
+    records: Sequence[CreditRecord] | st.SearchStrategy[Sequence[CreditRecord]] | None = None,
 ) -> st.SearchStrategy[CreditEvidence]:
     """Sound credit evidence (信用核查结果): what a credit source said about ``subject`` on ``on``.
 
@@ -460,6 +480,10 @@ def credit_evidence(
         either. Re-application bans (rule 5) are not considered.
     :param policy: the policy whose scale and blocking rules apply (a value, not a strategy).
     :param source: the credit source's name (default: one of a few real names).
+    :param records: the records (a sequence, or a strategy of sequences; pin "no records"
+        with ``()``); default up to three drawn from :func:`credit_records` around ``on``.
+        Records about another subject are moved to ``subject``. ``with_blocking_record``
+        still applies: True inserts a blocker, False repairs every record that would bar.
     """
     return _credit_evidence(
         subject=_pin(subject, _USCC),
@@ -469,6 +493,7 @@ def credit_evidence(
         blocking=with_blocking_record,
         policy=policy,
         source=_pin(source, _SOURCE_CHOICES),
+        pinned=None if records is None else _pin(records, st.nothing()),
     )
 
 
@@ -483,6 +508,7 @@ def _credit_evidence(
     blocking: bool | None,
     policy: Policy | PolicySnapshot | None,
     source: st.SearchStrategy[str],
+    pinned: st.SearchStrategy[Sequence[CreditRecord]] | None = None,
 ) -> CreditEvidence:
     whose = draw(subject)
     day = draw(on)
@@ -496,13 +522,19 @@ def _credit_evidence(
         code = _grade_code(draw(grade))
     else:
         code = _grade_code(grade)
-    records = draw(
-        st.lists(
-            credit_records(subject=whose, around=day),
-            max_size=3,
-            unique_by=lambda r: r.record_id,
+    records: list[CreditRecord]
+    if pinned is None:
+        records = draw(
+            st.lists(
+                credit_records(subject=whose, around=day),
+                max_size=3,
+                unique_by=lambda r: r.record_id,
+            )
         )
-    )
+    else:
+        records = [
+            r if r.subject == whose else attrs.evolve(r, subject=whose) for r in draw(pinned)
+        ]
     if blocking is not None:
         rules, may_block = _blocking_rules(policy, day)
         if blocking:
@@ -1005,7 +1037,7 @@ _BLOCKING = st.lists(
     max_size=3,
 )
 _FLOOR = [
-    {"kind": r.kind.value, "min_severity": r.min_severity.value, "lasts": r.lasts.value}
+    {"kind": kind_code(r.kind), "min_severity": r.min_severity.value, "lasts": r.lasts.value}
     for r in _FLOOR_RULES
 ]
 _LEVEL_VALUES = st.lists(st.sampled_from([lv.value for lv in ProjectLevel]), unique=True)
