@@ -223,6 +223,7 @@ from creditcommit.reasons import (
     ReasonTemplate,
     domain_label,
 )
+from creditcommit.report_html import render_html, report_periods
 from creditcommit.service import (
     CHINA_TIME,
     Approvals,
@@ -426,8 +427,10 @@ __all__ = [
     "obligations",
     "plan_materials",
     "render_csv",
+    "render_html",
     "render_json",
     "render_text",
+    "report_periods",
     "statistics",
     "uscc_check_char",
     "verify_draw",

@@ -39,6 +39,7 @@ from creditcommit.identifiers import USCC
 from creditcommit.materials import LicenceHolding, plan_materials
 from creditcommit.metrics import render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
+from creditcommit.report_html import render_html, report_periods
 from creditcommit.service import CHINA_TIME, Approvals
 from creditcommit.testing.scenarios import check_scenarios
 
@@ -229,6 +230,19 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             calendar=service.calendar(),
             draws=service.draws(),
         )
+        if args.format == "html":
+            parts = [
+                statistics(
+                    service.cases(),
+                    start=start,
+                    end=end,
+                    catalog=service.catalog(),
+                    calendar=service.calendar(),
+                )
+                for start, end in report_periods(args.start, args.end)
+            ]
+            out.write(render_html(report, parts, lang=args.lang))
+            return 0
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
@@ -438,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     report = commands.add_parser("report", help="statistics for a period (per item, department)")
     report.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD")
     report.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD")
-    report.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    report.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
     report.add_argument("--lang", choices=("zh", "en"), default="zh")
     report.set_defaults(handler=cmd_report)
 
