@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from docs_examples import ROOT, blocks, run_page
 
 PAGES = sorted(
