@@ -100,7 +100,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem}
 table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}
 th:first-child,td:first-child{text-align:left}tr.total td{font-weight:bold}
-.lede{color:#555}
+.lede{color:#555}.scroll{overflow-x:auto}
 """
 
 
@@ -239,11 +239,11 @@ def _mean(value: Fraction | None) -> float:
 
 def _table(rows: Sequence[tuple[str, Figures, bool]], head: str, pick: int) -> str:
     cells = "".join(f"<th>{_e(_LABELS[name][pick])}</th>" for name in _TABLE_FIELDS)
-    out = [f"<table><thead><tr><th>{_e(head)}</th>{cells}</tr></thead><tbody>"]
+    out = [f'<div class="scroll"><table><thead><tr><th>{_e(head)}</th>{cells}</tr></thead><tbody>']
     for label, figures, total in rows:
         values = "".join(f"<td>{getattr(figures, name)}</td>" for name in _TABLE_FIELDS)
         out.append(f"<tr{' class=total' if total else ''}><td>{_e(label)}</td>{values}</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
