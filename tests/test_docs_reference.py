@@ -214,3 +214,16 @@ def test_each_event_leads_where_the_table_says_on_the_demo_cases(tmp_path: Path)
                 checked.add(type(event).__name__)
     # The demo runs the whole story, so most event types are checked against the code.
     assert len(checked) >= 12, checked
+
+
+def test_the_diagram_draws_every_state_and_every_transition() -> None:
+    svg = gen.lifecycle_svg()
+    for state in case.CaseState:
+        assert f">{state.name}</text>" in svg
+    edges = gen.transitions()
+    assert ("ACCEPTED", "LicenceIssued", "ISSUED") in edges
+    assert ("REVOCATION_PROPOSED", "Revoked", "REVOKED") in edges
+    for source, event, target in edges:
+        assert f"<title>{source} → {target}: {event}</title>" in svg
+    assert svg.count('<path d="M') == len(set(edges)) + 1  # and the arrowhead
+    assert svg in gen.lifecycle_reference()

@@ -302,10 +302,16 @@ def cli_reference() -> str:
 
 
 def lifecycle_reference() -> str:
-    """The transition table of :mod:`creditcommit.case` as two MyST tables."""
-
+    """The transition table of :mod:`creditcommit.case`: a diagram and three MyST tables."""
     states = list(case.CaseState)
     lines = [
+        "### Diagram",
+        "",
+        "Each arrow is an event type that moves a case from one state to another (events",
+        "that keep the state are in the last table). Ends are drawn with a double border.",
+        "",
+        lifecycle_svg(),
+        "",
         "### States",
         "",
         "| state | value | in progress | supervised |",
@@ -338,6 +344,94 @@ def lifecycle_reference() -> str:
         target = _leads_to(event_type, fold, allowed)
         lines.append(f"| `{event_type.__name__}` | {names} | {target} |")
     return "\n".join(lines) + "\n"
+
+
+def transitions() -> list[tuple[str, str, str]]:
+    """``(from state, event type, to state)`` for every event that changes the state."""
+    found: list[tuple[str, str, str]] = []
+    for event_type, (allowed, fold) in case._FOLD.items():
+        target = _leads_to(event_type, fold, allowed)
+        if not allowed or target == "same state":
+            continue
+        to = target.strip("`")
+        for state in case.CaseState:
+            if state in allowed and state.name != to:
+                found.append((state.name, event_type.__name__, to))
+    return found
+
+
+def lifecycle_svg() -> str:
+    """The state diagram as inline SVG: states in columns by their distance from
+    ``SUBMITTED``, an arrow per transition. Drawn from :func:`transitions`."""
+    edges = transitions()
+    names = [state.name for state in case.CaseState]
+    rank = {"SUBMITTED": 0}
+    frontier = ["SUBMITTED"]
+    while frontier:
+        nxt = []
+        for name in frontier:
+            for source, _, target in edges:
+                if source == name and target not in rank:
+                    rank[target] = rank[name] + 1
+                    nxt.append(target)
+        frontier = nxt
+    ends = {name for name in names if not any(edge[0] == name for edge in edges)}
+    for name in ends & set(rank):  # an end goes right of every state that leads to it
+        rank[name] = 1 + max(rank[source] for source, _, target in edges if target == name)
+    columns: dict[int, list[str]] = {}
+    for name in names:
+        columns.setdefault(rank.get(name, max(rank.values()) + 1), []).append(name)
+    box_w, box_h, gap_x, gap_y = 176, 34, 40, 22
+    height = max(len(col) for col in columns.values()) * (box_h + gap_y) + gap_y
+    width = len(columns) * (box_w + gap_x) + gap_x
+    where: dict[str, tuple[float, float]] = {}
+    for column, members in sorted(columns.items()):
+        top = (height - len(members) * (box_h + gap_y) + gap_y) / 2
+        for row, name in enumerate(members):
+            where[name] = (gap_x + column * (box_w + gap_x), top + row * (box_h + gap_y))
+    parts = [
+        f'<svg class="lifecycle" role="img" viewBox="0 0 {width} {height}" '
+        f'width="100%" xmlns="http://www.w3.org/2000/svg">',
+        "<title>creditcommit case lifecycle</title>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#666"/></marker></defs>',
+    ]
+    for source, event, target in sorted(set(edges)):
+        (x1, y1), (x2, y2) = where[source], where[target]
+        if x2 > x1:
+            a, b = (x1 + box_w, y1 + box_h / 2), (x2, y2 + box_h / 2)
+        elif x2 < x1:
+            a, b = (x1, y1 + box_h / 2 + 6), (x2 + box_w, y2 + box_h / 2 + 6)
+        else:
+            a, b = (
+                (x1 + box_w - 20, y1 + (box_h if y2 > y1 else 0)),
+                (
+                    x2 + box_w - 20,
+                    y2 + (0 if y2 > y1 else box_h),
+                ),
+            )
+        bend = 0 if x2 > x1 else 40
+        mx, my = (a[0] + b[0]) / 2 + bend, (a[1] + b[1]) / 2 + bend / 2
+        parts.append(
+            f'<path d="M{a[0]:.0f},{a[1]:.0f} Q{mx:.0f},{my:.0f} {b[0]:.0f},{b[1]:.0f}" '
+            f'fill="none" stroke="#888" stroke-width="1.2" marker-end="url(#arrow)">'
+            f"<title>{source} → {target}: {event}</title></path>"
+        )
+    for name, (x, y) in where.items():
+        double = (
+            f'<rect x="{x - 3}" y="{y - 3}" width="{box_w + 6}" height="{box_h + 6}" rx="9" '
+            'fill="none" stroke="#0072B2"/>'
+            if name in ends
+            else ""
+        )
+        parts.append(
+            f'{double}<rect x="{x}" y="{y}" width="{box_w}" height="{box_h}" rx="7" '
+            f'fill="#eef5fb" stroke="#0072B2"/><text x="{x + box_w / 2}" y="{y + 22}" '
+            f'font-size="13" font-family="monospace" text-anchor="middle">{name}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _leads_to(event_type: type[Any], fold: Any, allowed: frozenset[Any]) -> str:
