@@ -260,6 +260,7 @@ from creditcommit.reasons import (
     ReasonTemplate,
     domain_label,
 )
+from creditcommit.report_html import render_html, report_periods
 from creditcommit.service import (
     CHINA_TIME,
     Approvals,
@@ -504,8 +505,10 @@ __all__ = [
     "record_kind",
     "record_kind_problem",
     "render_csv",
+    "render_html",
     "render_json",
     "render_text",
+    "report_periods",
     "sanitise_detail",
     "statistics",
     "text_problem",

@@ -64,6 +64,7 @@ from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
 from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.ports import PendingMessage
+from creditcommit.report_html import render_html, report_periods
 from creditcommit.service import CHINA_TIME, Approvals, Clock, system_clock
 from creditcommit.supervision import Obligation, ObligationKind
 from creditcommit.testing.scenarios import check_scenarios
@@ -457,6 +458,19 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             draws=service.draws(),
         )
         dead = len(service.store.outbox(delivered=False, dead=True))
+        if args.format == "html":
+            parts = [
+                statistics(
+                    service.cases(),
+                    start=start,
+                    end=end,
+                    catalog=service.catalog(),
+                    calendar=service.calendar(),
+                )
+                for start, end in report_periods(args.start, args.end)
+            ]
+            out.write(render_html(report, parts, lang=args.lang))
+            return 0
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
@@ -1284,9 +1298,10 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     )
     report.add_argument(
         "--format",
-        choices=("text", "json", "csv"),
+        choices=("text", "json", "csv", "html"),
         default="text",
-        help="text tables (default), JSON, or CSV (UTF-8 with a BOM, for Excel)",
+        help="text tables (default), JSON, CSV (UTF-8 with a BOM, for Excel), or HTML (one "
+        "self-contained page with charts)",
     )
     report.add_argument(
         "--no-bom",
