@@ -150,7 +150,7 @@ def mark_delivered(schema: str) -> None:
     shell(
         schema,
         "UPDATE outbox SET delivered_at = '2026-05-06T09:30:00+08:00' "
-        "WHERE key = 'case-2/publish'",
+        "WHERE key = 'case-2/publish'",  # as by hand
     )
 
 
@@ -258,7 +258,9 @@ def test_a_log_copied_from_sqlite_verifies_with_the_same_key(
             table: con.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
             for table in tables
         }
-        lite_macs = con.execute("SELECT key, mac, delivered_mac FROM outbox ORDER BY seq").fetchall()
+        lite_macs = con.execute(
+            "SELECT key, mac, delivered_mac FROM outbox ORDER BY seq"
+        ).fetchall()
     with psycopg.connect(dsn(), options=f"-c search_path={schema}") as conn:
         pg_events = conn.execute(
             "SELECT position, stream, version, type, payload, recorded_at, previous_digest, "

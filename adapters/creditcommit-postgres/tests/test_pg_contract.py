@@ -15,9 +15,10 @@ from pg_support import dsn, scratch_schema, shell, with_query
 class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
     def store(self) -> Iterator[EventStore]:
-        with scratch_schema() as schema, PostgresEventStore.from_url(
-            with_query(dsn(), schema=schema)
-        ) as store:
+        with (
+            scratch_schema() as schema,
+            PostgresEventStore.from_url(with_query(dsn(), schema=schema)) as store,
+        ):
             yield store
 
     def reopen(self, store: EventStore) -> EventStore:

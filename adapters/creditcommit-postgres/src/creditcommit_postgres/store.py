@@ -60,8 +60,8 @@ from creditcommit.builtin.sqlite_store import (
     _outbox_body,
     _pending,
     _positive,
-    _Prepared,
     _prepare,
+    _Prepared,
     _same,
     _sha256,
 )
@@ -448,7 +448,9 @@ class PostgresEventStore:
         with self._write() as conn:
             # Held until commit: a second server waits here, then finds the schema current.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_id(self.schema),))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
             version = self._version(conn)
             if version > SCHEMA_VERSION:
                 raise UnsupportedSchema(self._name, version, SCHEMA_VERSION)
@@ -542,13 +544,11 @@ class PostgresEventStore:
         conn.execute("UPDATE events SET mac = NULL")
         if self._key is None:
             return
-        rows = conn.execute(
-            f"SELECT seq, {_SIGNED_OUTBOX}, delivered_at FROM outbox"
-        ).fetchall()
+        rows = conn.execute(f"SELECT seq, {_SIGNED_OUTBOX}, delivered_at FROM outbox").fetchall()
         with conn.cursor() as cur:
             cur.executemany(
                 "UPDATE outbox SET mac = %s, delivered_mac = %s WHERE seq = %s",
-                [self._outbox_macs(row[1:-1], row[-1]) + (row[0],) for row in rows],
+                [(*self._outbox_macs(row[1:-1], row[-1]), row[0]) for row in rows],
             )
             cur.executemany(
                 "UPDATE events SET mac = %s WHERE position = %s",
@@ -597,7 +597,12 @@ class PostgresEventStore:
             if idempotency_key is not None:
                 self._check_key(conn, idempotency_key)
             return self._append_in(
-                conn, stream, prepared, expected_version, idempotency_key, position, previous
+                conn,
+                (position, previous),
+                stream,
+                prepared,
+                expected_version=expected_version,
+                idempotency_key=idempotency_key,
             )
 
     def create_numbered(
@@ -636,12 +641,15 @@ class PostgresEventStore:
                     break
                 number += 1
             if number != taken:
-                conn.execute(
-                    "UPDATE counters SET value = %s WHERE name = %s", (number, counter)
-                )
+                conn.execute("UPDATE counters SET value = %s WHERE name = %s", (number, counter))
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
             return self._append_in(
-                conn, new.stream, prepared, 0, idempotency_key, position, previous
+                conn,
+                (position, previous),
+                new.stream,
+                prepared,
+                expected_version=0,
+                idempotency_key=idempotency_key,
             )
 
     @staticmethod
@@ -655,14 +663,16 @@ class PostgresEventStore:
     def _append_in(
         self,
         conn: Connection,
+        head: tuple[int, str],
         stream: str,
         prepared: _Prepared,
+        *,
         expected_version: int,
         idempotency_key: str | None,
-        position: int,
-        previous: str,
     ) -> tuple[StoredEvent, ...]:
+        """Append under the chain head ``head`` (the last position and digest)."""
         at, bodies, messages, meta_items = prepared
+        position, previous = head
         row = conn.execute("SELECT version FROM streams WHERE stream = %s", (stream,)).fetchone()
         actual = 0 if row is None else int(row[0])
         if actual != expected_version:
@@ -765,8 +775,7 @@ class PostgresEventStore:
         """The events of ``stream`` in version order (empty for an unknown stream)."""
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = %s "
-                "ORDER BY version",
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream = %s ORDER BY version",
                 (stream,),
             ).fetchall()
         return tuple(_event(row) for row in rows)
@@ -797,9 +806,7 @@ class PostgresEventStore:
         query += " ORDER BY s.seq, m.name"
         found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
         with self._connection() as conn:
-            for stream, version, created, updated, name, value in conn.execute(
-                query, params
-            ):
+            for stream, version, created, updated, name, value in conn.execute(query, params):
                 entry = found.setdefault(stream, (version, created, updated, {}))
                 if name is not None:
                     entry[3][name] = value
@@ -1005,9 +1012,7 @@ class PostgresEventStore:
         versions: dict[str, int] = {}
         with conn.cursor(name="creditcommit_verify") as cur:
             cur.itersize = 2000
-            cur.execute(
-                f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position"
-            )
+            cur.execute(f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position")
             for row in cur:
                 checked += 1
                 event, problem = _checked(row[:-1], previous, checked, versions)
@@ -1167,8 +1172,7 @@ class PostgresEventStore:
         self, conn: Connection, checked: int, heads: Mapping[str, StoredEvent]
     ) -> VerifyReport:
         rows = conn.execute(
-            f"SELECT {_SIGNED_OUTBOX}, delivered_at, mac, delivered_mac "
-            "FROM outbox ORDER BY seq"
+            f"SELECT {_SIGNED_OUTBOX}, delivered_at, mac, delivered_mac FROM outbox ORDER BY seq"
         ).fetchall()
         for row in rows:
             key, stream, position = row[0], row[6], row[7]
