@@ -95,9 +95,7 @@ class EffectsChannel:
 
     def __init__(self, conninfo: str, schema: str, worker: int) -> None:
         self.worker = worker
-        self._conn = psycopg.connect(
-            conninfo, autocommit=True, options=f"-c search_path={schema}"
-        )
+        self._conn = psycopg.connect(conninfo, autocommit=True, options=f"-c search_path={schema}")
 
     def publish(self, message: OutboxMessage) -> None:
         self._conn.execute(

@@ -40,9 +40,7 @@ def run(target: Callable[..., None], argsets: list[tuple[Any, ...]]) -> list[Any
     all released together at a barrier; the one report each puts, in arrival order."""
     barrier = CONTEXT.Barrier(len(argsets))
     results = CONTEXT.Queue()
-    children = [
-        CONTEXT.Process(target=target, args=(*args, barrier, results)) for args in argsets
-    ]
+    children = [CONTEXT.Process(target=target, args=(*args, barrier, results)) for args in argsets]
     for child in children:
         child.start()
     try:

@@ -24,7 +24,15 @@ from creditcommit_postgres import (
     redact,
 )
 from creditcommit_postgres import plugin as postgres_plugin
-from pg_support import dsn, scratch_schema, shell, with_query
+from pg_support import (
+    DSN_ENV,
+    REQUIRE_ENV,
+    dsn,
+    require_server,
+    scratch_schema,
+    shell,
+    with_query,
+)
 
 
 @pytest.fixture
@@ -232,3 +240,32 @@ def test_a_lost_connection_is_store_unavailable_then_recovers(schema: str) -> No
         # The pool replaces the connection: the next call works.
         store.append("case-2", events("A"), expected_version=0, recorded_at=AT)
         assert [s.stream for s in store.streams()] == ["case-1", "case-2"]
+
+
+# --- the test server -------------------------------------------------------------------------
+
+
+def test_without_a_server_the_tests_skip_unless_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DSN_ENV, "postgresql://postgres@127.0.0.1:1/test")
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match=f"set {REQUIRE_ENV}=1 to fail instead"):
+        require_server()
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{REQUIRE_ENV}=1 requires it"):
+        require_server()
+
+
+# --- values PostgreSQL cannot hold -------------------------------------------------------------
+
+
+def test_text_with_a_nul_character_is_a_value_error_and_writes_nothing(schema: str) -> None:
+    with PostgresEventStore(dsn(), schema=schema) as store:
+        with pytest.raises(ValueError, match="NUL") as caught:
+            store.append("case\x00", events("A"), expected_version=0, recorded_at=AT)
+        assert not isinstance(caught.value, psycopg.Error)
+        with pytest.raises(ValueError, match="NUL"):
+            store.append(
+                "case-1", events("A"), expected_version=0, recorded_at=AT, meta={"a": "b\x00"}
+            )
+        assert store.streams() == ()
+        assert store.events() == ()
