@@ -269,3 +269,27 @@ def test_text_with_a_nul_character_is_a_value_error_and_writes_nothing(schema: s
             )
         assert store.streams() == ()
         assert store.events() == ()
+
+
+def test_a_new_version_is_applied_once_on_start_up(
+    schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditcommit_postgres import store as module
+
+    with PostgresEventStore(dsn(), schema=schema) as store:
+        store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+    # A later release adds version 2; ADD COLUMN fails if it runs twice.
+    step = ("ALTER TABLE outbox ADD COLUMN note text",)
+    monkeypatch.setattr(module, "MIGRATIONS", (*module.MIGRATIONS, step))
+    monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+
+    def start(_: int) -> int:
+        with PostgresEventStore(dsn(), schema=schema) as opened:
+            return len(opened.read("case-1"))
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(start, range(6))) == [1] * 6
+    with psycopg.connect(dsn(), options=f"-c search_path={schema}") as conn:
+        versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
+        conn.execute("SELECT note FROM outbox")
+    assert versions == [(n,) for n in range(1, SCHEMA_VERSION + 2)]
