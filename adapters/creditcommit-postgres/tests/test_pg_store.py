@@ -24,6 +24,7 @@ from creditcommit_postgres import (
     redact,
 )
 from creditcommit_postgres import plugin as postgres_plugin
+from creditcommit_postgres import store as store_module
 from pg_support import (
     DSN_ENV,
     REQUIRE_ENV,
@@ -274,14 +275,12 @@ def test_text_with_a_nul_character_is_a_value_error_and_writes_nothing(schema: s
 def test_a_new_version_is_applied_once_on_start_up(
     schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from creditcommit_postgres import store as module
-
     with PostgresEventStore(dsn(), schema=schema) as store:
         store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
     # A later release adds version 2; ADD COLUMN fails if it runs twice.
     step = ("ALTER TABLE outbox ADD COLUMN note text",)
-    monkeypatch.setattr(module, "MIGRATIONS", (*module.MIGRATIONS, step))
-    monkeypatch.setattr(module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, step))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
 
     def start(_: int) -> int:
         with PostgresEventStore(dsn(), schema=schema) as opened:
@@ -293,3 +292,15 @@ def test_a_new_version_is_applied_once_on_start_up(
         versions = conn.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
         conn.execute("SELECT note FROM outbox")
     assert versions == [(n,) for n in range(1, SCHEMA_VERSION + 2)]
+
+
+def test_url_of_a_store_opened_from_key_value_conninfo(schema: str) -> None:
+    params = psycopg.conninfo.conninfo_to_dict(dsn())
+    conninfo = psycopg.conninfo.make_conninfo("", **params)
+    assert not conninfo.startswith("postgres")
+    with PostgresEventStore(conninfo, schema=schema, pool_size=2, timeout=5) as store:
+        store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+        parsed = StoreURL.parse(store.url)
+        assert (parsed.schema, parsed.pool_size, parsed.timeout) == (schema, 2, 5.0)
+        with PostgresEventStore.from_url(store.url) as again:
+            assert again.read("case-1") == store.read("case-1")

@@ -167,9 +167,8 @@ class StoreURL:
             raise ValueError(
                 f"PostgreSQL URL {shown!r}: pool_size must be at least 1 and timeout positive"
             )
-        conninfo = urllib.parse.urlunsplit(
-            ("postgresql", split.netloc, split.path, urllib.parse.urlencode(rest), "")
-        )
+        query = urllib.parse.urlencode(rest)
+        conninfo = f"postgresql://{split.netloc}{split.path}" + (f"?{query}" if query else "")
         try:
             psycopg.conninfo.conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
@@ -325,6 +324,8 @@ class PostgresEventStore:
         _positive(pool_size, "pool_size")
         self.conninfo = conninfo
         self.schema = schema
+        self.pool_size = pool_size
+        self.timeout = timeout
         self._name = f"{redact(conninfo)} (schema {schema})"
         if key is None:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
@@ -375,11 +376,23 @@ class PostgresEventStore:
 
     @property
     def url(self) -> str:
-        """A URL that opens this store's data again (with the password, if there is one)."""
-        split = urllib.parse.urlsplit(self.conninfo)
-        query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
-        query.append(("schema", self.schema))
-        return urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query)))
+        """A store URL that opens this store's data again with the same settings (with the
+        password, if there is one: do not log it, :func:`redact` it)."""
+        ours = [("schema", self.schema)]
+        if self.pool_size != DEFAULT_POOL_SIZE:
+            ours.append(("pool_size", str(self.pool_size)))
+        if self.timeout != DEFAULT_TIMEOUT:
+            ours.append(("timeout", str(self.timeout)))
+        if self.conninfo.partition(":")[0].lower() in SCHEMES:
+            split = urllib.parse.urlsplit(self.conninfo)
+            query = urllib.parse.parse_qsl(split.query, keep_blank_values=True) + ours
+            return urllib.parse.urlunsplit(
+                split._replace(scheme="postgresql", query=urllib.parse.urlencode(query))
+            )
+        # A key/value conninfo: libpq takes every parameter in a URL's query too.
+        params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
+        pairs = [(name, str(value)) for name, value in params.items() if value is not None]
+        return "postgresql://?" + urllib.parse.urlencode(pairs + ours)
 
     @property
     def keyed(self) -> bool:
