@@ -58,7 +58,9 @@ def with_query(url: str, **params: str) -> str:
     """``url`` with ``params`` added to its query string."""
     split = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qsl(split.query, keep_blank_values=True) + list(params.items())
-    return urllib.parse.urlunsplit(split._replace(query=urllib.parse.urlencode(query)))
+    return urllib.parse.urlunsplit(
+        split._replace(query=urllib.parse.urlencode(query, quote_via=urllib.parse.quote))
+    )
 
 
 @contextlib.contextmanager

@@ -56,6 +56,10 @@ def test_the_url_gives_schema_pool_and_timeout_and_leaves_the_rest_to_libpq() ->
         pool_size=8,
         timeout=2.5,
     )
+    # As libpq reads a query: %XX escapes, and a plus is a plus (not a space).
+    assert StoreURL.parse(
+        "postgresql://db/x?options=-c%20work_mem%3D64MB&application_name=a+b&schema=s"
+    ).conninfo == ("postgresql://db/x?options=-c%20work_mem%3D64MB&application_name=a%2Bb")
     assert StoreURL.parse("postgresql://db/cases") == StoreURL(
         conninfo="postgresql://db/cases",
         schema=DEFAULT_SCHEMA,
@@ -304,3 +308,20 @@ def test_url_of_a_store_opened_from_key_value_conninfo(schema: str) -> None:
         assert (parsed.schema, parsed.pool_size, parsed.timeout) == (schema, 2, 5.0)
         with PostgresEventStore.from_url(store.url) as again:
             assert again.read("case-1") == store.read("case-1")
+
+
+def test_libpq_settings_in_the_url_are_kept(schema: str) -> None:
+    target = with_query(
+        dsn(),
+        schema=schema,
+        application_name="yangzhou-approvals",
+        options="-c statement_timeout=4321",
+        connect_timeout="7",
+    )
+    with PostgresEventStore.from_url(target) as store, store._pool.connection() as conn:
+        settings = conn.execute(
+            "SELECT current_setting('application_name'), current_setting('statement_timeout'), "
+            "current_setting('search_path'), current_setting('lock_timeout')"
+        ).fetchone()
+        assert conn.info.get_parameters().get("connect_timeout") == "7"
+    assert settings == ("yangzhou-approvals", "4321ms", schema, "30s")

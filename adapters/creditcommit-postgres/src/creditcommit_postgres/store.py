@@ -142,7 +142,7 @@ class StoreURL:
             raise ValueError(f"PostgreSQL URL {shown!r} has a fragment; none is supported")
         ours: dict[str, str] = {}
         rest: list[tuple[str, str]] = []
-        for name, value in urllib.parse.parse_qsl(split.query, keep_blank_values=True):
+        for name, value in _decode(split.query):
             if name in ("schema", "pool_size", "timeout"):
                 if name in ours:
                     raise ValueError(f"PostgreSQL URL {shown!r} gives {name} twice")
@@ -167,13 +167,23 @@ class StoreURL:
             raise ValueError(
                 f"PostgreSQL URL {shown!r}: pool_size must be at least 1 and timeout positive"
             )
-        query = urllib.parse.urlencode(rest)
+        query = _encode(rest)
         conninfo = f"postgresql://{split.netloc}{split.path}" + (f"?{query}" if query else "")
         try:
             psycopg.conninfo.conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
             raise ValueError(f"PostgreSQL URL {shown!r} is not valid: {exc}") from None
         return cls(conninfo=conninfo, schema=schema, pool_size=pool_size, timeout=timeout)
+
+
+def _decode(query: str) -> list[tuple[str, str]]:
+    """A URL query's pairs as libpq reads them: ``%XX`` escapes decoded, ``+`` kept."""
+    return urllib.parse.parse_qsl(query.replace("+", "%2B"), keep_blank_values=True)
+
+
+def _encode(pairs: Sequence[tuple[str, str]]) -> str:
+    """A URL query libpq reads back as ``pairs`` (a space is ``%20``: libpq has no ``+``)."""
+    return urllib.parse.urlencode(pairs, quote_via=urllib.parse.quote)
 
 
 def redact(url: str) -> str:
@@ -330,15 +340,19 @@ class PostgresEventStore:
         if key is None:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
         self._key = key.encode("utf-8") if isinstance(key, str) else key
-        options = f"-c search_path={schema} -c lock_timeout={round(timeout * 1000)}"
+        # Settings the conninfo gives itself win; ``options`` are added to, not replaced.
+        given = psycopg.conninfo.conninfo_to_dict(conninfo)
+        ours = f"-c search_path={schema} -c lock_timeout={round(timeout * 1000)}"
+        settings: dict[str, Any] = {
+            "application_name": "creditcommit",
+            "connect_timeout": max(1, round(timeout)),
+        }
+        settings = {name: value for name, value in settings.items() if not given.get(name)}
+        extra = str(given.get("options") or "")
+        settings["options"] = f"{extra} {ours}" if extra else ours
         self._pool: ConnectionPool[Connection] = ConnectionPool(
             conninfo,
-            kwargs={
-                "autocommit": True,
-                "options": options,
-                "application_name": "creditcommit",
-                "connect_timeout": max(1, round(timeout)),
-            },
+            kwargs={"autocommit": True, **settings},
             min_size=1,
             max_size=pool_size,
             timeout=timeout,
@@ -385,14 +399,14 @@ class PostgresEventStore:
             ours.append(("timeout", str(self.timeout)))
         if self.conninfo.partition(":")[0].lower() in SCHEMES:
             split = urllib.parse.urlsplit(self.conninfo)
-            query = urllib.parse.parse_qsl(split.query, keep_blank_values=True) + ours
+            query = _decode(split.query) + ours
             return urllib.parse.urlunsplit(
-                split._replace(scheme="postgresql", query=urllib.parse.urlencode(query))
+                split._replace(scheme="postgresql", query=_encode(query))
             )
         # A key/value conninfo: libpq takes every parameter in a URL's query too.
         params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
         pairs = [(name, str(value)) for name, value in params.items() if value is not None]
-        return "postgresql://?" + urllib.parse.urlencode(pairs + ours)
+        return "postgresql://?" + _encode(pairs + ours)
 
     @property
     def keyed(self) -> bool:
