@@ -28,6 +28,7 @@ from creditcommit_postgres import store as store_module
 from pg_support import (
     DSN_ENV,
     REQUIRE_ENV,
+    drop_schema,
     dsn,
     require_server,
     scratch_schema,
@@ -325,3 +326,38 @@ def test_libpq_settings_in_the_url_are_kept(schema: str) -> None:
         ).fetchone()
         assert conn.info.get_parameters().get("connect_timeout") == "7"
     assert settings == ("yangzhou-approvals", "4321ms", schema, "30s")
+
+
+def test_tables_dropped_under_a_running_store_is_store_unavailable(schema: str) -> None:
+    with PostgresEventStore(dsn(), schema=schema) as store:
+        store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+        drop_schema(dsn(), schema)
+        with pytest.raises(StoreUnavailable, match="does not exist"):
+            store.append("case-2", events("A"), expected_version=0, recorded_at=AT)
+        with pytest.raises(StoreUnavailable, match="does not exist"):
+            store.read("case-1")
+
+
+def test_a_bad_conninfo_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="not valid") as caught:
+        PostgresEventStore("host=db password=s3cret no_such_option=1", schema="cc")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ValueError, match="timeout must be positive"):
+        PostgresEventStore(dsn(), schema="cc", timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "shown"),
+    [
+        ("postgresql://cc:s3cret@db/x", "postgresql://cc:***@db/x"),
+        (
+            "postgresql://cc@db/x?password=s3cret&sslmode=require",
+            "postgresql://cc@db/x?password=***&sslmode=require",
+        ),
+        ("host=db password=s3cret dbname=x", "host=db password=*** dbname=x"),
+        ("host=db password = 'se cret' dbname=x", "host=db password = *** dbname=x"),
+        ("host=db dbname=x", "host=db dbname=x"),
+    ],
+)
+def test_redact_hides_every_spelling_of_a_password(conninfo: str, shown: str) -> None:
+    assert redact(conninfo) == shown

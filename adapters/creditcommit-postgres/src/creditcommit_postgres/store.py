@@ -186,14 +186,21 @@ def _encode(pairs: Sequence[tuple[str, str]]) -> str:
     return urllib.parse.urlencode(pairs, quote_via=urllib.parse.quote)
 
 
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*")
+
+
 def redact(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: for messages and logs."""
+    """``url`` (or a key/value conninfo) with its password, if any, replaced by ``***``: for
+    messages and logs."""
+    if url.partition(":")[0].lower() not in SCHEMES:
+        return _KV_PASSWORD.sub(r"\1***", url)
     split = urllib.parse.urlsplit(url)
-    if split.password is None:
-        return url
-    user, _, host = split.netloc.rpartition("@")
-    name = user.partition(":")[0]
-    return urllib.parse.urlunsplit(split._replace(netloc=f"{name}:***@{host}"))
+    if split.password is not None:
+        user, _, host = split.netloc.rpartition("@")
+        split = split._replace(netloc=f"{user.partition(':')[0]}:***@{host}")
+    split = split._replace(query=_QUERY_PASSWORD.sub(r"\1***", split.query))
+    return urllib.parse.urlunsplit(split)
 
 
 # --- the schema ------------------------------------------------------------------------------
@@ -332,6 +339,8 @@ class PostgresEventStore:
         if not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"schema {schema!r} is not a plain lower-case name")
         _positive(pool_size, "pool_size")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be positive (seconds), got {timeout}")
         self.conninfo = conninfo
         self.schema = schema
         self.pool_size = pool_size
@@ -341,7 +350,12 @@ class PostgresEventStore:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
         self._key = key.encode("utf-8") if isinstance(key, str) else key
         # Settings the conninfo gives itself win; ``options`` are added to, not replaced.
-        given = psycopg.conninfo.conninfo_to_dict(conninfo)
+        try:
+            given = psycopg.conninfo.conninfo_to_dict(conninfo)
+        except psycopg.Error as exc:
+            raise ValueError(
+                f"the connection string {redact(conninfo)!r} is not valid: {_words(exc)}"
+            ) from None
         ours = f"-c search_path={schema} -c lock_timeout={round(timeout * 1000)}"
         settings: dict[str, Any] = {
             "application_name": "creditcommit",
@@ -432,11 +446,21 @@ class PostgresEventStore:
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
-        """A lost connection, a pool timeout or a lock timeout: StoreUnavailable; a value
-        PostgreSQL cannot hold (text with a NUL character, say): ValueError."""
+        """A lost connection, a pool timeout, a lock timeout, missing tables or rights:
+        StoreUnavailable; a value PostgreSQL cannot hold (text with a NUL character, say):
+        ValueError."""
         try:
             yield
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise StoreUnavailable(self._name, _words(exc)) from exc
+        except (
+            psycopg.errors.UndefinedTable,
+            psycopg.errors.InvalidSchemaName,
+            psycopg.errors.InsufficientPrivilege,
+            psycopg.errors.ReadOnlySqlTransaction,
+        ) as exc:
+            # The tables were dropped, the role lost its rights, a standby after a failover:
+            # not a bug in a statement, and nothing was written.
             raise StoreUnavailable(self._name, _words(exc)) from exc
         except psycopg.DataError as exc:
             raise ValueError(
