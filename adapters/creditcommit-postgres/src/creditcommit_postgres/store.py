@@ -5,8 +5,8 @@ and a connection pool, with the semantics of the built-in SQLite store
 (:class:`~creditcommit.builtin.sqlite_store.SQLiteEventStore`) and the same contract suite:
 optimistic concurrency, the outbox written in the append's transaction, per-counter numbering
 without retries, leases, dead letters, and the same anchored hash chain (the same digests,
-the same HMAC checkpoints keyed from ``CREDITCOMMIT_LOG_KEY``), so a log copied from one
-store to the other verifies with the same key.
+the same HMAC checkpoints keyed from ``CREDITCOMMIT_LOG_KEY``): the same history written to
+either store has the same digests, checkpoints and MACs.
 
 Many application servers and delivery workers may use one database at once:
 
