@@ -4,6 +4,11 @@
 ``postgresql://postgres@127.0.0.1:5432/test``). Without a reachable server the tests are
 skipped, saying how to enable them — unless ``CREDITCOMMIT_REQUIRE_POSTGRES=1``, then they
 fail. Each test gets its own schema with a random name, dropped at the end.
+
+Importing it also loads the Hypothesis profile ``HYPOTHESIS_PROFILE`` (``dev`` by default,
+or ``ci``), defined as in the core's tests: every test module here imports it, and this
+directory has no ``conftest.py`` (a second module of that name would clash with the core's
+when mypy checks both).
 """
 
 from __future__ import annotations
@@ -17,11 +22,22 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from psycopg import sql
 
 DSN_ENV = "CREDITCOMMIT_TEST_POSTGRES_DSN"
 REQUIRE_ENV = "CREDITCOMMIT_REQUIRE_POSTGRES"
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+settings.register_profile("dev", max_examples=100)
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def dsn() -> str:
