@@ -314,3 +314,14 @@ def test_any_honest_history_verifies(steps: list[tuple[int, int, bool]]) -> None
         report = store.verify()
         assert report.ok, report
         assert report.anchored
+
+
+def test_an_event_written_without_the_key_says_so(schema: str) -> None:
+    with unkeyed(schema) as store:
+        store.append("case-1", events("More"), expected_version=2, recorded_at=AT)
+    with keyed(schema) as store:
+        report = store.verify()
+    assert report.first_bad is not None
+    assert report.first_bad.position == 7
+    assert "it has no signature" in str(report.problem)
+    assert LOG_KEY_ENV in str(report.problem)

@@ -1081,10 +1081,13 @@ class PostgresEventStore:
                     and signed
                     and not _same(row[-1], _mac(self._key, "event", event.digest))
                 ):
-                    problem = (
-                        "the event is not signed with the key: it was forged (inserted or "
-                        "appended behind the store's back), or the chain was recomputed from "
-                        "here"
+                    problem = "the event is not signed with the key: " + (
+                        "it has no signature — written by a process without the key (set "
+                        f"{LOG_KEY_ENV} for every process that writes the store) or forged "
+                        "behind the store's back"
+                        if row[-1] is None
+                        else "it was forged (inserted or appended behind the store's back), "
+                        "or the chain was recomputed from here"
                     )
                 if problem is not None:
                     return VerifyReport(
@@ -1249,22 +1252,19 @@ class PostgresEventStore:
             if self._key is None:
                 continue
             macs = self._outbox_macs(row[:8], delivered)
-            event = self._event_at(conn, position)
+            problem = None
             if not _same(mac, macs[0]):
-                return VerifyReport(
-                    events=checked,
-                    first_bad=event,
-                    problem=f"{where} was changed or added: its MAC does not match",
-                    stream=stream,
+                problem = f"{where} was changed or added: its MAC does not match"
+            elif delivered is not None and not _same(delivered_mac, macs[1]):
+                problem = (
+                    f"{where} is marked delivered at {delivered}, but the store never "
+                    "recorded that delivery (its acknowledgement MAC does not match)"
                 )
-            if delivered is not None and not _same(delivered_mac, macs[1]):
+            if problem is not None:
                 return VerifyReport(
                     events=checked,
-                    first_bad=event,
-                    problem=(
-                        f"{where} is marked delivered at {delivered}, but the store never "
-                        "recorded that delivery (its acknowledgement MAC does not match)"
-                    ),
+                    first_bad=self._event_at(conn, position),
+                    problem=problem,
                     stream=stream,
                 )
         return VerifyReport(events=checked)
