@@ -14,6 +14,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 DOCS_STAMP := $(VENV)/.installed-docs
 # Tests run on every core (pytest-xdist); override with `make test JOBS=1`.
 JOBS ?= auto
+# The adapter distributions (adapters/*/) are installed and tested with the core.
+ADAPTERS := $(sort $(dir $(wildcard adapters/*/pyproject.toml)))
+ADAPTER_INSTALL := $(foreach a,$(ADAPTERS),-e $(a:/=))
 
 .PHONY: demo test test-slow docs lint typecheck unit clean help
 
@@ -28,12 +31,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+$(RUN_STAMP): $(BIN)/python pyproject.toml $(wildcard adapters/*/pyproject.toml)
+	$(BIN)/python -m pip install --quiet -e . $(ADAPTER_INSTALL)
 	@touch $@
 
-$(DEV_STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(DEV_STAMP): $(BIN)/python pyproject.toml $(wildcard adapters/*/pyproject.toml)
+	$(BIN)/python -m pip install --quiet -e '.[dev]' $(ADAPTER_INSTALL)
 	@touch $@ $(RUN_STAMP)
 
 $(DOCS_STAMP): $(BIN)/python pyproject.toml

@@ -107,11 +107,15 @@ CREDIT_FAULTS = {
 }
 
 
+def no_wait(seconds: float) -> None:
+    """Retries without waiting (the tests do not sleep)."""
+
+
 @pytest.fixture
 def impatient(fake_upstream: FakeUpstream) -> Iterator[Upstream]:
     """The fake behind a mock transport, with a short timeout and retries without waiting."""
     client = httpx.Client(base_url="http://fake.invalid", transport=fake_upstream.transport())
-    yield Upstream(client, timeout=0.2, deadline=1, retry=RetryPolicy(retries=1), sleep=float)
+    yield Upstream(client, timeout=0.2, deadline=1, retry=RetryPolicy(retries=1), sleep=no_wait)
     client.close()
 
 
@@ -127,7 +131,7 @@ class TestHttpCreditSourceFaults(CreditSourceFailureContract):
             fake_upstream.fail(CREDIT_FAULTS[fault], prefix="/credit/")
             # A new source and upstream each time: no circuit breaker carried over.
             return HttpCreditSource(
-                Upstream(impatient.client, timeout=0.2, deadline=1, sleep=float)
+                Upstream(impatient.client, timeout=0.2, deadline=1, sleep=no_wait)
             )
 
         return make
