@@ -327,7 +327,7 @@ def _supervision(say: _Narrator, service: Approvals, clock: ManualClock, where: 
     service.tick()
     case = service.case(HOTEL_CASE)
     proposal = _last(case, RevocationProposed)
-    basis_zh = "；".join(escape(str(ref)) for ref in proposal.legal_basis)
+    basis_zh = "；".join(escape(ref.zh) for ref in proposal.legal_basis)
     basis = "; ".join(escape(str(ref)) for ref in proposal.legal_basis)
     say(
         f"   {clock.now.date()} 定时任务：逾期未整改 → 拟撤销行政许可（依据：{basis_zh}）；"

@@ -322,7 +322,7 @@ def cmd_case_show(args: argparse.Namespace, out: TextIO) -> int:
                 code = escape(reason.code)
                 out.write(_say(lang, f"         · {text}\n", f"         · [{code}] {text}\n"))
                 for ref in reason.references:
-                    basis = escape(str(ref))
+                    basis = escape(ref.zh if lang == "zh" else str(ref))
                     out.write(
                         _say(lang, f"           依据：{basis}\n", f"           Basis: {basis}\n")
                     )
@@ -735,7 +735,7 @@ def _write_case(out: TextIO, case: Case, owed: Sequence[Obligation], lang: Langu
             text, code = escape(reason.text(lang)), escape(reason.code)
             out.write(_say(lang, f"  {number}. {text}\n", f"  {number}. [{code}] {text}\n"))
             for ref in reason.references:
-                basis = escape(str(ref))
+                basis = escape(ref.zh if lang == "zh" else str(ref))
                 out.write(_say(lang, f"     依据：{basis}\n", f"     Basis: {basis}\n"))
     if plan is not None:
         out.write(_say(lang, "  材料：\n", "  Materials:\n"))
@@ -1206,7 +1206,7 @@ def _write_decision(out: TextIO, decision: Decision, plan: MaterialPlan, lang: L
     for number, reason in enumerate(decision.reasons, 1):
         out.write(f"{number}. {escape(reason.text(lang))}\n")
         for ref in reason.references:
-            basis = escape(str(ref))
+            basis = escape(ref.zh if lang == "zh" else str(ref))
             out.write(_say(lang, f"   依据：{basis}\n", f"   Basis: {basis}\n"))
     for line in plan.lines:
         code, name = escape(line.code), escape(line.name)

@@ -27,7 +27,6 @@ import html
 import importlib.resources
 import json
 import os
-import re
 import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -988,13 +987,6 @@ _ZH_DIGITS = "〇一二三四五六七八九"
 
 
 # A document number (文号) such as 国办发〔2020〕42号 is cited as it is, not as a title.
-_DOCUMENT_NUMBER = re.compile(r".*〔\d{4}〕\d+号")
-# A trailing note in full-width brackets — an order number, a revision, 示例 — stands after
-# the title marks: 《信用修复管理办法》（国家发展改革委令第36号）; but （试行） and （暂行） belong
-# to the title itself: 《…管理办法（试行）》.
-_TITLE_PART = re.compile(r"^((?:.+?)(?:（(?:试行|暂行)）)?)((?:（[^（）]*）)*)$")
-
-
 def cite(reference: LegalReference, lang: Language = "zh") -> str:
     """A legal reference as an official document cites it.
 
@@ -1003,13 +995,7 @@ def cite(reference: LegalReference, lang: Language = "zh") -> str:
     brackets stays outside the marks, a document number (国办发〔2020〕42号) gets none, and a
     name already in marks is left alone. In English, ``str(reference)``.
     """
-    if lang != "zh":
-        return str(reference)
-    name = reference.instrument
-    if not (name.startswith("《") or _DOCUMENT_NUMBER.fullmatch(name)):
-        match = _TITLE_PART.match(name)
-        name = f"《{match[1]}》{match[2]}" if match else f"《{name}》"
-    return name + (reference.article or "")
+    return reference.zh if lang == "zh" else str(reference)
 
 
 def _date_text(day: dt.date, lang: Language) -> str:

@@ -295,5 +295,8 @@ class Decision:
             )
         for number, reason in enumerate(self.reasons, 1):
             lines.append(f"{number}. {reason.text(lang)}")
-            lines.extend(f"   {basis}: {ref}" for ref in reason.references)
+            if lang == "zh":  # law names in 《》, as Chinese text writes them
+                lines.extend(f"   {basis}：{ref.zh}" for ref in reason.references)
+            else:
+                lines.extend(f"   {basis}: {ref}" for ref in reason.references)
         return "\n".join(lines)

@@ -37,8 +37,9 @@ __all__ = [
 T = TypeVar("T")
 
 
-# "title（国办发〔2020〕42号）" or "title（国家发展改革委令第36号）": a title and its number.
-_NUMBERED = re.compile(r"(.+?)（([^（）]*(?:〔\d{4}〕\d+号|令第\d+号))）")
+# A title and what follows it in full-width brackets: "title（国办发〔2020〕42号）",
+# "title（示例）"; （试行） and （暂行） are part of the title.
+_TITLE_PART = re.compile(r"((?:.+?)(?:（(?:试行|暂行)）)?)((?:（[^（）]*）)*)")
 _NUMBER_ONLY = re.compile(r"[^（）《》]*(?:〔\d{4}〕\d+号|令第\d+号)")
 
 
@@ -73,16 +74,13 @@ class LegalReference:
         >>> LegalReference("发改办财金〔2018〕424号").zh
         '发改办财金〔2018〕424号'
         """
-        if _NUMBER_ONLY.fullmatch(self.instrument):
-            text = self.instrument
-        else:
-            found = _NUMBERED.fullmatch(self.instrument)
-            text = (
-                f"《{self.instrument}》"
-                if found is None
-                else f"《{found.group(1)}》（{found.group(2)}）"
-            )
-        return text if self.article is None else f"{text}{self.article}"
+        name = self.instrument
+        if not (name.startswith("《") or _NUMBER_ONLY.fullmatch(name)):
+            # A trailing note in full-width brackets (an order number, 示例) stands after the
+            # marks; （试行） and （暂行） belong to the title.
+            found = _TITLE_PART.fullmatch(name)
+            name = f"《{name}》" if found is None else f"《{found[1]}》{found[2]}"
+        return name if self.article is None else f"{name}{self.article}"
 
 
 def _optional_day(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
