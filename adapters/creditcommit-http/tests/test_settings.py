@@ -49,8 +49,9 @@ def test_an_unknown_key_is_an_error() -> None:
         ({}, "plugins.http.credit_url: expected at least one of"),
         ({"credit_url": "ftp://x.example"}, "plugins.http.credit_url: expected an http(s) URL"),
         (
+            # The configuration refuses a password in any URL before the adapter sees it.
             {"credit_url": "https://user:pw@x.example"},
-            "plugins.http.credit_url: a URL must not carry credentials",
+            "plugins.http.credit_url: the URL contains a password",
         ),
         ({"credit_url": "https://x.example/?k=v"}, "plugins.http.credit_url: a base URL takes"),
         ({"credit_url": "https://x.example", "timeout": 0}, "plugins.http.timeout: expected"),
@@ -102,3 +103,11 @@ def test_an_inline_secret_is_refused_by_the_configuration() -> None:
 def test_the_timeout_never_exceeds_the_deadline() -> None:
     settings = _settings({"credit_url": "https://x.example", "timeout": 9, "deadline": 2})
     assert settings.timeout == 2.0
+
+
+def test_a_table_built_in_code_is_checked_for_credentials_too() -> None:
+    with pytest.raises(DataFileError) as raised:
+        HttpSettings.from_table({"credit_url": "https://user:hunter2@x.example"}, city="321000")
+    (problem,) = raised.value.problems
+    assert str(problem).startswith("plugins.http.credit_url: a URL must not carry credentials")
+    assert "hunter2" not in str(problem)

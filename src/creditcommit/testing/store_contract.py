@@ -645,7 +645,15 @@ class EventStoreContract:
 
     # --- properties ------------------------------------------------------------------------
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    # Every store's suite subclasses this one: several run in one process (differing
+    # executors), each with a fresh store per example.
+    @settings(
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+        deadline=None,
+    )
     @given(
         takes=st.lists(
             st.tuples(st.integers(0, 1), st.integers(0, 2), st.booleans()), min_size=1, max_size=8
@@ -675,7 +683,15 @@ class EventStoreContract:
         for numbers in given.values():
             assert numbers == list(range(1, len(numbers) + 1))
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    # Every store's suite subclasses this one: several run in one process (differing
+    # executors), each with a fresh store per example.
+    @settings(
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+        deadline=None,
+    )
     @given(
         batches=st.lists(
             st.tuples(st.integers(0, 2), st.lists(payloads, min_size=1, max_size=3)),
@@ -727,7 +743,15 @@ class EventStoreContract:
             )
             previous = event.digest
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+    # Every store's suite subclasses this one: several run in one process (differing
+    # executors), each with a fresh store per example.
+    @settings(
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+        deadline=None,
+    )
     @given(
         appends=st.lists(
             st.lists(st.tuples(st.sampled_from("abcd"), st.integers(0, 9)), max_size=4),
