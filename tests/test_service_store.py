@@ -231,6 +231,10 @@ def test_one_bad_case_does_not_stop_the_tick(tmp_path: Path, clock: ManualClock)
             "UPDATE events SET payload = '{\"unexpected\":1}' WHERE stream = ? AND version = 1",
             (unreadable,),
         )
+        # What a read serves, the case's projection, is broken as well.
+        con.execute(
+            "UPDATE projections SET body = '{\"unexpected\":1}' WHERE stream = ?", (unreadable,)
+        )
     clock.set(at(dt.date(2025, 10, 13)))
     with Approvals.from_config(config, clock=clock, autoload=False) as service:
         report = service.tick()
