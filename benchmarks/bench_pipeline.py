@@ -115,17 +115,18 @@ def long_case(service: Approvals, clock: ManualClock, events: int, key: str) -> 
     return case.case_id
 
 
-def run(size: int, profile: str | None) -> dict[str, float]:
+def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, float]:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
-        directory = Path(tmp)
-        prepare(directory)
+        directory = Path(tmp) if keep is None else keep / str(size)
         clock = ManualClock(START)
-        with _service(directory, clock) as service:
-            template = supervised_template(service)
-        began = time.perf_counter()
-        fill(directory / "cases.db", template, size)
-        print(f"[{size}] filled {size} cases in {time.perf_counter() - began:.1f} s")
+        if not (directory / "cases.db").exists():
+            prepare(directory)
+            with _service(directory, clock) as service:
+                template = supervised_template(service)
+            began = time.perf_counter()
+            fill(directory / "cases.db", template, size)
+            print(f"[{size}] filled {size} cases in {time.perf_counter() - began:.1f} s")
         began = time.perf_counter()
         with _service(directory, clock) as service:
             rebuild = getattr(service, "rebuild_projections", None)
@@ -148,9 +149,10 @@ def run(size: int, profile: str | None) -> dict[str, float]:
                 cProfile.runctx("service.tick(clock())", globals(), locals(), "tick.prof")
                 pstats.Stats("tick.prof").sort_stats("cumulative").print_stats(18)
             counter = iter(range(10**9))
+            run_id = time.time_ns()
 
             def one() -> None:
-                pipeline(service, f"bench-{size}-{next(counter)}")
+                pipeline(service, f"bench-{size}-{run_id}-{next(counter)}")
 
             one()  # warm up
             results["pipeline"] = timed(f"[{size}] pipeline per case (20 cases)", one, 20)
@@ -158,7 +160,7 @@ def run(size: int, profile: str | None) -> dict[str, float]:
                 cProfile.runctx("one()", globals(), locals(), "pipeline.prof")
                 pstats.Stats("pipeline.prof").sort_stats("cumulative").print_stats(25)
             for events in (20, 2000):
-                case_id = long_case(service, clock, events, f"long-{size}-{events}")
+                case_id = long_case(service, clock, events, f"long-{size}-{run_id}-{events}")
                 flip = iter(range(10**9))
 
                 def command(case_id: str = case_id, flip: Iterator[int] = flip) -> None:
@@ -182,8 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--profile", choices=["pipeline", "tick", "command"], default=None)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the stores here (and reuse them)"
+    )
     args = parser.parse_args(argv)
-    found = {size: run(size, args.profile) for size in args.sizes}
+    found = {size: run(size, args.profile, args.keep) for size in args.sizes}
     if len(found) >= 2:
         small, large = min(found), max(found)
         ratio = found[large]["pipeline"] / found[small]["pipeline"]

@@ -75,6 +75,7 @@ from creditcommit.errors import (
     ConcurrencyError,
     DuplicateKey,
     DuplicateLicence,
+    HistoryUnavailable,
     IllegalTransition,
     StoreUnavailable,
     TamperedCommitment,
@@ -291,6 +292,7 @@ class Approvals:
         self.backoff = backoff
         self.city = integrations.config.city
         self.max_attempts = integrations.config.max_attempts
+        self._closed = False
 
     @classmethod
     def from_config(
@@ -346,7 +348,9 @@ class Approvals:
         self.integrations.signature_provider(where)
 
     def close(self) -> None:
-        """Close the event store."""
+        """Close the event store (a case read from its projection can no longer read its
+        history: :class:`~creditcommit.HistoryUnavailable`)."""
+        self._closed = True
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -417,6 +421,8 @@ class Approvals:
         version = found.version
 
         def load() -> tuple[CaseEvent, ...]:
+            if self._closed:
+                raise HistoryUnavailable(case_id)
             stored = self.store.read(case_id)[:version]
             return tuple(event_from_record(event.type, event.payload) for event in stored)
 

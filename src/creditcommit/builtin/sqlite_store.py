@@ -139,11 +139,15 @@ def _check_projection(projection: Projection | None, version: int) -> None:
 
 
 def _meta_filter(meta: Mapping[str, str]) -> tuple[str, list[str]]:
-    """The SQL condition (after a WHERE) that stream ``s`` has every meta ``name=value``."""
+    """The SQL condition (after a WHERE) that stream ``s`` has every meta ``name=value``,
+    looked up per stream (by the primary key of ``stream_meta``)."""
     where = ""
     params: list[str] = []
     for name, value in _check_meta(meta):
-        where += " AND s.stream IN (SELECT stream FROM stream_meta WHERE name = ? AND value = ?)"
+        where += (
+            " AND EXISTS (SELECT 1 FROM stream_meta AS e "
+            "WHERE e.stream = s.stream AND e.name = ? AND e.value = ?)"
+        )
         params += [name, value]
     return where, params
 
@@ -894,20 +898,31 @@ class SQLiteEventStore:
         return None if row is None else str(row[0])
 
     def streams(self, **meta: str) -> tuple[StreamInfo, ...]:
-        """The streams whose meta has every given ``name=value``, in the order created."""
-        where: list[str] = []
+        """The streams whose meta has every given ``name=value``, in the order created.
+
+        The rarest of the given pairs drives the query (through the meta index), the others
+        are looked up per stream: the cost follows the streams found, not the store's size.
+        """
+        items = _check_meta(meta)
+        columns = "s.stream, s.version, s.created_at, s.updated_at, m.name, m.value"
         params: list[str] = []
-        for name, value in _check_meta(meta):
-            where.append(
-                "s.stream IN (SELECT stream FROM stream_meta WHERE name = ? AND value = ?)"
+        if items:
+            with self._guard():
+                drive = min(items, key=lambda item: self._meta_count(*item))
+            others = [item for item in items if item != drive]
+            where, params = _meta_filter(dict(others))
+            sql = (
+                f"SELECT {columns} FROM stream_meta AS d "
+                "JOIN streams AS s ON s.stream = d.stream "
+                "LEFT JOIN stream_meta AS m ON m.stream = s.stream "
+                f"WHERE d.name = ? AND d.value = ?{where}"
             )
-            params += [name, value]
-        sql = (
-            "SELECT s.stream, s.version, s.created_at, s.updated_at, m.name, m.value "
-            "FROM streams AS s LEFT JOIN stream_meta AS m ON m.stream = s.stream"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+            params = [*drive, *params]
+        else:
+            sql = (
+                f"SELECT {columns} FROM streams AS s "
+                "LEFT JOIN stream_meta AS m ON m.stream = s.stream"
+            )
         sql += " ORDER BY s.rowid, m.name"
         found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
         with self._guard():
@@ -925,6 +940,14 @@ class SQLiteEventStore:
             )
             for stream, (version, created, updated, values) in found.items()
         )
+
+    def _meta_count(self, name: str, value: str, enough: int = 1000) -> int:
+        """How many streams have meta ``name=value``, counted up to ``enough``."""
+        row = self._con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM stream_meta WHERE name = ? AND value = ? LIMIT ?)",
+            (name, value, enough),
+        ).fetchone()
+        return int(row[0])
 
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]:
         """Up to ``limit`` events of the whole log after position ``after``, in log order."""
