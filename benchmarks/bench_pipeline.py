@@ -146,8 +146,10 @@ def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, f
                 3,
             )
             if profile == "tick":
-                cProfile.runctx("service.tick(clock())", globals(), locals(), "tick.prof")
-                pstats.Stats("tick.prof").sort_stats("cumulative").print_stats(18)
+                cProfile.runctx(
+                    "service.tick(clock())", globals(), locals(), str(directory / "tick.prof")
+                )
+                pstats.Stats(str(directory / "tick.prof")).sort_stats("cumulative").print_stats(18)
             counter = iter(range(10**9))
             run_id = time.time_ns()
 
@@ -157,8 +159,10 @@ def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, f
             one()  # warm up
             results["pipeline"] = timed(f"[{size}] pipeline per case (20 cases)", one, 20)
             if profile == "pipeline":
-                cProfile.runctx("one()", globals(), locals(), "pipeline.prof")
-                pstats.Stats("pipeline.prof").sort_stats("cumulative").print_stats(25)
+                cProfile.runctx("one()", globals(), locals(), str(directory / "pipeline.prof"))
+                pstats.Stats(str(directory / "pipeline.prof")).sort_stats("cumulative").print_stats(
+                    25
+                )
             for events in (20, 2000):
                 case_id = long_case(service, clock, events, f"long-{size}-{run_id}-{events}")
                 flip = iter(range(10**9))
@@ -175,8 +179,12 @@ def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, f
                     f"[{size}] one command on a case with {events} events", command, 10
                 )
                 if profile == "command" and events == 2000:
-                    cProfile.runctx("command()", globals(), locals(), "command.prof")
-                    pstats.Stats("command.prof").sort_stats("cumulative").print_stats(25)
+                    cProfile.runctx(
+                        "command()", globals(), locals(), str(directory / "command.prof")
+                    )
+                    pstats.Stats(str(directory / "command.prof")).sort_stats(
+                        "cumulative"
+                    ).print_stats(25)
     return results
 
 

@@ -244,6 +244,8 @@ _SCHEMA = (
         due      TEXT
     ) WITHOUT ROWID""",
     "CREATE INDEX projections_due ON projections (due, stream) WHERE due IS NOT NULL",
+    # Which streams have a current projection, without reading the (large) bodies.
+    "CREATE INDEX projections_version ON projections (stream, version)",
 )
 
 # Upgrades from version n to n + 1, applied in order when an older file is opened; the
@@ -255,13 +257,13 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE outbox ADD COLUMN mac TEXT",
         "ALTER TABLE outbox ADD COLUMN delivered_mac TEXT",
         "DROP INDEX outbox_due",
+        _SCHEMA[-6],
         _SCHEMA[-5],
         _SCHEMA[-4],
-        _SCHEMA[-3],
     ),
     # The projections start empty: the service that knows the fold builds them from the
     # events (Approvals.rebuild_projections); until then it folds the events of a case.
-    2: (_SCHEMA[-2], _SCHEMA[-1]),
+    2: _SCHEMA[-3:],
 }
 
 _EVENT_COLUMNS = "stream, version, position, type, payload, recorded_at, previous_digest, digest"
@@ -882,8 +884,10 @@ class SQLiteEventStore:
         or one behind the stream's events), in the order created."""
         where, params = _meta_filter(meta)
         sql = (
-            "SELECT s.stream FROM streams AS s LEFT JOIN projections AS p "
-            "ON p.stream = s.stream WHERE (p.stream IS NULL OR p.version != s.version)"
+            # The index, not the table: the bodies are large and not needed here.
+            "SELECT s.stream FROM streams AS s "
+            "LEFT JOIN projections AS p INDEXED BY projections_version ON p.stream = s.stream "
+            "WHERE (p.stream IS NULL OR p.version != s.version)"
         )
         with self._guard():
             rows = self._con.execute(sql + where + " ORDER BY s.rowid", params).fetchall()
