@@ -70,7 +70,8 @@ def failure_text(config: Path) -> str:
     """The credit source's own error message: data quoted verbatim, not a label."""
     with Approvals.from_config(str(config), autoload=False) as service:
         case = service.case(INN)
-    checked = next(event for event in case.history if isinstance(event, CreditChecked))
+        # Read while the service is open: a case's history is read when first needed.
+        checked = next(event for event in case.history if isinstance(event, CreditChecked))
     assert isinstance(checked.outcome, CreditLookupFailure)
     return checked.outcome.reason
 

@@ -300,7 +300,8 @@ def test_calendar_status_with_next_years_notice() -> None:
 
 
 def edit_letter(db: Path, case_id: str, change: Callable[[dict[str, Any]], None]) -> None:
-    """Edit the stored commitment-signed event of ``case_id`` in place, as a forger would."""
+    """Edit the stored commitment-signed event of ``case_id`` in place, as a forger would,
+    and the letter in the case's projection (what a read serves) likewise."""
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         position, payload = conn.execute(
             "SELECT position, payload FROM events WHERE stream = ? AND type = ?",
@@ -311,6 +312,15 @@ def edit_letter(db: Path, case_id: str, change: Callable[[dict[str, Any]], None]
         conn.execute(
             "UPDATE events SET payload = ? WHERE position = ?",
             (json.dumps(data, ensure_ascii=False), position),
+        )
+        (body,) = conn.execute(
+            "SELECT body FROM projections WHERE stream = ?", (case_id,)
+        ).fetchone()
+        projected = json.loads(body)
+        change(projected["commitment"])
+        conn.execute(
+            "UPDATE projections SET body = ? WHERE stream = ?",
+            (json.dumps(projected, ensure_ascii=False), case_id),
         )
 
 

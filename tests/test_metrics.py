@@ -982,7 +982,7 @@ def step(
 ) -> tuple[CaseEvent, ...]:
     """The events of one action, however silly; IllegalTransition and friends propagate."""
     if action == "sign":
-        return signed(case, item, now).history[case.version :]
+        return tuple(signed(case, item, now).history[case.version :])
     if action == "accept":
         return accept(case, item, CALENDAR, now)
     if action == "issue":

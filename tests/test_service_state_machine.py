@@ -82,7 +82,7 @@ from creditcommit.builtin import (
     FileLicenceStore,
     JsonLinesChannel,
 )
-from creditcommit.case import RouteChosen, RouteDecided, due
+from creditcommit.case import RouteChosen, RouteDecided, due, next_deadline
 from creditcommit.catalog import ApprovalItem
 from creditcommit.delivery import Destinations
 from creditcommit.identifiers import uscc_check_char
@@ -1156,6 +1156,24 @@ class ApprovalsMachine(RuleBasedStateMachine):
     def log_is_intact(self) -> None:
         if self.model:
             assert self.service.verify().ok
+
+    @invariant()
+    def no_tick_moves_a_case_before_its_next_deadline(self) -> None:
+        """``due`` gives nothing on any day before ``next_deadline`` (the tick index)."""
+        policy = self.service.policy()
+        grace = policy.at(self.today).deferred_grace_working_days
+        calendar = self.service.calendar()
+        for case in self.model.values():
+            first = next_deadline(case)
+            days = [self.today, self.today + dt.timedelta(days=90)]
+            if first is not None and first > dt.date.min:
+                days.append(first - dt.timedelta(days=1))
+            for day in days:
+                if first is not None and day >= first:
+                    continue
+                for hour in (0, 23):
+                    at = dt.datetime.combine(day, dt.time(hour, 59), CHINA_TIME)
+                    assert due(case, at, calendar, grace, policy=policy) == (), (case, day)
 
     @invariant()
     def every_state_change_is_an_event(self) -> None:

@@ -235,6 +235,10 @@ def test_one_bad_case_does_not_stop_the_tick(tmp_path: Path, clock: ManualClock)
             "UPDATE events SET payload = '{\"unexpected\":1}' WHERE stream = ? AND version = 1",
             (unreadable,),
         )
+        # What a read serves, the case's projection, is broken as well.
+        con.execute(
+            "UPDATE projections SET body = '{\"unexpected\":1}' WHERE stream = ?", (unreadable,)
+        )
     clock.set(at(dt.date(2025, 10, 13)))
     with Approvals.from_config(config, clock=clock, autoload=False) as service:
         report = service.tick()
@@ -259,6 +263,8 @@ def test_the_cli_tick_lists_the_cases_it_could_not_handle(
         bad = accepted_with_deferred_materials(service).case_id
     with contextlib.closing(sqlite3.connect(tmp_path / "cases.db")) as con, con:
         con.execute("UPDATE events SET type = 'no-such-event' WHERE stream = ?", (bad,))
+        # A command reads the case's projection, not its events: spoil that too.
+        con.execute("UPDATE projections SET body = '{}' WHERE stream = ?", (bad,))
     assert main(["--config", str(config), "tick", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "cases failed 1, dead letters 0" in out

@@ -31,7 +31,14 @@ from creditcommit.ports import (
     canonical_json,
     event_digest,
 )
-from creditcommit.testing.store_contract import AT, EventStoreContract, events, keys, message
+from creditcommit.testing.store_contract import (
+    AT,
+    EventStoreContract,
+    ProjectionStoreContract,
+    events,
+    keys,
+    message,
+)
 
 
 class TestSQLiteEventStore(EventStoreContract):
@@ -47,6 +54,13 @@ class TestSQLiteEventStore(EventStoreContract):
     def tamper(self, store: EventStore, position: int) -> None:
         assert isinstance(store, SQLiteEventStore)
         edit(store.path, "UPDATE events SET payload = '{\"i\":99}' WHERE position = ?", position)
+
+
+class TestSQLiteProjections(ProjectionStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteEventStore]:
+        with SQLiteEventStore(tmp_path / "events.db") as store:
+            yield store
 
 
 def edit(path: str | Path, sql: str, *params: object) -> None:

@@ -17,17 +17,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from creditcommit._converter import describe, make_converter, problems_from
 from creditcommit.case import (
     Accepted,
+    Case,
     CaseEvent,
+    CaseState,
     CaseSubmitted,
     ClockPaused,
     ClockResumed,
@@ -61,7 +64,14 @@ from creditcommit.decision import Applicant, ApplicantKind
 from creditcommit.errors import DataFileError, InvalidValue, Problem
 from creditcommit.ports import NewEvent
 
-__all__ = ["EVENT_TYPES", "event_from_record", "event_to_record"]
+__all__ = [
+    "EVENT_TYPES",
+    "SNAPSHOT_FORMAT",
+    "case_from_snapshot",
+    "case_to_snapshot",
+    "event_from_record",
+    "event_to_record",
+]
 
 EVENT_TYPES: Mapping[str, type[Any]] = MappingProxyType(
     {
@@ -298,3 +308,125 @@ def _problems(exc: BaseException, path: str = "") -> list[Problem]:
     if isinstance(exc, _Nested | InvalidValue | DataFileError):
         return _under(path, exc.problems)
     return problems_from(exc, path)
+
+
+# --- snapshots of a case (the projection) -------------------------------------------------------
+
+SNAPSHOT_FORMAT = 1
+"""The shape of :func:`case_to_snapshot`'s data; a new shape gets a new number."""
+
+# Case fields holding one event (or None) and a tuple of events: written as records
+# ({"type": ..., "payload": ...}) so that unions of events need no other tagging.
+_EVENT_FIELDS = frozenset(
+    {
+        "submission",
+        "credit",
+        "licence_lookup",
+        "acceptance",
+        "pause",
+        "suspension",
+        "licence",
+        "closure",
+        "rectification",
+        "rectification_failure",
+        "proposal",
+        "hearing",
+        "revocation",
+        "closed",
+    }
+)
+_EVENT_TUPLES = frozenset({"supplied", "verifications", "statements"})
+_CASE_TYPES: Mapping[str, Any] = MappingProxyType(typing.get_type_hints(Case))
+_NOT_STORED = frozenset({"history", "state"})
+
+
+def _record(event: CaseEvent) -> dict[str, Any]:
+    record = event_to_record(event)
+    return {"type": record.type, "payload": record.payload}
+
+
+def _unrecord(value: Any) -> CaseEvent:
+    if not isinstance(value, Mapping) or set(value) != {"type", "payload"}:
+        raise ValueError(f"expected an event record {{type, payload}}, got {describe(value)}")
+    return event_from_record(value["type"], value["payload"])
+
+
+def case_to_snapshot(case: Case) -> dict[str, Any]:
+    """The case's folded state as JSON data: every field but its history, and its version.
+
+    Events inside it are event records as :func:`event_to_record` writes them. Two cases
+    with equal fields have equal snapshots (sets sorted), so the canonical JSON of a
+    snapshot can be compared with that of the fold of the events.
+    """
+    found: dict[str, Any] = {
+        "format": SNAPSHOT_FORMAT,
+        "version": case.version,
+        "state": case.state.name,
+    }
+    for field in attrs.fields(Case):
+        name = field.name
+        if name in _NOT_STORED:
+            continue
+        value = getattr(case, name)
+        if value is None:
+            found[name] = None
+        elif name in _EVENT_FIELDS:
+            found[name] = _record(value)
+        elif name in _EVENT_TUPLES:
+            found[name] = [_record(event) for event in value]
+        else:
+            found[name] = _CONVERTER.unstructure(value, unstructure_as=_CASE_TYPES[name])
+    return found
+
+
+def case_from_snapshot(data: Mapping[str, Any], history: Sequence[CaseEvent]) -> Case:
+    """The case :func:`case_to_snapshot` wrote, with ``history`` as its events.
+
+    ``history`` must hold ``data["version"]`` events (a :class:`~creditcommit.case.History`
+    loads them only when asked). :raises DataFileError: data that does not decode, with
+    source ``"case snapshot"`` and the path of every problem.
+    """
+    source = "case snapshot"
+    problems: list[Problem] = []
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise DataFileError(
+            source,
+            [Problem("format", f"expected {SNAPSHOT_FORMAT}, got {describe(data.get('format'))}")],
+        )
+    if data.get("version") != len(history):
+        problems.append(
+            Problem(
+                "version", f"expected {len(history)} events, got {describe(data.get('version'))}"
+            )
+        )
+    values: dict[str, Any] = {"history": history}
+    try:
+        values["state"] = CaseState[data["state"]]
+    except (KeyError, TypeError):
+        problems.append(
+            Problem("state", f"expected a case state, got {describe(data.get('state'))}")
+        )
+    for field in attrs.fields(Case):
+        name = field.name
+        if name in _NOT_STORED:
+            continue
+        if name not in data:
+            problems.append(Problem(name, "required key is missing"))
+            continue
+        value = data[name]
+        try:
+            if value is None:
+                values[name] = None
+            elif name in _EVENT_FIELDS:
+                values[name] = _unrecord(value)
+            elif name in _EVENT_TUPLES:
+                values[name] = tuple(_unrecord(item) for item in value)
+            else:
+                values[name] = _CONVERTER.structure(value, _CASE_TYPES[name])
+        except DataFileError as exc:
+            problems += _under(name, exc.problems)
+        except Exception as exc:
+            problems += _problems(exc, name)
+    if problems:
+        raise DataFileError(source, problems)
+    return Case(**values)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 import attrs
 
@@ -83,6 +83,7 @@ __all__ = [
     "DEFAULT_GRACE_WORKING_DAYS",
     "DeferredMaterialOverdue",
     "HearingHeld",
+    "History",
     "LicenceIssued",
     "LicencesLookedUp",
     "MaterialSupplied",
@@ -110,6 +111,7 @@ __all__ = [
     "hold_hearing",
     "issue",
     "licence_reference",
+    "next_deadline",
     "pause_clock",
     "receive_statement",
     "record_verification",
@@ -1012,6 +1014,84 @@ _SUPERVISED = frozenset(
 )
 
 
+class History(Sequence[CaseEvent]):
+    """The events of a case read from its projection, loaded only when something needs them.
+
+    ``History(length, load)``: ``load()`` returns the case's first ``length`` events (called
+    at most once, the first time an event is asked for); :meth:`extended` gives a longer
+    history without loading. The length is known at once, so
+    :attr:`Case.version` never loads. It compares equal to a tuple of the same events.
+    """
+
+    __slots__ = ("_events", "_length", "_load", "_tail")
+
+    def __init__(
+        self,
+        length: int,
+        load: Callable[[], Iterable[CaseEvent]],
+        tail: tuple[CaseEvent, ...] = (),
+    ) -> None:
+        if length < 1:
+            raise ValueError(f"a history has at least one event, got length {length}")
+        self._length = length
+        self._load = load
+        self._tail = tail
+        self._events: tuple[CaseEvent, ...] | None = None
+
+    def _all(self) -> tuple[CaseEvent, ...]:
+        if self._events is None:
+            loaded = tuple(self._load())
+            if len(loaded) != self._length:
+                raise ValueError(
+                    f"the history should hold {self._length} events, {len(loaded)} were loaded"
+                )
+            self._events = loaded + self._tail
+        return self._events
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the events were read."""
+        return self._events is not None
+
+    def __len__(self) -> int:
+        return self._length + len(self._tail)
+
+    @overload
+    def __getitem__(self, index: int) -> CaseEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[CaseEvent, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> CaseEvent | tuple[CaseEvent, ...]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[CaseEvent]:
+        return iter(self._all())
+
+    def __reversed__(self) -> Iterator[CaseEvent]:
+        return reversed(self._all())
+
+    def extended(self, *more: CaseEvent) -> History:
+        """This history and then ``more``, loading nothing."""
+        longer = History(self._length, self._load, self._tail + more)
+        if self._events is not None:
+            longer._events = self._events + more
+        return longer
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, History | tuple):
+            return len(self) == len(other) and self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        if self._events is None:
+            return f"History(<{len(self)} events, not loaded>)"
+        return f"History({self._events!r})"
+
+
 @attrs.frozen(kw_only=True)
 class Case:
     """A case (办件): the fold of its events. Build it with :meth:`from_events`.
@@ -1030,7 +1110,7 @@ class Case:
 
     submission: CaseSubmitted
     state: CaseState
-    history: tuple[CaseEvent, ...]
+    history: Sequence[CaseEvent]
     credit: CreditChecked | None = None
     licence_lookup: LicencesLookedUp | None = None
     decision: Decision | None = None
@@ -1056,6 +1136,8 @@ class Case:
     revocation: Revoked | RevocationRefused | None = None
     credit_record: CreditRecord | None = None
     closed: Closed | None = None
+    #: How many of ``supplied`` arrived before the licence was issued (the rest after it).
+    supplied_before_licence: int = 0
 
     @classmethod
     def from_events(cls, events: Iterable[CaseEvent]) -> Case:
@@ -1096,7 +1178,10 @@ class Case:
         detail = _fold_problem(self, event)
         if detail is not None:
             raise IllegalTransition(self.case_id, self.state.name, action, detail)
-        return attrs.evolve(fold(self, event), history=(*self.history, event))
+        history = self.history
+        # A history not yet loaded grows without being read.
+        longer = history.extended(event) if isinstance(history, History) else (*history, event)
+        return attrs.evolve(fold(self, event), history=longer)
 
     # -- accessors --------------------------------------------------------------------------
 
@@ -1477,7 +1562,9 @@ def _resumed(case: Case, event: Resumed) -> Case:
 
 
 def _issued(case: Case, event: LicenceIssued) -> Case:
-    return attrs.evolve(case, state=CaseState.ISSUED, licence=event)
+    return attrs.evolve(
+        case, state=CaseState.ISSUED, licence=event, supplied_before_licence=len(case.supplied)
+    )
 
 
 def _closed(state: CaseState) -> Callable[[Case, Any], Case]:
@@ -2044,6 +2131,56 @@ def due(
         found.append(event)
         current = current.apply(event)
     return tuple(found)
+
+
+def next_deadline(case: Case) -> dt.date | None:
+    """The first day on which :func:`due` may return an event for ``case``; None: never.
+
+    For every ``now`` on a day before it, ``due(case, now, ...)`` returns nothing, whatever
+    the calendar, grace period and policy (a tick may skip the case until then). The
+    clocks it reads: the due dates of deferred materials still owed (accepted, or issued on
+    commitment and not yet reported), the end of a suspension's grace period, a
+    rectification deadline. ``date.min`` when something is due at once: a suspension whose
+    materials all arrived, an issued case that owes nothing any more, a rectification whose
+    materials all arrived.
+    """
+    state = case.state
+    if state is CaseState.ACCEPTED:
+        return _day_after(line.due for line in case.outstanding if line.due is not None)
+    if state is CaseState.SUSPENDED:
+        suspension = case.suspension
+        if suspension is None:
+            return None
+        if not _still_owed(case, suspension, dt.date.max):
+            return dt.date.min  # resumed at the next tick
+        return _day_after((suspension.grace_ends,))
+    if state not in _TICKED or not _on_commitment(case):
+        return None
+    if state is CaseState.ISSUED:
+        if _closing_problem(case) is None:
+            return dt.date.min  # closed at the next tick
+        owed = case.outstanding
+        return _day_after(
+            line.due
+            for line in owed
+            if line.due is not None and line.code not in case.overdue_materials
+        )
+    order = case.rectification
+    if order is None or case.rectification_failure is not None:
+        return None
+    if order.materials:
+        arrived = {event.code: event.supplied_on for event in case.supplied}
+        if all(arrived.get(code, dt.date.max) <= order.deadline for code in order.materials):
+            return dt.date.min  # met at the next tick
+    return _day_after((order.deadline,))
+
+
+def _day_after(days: Iterable[dt.date]) -> dt.date | None:
+    """The day after the earliest of ``days`` (None for none, or for the last date there is)."""
+    earliest = min(days, default=None)
+    if earliest is None or earliest == dt.date.max:
+        return None
+    return earliest + dt.timedelta(days=1)
 
 
 def _still_owed(case: Case, suspension: Suspended, by: dt.date) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ __all__ = [
     "DrawVerificationError",
     "DuplicateKey",
     "DuplicateLicence",
+    "HistoryUnavailable",
     "IllegalTransition",
     "InvalidIdentifier",
     "InvalidValue",
@@ -348,6 +349,21 @@ class StoreUnavailable(CreditCommitError):
         super().__init__(
             f"the event store {store} is unavailable ({reason}); nothing was written, "
             "try again later"
+        )
+
+
+class HistoryUnavailable(CreditCommitError):
+    """The history of a case read from its projection was asked for after the service that
+    read it (and its event store) was closed: the events are read when first needed.
+
+    :ivar case_id: the case.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"case {case_id}: its history is read from the event store when first needed, "
+            "and the store was closed; read case.history before closing the service"
         )
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "NewStream",
     "OutboxMessage",
     "PendingMessage",
+    "Projection",
+    "ProjectionStore",
     "PublishingChannel",
     "SignatureProvider",
     "StoredEvent",
@@ -226,6 +228,20 @@ class PendingMessage:
     dead_at: dt.datetime | None = None
 
 
+@attrs.frozen(kw_only=True)
+class Projection:
+    """What a stream folds to, kept by a :class:`ProjectionStore` next to its events.
+
+    ``version`` is the stream version it is the fold of (its number of events), ``body``
+    the folded state as JSON data, ``due`` the first day a periodic job (the tick) must
+    look at the stream again (``None``: not before another event is appended).
+    """
+
+    version: int
+    body: Mapping[str, Any] = attrs.field(converter=_frozen)
+    due: dt.date | None = None
+
+
 @attrs.frozen
 class NewStream:
     """What :meth:`EventStore.create_numbered` appends as a new stream once it has a number.
@@ -238,6 +254,8 @@ class NewStream:
     events: Sequence[NewEvent]
     outbox: Sequence[OutboxMessage] = ()
     meta: Mapping[str, str] | None = None
+    #: Written with the events by a :class:`ProjectionStore` (other stores ignore it).
+    projection: Projection | None = None
 
 
 @attrs.frozen
@@ -401,3 +419,49 @@ class EventStore(Protocol):
     def verify(self) -> VerifyReport: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ProjectionStore(EventStore, Protocol):
+    """An event store that also keeps one :class:`Projection` per stream (optional).
+
+    The events stay the source of truth; the projection lets a reader load one row instead
+    of folding the whole history, and the ``due`` index lets a periodic job visit only the
+    streams whose time has come. :class:`~creditcommit.Approvals` uses it when the store has
+    it and folds the events otherwise.
+
+    * ``append(..., projection=p)`` appends as :meth:`EventStore.append` does and writes
+      ``p`` in the same transaction (``p.version`` must be the stream's new version,
+      otherwise ``ValueError`` and nothing is written); ``create_numbered`` writes the
+      :attr:`NewStream.projection` likewise.
+    * ``projection(stream)``: the stream's projection, or ``None`` when it has none or it
+      is behind the stream's events (appended without one).
+    * ``put_projection(stream, p)``: write a projection outside an append (rebuilding them
+      for a file written before projections existed);
+      :class:`~creditcommit.ConcurrencyError` unless ``p.version`` is the stream's version.
+    * ``due_streams(on, **meta)``: the streams with every given ``name=value`` whose current
+      projection is due on or before ``on``, in the order created.
+    * ``unprojected(**meta)``: the streams with every given ``name=value`` that have no
+      current projection, in the order created.
+    """
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        recorded_at: dt.datetime,
+        outbox: Sequence[OutboxMessage] = (),
+        idempotency_key: str | None = None,
+        meta: Mapping[str, str] | None = None,
+        projection: Projection | None = None,
+    ) -> tuple[StoredEvent, ...]: ...
+
+    def projection(self, stream: str) -> Projection | None: ...
+
+    def put_projection(self, stream: str, projection: Projection) -> None: ...
+
+    def due_streams(self, on: dt.date, **meta: str) -> tuple[str, ...]: ...
+
+    def unprojected(self, **meta: str) -> tuple[str, ...]: ...

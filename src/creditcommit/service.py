@@ -26,7 +26,12 @@ import attrs
 from creditcommit import case as lifecycle
 from creditcommit import draws as drawing
 from creditcommit import publication as publish
-from creditcommit._codec import event_from_record, event_to_record
+from creditcommit._codec import (
+    case_from_snapshot,
+    case_to_snapshot,
+    event_from_record,
+    event_to_record,
+)
 from creditcommit.calendar import CalendarCoverage, WorkingCalendar
 from creditcommit.case import (
     Case,
@@ -34,13 +39,20 @@ from creditcommit.case import (
     CaseState,
     CommitmentSigned,
     CreditRecordCreated,
+    History,
     LicenceIssued,
     PauseReason,
     Revoked,
     VerificationRecorded,
 )
 from creditcommit.catalog import ApprovalItem, Catalog, ItemKind, VerificationMethod
-from creditcommit.commitments import CommitmentLetter, CommitmentTerms, Notification, Signer
+from creditcommit.commitments import (
+    CommitmentLetter,
+    CommitmentTerms,
+    Notification,
+    SignedCommitment,
+    Signer,
+)
 from creditcommit.config import Config
 from creditcommit.credit import (
     CreditEvidence,
@@ -63,6 +75,7 @@ from creditcommit.errors import (
     ConcurrencyError,
     DuplicateKey,
     DuplicateLicence,
+    HistoryUnavailable,
     IllegalTransition,
     StoreUnavailable,
     TamperedCommitment,
@@ -76,8 +89,11 @@ from creditcommit.ports import (
     NewEvent,
     NewStream,
     OutboxMessage,
+    Projection,
+    ProjectionStore,
     StoredEvent,
     VerifyReport,
+    canonical_json,
 )
 from creditcommit.publication import Publication, Withdrawal, WithdrawalReason
 from creditcommit.supervision import Obligation, VerificationOutcome, obligations
@@ -216,6 +232,32 @@ def _case_id(city: str, day: dt.date, number: int) -> str:
     return f"{city}-{day:%Y%m%d}-N{number:04d}"
 
 
+def _short(value: object, limit: int = 80) -> str:
+    text = canonical_json(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tick_day(case: Case) -> dt.date | None:
+    """The first day a tick must look at ``case`` (the index of its projection).
+
+    A case with an open verification is listed by every tick (``date.min``); otherwise
+    the first day :func:`~creditcommit.case.due` may move it (None: never, until another
+    event).
+    """
+    if case.state.name not in _TICKING:
+        return None
+    if (
+        case.state.supervised
+        and case.licence is not None
+        and case.route is not None
+        and case.route.is_commitment
+        and not case.verifications
+        and not case.verification_exempt
+    ):
+        return dt.date.min
+    return lifecycle.next_deadline(case)
+
+
 def _joined(reports: Sequence[DeliveryReport], errors: Sequence[str]) -> DeliveryReport:
     """The delivery runs of several cities as one report."""
     return DeliveryReport(
@@ -250,6 +292,7 @@ class Approvals:
         self.backoff = backoff
         self.city = integrations.config.city
         self.max_attempts = integrations.config.max_attempts
+        self._closed = False
 
     @classmethod
     def from_config(
@@ -276,6 +319,7 @@ class Approvals:
         service = cls(integrations, store, clock=clock, backoff=backoff)
         try:
             service.check(loaded.city)
+            service.rebuild_projections()
         except BaseException:
             store.close()
             raise
@@ -305,7 +349,9 @@ class Approvals:
         self.integrations.signature_provider(where)
 
     def close(self) -> None:
-        """Close the event store."""
+        """Close the event store (a case read from its projection can no longer read its
+        history: :class:`~creditcommit.HistoryUnavailable`)."""
+        self._closed = True
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -353,22 +399,70 @@ class Approvals:
     def case(self, case_id: str) -> Case:
         """The case as its events say it is now.
 
-        Every signed commitment letter in its history is checked with the city's signature
-        provider: one that no longer verifies raises :class:`TamperedCommitment`. A letter
-        stored before letters were signed (:attr:`~creditcommit.SignedCommitment.legacy`)
-        has only its text digest checked.
+        With a :class:`~creditcommit.ports.ProjectionStore` (the SQLite store) the case is
+        read from its projection, one row, and its :attr:`~creditcommit.Case.history` is
+        read only when something asks for it; otherwise its events are folded.
+        The case's signed commitment letter (every one in its history, when the events were
+        folded) is checked with the city's signature provider: one that no longer verifies
+        raises :class:`TamperedCommitment`. A letter stored before letters were signed
+        (:attr:`~creditcommit.SignedCommitment.legacy`) has only its text digest checked.
         """
-        case = Case.from_events(
-            event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
-        )
+        store = self.store
+        found = store.projection(case_id) if isinstance(store, ProjectionStore) else None
+        case = self._folded(case_id) if found is None else self._projected(case_id, found)
         self._check_letters(case)
         return case
 
-    def _check_letters(self, case: Case) -> None:
-        for event in case.history:
-            if not isinstance(event, CommitmentSigned):
+    def _folded(self, case_id: str) -> Case:
+        return Case.from_events(
+            event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
+        )
+
+    def _projected(self, case_id: str, found: Projection) -> Case:
+        version = found.version
+
+        def load() -> tuple[CaseEvent, ...]:
+            if self._closed:
+                raise HistoryUnavailable(case_id)
+            stored = self.store.read(case_id)[:version]
+            return tuple(event_from_record(event.type, event.payload) for event in stored)
+
+        return case_from_snapshot(found.body, History(version, load))
+
+    def _projection(self, case: Case) -> Projection:
+        """What the store keeps of ``case``: its snapshot and the day a tick must visit it."""
+        return Projection(version=case.version, body=case_to_snapshot(case), due=_tick_day(case))
+
+    def rebuild_projections(self) -> int:
+        """Build the projection of every case that has no current one, from its events.
+
+        For a store file written before projections existed (schema 2; :meth:`from_config`
+        does it when it opens the store) or cases appended without one. Returns how many
+        were built; a case whose events no longer fold is left to be folded (and reported
+        by :meth:`tick`).
+        """
+        store = self.store
+        if not isinstance(store, ProjectionStore):
+            return 0
+        built = 0
+        for case_id in store.unprojected(kind="case"):
+            try:
+                store.put_projection(case_id, self._projection(self._folded(case_id)))
+            except StoreUnavailable:
+                raise
+            except Exception:  # folded on every read, reported by tick() and verify()
                 continue
-            signed = event.commitment
+            built += 1
+        return built
+
+    def _check_letters(self, case: Case) -> None:
+        history = case.history
+        letters: tuple[SignedCommitment, ...]
+        if isinstance(history, History) and not history.loaded:
+            letters = () if case.commitment is None else (case.commitment,)
+        else:
+            letters = tuple(e.commitment for e in history if isinstance(e, CommitmentSigned))
+        for signed in letters:
             if not signed.intact():
                 raise TamperedCommitment(
                     case.case_id, "its text does not match the SHA-256 recorded with it"
@@ -504,7 +598,8 @@ class Approvals:
                 "day": day.isoformat(),
                 "state": new.state.name,
             }
-            return NewStream(case_id, [event_to_record(event) for event in events], meta=meta)
+            records = [event_to_record(event) for event in events]
+            return NewStream(case_id, records, meta=meta, projection=self._projection(new))
 
         try:
             stored = self.store.create_numbered(
@@ -623,11 +718,11 @@ class Approvals:
         failed: list[tuple[str, str]] = []
         due_list: list[tuple[str, Obligation]] = []
         overdue_list: list[tuple[str, Obligation]] = []
-        for info in self.store.streams(kind="case"):
-            if info.meta.get("state") not in _TICKING:
-                continue
+        for case_id in self._to_tick(day):
             try:
-                case = self.case(info.stream)
+                case = self.case(case_id)
+                if case.state.name not in _TICKING:
+                    continue
                 # The rules of the item's place (a district's own rules where it has them).
                 policy = self.policy(case.city).view(item=self._item(case))
                 calendar = self.calendar(case.city)
@@ -657,7 +752,7 @@ class Approvals:
             except StoreUnavailable:
                 raise  # not this case's fault: the whole tick cannot run now
             except Exception as exc:  # one bad case does not stop the city
-                failed.append((info.stream, _one_line(exc)))
+                failed.append((case_id, _one_line(exc)))
         supervised = sorted(set(moved["DeferredMaterialOverdue"] + moved["RevocationProposed"]))
         return TickReport(
             at=at,
@@ -673,6 +768,24 @@ class Approvals:
             failed=tuple(failed),
             dead_letters=self._dead_letters(),
         )
+
+    def _to_tick(self, day: dt.date) -> tuple[str, ...]:
+        """The cases a tick on ``day`` must look at, in the order created.
+
+        From a :class:`~creditcommit.ports.ProjectionStore`: those whose projection is due
+        (a deadline reached, an open verification to list), then those without one; from
+        another store every case in a state the tick moves.
+        """
+        store = self.store
+        if not isinstance(store, ProjectionStore):
+            return tuple(
+                info.stream
+                for info in store.streams(kind="case")
+                if info.meta.get("state") in _TICKING
+            )
+        due = store.due_streams(day, kind="case")
+        seen = set(due)
+        return due + tuple(s for s in store.unprojected(kind="case") if s not in seen)
 
     def _dead_letters(self) -> tuple[str, ...]:
         return tuple(
@@ -936,8 +1049,58 @@ class Approvals:
         return _joined(reports, errors)
 
     def verify(self) -> VerifyReport:
-        """Check the hash chain of the whole event log."""
-        return self.store.verify()
+        """Check the hash chain of the whole event log, then that every case's projection is
+        the fold of its events (a projection changed behind the store's back is reported
+        with its case, like an event)."""
+        report = self.store.verify()
+        store = self.store
+        if not report.ok or not isinstance(store, ProjectionStore):
+            return report
+        for info in store.streams(kind="case"):
+            found = store.projection(info.stream)
+            if found is None:
+                continue  # none yet: the case is folded from its events when read
+            problem = self._projection_problem(info.stream, found)
+            if problem is not None:
+                events = store.read(info.stream)
+                return attrs.evolve(
+                    report,
+                    first_bad=events[-1] if events else None,
+                    problem=problem,
+                    stream=info.stream,
+                )
+        return report
+
+    def _projection_problem(self, case_id: str, found: Projection) -> str | None:
+        """What is wrong with the projection of ``case_id``, or None if it is its fold."""
+        where = f"the projection of case {case_id}"
+        try:
+            case = self._folded(case_id)
+        except Exception as exc:  # reported, not raised
+            return f"{where} cannot be checked: its events do not fold ({_one_line(exc)})"
+        expected = self._projection(case)
+        if found.version != expected.version:
+            return (
+                f"{where} is of version {found.version}, its events end at version "
+                f"{expected.version}: the projection was changed behind the store's back"
+            )
+        body = dict(found.body)
+        for name, value in expected.body.items():
+            if canonical_json(body.get(name)) != canonical_json(value):
+                return (
+                    f"{where} does not match its events: its {name!r} reads "
+                    f"{_short(body.get(name))}, the events fold to {_short(value)} (changed "
+                    "behind the store's back)"
+                )
+        extra = sorted(set(body) - set(expected.body))
+        if extra:
+            return f"{where} has keys its events do not give: {', '.join(extra)}"
+        if found.due != expected.due:
+            return (
+                f"{where} is due on {found.due}, its events give {expected.due}: the tick "
+                "index was changed behind the store's back"
+            )
+        return None
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -1004,14 +1167,29 @@ class Approvals:
             if isinstance(event, LicenceIssued):
                 self._check_licence_number(case, event.reference)
                 meta["licence"] = event.reference
-        stored = self.store.append(
-            case.case_id,
-            [event_to_record(event) for event in events],
-            expected_version=case.version,
-            recorded_at=now,
-            outbox=self._outbox(new, events, now),
-            meta=meta,
-        )
+        records = [event_to_record(event) for event in events]
+        outbox = self._outbox(new, events, now)
+        store = self.store
+        if isinstance(store, ProjectionStore):
+            # The projection is written in the transaction of the events it folds.
+            stored = store.append(
+                case.case_id,
+                records,
+                expected_version=case.version,
+                recorded_at=now,
+                outbox=outbox,
+                meta=meta,
+                projection=self._projection(new),
+            )
+        else:
+            stored = store.append(
+                case.case_id,
+                records,
+                expected_version=case.version,
+                recorded_at=now,
+                outbox=outbox,
+                meta=meta,
+            )
         self._notify(case.city, case.case_id, stored)
         return new
 

@@ -626,9 +626,7 @@ def _verification_state(case: Case) -> VerificationOutcome | None:
 
 def _supplied_around_licence(case: Case) -> tuple[set[str], set[str]]:
     """The codes supplied before the licence was issued, and those supplied after."""
-    licence = case.licence
-    cut = next(i for i, event in enumerate(case.history) if event is licence)
-    earlier = {id(event) for event in case.history[:cut]}
-    before = {event.code for event in case.supplied if id(event) in earlier}
-    after = {event.code for event in case.supplied if id(event) not in earlier}
+    cut = case.supplied_before_licence
+    before = {event.code for event in case.supplied[:cut]}
+    after = {event.code for event in case.supplied[cut:]}
     return before, after

@@ -47,6 +47,7 @@ from creditcommit.ports import (
     NewStream,
     OutboxMessage,
     PendingMessage,
+    Projection,
     StoredEvent,
     StreamInfo,
     VerifyReport,
@@ -63,8 +64,9 @@ __all__ = [
 ]
 
 #: The schema this module writes and understands (kept in the ``schema_version`` table).
-#: Version 2 added the checkpoints, the case-number counters and dead letters.
-SCHEMA_VERSION = 2
+#: Version 2 added the checkpoints, the case-number counters and dead letters; version 3 the
+#: projections (one folded row per stream, indexed by the day it is next due).
+SCHEMA_VERSION = 3
 
 #: The environment variable holding the key of the checkpoints' HMAC (never put it in a file).
 LOG_KEY_ENV = "CREDITCOMMIT_LOG_KEY"
@@ -123,6 +125,31 @@ def _check_meta(meta: Mapping[str, str]) -> list[tuple[str, str]]:
         if not isinstance(name, str) or not isinstance(value, str):
             raise ValueError(f"stream meta must map text to text, got {name!r}: {value!r}")
     return items
+
+
+def _check_projection(projection: Projection | None, version: int) -> None:
+    if projection is None:
+        return
+    if projection.version != version or version < 1:
+        raise ValueError(
+            f"the projection is of version {projection.version}, but the stream will be at "
+            f"version {version} after the append"
+        )
+    _json_text(projection.body, "projection.body")
+
+
+def _meta_filter(meta: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The SQL condition (after a WHERE) that stream ``s`` has every meta ``name=value``,
+    looked up per stream (by the primary key of ``stream_meta``)."""
+    where = ""
+    params: list[str] = []
+    for name, value in _check_meta(meta):
+        where += (
+            " AND EXISTS (SELECT 1 FROM stream_meta AS e "
+            "WHERE e.stream = s.stream AND e.name = ? AND e.value = ?)"
+        )
+        params += [name, value]
+    return where, params
 
 
 def _positive(value: int, name: str) -> None:
@@ -209,6 +236,16 @@ _SCHEMA = (
         mac    TEXT,
         PRIMARY KEY (kind, scope)
     ) WITHOUT ROWID""",
+    """
+    CREATE TABLE projections (
+        stream   TEXT PRIMARY KEY REFERENCES streams (stream),
+        version  INTEGER NOT NULL,
+        body     TEXT NOT NULL,
+        due      TEXT
+    ) WITHOUT ROWID""",
+    "CREATE INDEX projections_due ON projections (due, stream) WHERE due IS NOT NULL",
+    # Which streams have a current projection, without reading the (large) bodies.
+    "CREATE INDEX projections_version ON projections (stream, version)",
 )
 
 # Upgrades from version n to n + 1, applied in order when an older file is opened; the
@@ -220,10 +257,13 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE outbox ADD COLUMN mac TEXT",
         "ALTER TABLE outbox ADD COLUMN delivered_mac TEXT",
         "DROP INDEX outbox_due",
-        _SCHEMA[-3],
-        _SCHEMA[-2],
-        _SCHEMA[-1],
+        _SCHEMA[-6],
+        _SCHEMA[-5],
+        _SCHEMA[-4],
     ),
+    # The projections start empty: the service that knows the fold builds them from the
+    # events (Approvals.rebuild_projections); until then it folds the events of a case.
+    2: _SCHEMA[-3:],
 }
 
 _EVENT_COLUMNS = "stream, version, position, type, payload, recorded_at, previous_digest, digest"
@@ -578,6 +618,7 @@ class SQLiteEventStore:
         outbox: Sequence[OutboxMessage] = (),
         idempotency_key: str | None = None,
         meta: Mapping[str, str] | None = None,
+        projection: Projection | None = None,
     ) -> tuple[StoredEvent, ...]:
         """Append ``events`` to ``stream`` if it is at ``expected_version`` (0: a new stream).
 
@@ -585,16 +626,21 @@ class SQLiteEventStore:
         the stream it belongs to; checked first, so a retried request learns it already
         succeeded) and a stale version (:class:`ConcurrencyError`); then write the events,
         chained, the ``outbox`` messages (a key already in the outbox is skipped, not an
-        error), the stream's ``meta`` (merged into what it had) and the checkpoints.
+        error), the stream's ``meta`` (merged into what it had), its ``projection`` (whose
+        version must be the stream's new version) and the checkpoints.
         Nothing is written when anything is refused.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
+        _check_projection(projection, expected_version + len(events))
         with self._write() as con:
             if idempotency_key is not None:
                 self._check_key(con, idempotency_key)
-            return self._append_in(con, stream, prepared, expected_version, idempotency_key)
+            stored = self._append_in(con, stream, prepared, expected_version, idempotency_key)
+            if projection is not None:
+                self._put_projection(con, stream, projection)
+            return stored
 
     def create_numbered(
         self,
@@ -633,7 +679,11 @@ class SQLiteEventStore:
                 (counter, number),
             )
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
-            return self._append_in(con, new.stream, prepared, 0, idempotency_key)
+            _check_projection(new.projection, len(new.events))
+            stored = self._append_in(con, new.stream, prepared, 0, idempotency_key)
+            if new.projection is not None:
+                self._put_projection(con, new.stream, new.projection)
+            return stored
 
     @staticmethod
     def _check_key(con: sqlite3.Connection, idempotency_key: str) -> None:
@@ -773,6 +823,76 @@ class SQLiteEventStore:
             ).fetchall()
         return tuple(_event(row) for row in rows)
 
+    # --- projections ---------------------------------------------------------------------
+
+    @staticmethod
+    def _put_projection(con: sqlite3.Connection, stream: str, projection: Projection) -> None:
+        body = _json_text(projection.body, "projection.body")[0]
+        due = None if projection.due is None else projection.due.isoformat()
+        con.execute(
+            "INSERT INTO projections (stream, version, body, due) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (stream) DO UPDATE SET version = excluded.version, "
+            "body = excluded.body, due = excluded.due",
+            (stream, projection.version, body, due),
+        )
+
+    def projection(self, stream: str) -> Projection | None:
+        """The projection of ``stream``, or ``None`` if it has none or it is behind its events."""
+        with self._guard():
+            row = self._con.execute(
+                "SELECT p.version, p.body, p.due FROM projections AS p "
+                "JOIN streams AS s ON s.stream = p.stream "
+                "WHERE p.stream = ? AND p.version = s.version",
+                (stream,),
+            ).fetchone()
+        if row is None:
+            return None
+        version, body, due = row
+        return Projection(
+            version=version,
+            body=json.loads(body),
+            due=None if due is None else dt.date.fromisoformat(due),
+        )
+
+    def put_projection(self, stream: str, projection: Projection) -> None:
+        """Write the projection of ``stream`` (rebuilding one); :class:`ConcurrencyError`
+        unless ``projection.version`` is the stream's version."""
+        _check_projection(projection, projection.version)
+        with self._write() as con:
+            row = con.execute("SELECT version FROM streams WHERE stream = ?", (stream,)).fetchone()
+            actual = 0 if row is None else int(row[0])
+            if actual != projection.version:
+                raise ConcurrencyError(stream, projection.version, actual)
+            self._put_projection(con, stream, projection)
+
+    def due_streams(self, on: dt.date, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` whose current projection is due
+        on or before ``on``, in the order created."""
+        where, params = _meta_filter(meta)
+        sql = (
+            "SELECT s.stream FROM projections AS p JOIN streams AS s ON s.stream = p.stream "
+            "WHERE p.due IS NOT NULL AND p.due <= ? AND p.version = s.version"
+        )
+        with self._guard():
+            rows = self._con.execute(
+                sql + where + " ORDER BY s.rowid", (on.isoformat(), *params)
+            ).fetchall()
+        return tuple(row[0] for row in rows)
+
+    def unprojected(self, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` and no current projection (none,
+        or one behind the stream's events), in the order created."""
+        where, params = _meta_filter(meta)
+        sql = (
+            # The index, not the table: the bodies are large and not needed here.
+            "SELECT s.stream FROM streams AS s "
+            "LEFT JOIN projections AS p INDEXED BY projections_version ON p.stream = s.stream "
+            "WHERE (p.stream IS NULL OR p.version != s.version)"
+        )
+        with self._guard():
+            rows = self._con.execute(sql + where + " ORDER BY s.rowid", params).fetchall()
+        return tuple(row[0] for row in rows)
+
     def stream_for_key(self, idempotency_key: str) -> str | None:
         """The stream an idempotency key was used on, or ``None``."""
         with self._guard():
@@ -782,20 +902,31 @@ class SQLiteEventStore:
         return None if row is None else str(row[0])
 
     def streams(self, **meta: str) -> tuple[StreamInfo, ...]:
-        """The streams whose meta has every given ``name=value``, in the order created."""
-        where: list[str] = []
+        """The streams whose meta has every given ``name=value``, in the order created.
+
+        The rarest of the given pairs drives the query (through the meta index), the others
+        are looked up per stream: the cost follows the streams found, not the store's size.
+        """
+        items = _check_meta(meta)
+        columns = "s.stream, s.version, s.created_at, s.updated_at, m.name, m.value"
         params: list[str] = []
-        for name, value in _check_meta(meta):
-            where.append(
-                "s.stream IN (SELECT stream FROM stream_meta WHERE name = ? AND value = ?)"
+        if items:
+            with self._guard():
+                drive = min(items, key=lambda item: self._meta_count(*item))
+            others = [item for item in items if item != drive]
+            where, params = _meta_filter(dict(others))
+            sql = (
+                f"SELECT {columns} FROM stream_meta AS d "
+                "JOIN streams AS s ON s.stream = d.stream "
+                "LEFT JOIN stream_meta AS m ON m.stream = s.stream "
+                f"WHERE d.name = ? AND d.value = ?{where}"
             )
-            params += [name, value]
-        sql = (
-            "SELECT s.stream, s.version, s.created_at, s.updated_at, m.name, m.value "
-            "FROM streams AS s LEFT JOIN stream_meta AS m ON m.stream = s.stream"
-        )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+            params = [*drive, *params]
+        else:
+            sql = (
+                f"SELECT {columns} FROM streams AS s "
+                "LEFT JOIN stream_meta AS m ON m.stream = s.stream"
+            )
         sql += " ORDER BY s.rowid, m.name"
         found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
         with self._guard():
@@ -813,6 +944,14 @@ class SQLiteEventStore:
             )
             for stream, (version, created, updated, values) in found.items()
         )
+
+    def _meta_count(self, name: str, value: str, enough: int = 1000) -> int:
+        """How many streams have meta ``name=value``, counted up to ``enough``."""
+        row = self._con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM stream_meta WHERE name = ? AND value = ? LIMIT ?)",
+            (name, value, enough),
+        ).fetchone()
+        return int(row[0])
 
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]:
         """Up to ``limit`` events of the whole log after position ``after``, in log order."""

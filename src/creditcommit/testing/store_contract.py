@@ -17,7 +17,9 @@ contract against your store::
             ...  # change the stored payload of that event behind the store's back
 
 The built-in SQLite store runs it in ``tests/test_sqlite_store.py``; the PostgreSQL adapter
-runs it too. Needs ``pytest`` and ``hypothesis``.
+runs it too. A store that also keeps projections (:class:`~creditcommit.ports.ProjectionStore`)
+runs :class:`ProjectionStoreContract` as well, with a ``store`` fixture of its own. Needs
+``pytest`` and ``hypothesis``.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ from creditcommit.ports import (
     NewStream,
     OutboxMessage,
     PendingMessage,
+    Projection,
+    ProjectionStore,
     StoredEvent,
     event_digest,
 )
 
-__all__ = ["EventStoreContract"]
+__all__ = ["EventStoreContract", "ProjectionStoreContract"]
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 AT = dt.datetime(2026, 5, 6, 9, 30, tzinfo=CST)
@@ -779,3 +783,121 @@ class EventStoreContract:
         mine = [m for m in store.outbox() if m.message.key.startswith(f"{run}-")]
         assert keys(mine) == list(first)
         assert [m.message.payload["n"] for m in mine] == list(first.values())
+
+
+def _projection(version: int, due: dt.date | None = None, **body: Any) -> Projection:
+    return Projection(version=version, body={"v": version, **body}, due=due)
+
+
+class ProjectionStoreContract:
+    """Tests every :class:`~creditcommit.ports.ProjectionStore` must pass.
+
+    Subclasses provide the ``store`` fixture (a fresh, empty store for each test). Beyond
+    the protocol's docstring, the contract fixes: a projection is written in the
+    transaction of its events (a refused append writes neither); one whose version is not
+    the stream's new version is refused with ``ValueError`` before anything is written; a
+    stream appended to without a projection has none until one is put.
+    """
+
+    def test_a_projection_is_written_with_its_events(self, store: ProjectionStore) -> None:
+        assert isinstance(store, ProjectionStore)
+        day = dt.date(2026, 5, 20)
+        store.append(
+            "case-1",
+            events("A", "B"),
+            expected_version=0,
+            recorded_at=AT,
+            projection=_projection(2, day, state="B"),
+        )
+        found = store.projection("case-1")
+        assert found == Projection(version=2, body={"v": 2, "state": "B"}, due=day)
+        store.append(
+            "case-1", events("C"), expected_version=2, recorded_at=AT, projection=_projection(3)
+        )
+        assert store.projection("case-1") == _projection(3)
+        assert store.projection("nobody") is None
+
+    def test_create_numbered_writes_the_projection(self, store: ProjectionStore) -> None:
+        stored = store.create_numbered(
+            "c",
+            lambda n: NewStream(f"case-{n}", events("A"), projection=_projection(1, n=n)),
+            recorded_at=AT,
+        )
+        assert store.projection(stored[0].stream) == _projection(1, n=1)
+
+    def test_a_projection_of_another_version_is_refused(self, store: ProjectionStore) -> None:
+        with pytest.raises(ValueError, match="version"):
+            store.append(
+                "case-1",
+                events("A"),
+                expected_version=0,
+                recorded_at=AT,
+                projection=_projection(2),
+            )
+        assert store.read("case-1") == ()
+        assert store.projection("case-1") is None
+
+    def test_a_refused_append_keeps_the_projection(self, store: ProjectionStore) -> None:
+        store.append(
+            "case-1", events("A"), expected_version=0, recorded_at=AT, projection=_projection(1)
+        )
+        with pytest.raises(ConcurrencyError):
+            store.append(
+                "case-1",
+                events("B"),
+                expected_version=0,
+                recorded_at=AT,
+                projection=_projection(1, lost=True),
+            )
+        assert store.projection("case-1") == _projection(1)
+
+    def test_an_append_without_projection_leaves_none(self, store: ProjectionStore) -> None:
+        store.append(
+            "case-1",
+            events("A"),
+            expected_version=0,
+            recorded_at=AT,
+            meta={"kind": "case"},
+            projection=_projection(1),
+        )
+        store.append("case-1", events("B"), expected_version=1, recorded_at=AT)
+        assert store.projection("case-1") is None
+        assert store.unprojected(kind="case") == ("case-1",)
+        store.put_projection("case-1", _projection(2))
+        assert store.projection("case-1") == _projection(2)
+        assert store.unprojected(kind="case") == ()
+
+    def test_put_projection_needs_the_streams_version(self, store: ProjectionStore) -> None:
+        store.append("case-1", events("A", "B"), expected_version=0, recorded_at=AT)
+        with pytest.raises(ConcurrencyError):
+            store.put_projection("case-1", _projection(1))
+        with pytest.raises(ConcurrencyError):
+            store.put_projection("nobody", _projection(1))
+        assert store.projection("case-1") is None
+
+    def test_due_streams_and_unprojected_filter_on_meta(self, store: ProjectionStore) -> None:
+        early, late = dt.date(2026, 5, 10), dt.date(2026, 6, 1)
+        for name, kind, due in (
+            ("case-1", "case", late),
+            ("case-2", "case", early),
+            ("draw-1", "draw", early),
+            ("case-3", "case", None),
+        ):
+            store.append(
+                name,
+                events("A"),
+                expected_version=0,
+                recorded_at=AT,
+                meta={"kind": kind},
+                projection=_projection(1, due),
+            )
+        store.append(
+            "case-4", events("A"), expected_version=0, recorded_at=AT, meta={"kind": "case"}
+        )
+        assert store.due_streams(early - dt.timedelta(days=1), kind="case") == ()
+        assert store.due_streams(early, kind="case") == ("case-2",)
+        assert store.due_streams(late, kind="case") == ("case-1", "case-2")
+        assert store.due_streams(late) == ("case-1", "case-2", "draw-1")
+        assert store.due_streams(dt.date.max, kind="draw") == ("draw-1",)
+        assert store.unprojected(kind="case") == ("case-4",)
+        assert store.unprojected(kind="draw") == ()

@@ -1,0 +1,211 @@
+"""Timing of the case pipeline on the SQLite store (a plain script, not a test).
+
+Run it from the repository root::
+
+    .venv/bin/python benchmarks/bench_pipeline.py            # 1k and 10k stored cases
+    .venv/bin/python benchmarks/bench_pipeline.py --sizes 1000 --profile pipeline
+
+It measures:
+
+* the pipeline (submit → sign → accept → issue) of new cases on a store already holding
+  1k and 10k cases (per-case time: it should not grow with the store);
+* one command (``pause_clock``/``resume_clock``) on a case with 20 and with 2,000 events;
+* ``tick()`` when nothing is due, over every stored case (all supervised: issued on
+  commitment, verified, deferred materials still owed and not yet due).
+
+The stored cases are copies of one real case written straight to the store (with
+``synchronous=OFF`` while filling, to spare the disk), as a file of an older version would
+hold them; the service then builds what it needs from them (projections) the way it does
+for an upgraded file, and that time is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import json
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from creditcommit import Approvals, ManualClock, Signer
+from creditcommit._demo import GAOYOU, HOTEL_B, prepare
+from creditcommit.builtin.sqlite_store import SQLiteEventStore
+from creditcommit.case import CaseState, PauseReason
+from creditcommit.config import Config
+from creditcommit.ports import NewEvent, canonical_json
+from creditcommit.service import CHINA_TIME
+from creditcommit.supervision import VerificationOutcome
+
+START = dt.datetime(2025, 9, 26, 9, 30, tzinfo=CHINA_TIME)
+
+
+def _service(directory: Path, clock: ManualClock) -> Approvals:
+    return Approvals.from_config(Config.load(directory / "creditcommit.toml"), clock=clock)
+
+
+def pipeline(service: Approvals, key: str) -> None:
+    """submit → sign → accept → issue (accept issues at once on 先证后核)."""
+    case = service.submit(item=GAOYOU, applicant=HOTEL_B, provided=["GGCSWSXK-01"], key=key)
+    case = service.sign_commitment(case.case_id, Signer(HOTEL_B.name, HOTEL_B.identifier))
+    case = service.accept(case.case_id)
+    if case.state is CaseState.ACCEPTED:
+        service.issue(case.case_id)
+
+
+def supervised_template(service: Approvals) -> str:
+    """A case issued on commitment and verified kept, with deferred materials still owed."""
+    case = service.submit(item=GAOYOU, applicant=HOTEL_B, provided=["GGCSWSXK-01"], key="tpl")
+    service.sign_commitment(case.case_id, Signer(HOTEL_B.name, HOTEL_B.identifier))
+    case = service.accept(case.case_id)
+    if case.state is CaseState.ACCEPTED:
+        case = service.issue(case.case_id)
+    case = service.record_verification(
+        case.case_id,
+        inspectors=["检查员甲", "检查员乙"],
+        findings="现场核查符合承诺",
+        outcome=VerificationOutcome.FULFILLED,
+    )
+    assert case.state is CaseState.ISSUED, case.state
+    assert case.outstanding, "deferred materials should still be owed"
+    return case.case_id
+
+
+def fill(path: Path, template: str, count: int) -> None:
+    """Write ``count`` copies of case ``template`` under new ids straight to the store."""
+    store = SQLiteEventStore(path)
+    store._con.execute("PRAGMA synchronous = OFF")  # filling only: spare the disk
+    events = store.read(template)
+    info = next(i for i in store.streams(kind="case") if i.stream == template)
+    for n in range(count):
+        new_id = f"{template[:-6]}-F{n:06d}"
+        records = [
+            NewEvent(e.type, json.loads(canonical_json(e.payload).replace(template, new_id)))
+            for e in events
+        ]
+        meta = {k: v.replace(template, new_id) for k, v in info.meta.items()}
+        store.append(new_id, records, expected_version=0, recorded_at=START, meta=meta)
+    store.close()
+
+
+def timed(label: str, action: Callable[[], object], repeat: int = 1) -> float:
+    began = time.perf_counter()
+    for _ in range(repeat):
+        action()
+    spent = (time.perf_counter() - began) / repeat
+    print(f"{label:<58} {spent * 1000:9.2f} ms")
+    return spent
+
+
+def long_case(service: Approvals, clock: ManualClock, events: int, key: str) -> str:
+    """An accepted case whose clock was paused and resumed until it has ``events`` events."""
+    every = [f"GGCSWSXK-0{n}" for n in range(1, 8)]
+    case = service.submit(
+        item=GAOYOU, applicant=HOTEL_B, provided=every, choose_standard=True, key=key
+    )
+    case = service.accept(case.case_id)
+    assert case.state is CaseState.ACCEPTED, case.state
+    while case.version + 2 <= events:
+        case = service.pause_clock(case.case_id, PauseReason.EXPERT_REVIEW)
+        case = service.resume_clock(case.case_id)
+    return case.case_id
+
+
+def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, float]:
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
+        directory = Path(tmp) if keep is None else keep / str(size)
+        clock = ManualClock(START)
+        if not (directory / "cases.db").exists():
+            prepare(directory)
+            with _service(directory, clock) as service:
+                template = supervised_template(service)
+            began = time.perf_counter()
+            fill(directory / "cases.db", template, size)
+            print(f"[{size}] filled {size} cases in {time.perf_counter() - began:.1f} s")
+        began = time.perf_counter()
+        with _service(directory, clock) as service:
+            rebuild = getattr(service, "rebuild_projections", None)
+            if rebuild is not None:
+                rebuild()
+        print(f"[{size}] opened (projections built) in {time.perf_counter() - began:.2f} s")
+        with _service(directory, clock) as service:
+            report = service.tick(clock())
+            print(
+                f"[{size}] tick report: {len(report.failed)} failed, "
+                f"{len(report.verifications_due)} verifications due, "
+                f"{len(report.supervised)} moved"
+            )
+            results["tick"] = timed(
+                f"[{size}] tick() with nothing due over {size} supervised cases",
+                lambda: service.tick(clock()),
+                3,
+            )
+            if profile == "tick":
+                cProfile.runctx(
+                    "service.tick(clock())", globals(), locals(), str(directory / "tick.prof")
+                )
+                pstats.Stats(str(directory / "tick.prof")).sort_stats("cumulative").print_stats(18)
+            counter = iter(range(10**9))
+            run_id = time.time_ns()
+
+            def one() -> None:
+                pipeline(service, f"bench-{size}-{run_id}-{next(counter)}")
+
+            one()  # warm up
+            results["pipeline"] = timed(f"[{size}] pipeline per case (20 cases)", one, 20)
+            if profile == "pipeline":
+                cProfile.runctx("one()", globals(), locals(), str(directory / "pipeline.prof"))
+                pstats.Stats(str(directory / "pipeline.prof")).sort_stats("cumulative").print_stats(
+                    25
+                )
+            for events in (20, 2000):
+                case_id = long_case(service, clock, events, f"long-{size}-{run_id}-{events}")
+                flip = iter(range(10**9))
+
+                def command(case_id: str = case_id, flip: Iterator[int] = flip) -> None:
+                    if next(flip) % 2 == 0:
+                        service.pause_clock(case_id, PauseReason.EXPERT_REVIEW)
+                    else:
+                        service.resume_clock(case_id)
+
+                command()
+                command()
+                results[f"command{events}"] = timed(
+                    f"[{size}] one command on a case with {events} events", command, 10
+                )
+                if profile == "command" and events == 2000:
+                    cProfile.runctx(
+                        "command()", globals(), locals(), str(directory / "command.prof")
+                    )
+                    pstats.Stats(str(directory / "command.prof")).sort_stats(
+                        "cumulative"
+                    ).print_stats(25)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--profile", choices=["pipeline", "tick", "command"], default=None)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the stores here (and reuse them)"
+    )
+    args = parser.parse_args(argv)
+    found = {size: run(size, args.profile, args.keep) for size in args.sizes}
+    if len(found) >= 2:
+        small, large = min(found), max(found)
+        ratio = found[large]["pipeline"] / found[small]["pipeline"]
+        print(f"pipeline per case {large} vs {small}: {ratio:.2f}×")
+    for size, figures in found.items():
+        ratio = figures["command2000"] / figures["command20"]
+        print(f"[{size}] command on 2,000 events vs 20: {ratio:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
