@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from creditcommit.catalog import Catalog
 from creditcommit.config import Config
 from creditcommit.errors import PluginError
@@ -18,6 +17,7 @@ from creditcommit_http import (
     HttpLicenceStore,
     HttpPublishingChannel,
 )
+
 from creditcommit_yangzhou import NAMES, PLACES, catalog_for, plugin, policy
 from yz_support import DAY, integrations
 
@@ -31,9 +31,7 @@ ENDPOINTS = {
 
 
 @pytest.mark.parametrize("place", sorted(PLACES))
-def test_every_place_gets_its_catalogue_and_the_yangzhou_policy(
-    place: str, tmp_path: Path
-) -> None:
+def test_every_place_gets_its_catalogue_and_the_yangzhou_policy(place: str, tmp_path: Path) -> None:
     found = integrations(place, {}, tmp_path)
     assert found.catalog(place) is catalog_for(place)
     assert found.policy(place) is policy()
