@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from creditcommit import cli
 from creditcommit.case import CaseState
 from creditcommit.commitments import Signer
@@ -27,7 +28,6 @@ from creditcommit.credit import CreditEvidence
 from creditcommit.decision import Route
 from creditcommit.service import Approvals, ManualClock
 from creditcommit_http.testing import FakeUpstream, FakeUpstreamServer
-
 from yz_support import AT, HOTEL, RESTAURANT, installation
 
 HEALTH = "321084-GGCSWSXK"  # 公共场所卫生许可: on Gaoyou's commitment list, decided on the spot

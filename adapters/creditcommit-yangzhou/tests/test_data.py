@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from creditcommit.catalog import Catalog
 from creditcommit.policy import Policy
-
 from creditcommit_yangzhou import CATALOG_FILE, POLICY_FILES, data_file, policy
 
 #: The core's copy of each file (it keeps them for its demo and its own tests).

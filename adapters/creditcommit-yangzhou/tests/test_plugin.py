@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+
 from creditcommit.catalog import Catalog
 from creditcommit.config import Config
 from creditcommit.errors import PluginError
@@ -17,7 +18,6 @@ from creditcommit_http import (
     HttpLicenceStore,
     HttpPublishingChannel,
 )
-
 from creditcommit_yangzhou import NAMES, PLACES, catalog_for, plugin, policy
 from yz_support import DAY, integrations
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from creditcommit.catalog import ApprovalItem
 from creditcommit.credit import CreditEvidence
 from creditcommit.decision import Applicant, ProjectFacts, ProjectLevel, Route
 from creditcommit.policy import decide
 from creditcommit.testing import strategies as ccst
-from hypothesis import given
-from hypothesis import strategies as st
-
 from creditcommit_yangzhou import PLACES, catalog_for, policy
 
 #: The pilots' rules are in force from 2022-11-01; the bundled calendar reaches to 2026.

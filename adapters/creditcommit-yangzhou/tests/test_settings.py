@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from creditcommit.config import Config
 from creditcommit.errors import DataFileError
-
 from creditcommit_yangzhou import NAMES, PLACES, YangzhouSettings
 
 URL = "https://credit.yangzhou.example/api"

@@ -12,7 +12,6 @@ from creditcommit.decision import Applicant
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.plugins import Integrations
 from creditcommit.service import CHINA_TIME
-
 from creditcommit_yangzhou import plugin
 
 DAY = dt.date(2025, 9, 26)

@@ -25,7 +25,6 @@ from creditcommit_http.licences import HttpLicenceStore
 from creditcommit_http.plugin import upstream_for
 from creditcommit_http.publication import HttpPublishingChannel
 from creditcommit_http.settings import HttpSettings
-
 from creditcommit_yangzhou.places import catalog_for, policy
 from creditcommit_yangzhou.settings import YangzhouSettings
 

@@ -28,11 +28,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+
 from creditcommit.config import PluginSettings
 from creditcommit.errors import DataFileError, Problem
 from creditcommit_http.settings import NAME as HTTP_NAME
 from creditcommit_http.settings import HttpSettings
-
 from creditcommit_yangzhou.places import CITY, PLACES
 
 __all__ = ["HTTP_KEYS", "NAME", "NAMES", "YangzhouSettings"]
