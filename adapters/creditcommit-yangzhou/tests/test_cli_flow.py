@@ -6,18 +6,21 @@ accept → issue (the standard route); then ``creditcommit --config creditcommit
 (:func:`creditcommit.cli.main`) delivers the licences and the decisions upstream, and
 ``case list`` / ``case show`` read the installation.
 
-The application steps go through :class:`creditcommit.Approvals`, which the CLI's ``submit``
-and ``case sign/accept/issue`` call; the CLI runs on a manual clock so that the deadlines do
-not depend on the day the tests run.
+The first flow takes the application steps through :class:`creditcommit.Approvals`, which
+the CLI's ``submit`` and ``case sign/accept/issue`` call; the second runs every step through
+the CLI, with those commands (it is skipped on a creditcommit that does not have them yet).
+The CLI runs on a manual clock so that the deadlines do not depend on the day the tests run.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +28,7 @@ from creditcommit import cli
 from creditcommit.case import CaseState
 from creditcommit.commitments import Signer
 from creditcommit.credit import CreditEvidence
-from creditcommit.decision import Route
+from creditcommit.decision import Applicant, Route
 from creditcommit.service import Approvals, ManualClock
 from creditcommit_http.testing import FakeUpstream, FakeUpstreamServer
 from yz_support import AT, HOTEL, RESTAURANT, installation
@@ -52,6 +55,18 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     return manual
 
 
+def endpoints(server: FakeUpstreamServer) -> dict[str, Any]:
+    """``[plugins.yangzhou]`` with every system at the fake upstream."""
+    return {
+        "credit_url": server.url,
+        "registry_url": server.url,
+        "licence_url": server.url,
+        "publication_url": server.url,
+        "timeout": 5.0,
+        "deadline": 10.0,
+    }
+
+
 def run(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return cli.main(list(argv), out), out.getvalue()
@@ -71,14 +86,7 @@ def test_submit_sign_accept_issue_tick_against_the_fake_upstream(
     config = installation(
         tmp_path / "gaoyou",
         city="321084",
-        yangzhou={
-            "credit_url": server.url,
-            "registry_url": server.url,
-            "licence_url": server.url,
-            "publication_url": server.url,
-            "timeout": 5.0,
-            "deadline": 10.0,
-        },
+        yangzhou=endpoints(server),
     )
 
     service = Approvals.from_config(config, clock=clock)  # entry points loaded
@@ -141,3 +149,63 @@ def test_submit_sign_accept_issue_tick_against_the_fake_upstream(
     code, out = run("--config", str(config), "case", "show", food.case_id, "--lang", "en")
     assert code == 0, out
     assert food.licence.reference in out
+
+
+def application(directory: Path, item: str, applicant: Applicant, provided: list[str]) -> str:
+    path = directory / f"{item}.json"
+    data = {
+        "item": item,
+        "applicant": {"id": applicant.identifier, "name": applicant.name, "kind": "legal-person"},
+        "provided": provided,
+    }
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.skipif(
+    not hasattr(cli, "cmd_submit"),
+    reason="this creditcommit has no `submit` and `case sign/accept/issue` commands yet",
+)
+def test_the_whole_flow_through_the_command_line(
+    server: FakeUpstreamServer, clock: ManualClock, tmp_path: Path
+) -> None:
+    fake = server.fake
+    fake.set_grade(HOTEL.identifier, "B", city="321084")
+    fake.set_grade(RESTAURANT.identifier, "C", city="321084")
+    config = str(installation(tmp_path / "gaoyou", city="321084", yangzhou=endpoints(server)))
+
+    def json_of(*argv: str) -> dict[str, Any]:
+        code, out = run("--config", config, *argv, "--format", "json")
+        assert code == 0, out
+        found: dict[str, Any] = json.loads(out)
+        return found
+
+    given = application(tmp_path, HEALTH, HOTEL, ["GGCSWSXK-01", "GGCSWSXK-02", "GGCSWSXK-03"])
+    hotel = json_of("submit", "--file", given)
+    assert hotel["case_id"] == "321084-20250926-N0001"
+    assert hotel["route"] == "CONDITIONAL"
+    assert hotel["credit"]["source"] == "xinyong-yangzhou"
+    clock.advance(minutes=10)
+    assert json_of("case", "sign", hotel["case_id"])["state"] == "COMMITTED"
+    clock.advance(minutes=10)
+    assert json_of("case", "accept", hotel["case_id"])["state"] == "ISSUED"  # 先证后核
+
+    given = application(tmp_path, FOOD, RESTAURANT, ["SPJY-01", "SPJY-02", "SPJY-03"])
+    food = json_of("submit", "--file", given)
+    assert food["route"] == "STANDARD"
+    clock.advance(minutes=10)
+    assert json_of("case", "accept", food["case_id"])["state"] == "ACCEPTED"
+    clock.advance(hours=1)
+    issued = json_of("case", "issue", food["case_id"])
+    assert issued["state"] == "ISSUED"
+
+    clock.advance(hours=1)
+    code, out = run("--config", config, "tick", "--lang", "en")
+    assert code == 0, out
+    assert re.search(r"delivered [1-9][0-9]*, failed 0;", out), out
+    reference = issued["licence"]["reference"]
+    assert fake.licence(reference, city="321084") is not None
+    numbers = {
+        fake.publication(key)["payload"]["fields"]["decision_number"] for key in fake.published()
+    }
+    assert reference in numbers
