@@ -211,10 +211,11 @@ def test_the_plugins_switch_names_a_missing_plugin(installer: Installer) -> None
     installer.install_testplugin()
     with pytest.raises(
         PluginError,
-        match=r"CREDITCOMMIT_PLUGINS names the plugin 'yangzhou', which is not installed "
+        match=r"CREDITCOMMIT_PLUGINS names the plugin 'nonesuch', which is not installed "
         r"\(installed: (\w+, )*testplugin(, \w+)*\)",
     ):
-        make_plugin_manager(environ={ENV_PLUGINS: "yangzhou"})
+        # Not 'yangzhou': adapters/creditcommit-yangzhou installs a plugin of that name.
+        make_plugin_manager(environ={ENV_PLUGINS: "nonesuch"})
 
 
 def test_an_explicit_autoload_overrides_the_environment(installer: Installer) -> None:
