@@ -85,6 +85,7 @@ from creditcommit.builtin import (
 from creditcommit.case import RouteChosen, RouteDecided, due, next_deadline
 from creditcommit.catalog import ApprovalItem
 from creditcommit.delivery import Destinations
+from creditcommit.errors import ReapplicationBarred
 from creditcommit.identifiers import uscc_check_char
 from creditcommit.materials import Disposition
 from creditcommit.ports import IssuedLicence
@@ -482,14 +483,29 @@ class ApprovalsMachine(RuleBasedStateMachine):
         on_file = FileCreditSource(self.directory / "credit.db").read(
             applicant.identifier, city=CITY, at=self.clock.now
         )
-        case = self.service.submit(
-            item=item,
-            applicant=applicant,
-            project=ProjectFacts(major_level=major),
-            provided=provided,
-            choose_standard=standard,
-            key=key,
-        )
+        refused: ReapplicationBarred | None = None
+        try:
+            case = self.service.submit(
+                item=item,
+                applicant=applicant,
+                project=ProjectFacts(major_level=major),
+                provided=provided,
+                choose_standard=standard,
+                key=key,
+            )
+        except ReapplicationBarred as barred:
+            refused = barred
+        if refused is not None:
+            # 行政许可法 Arts 78-79: a record of this applicant about this item bars applying
+            # for it again; the application is refused and nothing is written.
+            assert (refused.item, refused.applicant) == (item, applicant.identifier)
+            assert any(
+                record.record_id == refused.record_id and record.item_code == item
+                for record in on_file.records
+            )
+            assert refused.until > self.clock.now.date()
+            assert self.log_size() == size
+            return multiple()
         if key is not None and key in self.keys:
             # The same key: the case the first submission made, and nothing asked or written.
             assert case.case_id == self.keys[key]

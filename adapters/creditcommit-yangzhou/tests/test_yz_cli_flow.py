@@ -162,10 +162,6 @@ def application(directory: Path, item: str, applicant: Applicant, provided: list
     return str(path)
 
 
-@pytest.mark.skipif(
-    not hasattr(cli, "cmd_submit"),
-    reason="this creditcommit has no `submit` and `case sign/accept/issue` commands yet",
-)
 def test_the_whole_flow_through_the_command_line(
     server: FakeUpstreamServer, clock: ManualClock, tmp_path: Path
 ) -> None:
