@@ -732,8 +732,20 @@ class _EvidenceSchema:
     records: list[_RecordSchema] = attrs.field(factory=list)
 
 
+class _Verified:
+    """The slot of :class:`CreditEvidence` that remembers whether its digest matched.
+
+    It is not an attrs field: it is set only where evidence enters (:meth:`CreditEvidence.
+    create`, :meth:`CreditEvidence.from_dict`, the first :meth:`CreditEvidence.verify`),
+    and neither pickles, copies nor :func:`attrs.evolve` carry it, so data from outside is
+    always hashed once before it is trusted.
+    """
+
+    __slots__ = ("_verified",)
+
+
 @attrs.frozen(kw_only=True)
-class CreditEvidence:
+class CreditEvidence(_Verified):
     """What a credit source said about a subject when asked (逢报必查): grade and records.
 
     ``grade`` is ``None`` when the source has no grade for the subject. ``digest`` is the
@@ -781,7 +793,7 @@ class CreditEvidence:
                 records=records,
             )
         )
-        return cls(
+        evidence = cls(
             subject=subject,
             source=source,
             retrieved_at=retrieved_at,
@@ -790,12 +802,15 @@ class CreditEvidence:
             records=records,
             digest=digest,
         )
+        object.__setattr__(evidence, "_verified", True)  # the digest was just computed
+        return evidence
 
     @classmethod
     def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
         """Read evidence written by :meth:`to_dict`; raises :class:`DataFileError` on bad data.
 
-        The digest is checked for form only: call :meth:`verify` to detect tampering.
+        The digest is checked against the content here, once; the evidence is returned
+        even if it does not match, and :meth:`verify` tells (without hashing again).
         """
         schema = structure(data, _EvidenceSchema, source=source)
         problems = _evidence_problems(schema)
@@ -803,7 +818,7 @@ class CreditEvidence:
             problems += _under(f"records[{i}]", _record_problems(record))
         if problems:
             raise DataFileError(source, problems)
-        return cls(
+        evidence = cls(
             subject=schema.subject,
             source=schema.source,
             retrieved_at=schema.retrieved_at,
@@ -812,6 +827,8 @@ class CreditEvidence:
             records=tuple(CreditRecord(**attrs.asdict(r, recurse=False)) for r in schema.records),
             digest=schema.digest,
         )
+        evidence.verify()
+        return evidence
 
     def _payload(self) -> dict[str, Any]:
         return _evidence_payload(
@@ -828,8 +845,16 @@ class CreditEvidence:
         return {**self._payload(), "digest": self.digest}
 
     def verify(self) -> bool:
-        """True if ``digest`` matches the content (the evidence was not altered)."""
-        return _sha256(self._payload()) == self.digest
+        """True if ``digest`` matches the content (the evidence was not altered).
+
+        The digest is computed at most once per evidence object (evidence is immutable):
+        :meth:`create` and :meth:`from_dict` already know the answer.
+        """
+        known: bool | None = getattr(self, "_verified", None)
+        if known is None:
+            known = _sha256(self._payload()) == self.digest
+            object.__setattr__(self, "_verified", known)
+        return known
 
     def active_records(self, on: dt.date) -> tuple[CreditRecord, ...]:
         """The records that are active on ``on`` (see :meth:`CreditRecord.is_active`)."""

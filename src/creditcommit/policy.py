@@ -27,7 +27,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -41,6 +41,7 @@ from creditcommit.credit import (
     CreditLookupFailure,
     CreditRecord,
     CreditRecordKind,
+    FailureCategory,
     Grade,
     GradeScale,
     Severity,
@@ -1613,13 +1614,21 @@ class Decider:
     """
 
     __slots__ = (
+        "_bans",
+        "_blocking",
         "_children",
         "_constant",
+        "_failures",
+        "_fresh",
         "_grades",
         "_items",
+        "_level_set",
         "_levels",
         "_missing",
+        "_no_query",
+        "_plans",
         "_policy",
+        "_scale",
         "_views",
         "on",
         "snapshot",
@@ -1637,6 +1646,9 @@ class Decider:
         self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
         self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
         self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
+        # The compiled plan of each item: the decider of its place and its rule-1 reasons.
+        self._plans: dict[int, tuple[ApprovalItem, Decider, tuple[Reason, ...]]] = {}
+        self._failures: dict[tuple[str, FailureCategory, str], Reason] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         except NoValueInForce as exc:
@@ -1653,6 +1665,14 @@ class Decider:
             )
             raise NoValueInForce(f"policy snapshot {snapshot.version.name} ({span})", on)
         self.snapshot = snapshot
+        # What the rules read, compiled once: the tables of the snapshot, the instants
+        # between which evidence is fresh (its China day in the window), the scale.
+        self._blocking = snapshot._blocking
+        self._bans = snapshot._bans
+        self._level_set = snapshot.major_project_levels
+        self._no_query = snapshot.major_project_credit is MajorProjectCredit.NO_QUERY
+        self._scale = snapshot.grade_scale.name
+        self._fresh = _fresh_window(on, snapshot.credit_evidence_max_age_days)
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1696,7 +1716,7 @@ class Decider:
                 )
             )
         reasons = tuple(found)
-        self._items[id(item)] = (item, reasons)
+        _bounded(self._items)[id(item)] = (item, reasons)
         return reasons
 
     def _by_grade(self, grade: str) -> tuple[Route, tuple[Reason, ...]]:
@@ -1730,7 +1750,7 @@ class Decider:
                     Route.STANDARD,
                     (REASONS["credit-grade-below-threshold"].render(params, ref),),
                 )
-        self._grades[grade] = found
+        _bounded(self._grades)[grade] = found
         return found
 
     # -- per-application reasons -------------------------------------------------------
@@ -1739,24 +1759,31 @@ class Decider:
         """Why the evidence cannot be trusted, or None: another subject, a digest that
         fails, a retrieval day after the decision or before the freshness window, a grade
         the policy's scale lacks."""
-        snap = self.snapshot
         ours = applicant.identifier
-        ref = [snap.references["credit_unavailable"]]
-        subjects = (evidence.subject, *(r.subject for r in evidence.records))
-        stranger = next((s for s in subjects if s != ours), None)
+        stranger = evidence.subject if evidence.subject != ours else None
+        if stranger is None:
+            for record in evidence.records:
+                if record.subject != ours:
+                    stranger = record.subject
+                    break
         if stranger is not None:
+            ref = [self.snapshot.references["credit_unavailable"]]
             return REASONS["credit-evidence-wrong-subject"].render(
                 {"subject": stranger, "applicant": ours}, ref
             )
-        if not evidence.verify():
+        if not evidence.verify():  # hashed once per evidence object, where it entered
+            ref = [self.snapshot.references["credit_unavailable"]]
             return REASONS["credit-evidence-unverified"].render({"source": evidence.source}, ref)
-        stale = self._stale(evidence)
-        if stale is not None:
-            return stale
+        fresh = self._fresh
+        if fresh is None or not fresh[0] <= evidence.retrieved_at < fresh[1]:
+            stale = self._stale(evidence)
+            if stale is not None:
+                return stale
         grade = evidence.grade
-        on_scale = evidence.scale == snap.grade_scale.name
-        if on_scale and grade is not None and snap.rank(grade) is None:
-            return self._by_grade(grade)[1][0]  # credit-grade-unknown
+        if grade is not None and evidence.scale == self._scale:
+            _, reasons = self._grades.get(grade) or self._by_grade(grade)
+            if reasons[0].code == "credit-grade-unknown":
+                return reasons[0]
         return None
 
     def _stale(self, evidence: CreditEvidence) -> Reason | None:
@@ -1780,13 +1807,15 @@ class Decider:
         return REASONS["credit-evidence-stale"].render(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
-        snap = self.snapshot
         on = self.on
+        table = self._blocking
         blocked: list[Reason] = []
         for record in evidence.records:
-            rules = snap.blocking_rules(record, on)
-            if rules:
-                blocked.append(self._blocking_reason(record, rules))
+            candidates = table.get(record.kind)
+            if candidates:
+                rules = tuple(rule for rule in candidates if rule.blocks(record, on))
+                if rules:
+                    blocked.append(self._blocking_reason(record, rules))
         # Rule 4's reasons, in the evidence's record order.
         return blocked
 
@@ -1795,8 +1824,11 @@ class Decider:
     ) -> None:
         """Rule 0: a statutory re-application ban refuses the application itself."""
         snap = self.snapshot
+        table = self._bans
         found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
         for record in evidence.records:
+            if record.kind not in table:
+                continue
             for ban in snap.bans(record, item, self.on):
                 found.append((ban.ends_on(record), record, ban))
         if not found:
@@ -1887,54 +1919,81 @@ class Decider:
         project: ProjectFacts,
         choose_standard: bool,
     ) -> Decision:
+        plan = self._plans.get(id(item))
+        if plan is None or plan[0] is not item:
+            plan = self._plan(item)
+        return plan[1]._run(plan, applicant, evidence, project, choose_standard)
+
+    def _plan(self, item: ApprovalItem) -> tuple[ApprovalItem, Decider, tuple[Reason, ...]]:
+        """The item compiled: the decider of its place and its rule-1 reasons (cached)."""
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
-        child = self._child(item)
-        if child is not None:
-            return child._decide(item, applicant, evidence, project, choose_standard)
-        if self._missing is not None:
-            raise self._missing
+        decider = self._child(item) or self
+        if decider._missing is not None:
+            raise decider._missing
+        plan = (item, decider, decider._item_reasons(item))
+        _bounded(self._plans)[id(item)] = plan
+        return plan
+
+    def _run(
+        self,
+        plan: tuple[ApprovalItem, Decider, tuple[Reason, ...]],
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts,
+        choose_standard: bool,
+    ) -> Decision:
+        """The rules on one application, the item already compiled (see :meth:`_plan`)."""
+        item, _, item_reasons = plan
         snap = self.snapshot
-        if isinstance(evidence, CreditEvidence) and self._unusable(applicant, evidence) is None:
-            self._refuse_if_banned(item, applicant, evidence)
-        major = snap.major_level(project)
+        unusable: Reason | None = None
+        if isinstance(evidence, CreditEvidence):
+            unusable = self._unusable(applicant, evidence)
+            if unusable is None and evidence.records and self._bans:
+                self._refuse_if_banned(item, applicant, evidence)
+        major = project.major_level
+        if major is not None and major not in self._level_set:
+            major = None
         eligible = Route.STANDARD
-        reasons: Sequence[Reason] = self._item_reasons(item)
-        if reasons:
-            pass  # rule 1: the item alone decides
-        elif major is not None and snap.major_project_credit is MajorProjectCredit.NO_QUERY:
+        reasons: Sequence[Reason]
+        if item_reasons:
+            reasons = item_reasons  # rule 1: the item alone decides
+        elif major is not None and self._no_query:
             # Rule 2, no query: whatever a source said (or failed to say) does not count.
             eligible = Route.DIRECT
             reasons = (self._level_reason("major-project-no-query", major),)
             evidence = None
-        elif evidence is None or isinstance(evidence, CreditLookupFailure):
+        elif evidence is None:
+            eligible = snap.credit_unavailable
+            reasons = (self._reason("credit-evidence-missing", "credit_unavailable"),)
+        elif not isinstance(evidence, CreditEvidence):
             eligible = snap.credit_unavailable
             reasons = (self._no_evidence(evidence),)
+        elif unusable is not None:
+            reasons = (unusable,)
         else:
-            unusable = self._unusable(applicant, evidence)
-            if unusable is not None:
-                reasons = (unusable,)
+            bars = self._bars(item, evidence) if evidence.records else None
+            if bars:
+                if major is not None:
+                    bars.insert(0, self._level_reason("major-project-blocked", major))
+                reasons = bars
+            elif major is not None:
+                eligible = Route.DIRECT
+                reasons = (self._level_reason("major-project-direct", major),)
+            elif evidence.scale != self._scale:
+                reasons = (self._scale_mismatch(evidence),)
+            elif evidence.grade is None:
+                reasons = (
+                    REASONS["credit-grade-missing"].render(
+                        {"source": evidence.source},
+                        [snap.references["conditional_threshold"]],
+                    ),
+                )
             else:
-                bars = self._bars(item, evidence)
-                if bars:
-                    if major is not None:
-                        bars.insert(0, self._level_reason("major-project-blocked", major))
-                    reasons = bars
-                elif major is not None:
-                    eligible = Route.DIRECT
-                    reasons = (self._level_reason("major-project-direct", major),)
-                elif evidence.scale != snap.grade_scale.name:
-                    reasons = (self._scale_mismatch(evidence),)
-                elif evidence.grade is None:
-                    reasons = (
-                        REASONS["credit-grade-missing"].render(
-                            {"source": evidence.source},
-                            [snap.references["conditional_threshold"]],
-                        ),
-                    )
-                else:
-                    eligible, reasons = self._by_grade(evidence.grade)
+                eligible, reasons = self._grades.get(evidence.grade) or self._by_grade(
+                    evidence.grade
+                )
         route = eligible
         if choose_standard:
             route = Route.STANDARD
@@ -1943,7 +2002,7 @@ class Decider:
             item_code=item.code,
             item_valid_from=item.valid_from,
             applicant=applicant.identifier,
-            decided_on=on,
+            decided_on=self.on,
             route=route,
             eligible_route=eligible,
             reasons=tuple(reasons),
@@ -1963,18 +2022,26 @@ class Decider:
         view = self._views.get(key)
         if view is None:
             view = policy.view(item=item)
-            self._views[key] = view
+            _bounded(self._views)[key] = view
         if view is policy:
             return None
         child = self._children.get(view.version.digest)
         if child is None:
             child = Decider(view, self.on)
-            self._children[view.version.digest] = child
+            _bounded(self._children)[view.version.digest] = child
         return child
 
     def _no_evidence(self, failure: CreditLookupFailure | None) -> Reason:
         if failure is None:
             return self._reason("credit-evidence-missing", "credit_unavailable")
+        key = (failure.source, failure.category, failure.reason)
+        found = self._failures.get(key)
+        if found is None:
+            found = self._failure_reason(failure)
+            _bounded(self._failures)[key] = found
+        return found
+
+    def _failure_reason(self, failure: CreditLookupFailure) -> Reason:
         category = failure.category
         zh, en = FAILURE_CATEGORY_LABELS[category]
         params = {
@@ -2038,13 +2105,65 @@ def decide(
     Raises :class:`NoValueInForce` if the item version or the policy is not in force on
     ``on``.
     """
-    if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
-        raise NoValueInForce(f"approval item {item.code}", on)
-    return Decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
+    return _decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
 
 
 def decide_many(
     applications: Iterable[Application], policy: Policy | PolicySnapshot, on: dt.date
 ) -> list[Decision]:
     """Decide many applications on one day; the same results as :func:`decide` one by one."""
-    return Decider(policy, on).decide_many(applications)
+    return _decider(policy, on).decide_many(applications)
+
+
+class _ByIdentity:
+    """A policy as a cache key: the same object, not an equal one (snapshots that differ
+    only in their references are equal, but cite differently)."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy | PolicySnapshot) -> None:
+        self.policy = policy
+
+    def __hash__(self) -> int:
+        return id(self.policy)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.policy is self.policy
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_decider(key: _ByIdentity, on: dt.date) -> Decider:
+    # The cache keeps the policy alive, so its id cannot be reused while it is cached;
+    # policies and snapshots are immutable (their own caches only memoise).
+    return Decider(key.policy, on)
+
+
+def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
+    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU)."""
+    return _shared_decider(_ByIdentity(policy), on)
+
+
+_CACHE_LIMIT = 4096
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _bounded(cache: dict[_K, _V]) -> dict[_K, _V]:
+    """``cache``, emptied first if it holds :data:`_CACHE_LIMIT` entries (caches stay small)."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
+def _fresh_window(on: dt.date, max_age_days: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """The instants between which a retrieval's China day is in the freshness window:
+    from the start of the earliest day to the end of ``on`` (``None`` at the calendar's
+    ends, where :meth:`Decider._stale` decides)."""
+    try:
+        start = dt.datetime.combine(on - dt.timedelta(days=max_age_days), dt.time.min, _CHINA_TIME)
+        end = dt.datetime.combine(on + dt.timedelta(days=1), dt.time.min, _CHINA_TIME)
+    except OverflowError:
+        return None
+    return start, end
