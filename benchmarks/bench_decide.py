@@ -27,8 +27,8 @@ from creditcommit.credit import (
     CreditRecordKind,
     Severity,
 )
-from creditcommit.identifiers import uscc_check_char
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel
+from creditcommit.identifiers import uscc_check_char
 from creditcommit.policy import Application, Policy, decide, decide_many
 
 ON = dt.date(2025, 6, 2)

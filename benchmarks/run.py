@@ -19,6 +19,7 @@ Run it with ``.venv/bin/python benchmarks/run.py`` (after ``pip install -e '.[be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.metadata
 import os
@@ -133,7 +134,7 @@ def plain(c: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
     unavailable, size, threshold = c["unavailable"], c["size"], c["threshold"]
     unusable = {"wrong_subject", "unverified", "stale", "future"}
 
-    def route(f: dict[str, Any]) -> str:  # noqa: PLR0911 - one return per rule
+    def route(f: dict[str, Any]) -> str:
         ev, grade = f["ev"], f["grade"]
         unknown = ev == "usable" and grade >= size
         if f["rec"] == "banned" and ev in {"usable", "other_scale"} and not unknown:
@@ -557,7 +558,7 @@ def main() -> None:  # noqa: PLR0915 - one report
     clock = time.perf_counter_ns
     for app in (apps * (args.single // n + 1))[: args.single]:
         started = clock()
-        try:
+        with contextlib.suppress(ReapplicationBarred):
             decide(
                 item=app.item,
                 applicant=app.applicant,
@@ -567,8 +568,6 @@ def main() -> None:  # noqa: PLR0915 - one report
                 project=app.project,
                 choose_standard=app.choose_standard,
             )
-        except ReapplicationBarred:
-            pass
         timings.append(clock() - started)
     timings.sort()
     p50 = statistics.median(timings) / 1000
