@@ -1768,12 +1768,14 @@ class Decider:
                     break
         if stranger is not None:
             ref = [self.snapshot.references["credit_unavailable"]]
-            return REASONS["credit-evidence-wrong-subject"].render(
+            return REASONS["credit-evidence-wrong-subject"]._render_lazy(
                 {"subject": stranger, "applicant": ours}, ref
             )
         if not evidence.verify():  # hashed once per evidence object, where it entered
             ref = [self.snapshot.references["credit_unavailable"]]
-            return REASONS["credit-evidence-unverified"].render({"source": evidence.source}, ref)
+            return REASONS["credit-evidence-unverified"]._render_lazy(
+                {"source": evidence.source}, ref
+            )
         fresh = self._fresh
         if fresh is None or not fresh[0] <= evidence.retrieved_at < fresh[1]:
             stale = self._stale(evidence)
@@ -1802,9 +1804,9 @@ class Decider:
         }
         refs = [snap.references["credit_evidence_max_age_days"]]
         if retrieved_on > on:
-            return REASONS["credit-evidence-future"].render(params, refs)
+            return REASONS["credit-evidence-future"]._render_lazy(params, refs)
         params |= {"earliest": _iso(earliest), "max_age_days": str(max_age)}
-        return REASONS["credit-evidence-stale"].render(params, refs)
+        return REASONS["credit-evidence-stale"]._render_lazy(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
         on = self.on
@@ -1863,9 +1865,9 @@ class Decider:
         refs.append(record.publicity_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
-            return REASONS["blocking-record-until-repair"].render(params, refs)
+            return REASONS["blocking-record-until-repair"]._render_lazy(params, refs)
         params["until"] = _iso(record.publicity_ends_on)
-        return REASONS["blocking-record"].render(params, refs)
+        return REASONS["blocking-record"]._render_lazy(params, refs)
 
     def _ban_reason(
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
@@ -1882,7 +1884,7 @@ class Decider:
             "item": item.code,
         }
         ref = ban.reference or self.snapshot.references["reapplication_ban_months"]
-        return REASONS["reapplication-ban"].render(params, [ref])
+        return REASONS["reapplication-ban"]._render_lazy(params, [ref])
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -1985,7 +1987,7 @@ class Decider:
                 reasons = (self._scale_mismatch(evidence),)
             elif evidence.grade is None:
                 reasons = (
-                    REASONS["credit-grade-missing"].render(
+                    REASONS["credit-grade-missing"]._render_lazy(
                         {"source": evidence.source},
                         [snap.references["conditional_threshold"]],
                     ),
@@ -2057,7 +2059,7 @@ class Decider:
 
     def _scale_mismatch(self, evidence: CreditEvidence) -> Reason:
         snap = self.snapshot
-        return REASONS["credit-scale-mismatch"].render(
+        return REASONS["credit-scale-mismatch"]._render_lazy(
             {"evidence_scale": evidence.scale, "policy_scale": snap.grade_scale.name},
             [snap.references["grade_scale"]],
         )
