@@ -429,8 +429,9 @@ def machine() -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{dist} (not installed)")
     return [
-        f"- CPU: {cpu}; {os.cpu_count()} logical cores, shared with other jobs (figures are "
-        "for one core, best of several runs)",
+        f"- CPU: {cpu}; {os.cpu_count()} logical cores, possibly shared with other jobs "
+        "(every figure is for one core: creditcommit, the plain function and the kernels "
+        "best of several runs, the rule engines one run)",
         f"- Python {platform.python_version()} ({platform.python_implementation()}) on "
         f"{platform.system()} {platform.release()}",
         f"- {', '.join(versions)}",

@@ -47,7 +47,15 @@ from creditcommit.credit import (
     Severity,
     add_months,
 )
-from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
+from creditcommit.decision import (
+    Applicant,
+    Decision,
+    ProjectFacts,
+    ProjectLevel,
+    Reason,
+    Route,
+    _trusted_decision,
+)
 from creditcommit.effective import (
     Dated,
     Instrument,
@@ -2000,19 +2008,19 @@ class Decider:
         if choose_standard:
             route = Route.STANDARD
             reasons = (*reasons, self._reason("applicant-chose-standard"))
-        return Decision(
-            item_code=item.code,
-            item_valid_from=item.valid_from,
-            applicant=applicant.identifier,
-            decided_on=self.on,
-            route=route,
-            eligible_route=eligible,
-            reasons=tuple(reasons),
-            catalog=item.catalog,
-            policy=snap.version,
-            evidence_digest=evidence.digest if isinstance(evidence, CreditEvidence) else None,
-            major_project=major is not None,
-            jurisdiction=snap.jurisdiction,
+        return _trusted_decision(  # the fields of Decision, in order
+            item.code,
+            item.valid_from,
+            applicant.identifier,
+            self.on,
+            route,
+            eligible,
+            tuple(reasons),
+            item.catalog,
+            snap.version,
+            evidence.digest if isinstance(evidence, CreditEvidence) else None,
+            major is not None,
+            snap.jurisdiction,
         )
 
     def _child(self, item: ApprovalItem) -> Decider | None:
