@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from creditcommit.catalog import ApprovalItem, Catalog
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
@@ -147,3 +149,50 @@ def test_bad_columns_are_refused_with_their_names() -> None:
     assert [p.path for p in caught.value.problems] == ["grades", "records", "evidence"]
     with pytest.raises(InvalidValue, match="integer"):
         decide_columns(Policy.sample(), on, item, grades=np.array([0.5]))
+
+
+_FACTS = st.tuples(
+    st.sampled_from(list(RecordState)),
+    st.integers(-1, len(LEVEL_ORDER) - 1),
+    st.sampled_from(list(EvidenceState)),
+)
+
+
+@given(
+    facts=st.lists(_FACTS, min_size=1, max_size=30),
+    data=st.data(),
+    on=st.sampled_from(DAYS),
+)
+def test_a_better_grade_never_gives_a_less_favourable_route(
+    facts: list[tuple[RecordState, int, EvidenceState]], data: st.DataObject, on: dt.date
+) -> None:
+    item = data.draw(st.sampled_from(Catalog.sample().items(on)))
+    size = len(Policy.sample().at(on, item=item).grade_scale)
+    ranks = data.draw(
+        st.lists(
+            st.tuples(st.integers(0, size - 1), st.integers(0, size - 1)),
+            min_size=len(facts),
+            max_size=len(facts),
+        )
+    )
+    better = np.array([min(a, b) for a, b in ranks], dtype=np.int8)
+    worse = np.array([max(a, b) for a, b in ranks], dtype=np.int8)
+    columns = {
+        "records": np.array([f[0] for f in facts], dtype=np.int8),
+        "major_levels": np.array([f[1] for f in facts], dtype=np.int8),
+        "evidence": np.array([f[2] for f in facts], dtype=np.int8),
+    }
+    good = decide_columns(Policy.sample(), on, item, grades=better, **columns).routes
+    bad = decide_columns(Policy.sample(), on, item, grades=worse, **columns).routes
+    assert (good >= bad).all()
+    chose = decide_columns(
+        Policy.sample(),
+        on,
+        item,
+        grades=better,
+        chose_standard=np.ones(len(facts), bool),
+        **columns,
+    ).routes
+    assert (chose <= 0).all()  # standard, or refused by a ban
+    refused = good == REFUSED
+    assert (columns["records"][refused] == RecordState.BANNED).all()
