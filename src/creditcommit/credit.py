@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -369,6 +370,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
     >>> add_months(dt.date(2024, 2, 29), 12)
     datetime.date(2025, 2, 28)
     """
+    return _add_months(day, months)
+
+
+# Publicity ends and repair days are asked for again and again (every record of every
+# decision, on a few thousand distinct decision days): remembered, within a bound.
+@functools.lru_cache(maxsize=16_384)
+def _add_months(day: dt.date, months: int) -> dt.date:
     year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
     last = calendar.monthrange(year, month0 + 1)[1]
     return dt.date(year, month0 + 1, min(day.day, last))
