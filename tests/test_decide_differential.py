@@ -262,3 +262,22 @@ def test_the_reference_is_a_real_difference_detector() -> None:
     )
     changed = attrs.evolve(decision, major_project=not decision.major_project)
     assert _fields(changed) != _fields(decision)
+
+
+def test_an_item_out_of_force_is_reported_before_the_policy() -> None:
+    # Both out of force on the day: the item's error, as before compilation.
+    on = dt.date(2020, 1, 1)
+    item = Catalog.sample().items(DAYS[1])[0]
+    app = seeded_feed(1, 5, DAYS[1], [item])[0]
+    got = _outcome(
+        lambda: decide(
+            item=item, applicant=app.applicant, evidence=None, policy=Policy.sample(), on=on
+        )
+    )
+    want = _outcome(
+        lambda: reference_decide(
+            item=item, applicant=app.applicant, evidence=None, policy=Policy.sample(), on=on
+        )
+    )
+    assert got == want
+    assert "approval item" in str(got)

@@ -2115,6 +2115,8 @@ def decide(
     Raises :class:`NoValueInForce` if the item version or the policy is not in force on
     ``on``.
     """
+    if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
+        raise NoValueInForce(f"approval item {item.code}", on)  # before the policy's
     return _decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
 
 
