@@ -264,19 +264,21 @@ def test_the_reference_is_a_real_difference_detector() -> None:
     assert _fields(changed) != _fields(decision)
 
 
-def test_an_item_out_of_force_is_reported_before_the_policy() -> None:
+@pytest.mark.parametrize("whole", [True, False])
+def test_an_item_out_of_force_is_reported_before_the_policy(whole: bool) -> None:
     # Both out of force on the day: the item's error, as before compilation.
     on = dt.date(2020, 1, 1)
     item = Catalog.sample().items(DAYS[1])[0]
     app = seeded_feed(1, 5, DAYS[1], [item])[0]
+    policy: Policy | PolicySnapshot = Policy.sample()
+    if not whole:
+        policy = Policy.sample().at(DAYS[1], item=item)  # a snapshot not in force in 2020
     got = _outcome(
-        lambda: decide(
-            item=item, applicant=app.applicant, evidence=None, policy=Policy.sample(), on=on
-        )
+        lambda: decide(item=item, applicant=app.applicant, evidence=None, policy=policy, on=on)
     )
     want = _outcome(
         lambda: reference_decide(
-            item=item, applicant=app.applicant, evidence=None, policy=Policy.sample(), on=on
+            item=item, applicant=app.applicant, evidence=None, policy=policy, on=on
         )
     )
     assert got == want
