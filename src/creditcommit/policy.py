@@ -1616,9 +1616,12 @@ def _domains(tags: Iterable[str]) -> dict[str, str]:
 class Decider:
     """Decides applications on one day under one policy snapshot (the batch path).
 
-    Reason objects that do not depend on the applicant are built once and shared, grade
-    ranks and record rules are looked up in precomputed tables, and nothing is re-parsed.
-    ``Decider(policy, on).decide(...)`` gives exactly what :func:`decide` gives.
+    The policy is compiled for the day: each item once (the decider of its place and its
+    rule-1 reasons), each grade once, the freshness window as two instants; reasons that
+    do not depend on the applicant are built once and shared, those that do render their
+    sentences when first read, and no evidence digest is recomputed (evidence is verified
+    where it enters). Every cache is bounded. ``Decider(policy, on).decide(...)`` gives
+    exactly what :func:`decide` gives (``docs/performance.md``).
     """
 
     __slots__ = (
