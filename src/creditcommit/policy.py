@@ -1639,6 +1639,7 @@ class Decider:
         "_no_query",
         "_plans",
         "_policy",
+        "_records",
         "_scale",
         "_views",
         "on",
@@ -1660,6 +1661,10 @@ class Decider:
         # The compiled plan of each item: the decider of its place and its rule-1 reasons.
         self._plans: dict[int, tuple[ApprovalItem, Decider, tuple[Reason, ...]]] = {}
         self._failures: dict[tuple[str, FailureCategory, str], Reason] = {}
+        self._records: dict[
+            tuple[object, ...],
+            tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]],
+        ] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         except NoValueInForce as exc:
@@ -1859,6 +1864,26 @@ class Decider:
         )
 
     def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
+        # Everything but the record id depends on a few facts of the record, shared by
+        # many records (the same kind and severity decided on the same day): built once.
+        key = (
+            record.kind,
+            record.severity,
+            record.decided_on,
+            record.min_publicity_months,
+            record.max_publicity_months,
+            tuple(map(id, rules)),  # the snapshot's own rules, alive as long as it is
+        )
+        found = self._records.get(key)
+        if found is None:
+            found = self._blocking_parts(record, rules)
+            _bounded(self._records)[key] = found
+        code, sentences, references, params = found
+        return Reason._lazy(code, sentences, references, {"record_id": record.record_id, **params})
+
+    def _blocking_parts(
+        self, record: CreditRecord, rules: Sequence[BlockingRule]
+    ) -> tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]:
         kind_zh, kind_en = RECORD_KIND_LABELS[record.kind]
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
@@ -1876,9 +1901,13 @@ class Decider:
         refs.append(record.publicity_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
-            return REASONS["blocking-record-until-repair"]._render_lazy(params, refs)
-        params["until"] = _iso(record.publicity_ends_on)
-        return REASONS["blocking-record"]._render_lazy(params, refs)
+            template = REASONS["blocking-record-until-repair"]
+        else:
+            params["until"] = _iso(record.publicity_ends_on)
+            template = REASONS["blocking-record"]
+        reason = template._render_lazy(params, refs)  # checks the params, cites once
+        del params["record_id"]
+        return template.code, (template.zh, template.en), reason.references, params
 
     def _ban_reason(
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
