@@ -18,13 +18,14 @@ JOBS ?= auto
 ADAPTERS := $(sort $(dir $(wildcard adapters/*/pyproject.toml)))
 ADAPTER_INSTALL := $(foreach a,$(ADAPTERS),-e $(a:/=))
 
-.PHONY: demo test test-slow docs lint typecheck unit clean help
+.PHONY: demo test test-slow docs bench lint typecheck unit clean help
 
 help:
 	@echo "make demo   - set up and run the end-to-end demo"
 	@echo "make test   - set up and run lint, type check and all tests but the slow ones"
 	@echo "make test-slow - the slow tests (soak, benchmark-like); CI runs them too"
 	@echo "make docs   - build the documentation site into build/docs (warnings are errors)"
+	@echo "make bench  - run every benchmark against its peers; writes docs/benchmarks.md"
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 not found on PATH" >&2; exit 1; }
@@ -61,6 +62,16 @@ unit: $(DEV_STAMP)
 test-slow: $(DEV_STAMP)
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -W error \
 		-n $(JOBS) -m slow || test $$? -eq 5
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+# Not part of make test: timings need a quiet machine. Ratios are against peers run alongside.
+bench: $(BENCH_STAMP) $(RUN_STAMP)
+	$(BIN)/python benchmarks/run.py
 
 docs: $(DOCS_STAMP) $(DEV_STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs build/docs

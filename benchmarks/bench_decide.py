@@ -28,6 +28,7 @@ from creditcommit.credit import (
     Severity,
 )
 from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel
+from creditcommit.identifiers import uscc_check_char
 from creditcommit.policy import Application, Policy, decide, decide_many
 
 ON = dt.date(2025, 6, 2)
@@ -45,7 +46,8 @@ def feed(count: int, seed: int) -> list[Application]:
     severities = list(Severity)
     apps = []
     for n in range(count):
-        applicant = Applicant(f"9132{n:014d}", f"企业{n}")
+        first17 = f"91321084{n:09d}"
+        applicant = Applicant(first17 + uscc_check_char(first17), f"企业{n}")
         roll = rng.random()
         found: CreditEvidence | CreditLookupFailure | None
         if roll < 0.05:

@@ -31,7 +31,7 @@ import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, get_args
+from typing import Any, Literal, Protocol, Self, get_args, runtime_checkable
 
 import attrs
 
@@ -48,9 +48,6 @@ from creditcommit.effective import LegalReference
 from creditcommit.errors import DataFileError, InvalidValue, MissingAuthorisation, Problem
 from creditcommit.supervision import correction_basis
 
-if TYPE_CHECKING:
-    from creditcommit.ports import SignatureProvider
-
 __all__ = [
     "COMMITMENT_PUBLICITY",
     "COMMITMENT_PUBLICITY_BASIS",
@@ -62,6 +59,7 @@ __all__ = [
     "PlanLineLike",
     "SIGNED_CONTENT_VERSION",
     "Signature",
+    "SignatureProvider",
     "SignedCommitment",
     "Signer",
     "SignerRole",
@@ -834,6 +832,27 @@ class Signature:
         ]
         if problems:
             raise InvalidValue("Signature", problems)
+
+
+@runtime_checkable
+class SignatureProvider(Protocol):
+    """Signs commitment letters (承诺书电子签名) and checks their signatures.
+
+    ``sign(data)`` returns a :class:`~creditcommit.commitments.Signature` over ``data`` (the
+    bytes of :meth:`~creditcommit.SignedCommitment.content`: the letter's text digest and
+    its terms); ``verify(data, signature)`` returns True only if ``signature`` is one this
+    provider (its key) made over exactly ``data``. A signature of another algorithm or key
+    is False, never an error. Both may raise :class:`~creditcommit.SigningKeyMissing` when
+    the provider has no key. The built-in provider is
+    :class:`~creditcommit.builtin.HmacSignatureProvider`; a city's plugin can provide one
+    backed by a CA-issued SM2 certificate.
+    """
+
+    name: str
+
+    def sign(self, data: bytes) -> Signature: ...
+
+    def verify(self, data: bytes, signature: Signature) -> bool: ...
 
 
 def _day_text(day: dt.date | None) -> str | None:

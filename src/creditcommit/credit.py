@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -476,6 +477,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
     >>> add_months(dt.date(2024, 2, 29), 12)
     datetime.date(2025, 2, 28)
     """
+    return _add_months(day, months)
+
+
+# Publicity ends and repair days are asked for again and again (every record of every
+# decision, on a few thousand distinct decision days): remembered, within a bound.
+@functools.lru_cache(maxsize=16_384)
+def _add_months(day: dt.date, months: int) -> dt.date:
     year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
     last = calendar.monthrange(year, month0 + 1)[1]
     return dt.date(year, month0 + 1, min(day.day, last))
@@ -852,8 +860,20 @@ class _EvidenceSchema:
     records: list[_RecordSchema] = attrs.field(factory=list)
 
 
+class _Verified:
+    """The slot of :class:`CreditEvidence` that remembers whether its digest matched.
+
+    It is not an attrs field: it is set only where evidence enters (:meth:`CreditEvidence.
+    create`, :meth:`CreditEvidence.from_dict`, the first :meth:`CreditEvidence.verify`),
+    and neither pickles, copies nor :func:`attrs.evolve` carry it, so data from outside is
+    always hashed once before it is trusted.
+    """
+
+    __slots__ = ("_verified",)
+
+
 @attrs.frozen(kw_only=True)
-class CreditEvidence:
+class CreditEvidence(_Verified):
     """What a credit source said about a subject when asked (逢报必查): grade and records.
 
     ``grade`` is ``None`` when the source has no grade for the subject. ``digest`` is the
@@ -901,7 +921,7 @@ class CreditEvidence:
                 records=records,
             )
         )
-        return cls(
+        evidence = cls(
             subject=subject,
             source=source,
             retrieved_at=retrieved_at,
@@ -910,12 +930,15 @@ class CreditEvidence:
             records=records,
             digest=digest,
         )
+        object.__setattr__(evidence, "_verified", True)  # the digest was just computed
+        return evidence
 
     @classmethod
     def from_dict(cls, data: object, *, source: str = "<dict>") -> Self:
         """Read evidence written by :meth:`to_dict`; raises :class:`DataFileError` on bad data.
 
-        The digest is checked for form only: call :meth:`verify` to detect tampering.
+        The digest is checked against the content here, once; the evidence is returned
+        even if it does not match, and :meth:`verify` tells (without hashing again).
         """
         schema = structure(data, _EvidenceSchema, source=source)
         problems = _evidence_problems(schema)
@@ -923,7 +946,7 @@ class CreditEvidence:
             problems += _under(f"records[{i}]", _record_problems(record))
         if problems:
             raise DataFileError(source, problems)
-        return cls(
+        evidence = cls(
             subject=schema.subject,
             source=schema.source,
             retrieved_at=schema.retrieved_at,
@@ -932,6 +955,8 @@ class CreditEvidence:
             records=tuple(CreditRecord(**attrs.asdict(r, recurse=False)) for r in schema.records),
             digest=schema.digest,
         )
+        evidence.verify()
+        return evidence
 
     def _payload(self) -> dict[str, Any]:
         return _evidence_payload(
@@ -948,8 +973,16 @@ class CreditEvidence:
         return {**self._payload(), "digest": self.digest}
 
     def verify(self) -> bool:
-        """True if ``digest`` matches the content (the evidence was not altered)."""
-        return _sha256(self._payload()) == self.digest
+        """True if ``digest`` matches the content (the evidence was not altered).
+
+        The digest is computed at most once per evidence object (evidence is immutable):
+        :meth:`create` and :meth:`from_dict` already know the answer.
+        """
+        known: bool | None = getattr(self, "_verified", None)
+        if known is None:
+            known = _sha256(self._payload()) == self.digest
+            object.__setattr__(self, "_verified", known)
+        return known
 
     def active_records(self, on: dt.date) -> tuple[CreditRecord, ...]:
         """The records that are active on ``on`` (see :meth:`CreditRecord.is_active`)."""
@@ -1034,7 +1067,7 @@ _SECRET_FIELD = re.compile(
     r"access[-_]?key|cookie|session|signature|credential)\S*\s*[:=]\s*\S+"
 )
 _KEY_VALUE = re.compile(r"\S*=\S*")
-_ADDRESS = re.compile(r"[^\s@]+@[^\s@]+")
+_ADDRESS = re.compile(r"[^\s@]+(?:@[^\s@]+)+")
 _IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?")
 _HOST = re.compile(r"(?i)\b(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-+/.~]{16,}")

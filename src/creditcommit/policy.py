@@ -27,7 +27,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -42,6 +42,7 @@ from creditcommit.credit import (
     CreditLookupFailure,
     CreditRecord,
     CreditRecordKind,
+    FailureCategory,
     Grade,
     GradeScale,
     Severity,
@@ -50,7 +51,15 @@ from creditcommit.credit import (
     record_kind,
     record_kind_problem,
 )
-from creditcommit.decision import Applicant, Decision, ProjectFacts, ProjectLevel, Reason, Route
+from creditcommit.decision import (
+    Applicant,
+    Decision,
+    ProjectFacts,
+    ProjectLevel,
+    Reason,
+    Route,
+    _trusted_decision,
+)
 from creditcommit.effective import (
     Dated,
     Instrument,
@@ -1723,19 +1732,31 @@ def _domains(tags: Iterable[str]) -> dict[str, str]:
 class Decider:
     """Decides applications on one day under one policy snapshot (the batch path).
 
-    Reason objects that do not depend on the applicant are built once and shared, grade
-    ranks and record rules are looked up in precomputed tables, and nothing is re-parsed.
-    ``Decider(policy, on).decide(...)`` gives exactly what :func:`decide` gives.
+    The policy is compiled for the day: each item once (the decider of its place and its
+    rule-1 reasons), each grade once, the freshness window as two instants; reasons that
+    do not depend on the applicant are built once and shared, those that do render their
+    sentences when first read, and no evidence digest is recomputed (evidence is verified
+    where it enters). Every cache is bounded. ``Decider(policy, on).decide(...)`` gives
+    exactly what :func:`decide` gives (``docs/performance.md``).
     """
 
     __slots__ = (
+        "_bans",
+        "_blocking",
         "_children",
         "_constant",
+        "_failures",
+        "_fresh",
         "_grades",
         "_items",
+        "_level_set",
         "_levels",
         "_missing",
+        "_no_query",
+        "_plans",
         "_policy",
+        "_records",
+        "_scale",
         "_views",
         "on",
         "snapshot",
@@ -1753,6 +1774,13 @@ class Decider:
         self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
         self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
         self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
+        # The compiled plan of each item: the decider of its place and its rule-1 reasons.
+        self._plans: dict[int, tuple[ApprovalItem, Decider, tuple[Reason, ...]]] = {}
+        self._failures: dict[tuple[str, FailureCategory, str], Reason] = {}
+        self._records: dict[
+            tuple[object, ...],
+            tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]],
+        ] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         except NoValueInForce as exc:
@@ -1769,6 +1797,14 @@ class Decider:
             )
             raise NoValueInForce(f"policy snapshot {snapshot.version.name} ({span})", on)
         self.snapshot = snapshot
+        # What the rules read, compiled once: the tables of the snapshot, the instants
+        # between which evidence is fresh (its China day in the window), the scale.
+        self._blocking = snapshot._blocking
+        self._bans = snapshot._bans
+        self._level_set = snapshot.major_project_levels
+        self._no_query = snapshot.major_project_credit is MajorProjectCredit.NO_QUERY
+        self._scale = snapshot.grade_scale.name
+        self._fresh = _fresh_window(on, snapshot.credit_evidence_max_age_days)
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1812,7 +1848,7 @@ class Decider:
                 )
             )
         reasons = tuple(found)
-        self._items[id(item)] = (item, reasons)
+        _bounded(self._items)[id(item)] = (item, reasons)
         return reasons
 
     def _by_grade(self, grade: str) -> tuple[Route, tuple[Reason, ...]]:
@@ -1846,7 +1882,7 @@ class Decider:
                     Route.STANDARD,
                     (REASONS["credit-grade-below-threshold"].render(params, ref),),
                 )
-        self._grades[grade] = found
+        _bounded(self._grades)[grade] = found
         return found
 
     # -- per-application reasons -------------------------------------------------------
@@ -1855,24 +1891,33 @@ class Decider:
         """Why the evidence cannot be trusted, or None: another subject, a digest that
         fails, a retrieval day after the decision or before the freshness window, a grade
         the policy's scale lacks."""
-        snap = self.snapshot
         ours = applicant.identifier
-        ref = [snap.references["credit_unavailable"]]
-        subjects = (evidence.subject, *(r.subject for r in evidence.records))
-        stranger = next((s for s in subjects if s != ours), None)
+        stranger = evidence.subject if evidence.subject != ours else None
+        if stranger is None:
+            for record in evidence.records:
+                if record.subject != ours:
+                    stranger = record.subject
+                    break
         if stranger is not None:
-            return REASONS["credit-evidence-wrong-subject"].render(
+            ref = [self.snapshot.references["credit_unavailable"]]
+            return REASONS["credit-evidence-wrong-subject"]._render_lazy(
                 {"subject": stranger, "applicant": ours}, ref
             )
-        if not evidence.verify():
-            return REASONS["credit-evidence-unverified"].render({"source": evidence.source}, ref)
-        stale = self._stale(evidence)
-        if stale is not None:
-            return stale
+        if not evidence.verify():  # hashed once per evidence object, where it entered
+            ref = [self.snapshot.references["credit_unavailable"]]
+            return REASONS["credit-evidence-unverified"]._render_lazy(
+                {"source": evidence.source}, ref
+            )
+        fresh = self._fresh
+        if fresh is None or not fresh[0] <= evidence.retrieved_at < fresh[1]:
+            stale = self._stale(evidence)
+            if stale is not None:
+                return stale
         grade = evidence.grade
-        on_scale = evidence.scale == snap.grade_scale.name
-        if on_scale and grade is not None and snap.rank(grade) is None:
-            return self._by_grade(grade)[1][0]  # credit-grade-unknown
+        if grade is not None and evidence.scale == self._scale:
+            _, reasons = self._grades.get(grade) or self._by_grade(grade)
+            if reasons[0].code == "credit-grade-unknown":
+                return reasons[0]
         return None
 
     def _stale(self, evidence: CreditEvidence) -> Reason | None:
@@ -1891,18 +1936,20 @@ class Decider:
         }
         refs = [snap.references["credit_evidence_max_age_days"]]
         if retrieved_on > on:
-            return REASONS["credit-evidence-future"].render(params, refs)
+            return REASONS["credit-evidence-future"]._render_lazy(params, refs)
         params |= {"earliest": _iso(earliest), "max_age_days": str(max_age)}
-        return REASONS["credit-evidence-stale"].render(params, refs)
+        return REASONS["credit-evidence-stale"]._render_lazy(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
-        snap = self.snapshot
         on = self.on
+        table = self._blocking
         blocked: list[Reason] = []
         for record in evidence.records:
-            rules = snap.blocking_rules(record, on)
-            if rules:
-                blocked.append(self._blocking_reason(record, rules))
+            candidates = table.get(record.kind)
+            if candidates:
+                rules = tuple(rule for rule in candidates if rule.blocks(record, on))
+                if rules:
+                    blocked.append(self._blocking_reason(record, rules))
         # Rule 4's reasons, in the evidence's record order.
         return blocked
 
@@ -1911,8 +1958,11 @@ class Decider:
     ) -> None:
         """Rule 0: a statutory re-application ban refuses the application itself."""
         snap = self.snapshot
+        table = self._bans
         found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
         for record in evidence.records:
+            if record.kind not in table:
+                continue
             for ban in snap.bans(record, item, self.on):
                 found.append((ban.ends_on(record), record, ban))
         if not found:
@@ -1930,6 +1980,26 @@ class Decider:
         )
 
     def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
+        # Everything but the record id depends on a few facts of the record, shared by
+        # many records (the same kind and severity decided on the same day): built once.
+        key = (
+            record.kind,
+            record.severity,
+            record.decided_on,
+            record.min_publicity_months,
+            record.max_publicity_months,
+            tuple(map(id, rules)),  # the snapshot's own rules, alive as long as it is
+        )
+        found = self._records.get(key)
+        if found is None:
+            found = self._blocking_parts(record, rules)
+            _bounded(self._records)[key] = found
+        code, sentences, references, params = found
+        return Reason._lazy(code, sentences, references, {"record_id": record.record_id, **params})
+
+    def _blocking_parts(
+        self, record: CreditRecord, rules: Sequence[BlockingRule]
+    ) -> tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]:
         kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
@@ -1950,9 +2020,13 @@ class Decider:
             refs.append(city_kind.legal_basis)
         if any(rule.lasts is BlockLasts.UNTIL_REPAIRED for rule in rules):
             params["repairable_from"] = _iso(record.repairable_from)
-            return REASONS["blocking-record-until-repair"].render(params, refs)
-        params["until"] = _iso(record.publicity_ends_on)
-        return REASONS["blocking-record"].render(params, refs)
+            template = REASONS["blocking-record-until-repair"]
+        else:
+            params["until"] = _iso(record.publicity_ends_on)
+            template = REASONS["blocking-record"]
+        reason = template._render_lazy(params, refs)  # checks the params, cites once
+        del params["record_id"]
+        return template.code, (template.zh, template.en), reason.references, params
 
     def _ban_reason(
         self, record: CreditRecord, ban: ReapplicationBan, item: ApprovalItem
@@ -1969,7 +2043,7 @@ class Decider:
             "item": item.code,
         }
         ref = ban.reference or self.snapshot.references["reapplication_ban_months"]
-        return REASONS["reapplication-ban"].render(params, [ref])
+        return REASONS["reapplication-ban"]._render_lazy(params, [ref])
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -2006,71 +2080,98 @@ class Decider:
         project: ProjectFacts,
         choose_standard: bool,
     ) -> Decision:
+        plan = self._plans.get(id(item))
+        if plan is None or plan[0] is not item:
+            plan = self._plan(item)
+        return plan[1]._run(plan, applicant, evidence, project, choose_standard)
+
+    def _plan(self, item: ApprovalItem) -> tuple[ApprovalItem, Decider, tuple[Reason, ...]]:
+        """The item compiled: the decider of its place and its rule-1 reasons (cached)."""
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
-        child = self._child(item)
-        if child is not None:
-            return child._decide(item, applicant, evidence, project, choose_standard)
-        if self._missing is not None:
-            raise self._missing
+        decider = self._child(item) or self
+        if decider._missing is not None:
+            raise decider._missing
+        plan = (item, decider, decider._item_reasons(item))
+        _bounded(self._plans)[id(item)] = plan
+        return plan
+
+    def _run(
+        self,
+        plan: tuple[ApprovalItem, Decider, tuple[Reason, ...]],
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts,
+        choose_standard: bool,
+    ) -> Decision:
+        """The rules on one application, the item already compiled (see :meth:`_plan`)."""
+        item, _, item_reasons = plan
         snap = self.snapshot
-        if isinstance(evidence, CreditEvidence) and self._unusable(applicant, evidence) is None:
-            self._refuse_if_banned(item, applicant, evidence)
-        major = snap.major_level(project)
+        unusable: Reason | None = None
+        if isinstance(evidence, CreditEvidence):
+            unusable = self._unusable(applicant, evidence)
+            if unusable is None and evidence.records and self._bans:
+                self._refuse_if_banned(item, applicant, evidence)
+        major = project.major_level
+        if major is not None and major not in self._level_set:
+            major = None
         eligible = Route.STANDARD
-        reasons: Sequence[Reason] = self._item_reasons(item)
-        if reasons:
-            pass  # rule 1: the item alone decides
-        elif major is not None and snap.major_project_credit is MajorProjectCredit.NO_QUERY:
+        reasons: Sequence[Reason]
+        if item_reasons:
+            reasons = item_reasons  # rule 1: the item alone decides
+        elif major is not None and self._no_query:
             # Rule 2, no query: whatever a source said (or failed to say) does not count.
             eligible = Route.DIRECT
             reasons = (self._level_reason("major-project-no-query", major),)
             evidence = None
-        elif evidence is None or isinstance(evidence, CreditLookupFailure):
+        elif evidence is None:
+            eligible = snap.credit_unavailable
+            reasons = (self._reason("credit-evidence-missing", "credit_unavailable"),)
+        elif not isinstance(evidence, CreditEvidence):
             eligible = snap.credit_unavailable
             reasons = (self._no_evidence(evidence),)
+        elif unusable is not None:
+            reasons = (unusable,)
         else:
-            unusable = self._unusable(applicant, evidence)
-            if unusable is not None:
-                reasons = (unusable,)
+            bars = self._bars(item, evidence) if evidence.records else None
+            if bars:
+                if major is not None:
+                    bars.insert(0, self._level_reason("major-project-blocked", major))
+                reasons = bars
+            elif major is not None:
+                eligible = Route.DIRECT
+                reasons = (self._level_reason("major-project-direct", major),)
+            elif evidence.scale != self._scale:
+                reasons = (self._scale_mismatch(evidence),)
+            elif evidence.grade is None:
+                reasons = (
+                    REASONS["credit-grade-missing"]._render_lazy(
+                        {"source": evidence.source},
+                        [snap.references["conditional_threshold"]],
+                    ),
+                )
             else:
-                bars = self._bars(item, evidence)
-                if bars:
-                    if major is not None:
-                        bars.insert(0, self._level_reason("major-project-blocked", major))
-                    reasons = bars
-                elif major is not None:
-                    eligible = Route.DIRECT
-                    reasons = (self._level_reason("major-project-direct", major),)
-                elif evidence.scale != snap.grade_scale.name:
-                    reasons = (self._scale_mismatch(evidence),)
-                elif evidence.grade is None:
-                    reasons = (
-                        REASONS["credit-grade-missing"].render(
-                            {"source": evidence.source},
-                            [snap.references["conditional_threshold"]],
-                        ),
-                    )
-                else:
-                    eligible, reasons = self._by_grade(evidence.grade)
+                eligible, reasons = self._grades.get(evidence.grade) or self._by_grade(
+                    evidence.grade
+                )
         route = eligible
         if choose_standard:
             route = Route.STANDARD
             reasons = (*reasons, self._reason("applicant-chose-standard"))
-        return Decision(
-            item_code=item.code,
-            item_valid_from=item.valid_from,
-            applicant=applicant.identifier,
-            decided_on=on,
-            route=route,
-            eligible_route=eligible,
-            reasons=tuple(reasons),
-            catalog=item.catalog,
-            policy=snap.version,
-            evidence_digest=evidence.digest if isinstance(evidence, CreditEvidence) else None,
-            major_project=major is not None,
-            jurisdiction=snap.jurisdiction,
+        return _trusted_decision(  # the fields of Decision, in order
+            item.code,
+            item.valid_from,
+            applicant.identifier,
+            self.on,
+            route,
+            eligible,
+            tuple(reasons),
+            item.catalog,
+            snap.version,
+            evidence.digest if isinstance(evidence, CreditEvidence) else None,
+            major is not None,
+            snap.jurisdiction,
         )
 
     def _child(self, item: ApprovalItem) -> Decider | None:
@@ -2082,18 +2183,26 @@ class Decider:
         view = self._views.get(key)
         if view is None:
             view = policy.view(item=item)
-            self._views[key] = view
+            _bounded(self._views)[key] = view
         if view is policy:
             return None
         child = self._children.get(view.version.digest)
         if child is None:
             child = Decider(view, self.on)
-            self._children[view.version.digest] = child
+            _bounded(self._children)[view.version.digest] = child
         return child
 
     def _no_evidence(self, failure: CreditLookupFailure | None) -> Reason:
         if failure is None:
             return self._reason("credit-evidence-missing", "credit_unavailable")
+        key = (failure.source, failure.category, failure.reason)
+        found = self._failures.get(key)
+        if found is None:
+            found = self._failure_reason(failure)
+            _bounded(self._failures)[key] = found
+        return found
+
+    def _failure_reason(self, failure: CreditLookupFailure) -> Reason:
         category = failure.category
         zh, en = FAILURE_CATEGORY_LABELS[category]
         params = {
@@ -2109,7 +2218,7 @@ class Decider:
 
     def _scale_mismatch(self, evidence: CreditEvidence) -> Reason:
         snap = self.snapshot
-        return REASONS["credit-scale-mismatch"].render(
+        return REASONS["credit-scale-mismatch"]._render_lazy(
             {"evidence_scale": evidence.scale, "policy_scale": snap.grade_scale.name},
             [snap.references["grade_scale"]],
         )
@@ -2158,12 +2267,66 @@ def decide(
     ``on``.
     """
     if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
-        raise NoValueInForce(f"approval item {item.code}", on)
-    return Decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
+        raise NoValueInForce(f"approval item {item.code}", on)  # before the policy's
+    return _decider(policy, on)._decide(item, applicant, evidence, project, choose_standard)
 
 
 def decide_many(
     applications: Iterable[Application], policy: Policy | PolicySnapshot, on: dt.date
 ) -> list[Decision]:
     """Decide many applications on one day; the same results as :func:`decide` one by one."""
-    return Decider(policy, on).decide_many(applications)
+    return _decider(policy, on).decide_many(applications)
+
+
+class _ByIdentity:
+    """A policy as a cache key: the same object, not an equal one (snapshots that differ
+    only in their references are equal, but cite differently)."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: Policy | PolicySnapshot) -> None:
+        self.policy = policy
+
+    def __hash__(self) -> int:
+        return id(self.policy)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.policy is self.policy
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_decider(key: _ByIdentity, on: dt.date) -> Decider:
+    # The cache keeps the policy alive, so its id cannot be reused while it is cached;
+    # policies and snapshots are immutable (their own caches only memoise).
+    return Decider(key.policy, on)
+
+
+def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
+    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU)."""
+    return _shared_decider(_ByIdentity(policy), on)
+
+
+_CACHE_LIMIT = 4096
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _bounded(cache: dict[_K, _V]) -> dict[_K, _V]:
+    """``cache``, emptied first if it holds :data:`_CACHE_LIMIT` entries (caches stay small)."""
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    return cache
+
+
+def _fresh_window(on: dt.date, max_age_days: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """The instants between which a retrieval's China day is in the freshness window:
+    from the start of the earliest day to the end of ``on`` (``None`` at the calendar's
+    ends, where :meth:`Decider._stale` decides)."""
+    try:
+        start = dt.datetime.combine(on - dt.timedelta(days=max_age_days), dt.time.min, _CHINA_TIME)
+        end = dt.datetime.combine(on + dt.timedelta(days=1), dt.time.min, _CHINA_TIME)
+    except OverflowError:
+        return None
+    return start, end

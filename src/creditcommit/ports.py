@@ -18,7 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from creditcommit.commitments import Signature
+from creditcommit.commitments import SignatureProvider
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
 from creditcommit.materials import LicenceHolding
 
@@ -109,27 +109,6 @@ class LicenceStore(Protocol):
     def withdraw(
         self, reference: str, *, city: str, holder: str, on: dt.date, reason: str
     ) -> None: ...
-
-
-@runtime_checkable
-class SignatureProvider(Protocol):
-    """Signs commitment letters (承诺书电子签名) and checks their signatures.
-
-    ``sign(data)`` returns a :class:`~creditcommit.commitments.Signature` over ``data`` (the
-    bytes of :meth:`~creditcommit.SignedCommitment.content`: the letter's text digest and
-    its terms); ``verify(data, signature)`` returns True only if ``signature`` is one this
-    provider (its key) made over exactly ``data``. A signature of another algorithm or key
-    is False, never an error. Both may raise :class:`~creditcommit.SigningKeyMissing` when
-    the provider has no key. The built-in provider is
-    :class:`~creditcommit.builtin.HmacSignatureProvider`; a city's plugin can provide one
-    backed by a CA-issued SM2 certificate.
-    """
-
-    name: str
-
-    def sign(self, data: bytes) -> Signature: ...
-
-    def verify(self, data: bytes, signature: Signature) -> bool: ...
 
 
 @attrs.frozen

@@ -235,6 +235,23 @@ class ReasonTemplate:
             params=values,
         )
 
+    def _render_lazy(
+        self, params: dict[str, str], references: Iterable[LegalReference | None] = ()
+    ) -> Reason:
+        """Like :meth:`render`, but the sentences are filled in when first read.
+
+        For reasons made per application (one per credit record): the code, params and
+        references are there at once; most decisions are never printed. ``params`` is
+        taken over, not copied.
+        """
+        if not self.fields <= params.keys():
+            return self.render(params, references)  # raises, naming what is missing
+        cited: list[LegalReference] = []
+        for ref in (*self.references, *references):
+            if ref is not None and ref not in cited:
+                cited.append(ref)
+        return Reason._lazy(self.code, (self.zh, self.en), tuple(cited), params)
+
 
 _TEMPLATES = (
     # --- rule 1: the item ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol, Self
 
@@ -41,7 +41,8 @@ from creditcommit.errors import (
 )
 
 if TYPE_CHECKING:
-    from creditcommit.case import Case
+    from creditcommit.decision import Route
+    from creditcommit.materials import MaterialPlan
 
 __all__ = [
     "ART_34",
@@ -55,6 +56,7 @@ __all__ = [
     "ObligationKind",
     "OutcomeRule",
     "RevocationRules",
+    "SupervisedCase",
     "SupervisionAction",
     "VerificationOutcome",
     "consequence",
@@ -553,8 +555,74 @@ class Obligation:
         return self.is_open and self.due is not None and self.due < on
 
 
+class _Issued(Protocol):
+    @property
+    def issued_on(self) -> dt.date: ...
+
+
+class _Terms(Protocol):
+    @property
+    def verification_due(self) -> dt.date | None: ...
+
+
+class _Letter(Protocol):
+    @property
+    def terms(self) -> _Terms: ...
+
+
+class _Signed(Protocol):
+    """What is read of the signed commitment (a :class:`~creditcommit.commitments.
+    SignedCommitment`): the verification deadline its letter states."""
+
+    @property
+    def letter(self) -> _Letter: ...
+
+
+class _Supplied(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+class _Verified(Protocol):
+    @property
+    def outcome(self) -> VerificationOutcome: ...
+
+
+class SupervisedCase(Protocol):
+    """What :func:`obligations` reads of a case: a :class:`creditcommit.case.Case` is one.
+
+    A protocol rather than the class itself, so that this module does not depend on the
+    case module, which depends on it (the import graph has no cycle).
+    """
+
+    @property
+    def item_code(self) -> str: ...
+    @property
+    def item_valid_from(self) -> dt.date: ...
+    @property
+    def route(self) -> Route | None: ...
+    @property
+    def plan(self) -> MaterialPlan | None: ...
+    @property
+    def commitment(self) -> _Signed | None: ...
+    @property
+    def licence(self) -> _Issued | None: ...
+    @property
+    def history(self) -> Sequence[object]: ...
+    @property
+    def supplied(self) -> Sequence[_Supplied]: ...
+    @property
+    def supplied_before_licence(self) -> int: ...
+    @property
+    def verifications(self) -> Sequence[_Verified]: ...
+    @property
+    def verification_met(self) -> bool: ...
+    @property
+    def overdue_materials(self) -> Sequence[str]: ...
+
+
 def obligations(
-    case: Case, item: ApprovalItem, calendar: WorkingCalendar
+    case: SupervisedCase, item: ApprovalItem, calendar: WorkingCalendar
 ) -> tuple[Obligation, ...]:
     """The obligations a licence on commitment left, and how each stands on the case so far.
 
@@ -605,7 +673,7 @@ def obligations(
     return tuple(found)
 
 
-def _promised_verification_due(case: Case) -> dt.date | None:
+def _promised_verification_due(case: SupervisedCase) -> dt.date | None:
     """The verification deadline the signed commitment letter states, if there is one.
 
     The applicant committed to the letter's terms and the agency notified the same date
@@ -616,7 +684,7 @@ def _promised_verification_due(case: Case) -> dt.date | None:
     return case.commitment.letter.terms.verification_due
 
 
-def _verification_state(case: Case) -> VerificationOutcome | None:
+def _verification_state(case: SupervisedCase) -> VerificationOutcome | None:
     if not case.verifications:
         return None
     if case.verification_met:
@@ -624,7 +692,7 @@ def _verification_state(case: Case) -> VerificationOutcome | None:
     return case.verifications[-1].outcome
 
 
-def _supplied_around_licence(case: Case) -> tuple[set[str], set[str]]:
+def _supplied_around_licence(case: SupervisedCase) -> tuple[set[str], set[str]]:
     """The codes supplied before the licence was issued, and those supplied after."""
     cut = case.supplied_before_licence
     before = {event.code for event in case.supplied[:cut]}
