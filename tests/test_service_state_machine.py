@@ -453,7 +453,8 @@ class ApprovalsMachine(RuleBasedStateMachine):
         """A random application taken along the usual path (every step checked), so that
         runs reach acceptance, the licence and the deferred materials' deadlines."""
         case_id = self.new_case(data, items=(GAOYOU, GAOYOU, JIANGDU))
-        assert isinstance(case_id, str)
+        if not isinstance(case_id, str):  # refused (a statutory ban): nothing to take along
+            return case_id
         for _ in range(3):
             if self.model[case_id].state in {CaseState.ACCEPTED, CaseState.ISSUED}:
                 break
@@ -1317,11 +1318,24 @@ class ApprovalsMachine(RuleBasedStateMachine):
         assert all(count == 1 for count in self.channel_keys().values())
 
 
-ApprovalsMachine.TestCase.settings = settings(
-    max_examples=60,
-    stateful_step_count=50,
-    # Each step does real SQLite I/O with fsync: its time depends on the disk, not the code.
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-TestApprovals = ApprovalsMachine.TestCase
+# Each step does real SQLite I/O with fsync: its time depends on the disk, not the code.
+# make test runs a short machine; the soak that CI makes (make test-slow) runs 60 of 50 steps.
+
+
+class TestApprovals(ApprovalsMachine.TestCase):  # type: ignore[misc,valid-type]
+    settings = settings(
+        max_examples=12,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+
+
+@pytest.mark.slow
+class TestApprovalsSoak(ApprovalsMachine.TestCase):  # type: ignore[misc,valid-type]
+    settings = settings(
+        max_examples=60,
+        stateful_step_count=50,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
