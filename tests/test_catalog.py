@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from creditcommit.catalog import (
@@ -653,6 +653,7 @@ def naive_in_force(data: dict[str, Any], on: dt.date) -> list[dict[str, Any]]:
     ]
 
 
+@settings(max_examples=100)  # each example is a whole catalogue: more only repeats
 @given(catalog_dicts(), st.integers(-30, 830))
 def test_generated_catalogues_load_and_count_like_a_naive_count(
     data: dict[str, Any], offset: int
@@ -671,6 +672,7 @@ def test_generated_catalogues_load_and_count_like_a_naive_count(
     assert summary.licence == kinds.count("licence")
 
 
+@settings(max_examples=100)  # each example is a whole catalogue: more only repeats
 @given(catalog_dicts(), st.data())
 def test_promised_beyond_statutory_is_reported_at_its_path(
     data: dict[str, Any], pick: st.DataObject
@@ -695,6 +697,7 @@ def test_catalog_round_trips_through_the_converter() -> None:
     assert again.to_dict() == catalog.to_dict()
 
 
+@settings(max_examples=100)  # each example is a whole catalogue: more only repeats
 @given(catalog_dicts())
 def test_generated_catalogues_round_trip(data: dict[str, Any]) -> None:
     catalog = Catalog.from_dict(data)
@@ -904,6 +907,7 @@ def test_later_fields_at_their_defaults_keep_the_digest() -> None:
     assert Catalog.from_dict(data).digest != before
 
 
+@settings(max_examples=100)  # each example is a whole catalogue: more only repeats
 @given(catalog_dicts(), st.integers(-30, 830))
 def test_divisions_and_departments_add_up_to_the_whole(data: dict[str, Any], offset: int) -> None:
     on = D(2022, 1, 1) + dt.timedelta(offset)

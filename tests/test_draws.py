@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from creditcommit.draws import (
@@ -396,6 +396,7 @@ def test_with_counts_the_population_is_read_once() -> None:
     assert record == make()
 
 
+@pytest.mark.slow  # benchmark-like: a large population; CI runs it (make test-slow)
 def test_a_large_population_streams_in_bounded_memory() -> None:
     size = 200_000
 
@@ -716,6 +717,7 @@ ALTERATIONS = [
 ]
 
 
+@settings(max_examples=100)  # each example is a whole draw: more only repeats
 @given(draws_inputs(), st.sampled_from(ALTERATIONS), st.data())
 def test_verify_rejects_any_altered_record(
     inputs: dict[str, Any], kind: str, data: st.DataObject
@@ -735,6 +737,7 @@ def test_verify_rejects_any_altered_record(
 POPULATION_CHANGES = ["add", "remove", "grade", "tags"]
 
 
+@settings(max_examples=100)  # each example is a whole draw: more only repeats
 @given(draws_inputs(), st.sampled_from(POPULATION_CHANGES), st.data())
 def test_verify_rejects_any_altered_population(
     inputs: dict[str, Any], kind: str, data: st.DataObject
@@ -870,6 +873,7 @@ def test_only_qualified_inspectors_are_drawn(inputs: dict[str, Any]) -> None:
     assert verify_draw(record, targets=inputs["targets"])
 
 
+@settings(max_examples=100)  # each example is a whole draw: more only repeats
 @given(typed_inputs())
 def test_typed_draws_round_trip_and_verify(inputs: dict[str, Any]) -> None:
     record = run_or_none(inputs)
