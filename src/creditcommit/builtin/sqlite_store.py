@@ -339,6 +339,125 @@ def _unavailable(exc: sqlite3.Error) -> bool:
 # --- the store -------------------------------------------------------------------------------
 
 
+def _checkpoint_problem(
+    *,
+    rows: Sequence[tuple[Any, ...]],
+    heads: Mapping[str, StoredEvent],
+    checked: int,
+    key: bytes | None,
+    stream_state: Callable[[str], Mapping[str, Any]],
+    counts: Callable[[], tuple[int, int]],
+) -> VerifyReport | None:
+    """The first checkpoint that does not match the data, or ``None`` if all match.
+
+    Shared by every store that keeps these checkpoints (the PostgreSQL adapter too): ``rows``
+    are the checkpoint rows (kind, scope, body, mac), ``heads`` the last event of each stream,
+    ``stream_state(stream)`` what a stream's checkpoint records as read from the tables, and
+    ``counts()`` the numbers of outbox messages and streams.
+    """
+
+    def bad(
+        problem: str, stream: str | None = None, event: StoredEvent | None = None
+    ) -> VerifyReport:
+        return VerifyReport(events=checked, first_bad=event, problem=problem, stream=stream)
+
+    log: tuple[str, str | None] | None = None
+    signed: dict[str, tuple[str, str | None]] = {}
+    for kind, scope, body, mac in rows:
+        if kind == "log" and scope == "":
+            log = (body, mac)
+        elif kind == "stream":
+            signed[scope] = (body, mac)
+        else:
+            return bad(f"an unknown checkpoint {kind!r}/{scope!r} was added to the store")
+    # Streams first, in log order of their last event, so the report names a case.
+    order = sorted(heads.values(), key=lambda event: event.position)
+    for event in order:
+        if event.stream not in signed:
+            return bad(
+                f"case {event.stream} has no checkpoint: its events were written behind "
+                "the store's back",
+                event.stream,
+                event,
+            )
+    for stream in sorted(set(signed) - set(heads)):
+        body = json.loads(signed[stream][0])
+        return bad(
+            f"case {stream} was deleted: its checkpoint records {body.get('version')} "
+            f"events ending in digest {str(body.get('head'))[:12]}…, the log holds none",
+            stream,
+        )
+    for event in order:
+        body, mac = signed[event.stream]
+        stream = event.stream
+        if key is not None and not _same(mac, _mac(key, "checkpoint", "stream", stream, body)):
+            return bad(
+                f"the checkpoint of case {stream} is not signed with the key (written "
+                "without it, or rewritten by someone who does not have it)",
+                stream,
+                event,
+            )
+        expected = json.loads(body)
+        actual = stream_state(stream)
+        if (expected.get("version"), expected.get("head")) != (
+            actual["version"],
+            actual["head"],
+        ):
+            return bad(
+                f"case {stream} ends at version {actual['version']} (event "
+                f"{event.position}, digest {actual['head'][:12]}…) but its checkpoint "
+                f"records version {expected.get('version')} ending in digest "
+                f"{str(expected.get('head'))[:12]}…: its events were truncated, forged or "
+                "the chain recomputed",
+                stream,
+                event,
+            )
+        if expected.get("meta") != actual["meta"]:
+            return bad(
+                f"the state index (stream meta) of case {stream} was changed: it reads "
+                f"{actual['meta']}, the checkpoint records {expected.get('meta')}",
+                stream,
+                event,
+            )
+        if expected.get("keys") != actual["keys"]:
+            return bad(
+                f"the idempotency keys of case {stream} were changed: "
+                f"{actual['keys']} instead of {expected.get('keys')}",
+                stream,
+                event,
+            )
+    last = order[-1] if order else None
+    if log is None:
+        return bad("the log's checkpoint is missing: the log was emptied or replaced")
+    body, mac = log
+    if key is not None and not _same(mac, _mac(key, "checkpoint", "log", "", body)):
+        return bad(
+            "the log's checkpoint is not signed with the key (written without it, or "
+            "rewritten by someone who does not have it)",
+            None if last is None else last.stream,
+            last,
+        )
+    expected = json.loads(body)
+    head = GENESIS_DIGEST if last is None else last.digest
+    if (expected.get("events"), expected.get("head")) != (checked, head):
+        return bad(
+            f"the log holds {checked} events ending in digest {head[:12]}… but its "
+            f"checkpoint records {expected.get('events')} events ending in "
+            f"{str(expected.get('head'))[:12]}…: events were removed, forged or the chain "
+            "recomputed",
+            None if last is None else last.stream,
+            last,
+        )
+    outbox, streams = counts()
+    if (expected.get("outbox"), expected.get("streams")) != (outbox, streams):
+        return bad(
+            f"the store holds {outbox} outbox messages and {streams} streams but its "
+            f"checkpoint records {expected.get('outbox')} and {expected.get('streams')}: "
+            "outbox messages or streams were deleted or added"
+        )
+    return None
+
+
 class SQLiteEventStore:
     """Event streams and an outbox in one SQLite file (WAL mode, ``synchronous=FULL``).
 
@@ -1177,110 +1296,20 @@ class SQLiteEventStore:
     def _verify_anchors(
         self, con: sqlite3.Connection, checked: int, heads: Mapping[str, StoredEvent]
     ) -> VerifyReport:
-        def bad(
-            problem: str, stream: str | None = None, event: StoredEvent | None = None
-        ) -> VerifyReport:
-            return VerifyReport(events=checked, first_bad=event, problem=problem, stream=stream)
+        def counts() -> tuple[int, int]:
+            (outbox,) = con.execute("SELECT count(*) FROM outbox").fetchone()
+            (streams,) = con.execute("SELECT count(*) FROM streams").fetchone()
+            return int(outbox), int(streams)
 
-        rows = con.execute("SELECT kind, scope, body, mac FROM checkpoints").fetchall()
-        log: tuple[str, str | None] | None = None
-        signed: dict[str, tuple[str, str | None]] = {}
-        for kind, scope, body, mac in rows:
-            if kind == "log" and scope == "":
-                log = (body, mac)
-            elif kind == "stream":
-                signed[scope] = (body, mac)
-            else:
-                return bad(f"an unknown checkpoint {kind!r}/{scope!r} was added to the store")
-        # Streams first, in log order of their last event, so the report names a case.
-        order = sorted(heads.values(), key=lambda event: event.position)
-        for event in order:
-            if event.stream not in signed:
-                return bad(
-                    f"case {event.stream} has no checkpoint: its events were written behind "
-                    "the store's back",
-                    event.stream,
-                    event,
-                )
-        for stream in sorted(set(signed) - set(heads)):
-            body = json.loads(signed[stream][0])
-            return bad(
-                f"case {stream} was deleted: its checkpoint records {body.get('version')} "
-                f"events ending in digest {str(body.get('head'))[:12]}…, the log holds none",
-                stream,
-            )
-        for event in order:
-            body, mac = signed[event.stream]
-            stream = event.stream
-            if self._key is not None and not _same(
-                mac, _mac(self._key, "checkpoint", "stream", stream, body)
-            ):
-                return bad(
-                    f"the checkpoint of case {stream} is not signed with the key (written "
-                    "without it, or rewritten by someone who does not have it)",
-                    stream,
-                    event,
-                )
-            expected = json.loads(body)
-            actual = self._stream_state(con, stream)
-            if (expected.get("version"), expected.get("head")) != (
-                actual["version"],
-                actual["head"],
-            ):
-                return bad(
-                    f"case {stream} ends at version {actual['version']} (event "
-                    f"{event.position}, digest {actual['head'][:12]}…) but its checkpoint "
-                    f"records version {expected.get('version')} ending in digest "
-                    f"{str(expected.get('head'))[:12]}…: its events were truncated, forged or "
-                    "the chain recomputed",
-                    stream,
-                    event,
-                )
-            if expected.get("meta") != actual["meta"]:
-                return bad(
-                    f"the state index (stream meta) of case {stream} was changed: it reads "
-                    f"{actual['meta']}, the checkpoint records {expected.get('meta')}",
-                    stream,
-                    event,
-                )
-            if expected.get("keys") != actual["keys"]:
-                return bad(
-                    f"the idempotency keys of case {stream} were changed: "
-                    f"{actual['keys']} instead of {expected.get('keys')}",
-                    stream,
-                    event,
-                )
-        last = order[-1] if order else None
-        if log is None:
-            return bad("the log's checkpoint is missing: the log was emptied or replaced")
-        body, mac = log
-        if self._key is not None and not _same(mac, _mac(self._key, "checkpoint", "log", "", body)):
-            return bad(
-                "the log's checkpoint is not signed with the key (written without it, or "
-                "rewritten by someone who does not have it)",
-                None if last is None else last.stream,
-                last,
-            )
-        expected = json.loads(body)
-        head = GENESIS_DIGEST if last is None else last.digest
-        if (expected.get("events"), expected.get("head")) != (checked, head):
-            return bad(
-                f"the log holds {checked} events ending in digest {head[:12]}… but its "
-                f"checkpoint records {expected.get('events')} events ending in "
-                f"{str(expected.get('head'))[:12]}…: events were removed, forged or the chain "
-                "recomputed",
-                None if last is None else last.stream,
-                last,
-            )
-        (outbox,) = con.execute("SELECT count(*) FROM outbox").fetchone()
-        (streams,) = con.execute("SELECT count(*) FROM streams").fetchone()
-        if (expected.get("outbox"), expected.get("streams")) != (outbox, streams):
-            return bad(
-                f"the store holds {outbox} outbox messages and {streams} streams but its "
-                f"checkpoint records {expected.get('outbox')} and {expected.get('streams')}: "
-                "outbox messages or streams were deleted or added"
-            )
-        return self._verify_outbox(con, checked, heads)
+        found = _checkpoint_problem(
+            rows=con.execute("SELECT kind, scope, body, mac FROM checkpoints").fetchall(),
+            heads=heads,
+            checked=checked,
+            key=self._key,
+            stream_state=lambda stream: self._stream_state(con, stream),
+            counts=counts,
+        )
+        return found if found is not None else self._verify_outbox(con, checked, heads)
 
     def _verify_outbox(
         self, con: sqlite3.Connection, checked: int, heads: Mapping[str, StoredEvent]

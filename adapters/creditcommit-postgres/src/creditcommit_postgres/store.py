@@ -53,6 +53,7 @@ from creditcommit.builtin.sqlite_store import (
     LOG_KEY_ENV,
     _check_meta,
     _checked,
+    _checkpoint_problem,
     _event,
     _iso,
     _mac,
@@ -1113,121 +1114,39 @@ class PostgresEventStore:
     def _verify_anchors(
         self, conn: Connection, checked: int, heads: Mapping[str, StoredEvent]
     ) -> VerifyReport:
-        def bad(
-            problem: str, stream: str | None = None, event: StoredEvent | None = None
-        ) -> VerifyReport:
-            return VerifyReport(events=checked, first_bad=event, problem=problem, stream=stream)
+        def counts() -> tuple[int, int]:
+            found = conn.execute(
+                "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM streams)"
+            ).fetchone()
+            return (0, 0) if found is None else (int(found[0]), int(found[1]))
 
-        rows = conn.execute("SELECT kind, scope, body, mac FROM checkpoints").fetchall()
-        log: tuple[str, str | None] | None = None
-        signed: dict[str, tuple[str, str | None]] = {}
-        for kind, scope, body, mac in rows:
-            if kind == "log" and scope == "":
-                log = (body, mac)
-            elif kind == "stream":
-                signed[scope] = (body, mac)
-            else:
-                return bad(f"an unknown checkpoint {kind!r}/{scope!r} was added to the store")
-        order = sorted(heads.values(), key=lambda event: event.position)
-        for event in order:
-            if event.stream not in signed:
-                return bad(
-                    f"case {event.stream} has no checkpoint: its events were written behind "
-                    "the store's back",
-                    event.stream,
-                    event,
-                )
-        for stream in sorted(set(signed) - set(heads)):
-            body = json.loads(signed[stream][0])
-            return bad(
-                f"case {stream} was deleted: its checkpoint records {body.get('version')} "
-                f"events ending in digest {str(body.get('head'))[:12]}…, the log holds none",
-                stream,
-            )
-        for event in order:
-            body, mac = signed[event.stream]
-            stream = event.stream
-            if self._key is not None and not _same(
-                mac, _mac(self._key, "checkpoint", "stream", stream, body)
-            ):
-                return bad(
-                    f"the checkpoint of case {stream} is not signed with the key (written "
-                    "without it, or rewritten by someone who does not have it)",
-                    stream,
-                    event,
-                )
-            expected = json.loads(body)
-            actual = self._stream_state(conn, stream)
-            if (expected.get("version"), expected.get("head")) != (
-                actual["version"],
-                actual["head"],
-            ):
-                return bad(
-                    f"case {stream} ends at version {actual['version']} (event "
-                    f"{event.position}, digest {actual['head'][:12]}…) but its checkpoint "
-                    f"records version {expected.get('version')} ending in digest "
-                    f"{str(expected.get('head'))[:12]}…: its events were truncated, forged or "
-                    "the chain recomputed",
-                    stream,
-                    event,
-                )
-            if expected.get("meta") != actual["meta"]:
-                return bad(
-                    f"the state index (stream meta) of case {stream} was changed: it reads "
-                    f"{actual['meta']}, the checkpoint records {expected.get('meta')}",
-                    stream,
-                    event,
-                )
-            if expected.get("keys") != actual["keys"]:
-                return bad(
-                    f"the idempotency keys of case {stream} were changed: "
-                    f"{actual['keys']} instead of {expected.get('keys')}",
-                    stream,
-                    event,
-                )
-        last = order[-1] if order else None
-        if log is None:
-            return bad("the log's checkpoint is missing: the log was emptied or replaced")
-        body, mac = log
-        if self._key is not None and not _same(mac, _mac(self._key, "checkpoint", "log", "", body)):
-            return bad(
-                "the log's checkpoint is not signed with the key (written without it, or "
-                "rewritten by someone who does not have it)",
-                None if last is None else last.stream,
-                last,
-            )
-        expected = json.loads(body)
-        head = GENESIS_DIGEST if last is None else last.digest
-        if (expected.get("events"), expected.get("head")) != (checked, head):
-            return bad(
-                f"the log holds {checked} events ending in digest {head[:12]}… but its "
-                f"checkpoint records {expected.get('events')} events ending in "
-                f"{str(expected.get('head'))[:12]}…: events were removed, forged or the chain "
-                "recomputed",
-                None if last is None else last.stream,
-                last,
-            )
-        counts = conn.execute(
-            "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM streams)"
-        ).fetchone()
-        outbox, streams = (0, 0) if counts is None else counts
-        if (expected.get("outbox"), expected.get("streams")) != (outbox, streams):
-            return bad(
-                f"the store holds {outbox} outbox messages and {streams} streams but its "
-                f"checkpoint records {expected.get('outbox')} and {expected.get('streams')}: "
-                "outbox messages or streams were deleted or added"
-            )
+        # The same checks as the SQLite store's (one function), then this store's chain head.
+        problem = _checkpoint_problem(
+            rows=conn.execute("SELECT kind, scope, body, mac FROM checkpoints").fetchall(),
+            heads=heads,
+            checked=checked,
+            key=self._key,
+            stream_state=lambda stream: self._stream_state(conn, stream),
+            counts=counts,
+        )
+        if problem is not None:
+            return problem
         report = self._verify_outbox(conn, checked, heads)
         if not report.ok:
             return report
+        last = max(heads.values(), key=lambda event: event.position, default=None)
+        head = GENESIS_DIGEST if last is None else last.digest
         row = conn.execute("SELECT position, digest FROM log_head WHERE id = 1").fetchone()
         if row is None or (int(row[0]), str(row[1])) != (checked, head):
-            return bad(
-                f"the chain head (table log_head) reads {row and tuple(row)} but the log ends "
-                f"at event {checked} with digest {head[:12]}…: the next append would break "
-                "the chain",
-                None if last is None else last.stream,
-                last,
+            return VerifyReport(
+                events=checked,
+                first_bad=last,
+                problem=(
+                    f"the chain head (table log_head) reads {row and tuple(row)} but the log "
+                    f"ends at event {checked} with digest {head[:12]}…: the next append would "
+                    "break the chain"
+                ),
+                stream=None if last is None else last.stream,
             )
         return report
 
