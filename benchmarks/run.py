@@ -12,8 +12,12 @@ same machine, policy and inputs:
 - the columnar path :func:`creditcommit.columns.decide_columns` against a plain numpy
   kernel, both checked equal.
 
-Run it with ``.venv/bin/python benchmarks/run.py`` (after ``pip install -e '.[bench]'``);
-``--quick`` for a smoke run. It is not part of ``make test``.
+Each section is a function ``section(opts) -> Section`` (``benchmarks/sections.py``) named in
+``SECTIONS``; the page gets a table of every target first, then one table per section.
+
+Run it with ``make bench`` or ``.venv/bin/python benchmarks/run.py`` (after
+``pip install -e '.[bench]'``): ``--quick`` for a smoke run (small sizes, writes nothing),
+``--only NAME`` for one section. It is not part of ``make test``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from bench_decide import ON, feed
+from sections import Options, Section, best, rate
 
 from creditcommit._reference import ReferenceDecider
 from creditcommit.catalog import ApprovalItem
@@ -392,19 +397,6 @@ ENGINES: dict[str, Callable[[dict[str, Any]], Callable[[dict[str, Any]], str]]] 
 # --------------------------------------------------------------------------- timing
 
 
-def _rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds > 0 else float("inf")
-
-
-def _best(run: Callable[[], object], repeat: int) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
-
-
 def _route_of(run: Callable[[], Any]) -> str:
     try:
         decision = run()
@@ -440,29 +432,34 @@ def machine() -> list[str]:
     ]
 
 
-def main() -> None:  # noqa: PLR0915 - one report
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=20_000, help="applications (every engine)")
-    parser.add_argument("--columns", type=int, default=5_000_000, help="applicants, columnar")
-    parser.add_argument("--single", type=int, default=20_000, help="timed single decide() calls")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--out", type=Path, default=DOC)
-    args = parser.parse_args()
-    if args.quick:
-        args.n, args.columns, args.single, args.repeat = 2_000, 200_000, 2_000, 1
+# The sections of docs/benchmarks.md, in order: (name for --only, "module:function").
+SECTIONS: list[tuple[str, str]] = [
+    ("decisions", "run:decisions"),
+    ("columns", "run:columns"),
+]
 
+
+def decisions(opts: Options) -> Section:  # noqa: PLR0915 - one section
+    """decide_many, decide() and one call against the plain function and the rule engines."""
+    n_apps = 2_000 if opts.quick else 20_000
+    single = 2_000 if opts.quick else 20_000
+    repeat = opts.repeat
     policy = Policy.sample()
-    apps = feed(args.n, 20230116)
+    apps = feed(n_apps, 20230116)
     n = len(apps)
-    rows: list[tuple[str, str, str]] = []
-
-    def row(what: str, figure: str, ratio: str) -> None:
-        rows.append((what, figure, ratio))
-        print(f"{what:55} {figure:>18} {ratio}", flush=True)
+    sec = Section(
+        "Decisions",
+        intro=[
+            "The bundled sample policy (national defaults, Yangzhou, Jiangdu, Gaoyou) and a",
+            f"seeded feed of {n:,} applications for the two sample items. Every engine is",
+            "given the same rules and facts; its route is checked equal to creditcommit's on",
+            "every input.",
+        ],
+    )
+    row = sec.row
 
     # creditcommit: decide_many, a decide() loop, the reference interpreter.
-    many_s, decisions = _best(lambda: decide_many(apps, policy, ON), args.repeat)
+    many_s, decisions = best(lambda: decide_many(apps, policy, ON), repeat)
     assert isinstance(decisions, list)
     ours = []
     for app in apps:
@@ -492,9 +489,9 @@ def main() -> None:  # noqa: PLR0915 - one report
                 choose_standard=a.choose_standard,
             )
 
-    loop_s, _ = _best(loop, args.repeat)
+    loop_s, _ = best(loop, repeat)
     reference = ReferenceDecider(policy, ON)
-    ref_s, ref_decisions = _best(lambda: reference.decide_many(apps), 1)
+    ref_s, ref_decisions = best(lambda: reference.decide_many(apps), 1)
     assert ref_decisions == decisions, "the compiled decider differs from the reference"
 
     # The facts and the rules per item, for the plain function and every engine.
@@ -513,27 +510,23 @@ def main() -> None:  # noqa: PLR0915 - one report
         routes = {code: make(c) for code, c in consts.items()}
         return lambda: [routes[code](f) for code, f in facts]
 
-    plain_s, plain_routes = _best(run_engine(plain), args.repeat)
+    plain_s, plain_routes = best(run_engine(plain), repeat)
     assert plain_routes == ours, "the plain function disagrees with decide()"
 
     row(
-        f"plain Python function ({n:,} applications)",
-        f"{_rate(n, plain_s):,.0f}/s",
-        "1 (reference)",
+        f"plain Python function ({n:,} applications)", f"{rate(n, plain_s):,.0f}/s", "1 (reference)"
     )
     row(
         "creditcommit decide_many (full Decision objects)",
-        f"{_rate(n, many_s):,.0f}/s",
+        f"{rate(n, many_s):,.0f}/s",
         f"{plain_s / many_s:.3f} x plain",
     )
     row(
-        "creditcommit decide() loop",
-        f"{_rate(n, loop_s):,.0f}/s",
-        f"{plain_s / loop_s:.3f} x plain",
+        "creditcommit decide() loop", f"{rate(n, loop_s):,.0f}/s", f"{plain_s / loop_s:.3f} x plain"
     )
     row(
         "reference interpreter (before compilation)",
-        f"{_rate(n, ref_s):,.0f}/s",
+        f"{rate(n, ref_s):,.0f}/s",
         f"{plain_s / ref_s:.3f} x plain; decide_many is {ref_s / many_s:.1f} x faster",
     )
 
@@ -543,12 +536,12 @@ def main() -> None:  # noqa: PLR0915 - one report
         except ImportError as exc:
             row(peer, "not installed", str(exc))
             continue
-        peer_s, routes = _best(run, 1)
+        peer_s, routes = best(run, 1)
         assert isinstance(routes, list)
         mismatches = sum(1 for a, b in zip(routes, ours, strict=True) if a != b)
         row(
             f"{peer} (routes only; {mismatches} mismatches)",
-            f"{_rate(n, peer_s):,.0f}/s",
+            f"{rate(n, peer_s):,.0f}/s",
             f"{plain_s / peer_s:.3f} x plain; decide_many is {peer_s / many_s:.1f} x faster",
         )
         if mismatches:
@@ -557,7 +550,7 @@ def main() -> None:  # noqa: PLR0915 - one report
     # One decide() call: p50 and p99 over many calls, warm.
     timings = []
     clock = time.perf_counter_ns
-    for app in (apps * (args.single // n + 1))[: args.single]:
+    for app in (apps * (single // n + 1))[:single]:
         started = clock()
         with contextlib.suppress(ReapplicationBarred):
             decide(
@@ -577,12 +570,38 @@ def main() -> None:  # noqa: PLR0915 - one report
     row("decide() one call, p50", f"{p50:.1f} µs", f"{p50 / plain_one:.1f} x plain per call")
     row("decide() one call, p99", f"{p99:.1f} µs", f"{p99 / plain_one:.1f} x plain per call")
 
-    # Columnar: decide_columns against a plain numpy kernel on the same random export.
+    many_rate = rate(n, many_s)
+    sec.target(
+        "decide_many, full Decision per applicant",
+        ">= 500,000/s",
+        f"{many_rate:,.0f}/s",
+        many_rate >= 500_000,
+        f"{500_000 / many_rate:.1f} x short" if many_rate < 500_000 else "",
+    )
+    sec.target(
+        "decide() one call, p99",
+        "<= 10 µs",
+        f"{p99:.1f} µs",
+        p99 <= 10,
+        f"{p99 / 10:.1f} x over" if p99 > 10 else "",
+    )
+    return sec
+
+
+def columns(opts: Options) -> Section:
+    """decide_columns against a plain numpy kernel on the same random export."""
+    m = 200_000 if opts.quick else 5_000_000
+    policy = Policy.sample()
+    apps = feed(200, 20230116)
     item = apps[0].item
-    snap = snaps[item.code]
-    c = consts[item.code]
+    snap = policy.at(ON, item=item)
+    item_standard = (
+        decide(item=item, applicant=apps[0].applicant, evidence=None, policy=policy, on=ON)
+        .reasons[0]
+        .code.startswith("item-")
+    )
+    c = constants(snap, item_standard)
     rng = np.random.default_rng(7)
-    m = args.columns
     size = len(snap.grade_scale)
     cols = {
         "grades": rng.integers(-1, size + 1, m, dtype=np.int8),
@@ -590,24 +609,71 @@ def main() -> None:  # noqa: PLR0915 - one report
         "major_levels": rng.choice(np.array([-1] * 8 + [0, 1, 2, 3], dtype=np.int8), m),
         "evidence": rng.choice(np.array([0] * 12 + list(range(8)), dtype=np.int8), m),
     }
-    col_s, result = _best(lambda: decide_columns(policy, ON, item, **cols), args.repeat)
-    kernel_s, (k_routes, k_reasons) = _best(
-        lambda: numpy_kernel(c, cols, result.reason_codes), args.repeat
+    sec = Section(
+        "The columnar path",
+        intro=[
+            f"{m:,} random applicants (grade, record state, major-project level, evidence",
+            "state as small integers) for one sample item; route and reason code per",
+            "applicant, checked equal to the kernel's.",
+        ],
+    )
+    col_s, result = best(lambda: decide_columns(policy, ON, item, **cols), opts.repeat)
+    kernel_s, (k_routes, k_reasons) = best(
+        lambda: numpy_kernel(c, cols, result.reason_codes), opts.repeat
     )
     assert np.array_equal(result.routes, k_routes), "decide_columns differs from the numpy kernel"
     assert np.array_equal(result.reasons, k_reasons), "reason codes differ from the numpy kernel"
-    row(
+    sec.row(
         f"plain numpy kernel ({m:,} applicants)",
-        f"{_rate(m, kernel_s) / 1e6:,.1f} M/s",
+        f"{rate(m, kernel_s) / 1e6:,.1f} M/s",
         "1 (reference)",
     )
-    row(
+    sec.row(
         "creditcommit decide_columns (route + reason code)",
-        f"{_rate(m, col_s) / 1e6:,.1f} M/s",
+        f"{rate(m, col_s) / 1e6:,.1f} M/s",
         f"{kernel_s / col_s:.2f} x numpy kernel",
     )
+    col_rate = rate(m, col_s)
+    sec.target(
+        "columnar, route + reason code per applicant",
+        ">= 20 M/s",
+        f"{col_rate / 1e6:,.1f} M/s",
+        col_rate >= 20e6,
+        f"{20e6 / col_rate:.1f} x short" if col_rate < 20e6 else "",
+    )
+    return sec
 
-    write(args.out, rows, n, m)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[name for name, _ in SECTIONS],
+        help="run only this section (repeatable); the page is then written to --out only "
+        "if --out is given",
+    )
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    opts = Options(quick=args.quick, repeat=1 if args.quick else args.repeat)
+    out = args.out if args.out is not None else (None if args.only or args.quick else DOC)
+    started = time.perf_counter()
+    sections = []
+    for name, where in SECTIONS:
+        if args.only and name not in args.only:
+            continue
+        module_name, function = where.split(":")
+        module = (
+            sys.modules[__name__] if module_name == "run" else importlib.import_module(module_name)
+        )
+        print(f"== {name}", flush=True)
+        sections.append(getattr(module, function)(opts))
+    elapsed = time.perf_counter() - started
+    print(f"all sections in {elapsed:.0f} s")
+    if out is not None:
+        write(out, sections, elapsed)
 
 
 def numpy_kernel(c: dict[str, Any], cols: dict[str, Any], codes: Sequence[str]) -> tuple[Any, Any]:
@@ -683,26 +749,37 @@ def numpy_kernel(c: dict[str, Any], cols: dict[str, Any], codes: Sequence[str]) 
     return out_routes, out_reasons
 
 
-def write(path: Path, rows: list[tuple[str, str, str]], n: int, m: int) -> None:
+def write(path: Path, sections: list[Section], elapsed: float) -> None:
+    targets = [t for sec in sections for t in sec.targets]
     lines = [
         "# Benchmarks",
         "",
         "Generated by `benchmarks/run.py` (`make bench`); do not edit by hand. Every figure",
-        "is measured in the same run as its reference, on the same policy (the bundled sample",
-        "policy: national defaults, Yangzhou, Jiangdu, Gaoyou) and the same inputs (a seeded",
-        f"feed of {n:,} applications for the two sample items; {m:,} random applicants for",
-        "the columnar path). Every engine's routes were checked equal to creditcommit's on",
-        "every input. See `docs/performance.md` for what the figures mean.",
+        "is measured in the same run as its reference, on the same machine and inputs, and",
+        "every subject's answers are checked equal to its reference's. See",
+        "`docs/performance.md` for what the figures mean.",
         "",
-        f"Run on {dt.datetime.now(dt.UTC).date().isoformat()}:",
+        f"Run on {dt.datetime.now(dt.UTC).date().isoformat()}, {elapsed / 60:.0f} minutes in all:",
         "",
         *machine(),
         "",
-        "| What | Figure | Against its reference |",
-        "| --- | ---: | --- |",
-        *(f"| {what} | {figure} | {ratio} |" for what, figure, ratio in rows),
+        "## Targets",
+        "",
+        "| Target | Goal | Measured | Met |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {t.what} | {t.goal} | {t.measured} | {'yes' if t.met else 'no: ' + t.note} |"
+            for t in targets
+        ),
         "",
     ]
+    for sec in sections:
+        lines += [f"## {sec.title}", "", *sec.intro, ""]
+        lines += ["| What | Figure | Against its reference |", "| --- | ---: | --- |"]
+        lines += [f"| {what} | {figure} | {ratio} |" for what, figure, ratio in sec.rows]
+        lines += [""]
+        if sec.notes:
+            lines += [*sec.notes, ""]
     path.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {path}")
 
