@@ -24,8 +24,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import itertools
 import json
 import pstats
+import sqlite3
 import sys
 import tempfile
 import time
@@ -40,6 +42,11 @@ from creditcommit.config import Config
 from creditcommit.ports import NewEvent, canonical_json
 from creditcommit.service import CHINA_TIME
 from creditcommit.supervision import VerificationOutcome
+
+try:  # run as a section of benchmarks/run.py, or as a plain script
+    from sections import Options, Section
+except ImportError:  # pragma: no cover - imported as benchmarks.bench_pipeline
+    from benchmarks.sections import Options, Section
 
 START = dt.datetime(2025, 9, 26, 9, 30, tzinfo=CHINA_TIME)
 
@@ -186,6 +193,199 @@ def run(size: int, profile: str | None, keep: Path | None = None) -> dict[str, f
                         "cumulative"
                     ).print_stats(25)
     return results
+
+
+# --- the make bench section ---------------------------------------------------------------
+
+# The stores the section runs on: name -> a function that makes ``directory`` use that store
+# (rewriting its creditcommit.toml) and returns a fill function, or None when the store is
+# not available here. HOOK for the PostgreSQL store (the `pg` helper): add
+# ``"postgres": _postgres`` that returns None unless CREDITCOMMIT_BENCH_POSTGRES_DSN (or
+# CREDITCOMMIT_TEST_POSTGRES_DSN) is reachable, points the toml's ``store`` at a fresh schema
+# and returns a fill(path_or_url, template, count) for that store.
+Fill = Callable[[Path, str, int], None]
+
+
+def _sqlite(directory: Path) -> Fill | None:
+    return lambda _directory, template, count: fill(directory / "cases.db", template, count)
+
+
+STORES: dict[str, Callable[[Path], Fill | None]] = {"sqlite": _sqlite}
+
+
+def _reference(directory: Path, rows: list[list[tuple[str, str]]], cases: int) -> float:
+    """A plain SQLite insert loop of the same rows: per case, one WAL transaction
+    (synchronous=FULL, as the store) per command, inserting that command's event rows."""
+    con = sqlite3.connect(directory / "plain.db", isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute(
+        "CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT, type TEXT, "
+        "payload TEXT, UNIQUE (stream, position))"
+    )
+    began = time.perf_counter()
+    for n in range(cases):
+        for command in rows:
+            con.execute("BEGIN IMMEDIATE")
+            con.executemany(
+                "INSERT INTO events (stream, type, payload) VALUES (?, ?, ?)",
+                [(f"c{n}", type_, payload) for type_, payload in command],
+            )
+            con.execute("COMMIT")
+    spent = (time.perf_counter() - began) / cases
+    con.close()
+    return spent
+
+
+def _command_rows(service: Approvals, key: str) -> list[list[tuple[str, str]]]:
+    """The event rows each command of one pipeline appends (for the reference)."""
+    pipeline(service, key)
+    case_id = service.store.stream_for_key(key)
+    assert case_id is not None
+    events = service.history(case_id)
+    cut = [e.version for e in events]
+    rows = [(e.type, canonical_json(e.payload)) for e in events]
+    # submit writes the first events up to route-decided; each later command one or two.
+    firsts = [i for i, e in enumerate(events) if e.type in ("commitment-signed-ref", "accepted")]
+    firsts += [i for i, e in enumerate(events) if e.type == "licence-issued"][:1]
+    bounds = [0, *sorted(set(firsts)), len(cut)]
+    return [rows[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def section(opts: Options) -> Section:
+    """The case pipeline at 1k/10k/100k stored cases, one command at 20 vs 2,000 events, and
+    tick() with nothing due, on SQLite (and on PostgreSQL when its hook is filled in)."""
+    sizes = [1_000, 2_000] if opts.quick else [1_000, 10_000, 100_000]
+    per = 20 if opts.quick else 200
+    out = Section(
+        "Case pipeline and store",
+        intro=[
+            f"submit → sign → accept → issue of {per} new cases (best of {opts.repeat}) on a "
+            f"store already holding {', '.join(f'{n:,}' for n in sizes)} supervised cases "
+            "(copies of one real case written straight to the store, then their projections "
+            "built as for an upgraded file). Reference: a plain SQLite loop inserting the same "
+            "event rows, one WAL transaction per command with synchronous=FULL, as the store.",
+            "One command (pause/resume the clock) on a case with 20 and with 2,000 events; "
+            "tick() with nothing due over every stored case.",
+        ],
+    )
+    for name, make in STORES.items():
+        pipeline_at: dict[int, float] = {}
+        with tempfile.TemporaryDirectory(prefix="cc-bench-") as tmp:
+            root = Path(tmp)
+            for size in sizes:
+                directory = root / str(size)
+                directory.mkdir()
+                prepare(directory)
+                filler = make(directory)
+                if filler is None:
+                    out.notes.append(f"{name}: not available here, not measured")
+                    break
+                clock = ManualClock(START)
+                with _service(directory, clock) as service:
+                    template = supervised_template(service)
+                filler(directory, template, size)
+                with _service(directory, clock) as service:
+                    assert service.tick(clock()).failed == ()
+                    counter = iter(range(10**9))
+
+                    def batch(
+                        service: Approvals = service,
+                        size: int = size,
+                        counter: Iterator[int] = counter,
+                    ) -> None:
+                        for _ in range(per):
+                            pipeline(service, f"b-{size}-{next(counter)}")
+
+                    spent = min(_timed(batch) for _ in range(max(1, opts.repeat))) / per
+                    pipeline_at[size] = spent
+                    rows = _command_rows(service, f"rows-{size}")
+                    reference = _reference(directory, rows, per)
+                    out.row(
+                        f"{name}: pipeline, {size:,} cases stored",
+                        f"{1 / spent:,.0f} cases/s",
+                        f"{spent / reference:.1f}× the plain insert loop ({1 / reference:,.0f}/s)",
+                    )
+                    if size == sizes[0]:
+                        _commands(out, name, service, clock, opts)
+                    if size == sizes[-1]:
+                        tick = min(_timed(lambda s=service, c=clock: s.tick(c())) for _ in range(3))
+                        out.row(
+                            f"{name}: tick() with nothing due, {size:,} cases",
+                            f"{tick * 1000:,.1f} ms",
+                            "",
+                        )
+                        if not opts.quick:
+                            out.target(
+                                f"tick() with nothing due over 100k cases ({name})",
+                                "≤ 1 s",
+                                f"{tick:.3f} s",
+                                tick <= 1.0,
+                                "" if tick <= 1.0 else "tick reads more than the due index",
+                            )
+        if len(pipeline_at) == len(sizes):
+            small, large = pipeline_at[sizes[0]], pipeline_at[sizes[-1]]
+            ratio = large / small
+            out.row(f"{name}: per-case cost {sizes[-1]:,} vs {sizes[0]:,}", f"{ratio:.2f}×", "")
+            rate_ = 1 / min(pipeline_at.values())
+            if not opts.quick:
+                out.target(
+                    f"case pipeline on {name}",
+                    "≥ 1,000 cases/s",
+                    f"{rate_:,.0f} cases/s",
+                    rate_ >= 1000,
+                    ""
+                    if rate_ >= 1000
+                    else "each case is four commands of full Python work (credit check, "
+                    "decision, letter rendering and signing, publication masking) and four "
+                    "fsync'd transactions (synchronous=FULL is a durability promise)",
+                )
+                out.target(
+                    f"per-case cost at 100k vs 1k stored ({name})",
+                    "≤ 1.5×",
+                    f"{ratio:.2f}×",
+                    ratio <= 1.5,
+                    "" if ratio <= 1.5 else "a query grows with the store",
+                )
+    return out
+
+
+def _timed(action: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def _commands(
+    out: Section, name: str, service: Approvals, clock: ManualClock, opts: Options
+) -> None:
+    spent: dict[int, float] = {}
+    for events in (20, 2000):
+        case_id = long_case(service, clock, events, f"long-{name}-{events}")
+        flip = iter(range(10**9))
+
+        def command(case_id: str = case_id, flip: Iterator[int] = flip) -> None:
+            for _ in range(10):
+                if next(flip) % 2 == 0:
+                    service.pause_clock(case_id, PauseReason.EXPERT_REVIEW)
+                else:
+                    service.resume_clock(case_id)
+
+        spent[events] = min(_timed(command) for _ in range(max(1, opts.repeat))) / 10
+    ratio = spent[2000] / spent[20]
+    out.row(
+        f"{name}: one command, case of 2,000 events",
+        f"{spent[2000] * 1000:.2f} ms",
+        f"{ratio:.2f}× the case of 20 events ({spent[20] * 1000:.2f} ms)",
+    )
+    if not opts.quick:
+        out.target(
+            f"one command at 2,000 events vs 20 ({name})",
+            "≤ 2×",
+            f"{ratio:.2f}×",
+            ratio <= 2,
+            "" if ratio <= 2 else "a command reads the whole history",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

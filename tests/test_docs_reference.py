@@ -200,7 +200,7 @@ def test_each_event_leads_where_the_table_says_on_the_demo_cases(tmp_path: Path)
     with Approvals.from_config(config, autoload=False) as service:
         for one in service.cases():
             events = [
-                event_from_record(stored.type, stored.payload)
+                event_from_record(stored.type, stored.payload, service.store.document)  # type: ignore[attr-defined]
                 for stored in service.history(one.case_id)
             ]
             state = case.Case.from_events(events[:1])

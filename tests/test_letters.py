@@ -41,7 +41,7 @@ from creditcommit import (
 from creditcommit.builtin import SIGNING_KEY_ENV, FileCreditSource, FileLicenceStore
 from creditcommit.cli import main
 from creditcommit.identifiers import uscc_check_char
-from creditcommit.ports import IssuedLicence
+from creditcommit.ports import IssuedLicence, canonical_json
 
 CITY = "321000"
 GAOYOU = "321084-GGCSWSXK"
@@ -300,28 +300,64 @@ def test_calendar_status_with_next_years_notice() -> None:
 
 
 def edit_letter(db: Path, case_id: str, change: Callable[[dict[str, Any]], None]) -> None:
-    """Edit the stored commitment-signed event of ``case_id`` in place, as a forger would,
-    and the letter in the case's projection (what a read serves) likewise."""
+    """Edit the stored signed letter of ``case_id``, as a forger would who also rewrites what
+    refers to it: the letter is a document stored once by digest (schema 4), so the forger
+    stores the changed letter under its new digest and points the commitment-signed event
+    and the case's projection at it (the hash chain breaks; reads do not walk it)."""
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         position, payload = conn.execute(
             "SELECT position, payload FROM events WHERE stream = ? AND type = ?",
-            (case_id, "commitment-signed"),
+            (case_id, "commitment-signed-ref"),
         ).fetchone()
         data = json.loads(payload)
-        change(data["commitment"])
+        old = data["commitment_document"]
+        (text,) = conn.execute("SELECT body FROM documents WHERE digest = ?", (old,)).fetchone()
+        letter = json.loads(text)
+        change(letter)
+        new_text = canonical_json(letter)
+        new = hashlib.sha256(new_text.encode("utf-8")).hexdigest()
+        conn.execute(
+            "UPDATE documents SET digest = ?, body = ? WHERE digest = ?", (new, new_text, old)
+        )
+        data["commitment_document"] = new
         conn.execute(
             "UPDATE events SET payload = ? WHERE position = ?",
-            (json.dumps(data, ensure_ascii=False), position),
+            (canonical_json(data), position),
         )
         (body,) = conn.execute(
             "SELECT body FROM projections WHERE stream = ?", (case_id,)
         ).fetchone()
         projected = json.loads(body)
-        change(projected["commitment"])
+        assert projected["commitment"] == {"document": old}
+        projected["commitment"] = {"document": new}
         conn.execute(
             "UPDATE projections SET body = ? WHERE stream = ?",
-            (json.dumps(projected, ensure_ascii=False), case_id),
+            (canonical_json(projected), case_id),
         )
+
+
+def test_a_letter_changed_in_its_document_is_tampered_and_verify_names_its_event(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with Approvals.from_config(prepare(tmp_path), clock=clock, autoload=False) as service:
+        case = accepted(service, HOTEL)
+        signed = next(e for e in service.history(case.case_id) if e.type == "commitment-signed-ref")
+    with contextlib.closing(sqlite3.connect(tmp_path / "cases.db")) as conn, conn:
+        changed = conn.execute(
+            "UPDATE documents SET body = replace(body, '10月30日', '12月31日') WHERE stream = ?",
+            (case.case_id,),
+        ).rowcount
+        assert changed == 1
+    with reopen(tmp_path, clock) as again:
+        with pytest.raises(TamperedCommitment, match="does not match the digest"):
+            again.case(case.case_id)
+        report = again.verify()
+    assert not report.ok
+    assert report.stream == case.case_id
+    assert report.first_bad is not None
+    assert report.first_bad.position == signed.position
+    assert report.problem is not None
+    assert "the document was changed" in report.problem
 
 
 def reopen(directory: Path, clock: ManualClock) -> Approvals:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,8 +44,23 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+class WithoutDocuments:
+    """A store as it was before documents: the SQLite store without document()."""
+
+    def __init__(self, store: SQLiteEventStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("document", "transaction"):
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
 def folded(service: Approvals, case_id: str) -> Case:
-    return Case.from_events(event_from_record(e.type, e.payload) for e in service.history(case_id))
+    return Case.from_events(
+        event_from_record(e.type, e.payload, getattr(service.store, "document", None))
+        for e in service.history(case_id)
+    )
 
 
 def loaded(case: Case) -> bool:
@@ -208,12 +224,16 @@ def test_a_schema_2_file_gets_its_projections_when_opened(
 ) -> None:
     db = tmp_path / "cases.db"
     config = prepare(tmp_path, on_the_spot=False)
-    with Approvals.from_config(config, clock=clock) as service:
+    with Approvals.from_config(config, clock=clock) as configured:
+        integrations = configured.integrations
+    # Written as before documents (schema 4): letters inline in their events.
+    with Approvals(integrations, WithoutDocuments(SQLiteEventStore(db)), clock=clock) as service:
         accepted = accepted_with_deferred_materials(service)
         submitted = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
         expected = {c.case_id: folded(service, c.case_id) for c in (accepted, submitted)}
-    # The file as schema 2 wrote it: no projections table.
+    # The file as schema 2 wrote it: no projections table (nor documents, schema 4).
     sql(db, "DROP TABLE projections")
+    sql(db, "DROP TABLE documents")
     sql(db, "UPDATE schema_version SET version = 2")
     with SQLiteEventStore(db) as store:
         assert sql(db, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
@@ -229,3 +249,32 @@ def test_a_schema_2_file_gets_its_projections_when_opened(
             accepted.case_id,
         )
     assert len(sql(db, "SELECT stream FROM projections")) == 2
+
+
+def test_a_schema_3_file_with_inline_letters_still_reads_and_upgrades(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    db = tmp_path / "cases.db"
+    config = prepare(tmp_path, on_the_spot=False)
+    with Approvals.from_config(config, clock=clock) as configured:
+        integrations = configured.integrations
+    with Approvals(integrations, WithoutDocuments(SQLiteEventStore(db)), clock=clock) as service:
+        case = folded(service, accepted_with_deferred_materials(service).case_id)
+    # The file as schema 3 wrote it: the letter inline, no documents table.
+    sql(db, "DROP TABLE documents")
+    sql(db, "UPDATE schema_version SET version = 3")
+    types = [t for (t,) in sql(db, "SELECT type FROM events WHERE stream = ?", case.case_id)]
+    assert "commitment-signed" in types
+    with Approvals.from_config(config, clock=clock) as service:
+        assert sql(db, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+        read = service.case(case.case_id)
+        assert read == case == folded(service, case.case_id)
+        assert service.verify().ok
+        # The next command stores the letter once and refers to it from the projection.
+        moved = service.supply_material(case.case_id, "GGCSWSXK-04")
+        assert moved == folded(service, case.case_id)
+        assert len(sql(db, "SELECT digest FROM documents")) == 1
+        (body,) = sql(db, "SELECT body FROM projections WHERE stream = ?", case.case_id)[0]
+        assert set(json.loads(str(body))["commitment"]) == {"document"}
+        assert service.case(case.case_id) == moved
+        assert service.verify().ok

@@ -294,7 +294,7 @@ def supervision_legal(
 # The event types each action may append (first the action's own, then its consequences).
 APPENDS = {
     "choose_standard": {"route-chosen"},
-    "sign_commitment": {"commitment-signed"},
+    "sign_commitment": {"commitment-signed", "commitment-signed-ref"},
     "accept": {"accepted", "licence-issued"},
     "issue": {"licence-issued"},
     "refuse": {"refused"},

@@ -10,6 +10,14 @@ every problem inside the payload (``decision.reasons[0].code``).
 
 A payload never changes shape under the same type name: a new shape gets a new name, and
 the old name stays readable.
+
+Large documents are stored once, by digest (schema 4 of the SQLite store, a
+:class:`~creditcommit.ports.DocumentStore`): given a ``documents`` list, :func:`event_to_record`
+writes a :class:`~creditcommit.case.CommitmentSigned` as ``"commitment-signed-ref"`` whose
+payload holds the :func:`~creditcommit.ports.document_digest` of the signed letter (the
+canonical JSON of the :class:`~creditcommit.commitments.SignedCommitment`) and appends that
+text to ``documents``; :func:`event_from_record` resolves it with its ``document`` function.
+An event written inline as ``"commitment-signed"`` still reads as before.
 """
 
 from __future__ import annotations
@@ -59,14 +67,19 @@ from creditcommit.case import (
     VerificationRecorded,
     Withdrawn,
 )
+from creditcommit.commitments import SignedCommitment
 from creditcommit.credit import CreditEvidence, CreditLookupFailure
 from creditcommit.decision import Applicant, ApplicantKind
-from creditcommit.errors import DataFileError, InvalidValue, Problem
-from creditcommit.ports import NewEvent
+from creditcommit.errors import DataFileError, InvalidValue, Problem, TamperedCommitment
+from creditcommit.ports import NewEvent, canonical_json, document_digest
 
 __all__ = [
+    "COMMITMENT_REF",
     "EVENT_TYPES",
     "SNAPSHOT_FORMAT",
+    "SNAPSHOT_FORMAT_INLINE",
+    "Documents",
+    "Resolve",
     "case_from_snapshot",
     "case_to_snapshot",
     "event_from_record",
@@ -108,6 +121,37 @@ EVENT_TYPES: Mapping[str, type[Any]] = MappingProxyType(
 """The stable type name of every event class, in the order of the lifecycle."""
 
 _NAMES: Mapping[type[Any], str] = {cls: name for name, cls in EVENT_TYPES.items()}
+
+COMMITMENT_REF = "commitment-signed-ref"
+"""The type name of a :class:`~creditcommit.case.CommitmentSigned` whose letter is a stored
+document: payload ``{"at": ..., "commitment_document": <SHA-256 hex>}``."""
+
+#: Where :func:`event_to_record` and :func:`case_to_snapshot` put the texts of the documents
+#: they refer to (the caller stores them with the events).
+Documents = list[str]
+#: How a reader finds a stored document by digest: its text, or ``None`` when it is missing.
+Resolve = Callable[[str], "str | None"]
+
+
+def commitment_document(signed: SignedCommitment) -> tuple[str, str]:
+    """The text a signed letter is stored as (canonical JSON) and its digest."""
+    text = canonical_json(_CONVERTER.unstructure(signed))
+    return text, document_digest(text)
+
+
+def _resolve_commitment(digest: object, document: Resolve | None, path: str) -> Any:
+    if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
+        raise _Nested((Problem(path, f"expected a SHA-256 digest, got {describe(digest)}"),))
+    text = None if document is None else document(digest)
+    if text is None:
+        raise _Nested(
+            (Problem(path, f"the signed letter {digest} is not in the store (document missing)"),)
+        )
+    if document_digest(text) != digest:
+        raise _Nested(
+            (Problem(path, f"the stored signed letter {digest[:12]}… does not match its digest"),)
+        )
+    return json.loads(text)
 
 
 class _Nested(ValueError):
@@ -247,27 +291,55 @@ _CONVERTER = _make()
 # --- records ----------------------------------------------------------------------------------
 
 
-def event_to_record(event: CaseEvent) -> NewEvent:
-    """The event as the store appends it: its type name and a JSON-ready payload."""
+def event_to_record(event: CaseEvent, documents: Documents | None = None) -> NewEvent:
+    """The event as the store appends it: its type name and a JSON-ready payload.
+
+    With ``documents`` (a store that keeps documents), a signed letter is written as
+    :data:`COMMITMENT_REF` and its text appended to ``documents``.
+    """
     name = _NAMES.get(type(event))
     if name is None:
         raise TypeError(f"not a case event: {event!r}")
+    if documents is not None and isinstance(event, CommitmentSigned):
+        text, digest = commitment_document(event.commitment)
+        documents.append(text)
+        return NewEvent(COMMITMENT_REF, {"at": event.at.isoformat(), "commitment_document": digest})
     return NewEvent(name, _CONVERTER.unstructure(event))
 
 
-def event_from_record(type: str, payload: Mapping[str, Any]) -> CaseEvent:
+def event_from_record(
+    type: str, payload: Mapping[str, Any], document: Resolve | None = None
+) -> CaseEvent:
     """The event stored as ``type`` with ``payload`` (as :func:`event_to_record` wrote it).
 
-    :raises DataFileError: an unknown type name, or a payload that does not decode; the
-        source is ``"event <type>"`` and every problem has its path in the payload.
+    ``document`` finds a stored document by digest (for :data:`COMMITMENT_REF`).
+
+    :raises DataFileError: an unknown type name, or a payload that does not decode (or
+        refers to a document that is missing or does not match its digest); the source is
+        ``"event <type>"`` and every problem has its path in the payload.
     """
     source = f"event {type}"
+    if type == COMMITMENT_REF:
+        try:
+            if not isinstance(payload, Mapping) or set(payload) != {"at", "commitment_document"}:
+                raise _Nested(
+                    (Problem("", f"expected {{at, commitment_document}}, got {describe(payload)}"),)
+                )
+            commitment = _resolve_commitment(
+                payload["commitment_document"], document, "commitment_document"
+            )
+            event: CaseEvent = _CONVERTER.structure(
+                {"at": payload["at"], "commitment": commitment}, CommitmentSigned
+            )
+        except Exception as exc:  # every decoding failure becomes one typed error
+            raise DataFileError(source, _problems(exc)) from None
+        return event
     cls = EVENT_TYPES.get(type)
     if cls is None:
         known = ", ".join(EVENT_TYPES)
         raise DataFileError(source, [Problem("", f"unknown event type {type!r} (known: {known})")])
     try:
-        event: CaseEvent = _CONVERTER.structure(payload, cls)
+        event = _CONVERTER.structure(payload, cls)
     except Exception as exc:  # every decoding failure becomes one typed error
         raise DataFileError(source, _problems(exc)) from None
     return event
@@ -312,8 +384,14 @@ def _problems(exc: BaseException, path: str = "") -> list[Problem]:
 
 # --- snapshots of a case (the projection) -------------------------------------------------------
 
-SNAPSHOT_FORMAT = 1
-"""The shape of :func:`case_to_snapshot`'s data; a new shape gets a new number."""
+SNAPSHOT_FORMAT = 2
+"""The shape of :func:`case_to_snapshot`'s data; a new shape gets a new number.
+
+Format 2 holds the signed letter (``commitment``) as ``{"document": <SHA-256 hex>}``, a
+stored document; format 1 (:data:`SNAPSHOT_FORMAT_INLINE`) holds it inline."""
+
+SNAPSHOT_FORMAT_INLINE = 1
+"""The snapshot format with the signed letter inline (a store without documents)."""
 
 # Case fields holding one event (or None) and a tuple of events: written as records
 # ({"type": ..., "payload": ...}) so that unions of events need no other tagging.
@@ -351,15 +429,25 @@ def _unrecord(value: Any) -> CaseEvent:
     return event_from_record(value["type"], value["payload"])
 
 
-def case_to_snapshot(case: Case) -> dict[str, Any]:
+def case_to_snapshot(
+    case: Case,
+    documents: Documents | None = None,
+    *,
+    digest: Callable[[SignedCommitment], str] | None = None,
+) -> dict[str, Any]:
     """The case's folded state as JSON data: every field but its history, and its version.
 
     Events inside it are event records as :func:`event_to_record` writes them. Two cases
     with equal fields have equal snapshots (sets sorted), so the canonical JSON of a
     snapshot can be compared with that of the fold of the events.
+
+    Without ``documents`` the snapshot is of format :data:`SNAPSHOT_FORMAT_INLINE` (the
+    signed letter inline); with it, of format :data:`SNAPSHOT_FORMAT`: the letter is
+    ``{"document": digest}`` and its text is appended to ``documents`` — unless ``digest``
+    (a caller that knows the letter is stored already) gives the digest, then nothing is.
     """
     found: dict[str, Any] = {
-        "format": SNAPSHOT_FORMAT,
+        "format": SNAPSHOT_FORMAT if documents is not None else SNAPSHOT_FORMAT_INLINE,
         "version": case.version,
         "state": case.state.name,
     }
@@ -370,6 +458,13 @@ def case_to_snapshot(case: Case) -> dict[str, Any]:
         value = getattr(case, name)
         if value is None:
             found[name] = None
+        elif name == "commitment" and documents is not None:
+            if digest is not None:
+                found[name] = {"document": digest(value)}
+            else:
+                text, key = commitment_document(value)
+                documents.append(text)
+                found[name] = {"document": key}
         elif name in _EVENT_FIELDS:
             found[name] = _record(value)
         elif name in _EVENT_TUPLES:
@@ -379,19 +474,26 @@ def case_to_snapshot(case: Case) -> dict[str, Any]:
     return found
 
 
-def case_from_snapshot(data: Mapping[str, Any], history: Sequence[CaseEvent]) -> Case:
+def case_from_snapshot(
+    data: Mapping[str, Any],
+    history: Sequence[CaseEvent],
+    document: Callable[[str], SignedCommitment | None] | None = None,
+) -> Case:
     """The case :func:`case_to_snapshot` wrote, with ``history`` as its events.
 
     ``history`` must hold ``data["version"]`` events (a :class:`~creditcommit.case.History`
-    loads them only when asked). :raises DataFileError: data that does not decode, with
-    source ``"case snapshot"`` and the path of every problem.
+    loads them only when asked); ``document`` finds the signed letter a snapshot of format
+    :data:`SNAPSHOT_FORMAT` refers to by digest (``None`` when it is missing).
+    :raises DataFileError: data that does not decode, with source ``"case snapshot"`` and
+    the path of every problem.
     """
     source = "case snapshot"
     problems: list[Problem] = []
-    if data.get("format") != SNAPSHOT_FORMAT:
+    form = data.get("format")
+    if form not in (SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_INLINE):
         raise DataFileError(
             source,
-            [Problem("format", f"expected {SNAPSHOT_FORMAT}, got {describe(data.get('format'))}")],
+            [Problem("format", f"expected {SNAPSHOT_FORMAT}, got {describe(form)}")],
         )
     if data.get("version") != len(history):
         problems.append(
@@ -417,6 +519,8 @@ def case_from_snapshot(data: Mapping[str, Any], history: Sequence[CaseEvent]) ->
         try:
             if value is None:
                 values[name] = None
+            elif name == "commitment" and form == SNAPSHOT_FORMAT:
+                values[name] = _snapshot_letter(value, document)
             elif name in _EVENT_FIELDS:
                 values[name] = _unrecord(value)
             elif name in _EVENT_TUPLES:
@@ -425,8 +529,22 @@ def case_from_snapshot(data: Mapping[str, Any], history: Sequence[CaseEvent]) ->
                 values[name] = _CONVERTER.structure(value, _CASE_TYPES[name])
         except DataFileError as exc:
             problems += _under(name, exc.problems)
+        except TamperedCommitment:
+            raise  # a stored letter changed: named as such, not as undecodable data
         except Exception as exc:
             problems += _problems(exc, name)
     if problems:
         raise DataFileError(source, problems)
     return Case(**values)
+
+
+def _snapshot_letter(
+    value: object, document: Callable[[str], SignedCommitment | None] | None
+) -> SignedCommitment:
+    if not isinstance(value, Mapping) or set(value) != {"document"}:
+        raise ValueError(f"expected {{document: <SHA-256>}}, got {describe(value)}")
+    digest = value["document"]
+    found = None if document is None or not isinstance(digest, str) else document(digest)
+    if found is None:
+        raise ValueError(f"the signed letter {describe(digest)} is not in the store")
+    return found

@@ -168,8 +168,16 @@ def state_label(state: CaseState, lang: Language) -> str:
     return STATE_LABELS.get(state, state.name) if lang == "zh" else state.name
 
 
+# Stored type names that are another shape of the same event (see creditcommit._codec).
+_SAME_EVENT = {"commitment-signed-ref": "commitment-signed"}
+
+
 def event_label(event_type: str, lang: Language) -> str:
-    """The Chinese name of a stored event type; the type itself in English or if unknown."""
+    """The Chinese name of a stored event type; the type itself in English or if unknown.
+
+    A signed letter stored as a document (``commitment-signed-ref``) reads as the event it
+    is, ``commitment-signed``."""
+    event_type = _SAME_EVENT.get(event_type, event_type)
     if lang == "zh":
         return EVENT_LABELS.get(event_type, event_type)
     return event_type

@@ -26,7 +26,7 @@ import attrs
 
 from creditcommit import _demo
 from creditcommit.__about__ import __version__
-from creditcommit._codec import event_from_record
+from creditcommit._codec import COMMITMENT_REF, event_from_record
 from creditcommit._converter import MAX_FILE_BYTES, parse_json, read_json, structure
 from creditcommit._labels import (
     LANGUAGES,
@@ -312,7 +312,12 @@ def cmd_case_show(args: argparse.Namespace, out: TextIO) -> int:
         out.write(_say(lang, f"  许可证号：{licence}\n", f"  Licence: {licence}\n"))
     out.write(_say(lang, "办理过程：\n", "Timeline:\n"))
     for stored in history:
-        event = event_from_record(stored.type, stored.payload)
+        # A signed letter stored by digest has no decision to show: not decoded here.
+        event = (
+            None
+            if stored.type == COMMITMENT_REF
+            else event_from_record(stored.type, stored.payload)
+        )
         label = escape(event_label(stored.type, lang))
         out.write(f"  {stored.version:>3}  {stored.recorded_at.isoformat()}  {label}\n")
         decision = getattr(event, "decision", None)

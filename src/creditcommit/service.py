@@ -14,12 +14,13 @@ outbox, so a crash between the state change and the delivery loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import attrs
 
@@ -27,6 +28,9 @@ from creditcommit import case as lifecycle
 from creditcommit import draws as drawing
 from creditcommit import publication as publish
 from creditcommit._codec import (
+    COMMITMENT_REF,
+    SNAPSHOT_FORMAT_INLINE,
+    Documents,
     case_from_snapshot,
     case_to_snapshot,
     event_from_record,
@@ -85,6 +89,7 @@ from creditcommit.materials import LicenceHolding
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
 from creditcommit.ports import (
+    DocumentStore,
     EventStore,
     NewEvent,
     NewStream,
@@ -92,8 +97,10 @@ from creditcommit.ports import (
     Projection,
     ProjectionStore,
     StoredEvent,
+    TransactionalStore,
     VerifyReport,
     canonical_json,
+    document_digest,
 )
 from creditcommit.publication import Publication, Withdrawal, WithdrawalReason
 from creditcommit.supervision import Obligation, VerificationOutcome, obligations
@@ -237,6 +244,10 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: How many signed letters (and checked letter objects) a service keeps in memory.
+_LETTER_CACHE = 4096
+
+
 def _tick_day(case: Case) -> dt.date | None:
     """The first day a tick must look at ``case`` (the index of its projection).
 
@@ -293,6 +304,14 @@ class Approvals:
         self.city = integrations.config.city
         self.max_attempts = integrations.config.max_attempts
         self._closed = False
+        # Signed letters read or written by digest (immutable: a digest names one text),
+        # and those already checked with the signature provider; bounded.
+        self._letters: dict[str, SignedCommitment] = {}
+        self._letter_digests: dict[int, tuple[SignedCommitment, str]] = {}
+        self._checked: dict[int, SignedCommitment] = {}
+        self._kinds: tuple[EventStore, ProjectionStore | None, DocumentStore | None] | None = None
+        # Inside batch(): listener notifications held until the group commits.
+        self._held: list[tuple[str, str, tuple[StoredEvent, ...]]] | None = None
 
     @classmethod
     def from_config(
@@ -396,6 +415,84 @@ class Approvals:
             raise UnknownCase(case_id)
         return events
 
+    # -- what the store can do, checked once per store object (protocol checks are slow) --
+
+    def _store_kinds(self) -> tuple[ProjectionStore | None, DocumentStore | None]:
+        store = self.store
+        kinds = self._kinds
+        if kinds is None or kinds[0] is not store:
+            kinds = (
+                store,
+                store if isinstance(store, ProjectionStore) else None,
+                store if isinstance(store, DocumentStore) else None,
+            )
+            self._kinds = kinds
+        return kinds[1], kinds[2]
+
+    # -- signed letters stored once, by digest ----------------------------------------------
+
+    def _document_text(self, digest: str) -> str | None:
+        documents = self._store_kinds()[1]
+        return None if documents is None else documents.document(digest)
+
+    def _remember(self, signed: SignedCommitment, digest: str) -> None:
+        if len(self._letters) >= _LETTER_CACHE:
+            self._letters.clear()
+            self._letter_digests.clear()
+        self._letters[digest] = signed
+        self._letter_digests[id(signed)] = (signed, digest)
+
+    def _document_checked(self, digest: str, case_id: str) -> str | None:
+        """The stored letter ``digest`` of ``case_id`` (None when it is missing);
+        :class:`TamperedCommitment` when its content no longer matches the digest."""
+        text = self._document_text(digest)
+        if text is not None and document_digest(text) != digest:
+            raise TamperedCommitment(
+                case_id,
+                f"its stored document {digest[:12]}… does not match the digest its case "
+                "records (changed after it was stored)",
+            )
+        return text
+
+    def _letter(self, digest: str, case_id: str) -> SignedCommitment | None:
+        """The signed letter stored under ``digest`` (None when it is missing)."""
+        found = self._letters.get(digest)
+        if found is not None:
+            return found
+        text = self._document_checked(digest, case_id)
+        if text is None:
+            return None
+        event = event_from_record(
+            COMMITMENT_REF,
+            {"at": "2000-01-01T00:00:00+00:00", "commitment_document": digest},
+            lambda _: text,
+        )
+        assert isinstance(event, CommitmentSigned)
+        self._remember(event.commitment, digest)
+        return event.commitment
+
+    def _decode(self, stored: StoredEvent) -> CaseEvent:
+        if stored.type == COMMITMENT_REF:
+            digest = stored.payload.get("commitment_document")
+            cached = self._letters.get(digest) if isinstance(digest, str) else None
+            if cached is not None:
+                at = dt.datetime.fromisoformat(str(stored.payload.get("at")))
+                return CommitmentSigned(at=at, commitment=cached)
+            event = event_from_record(
+                stored.type,
+                stored.payload,
+                lambda digest: self._document_checked(digest, stored.stream),
+            )
+            assert isinstance(event, CommitmentSigned)
+            assert isinstance(digest, str)
+            self._remember(event.commitment, digest)
+            return event
+        return event_from_record(stored.type, stored.payload)
+
+    def _known_digest(self, signed: SignedCommitment) -> str | None:
+        found = self._letter_digests.get(id(signed))
+        return found[1] if found is not None and found[0] is signed else None
+
     def case(self, case_id: str) -> Case:
         """The case as its events say it is now.
 
@@ -407,16 +504,14 @@ class Approvals:
         raises :class:`TamperedCommitment`. A letter stored before letters were signed
         (:attr:`~creditcommit.SignedCommitment.legacy`) has only its text digest checked.
         """
-        store = self.store
-        found = store.projection(case_id) if isinstance(store, ProjectionStore) else None
+        store = self._store_kinds()[0]
+        found = None if store is None else store.projection(case_id)
         case = self._folded(case_id) if found is None else self._projected(case_id, found)
         self._check_letters(case)
         return case
 
     def _folded(self, case_id: str) -> Case:
-        return Case.from_events(
-            event_from_record(stored.type, stored.payload) for stored in self.history(case_id)
-        )
+        return Case.from_events(self._decode(stored) for stored in self.history(case_id))
 
     def _projected(self, case_id: str, found: Projection) -> Case:
         version = found.version
@@ -425,13 +520,47 @@ class Approvals:
             if self._closed:
                 raise HistoryUnavailable(case_id)
             stored = self.store.read(case_id)[:version]
-            return tuple(event_from_record(event.type, event.payload) for event in stored)
+            return tuple(self._decode(event) for event in stored)
 
-        return case_from_snapshot(found.body, History(version, load))
+        return case_from_snapshot(
+            found.body, History(version, load), lambda digest: self._letter(digest, case_id)
+        )
 
-    def _projection(self, case: Case) -> Projection:
-        """What the store keeps of ``case``: its snapshot and the day a tick must visit it."""
-        return Projection(version=case.version, body=case_to_snapshot(case), due=_tick_day(case))
+    def _projection(self, case: Case, documents: Documents | None = None) -> Projection:
+        """What the store keeps of ``case``: its snapshot and the day a tick must visit it.
+
+        With ``documents`` (a store that keeps them), the signed letter is referred to by
+        digest, and its text is added to ``documents`` unless it is known to be stored.
+        """
+        if documents is None:
+            body = case_to_snapshot(case)
+        else:
+            known = None if case.commitment is None else self._known_digest(case.commitment)
+            body = case_to_snapshot(
+                case, documents, digest=None if known is None else (lambda _: known)
+            )
+        return Projection(version=case.version, body=body, due=_tick_day(case))
+
+    def _records(
+        self, events: Sequence[CaseEvent]
+    ) -> tuple[list[NewEvent], Documents | None, dict[str, SignedCommitment]]:
+        """The events as stored, the documents they refer to (None: a store without
+        documents) and the letters they introduce, by digest."""
+        if self._store_kinds()[1] is None:
+            return [event_to_record(event) for event in events], None, {}
+        documents: Documents = []
+        records = [event_to_record(event, documents) for event in events]
+        letters = {
+            str(record.payload["commitment_document"]): event.commitment
+            for record, event in zip(records, events, strict=True)
+            if record.type == COMMITMENT_REF and isinstance(event, CommitmentSigned)
+        }
+        return records, documents, letters
+
+    def _stored_letters(self, letters: Mapping[str, SignedCommitment]) -> None:
+        """Remember the letters an append stored (once it committed)."""
+        for digest, signed in letters.items():
+            self._remember(signed, digest)
 
     def rebuild_projections(self) -> int:
         """Build the projection of every case that has no current one, from its events.
@@ -441,13 +570,19 @@ class Approvals:
         were built; a case whose events no longer fold is left to be folded (and reported
         by :meth:`tick`).
         """
-        store = self.store
-        if not isinstance(store, ProjectionStore):
+        store = self._store_kinds()[0]
+        if store is None:
             return 0
+        documents = self._store_kinds()[1] is not None
         built = 0
         for case_id in store.unprojected(kind="case"):
             try:
-                store.put_projection(case_id, self._projection(self._folded(case_id)))
+                case = self._folded(case_id)
+                # A letter of a case written before documents is inline in its events and
+                # not a stored document: its projection keeps it inline too (the next
+                # command on the case stores the letter and refers to it).
+                by_digest = documents and case.commitment is None
+                store.put_projection(case_id, self._projection(case, [] if by_digest else None))
             except StoreUnavailable:
                 raise
             except Exception:  # folded on every read, reported by tick() and verify()
@@ -463,6 +598,8 @@ class Approvals:
         else:
             letters = tuple(e.commitment for e in history if isinstance(e, CommitmentSigned))
         for signed in letters:
+            if self._checked.get(id(signed)) is signed:
+                continue  # this very letter object was checked already
             if not signed.intact():
                 raise TamperedCommitment(
                     case.case_id, "its text does not match the SHA-256 recorded with it"
@@ -477,6 +614,9 @@ class Approvals:
                     f"{signed.signature.key_id} does not match its text and terms (changed "
                     "after signing, or signed with another key)",
                 )
+            if len(self._checked) >= _LETTER_CACHE:
+                self._checked.clear()
+            self._checked[id(signed)] = signed
 
     def cases(
         self,
@@ -598,8 +738,14 @@ class Approvals:
                 "day": day.isoformat(),
                 "state": new.state.name,
             }
-            records = [event_to_record(event) for event in events]
-            return NewStream(case_id, records, meta=meta, projection=self._projection(new))
+            records, documents, _ = self._records(events)
+            return NewStream(
+                case_id,
+                records,
+                meta=meta,
+                projection=self._projection(new, documents),
+                documents=() if documents is None else tuple(documents),
+            )
 
         try:
             stored = self.store.create_numbered(
@@ -687,6 +833,46 @@ class Approvals:
     def withdraw(self, case_id: str, reason: str | None = None) -> Case:
         """The applicant withdraws the application (撤回)."""
         return self._act(case_id, lambda case, now: lifecycle.withdraw(case, now, reason))
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the commands run inside the block into one store transaction (a batch
+        import: one commit, one fsync, for hundreds of submissions).
+
+        **All or nothing**: when the block exits normally every command in it is committed
+        together; when it raises, none of them is kept (case numbers included) and the
+        exception propagates. A command refused inside the block (``ConcurrencyError``,
+        an illegal transition, ...) writes nothing and raises as usual: catch it, and the
+        others are still committed. Listeners are notified once the batch has committed
+        (not at all if it raises). Other writers of the store wait while the batch runs
+        (the write lock is held), so keep batches short. A batch inside a batch joins it.
+
+        Needs a :class:`~creditcommit.ports.TransactionalStore` (the SQLite store); with
+        another store it raises ``TypeError`` before anything runs.
+        """
+        store = self.store
+        if not isinstance(store, TransactionalStore):
+            raise TypeError(
+                f"{type(store).__name__} cannot group commands in one transaction (it has "
+                "no transaction()); run them one by one"
+            )
+        if self._held is not None:  # joins the outer batch
+            with store.transaction():
+                yield
+            return
+        self._held = []
+        try:
+            with store.transaction():
+                yield
+        except BaseException:
+            # Letters remembered inside the batch were not kept: forget every one.
+            self._letters.clear()
+            self._letter_digests.clear()
+            self._held = None
+            raise
+        held, self._held = self._held, None
+        for city, case_id, stored in held:
+            self._notify(city, case_id, stored)
 
     # -- time passing and delivery ---------------------------------------------------------
 
@@ -1078,7 +1264,8 @@ class Approvals:
             case = self._folded(case_id)
         except Exception as exc:  # reported, not raised
             return f"{where} cannot be checked: its events do not fold ({_one_line(exc)})"
-        expected = self._projection(case)
+        inline = found.body.get("format") == SNAPSHOT_FORMAT_INLINE
+        expected = self._projection(case, None if inline else [])
         if found.version != expected.version:
             return (
                 f"{where} is of version {found.version}, its events end at version "
@@ -1167,12 +1354,37 @@ class Approvals:
             if isinstance(event, LicenceIssued):
                 self._check_licence_number(case, event.reference)
                 meta["licence"] = event.reference
-        records = [event_to_record(event) for event in events]
+        records, documents, letters = self._records(events)
         outbox = self._outbox(new, events, now)
         store = self.store
-        if isinstance(store, ProjectionStore):
+        projections, with_documents = self._store_kinds()
+        if with_documents is not None and documents is not None:
+            # The letter is stored once, by digest, in the transaction of its event; the
+            # projection refers to it.
+            for digest, signed in letters.items():
+                self._letter_digests[id(signed)] = (signed, digest)
+            try:
+                projection = self._projection(new, documents)
+            finally:
+                for signed in letters.values():
+                    self._letter_digests.pop(id(signed), None)
+            kwargs: dict[str, Any] = {"documents": documents}
+            if projections is not None:
+                kwargs["projection"] = projection
+            append: Any = with_documents.append  # a store with documents and projections
+            stored = append(
+                case.case_id,
+                records,
+                expected_version=case.version,
+                recorded_at=now,
+                outbox=outbox,
+                meta=meta,
+                **kwargs,
+            )
+            self._stored_letters(letters)
+        elif projections is not None:
             # The projection is written in the transaction of the events it folds.
-            stored = store.append(
+            stored = projections.append(
                 case.case_id,
                 records,
                 expected_version=case.version,
@@ -1206,6 +1418,9 @@ class Approvals:
                 raise DuplicateLicence(reference, case.city, holder=holder, case_id=info.stream)
 
     def _notify(self, city: str, case_id: str, stored: Iterable[StoredEvent]) -> None:
+        if self._held is not None:
+            self._held.append((city, case_id, tuple(stored)))
+            return
         for event in stored:
             self.integrations.notify(city, case_id, event)
 
