@@ -1,12 +1,15 @@
 """The event store and outbox (事件存储与发件箱) on PostgreSQL.
 
-:class:`PostgresEventStore` implements :class:`~creditcommit.ports.EventStore` with psycopg 3
-and a connection pool, with the semantics of the built-in SQLite store
-(:class:`~creditcommit.builtin.sqlite_store.SQLiteEventStore`) and the same contract suite:
+:class:`PostgresEventStore` implements :class:`~creditcommit.ports.ProjectionStore` (an
+:class:`~creditcommit.ports.EventStore` that also keeps projections) with psycopg 3 and a
+connection pool, with the semantics of the built-in SQLite store
+(:class:`~creditcommit.builtin.sqlite_store.SQLiteEventStore`) and the same contract suites:
 optimistic concurrency, the outbox written in the append's transaction, per-counter numbering
-without retries, leases, dead letters, and the same anchored hash chain (the same digests,
+without retries, leases, dead letters, the same anchored hash chain (the same digests,
 the same HMAC checkpoints keyed from ``CREDITCOMMIT_LOG_KEY``): the same history written to
-either store has the same digests, checkpoints and MACs.
+either store has the same digests, checkpoints and MACs. Each stream's projection is
+written in the transaction of the events it folds, indexed by the day it is next due, so
+reading a case and a tick with nothing due cost the same whatever the history.
 
 Many application servers and delivery workers may use one database at once:
 
@@ -52,10 +55,12 @@ from creditcommit.builtin.sqlite_store import (
     DEFAULT_LEASE,
     LOG_KEY_ENV,
     _check_meta,
+    _check_projection,
     _checked,
     _checkpoint_problem,
     _event,
     _iso,
+    _json_text,
     _mac,
     _micros,
     _outbox_body,
@@ -79,6 +84,7 @@ from creditcommit.ports import (
     NewStream,
     OutboxMessage,
     PendingMessage,
+    Projection,
     StoredEvent,
     StreamInfo,
     VerifyReport,
@@ -291,12 +297,49 @@ _VERSION_1 = (
     )""",
 )
 
+# Version 2: projections (one folded row per stream, indexed by the day it is next due).
+# ``streams.projected`` is the version of the stream's projection row (NULL: none); the
+# partial index on it holds only the streams whose projection is missing or behind, so
+# ``unprojected()`` (which every tick asks) costs what it finds, not the number of streams.
+# The table starts empty: the service that knows the fold builds the rows from the events
+# (``Approvals.rebuild_projections``, which ``Approvals.from_config`` runs).
+_VERSION_2 = (
+    """
+    CREATE TABLE projections (
+        stream   text PRIMARY KEY REFERENCES streams (stream),
+        version  integer NOT NULL,
+        body     text NOT NULL,
+        due      date
+    )""",
+    "CREATE INDEX projections_due ON projections (due, stream) WHERE due IS NOT NULL",
+    "ALTER TABLE streams ADD COLUMN projected integer",
+    "CREATE INDEX streams_unprojected ON streams (seq) "
+    "WHERE projected IS NULL OR projected <> version",
+)
+
 #: The migrations, in order: ``MIGRATIONS[n - 1]`` takes a schema from version ``n - 1`` to
 #: ``n`` (version 0: no tables). Append new versions; never edit an applied one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2)
 
 #: The schema version this module writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _meta_filter(meta: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The SQL condition (after a WHERE) that stream ``s`` has every meta ``name=value``,
+    looked up per stream found (by the primary key of ``stream_meta``).
+
+    The same as the SQLite store's ``_meta_filter``, with PostgreSQL's placeholders.
+    """
+    where = ""
+    params: list[str] = []
+    for name, value in _check_meta(meta):
+        where += (
+            " AND EXISTS (SELECT 1 FROM stream_meta AS e "
+            "WHERE e.stream = s.stream AND e.name = %s AND e.value = %s)"
+        )
+        params += [name, value]
+    return where, params
 
 
 def _words(exc: Exception) -> str:
@@ -642,22 +685,26 @@ class PostgresEventStore:
         outbox: Sequence[OutboxMessage] = (),
         idempotency_key: str | None = None,
         meta: Mapping[str, str] | None = None,
+        projection: Projection | None = None,
     ) -> tuple[StoredEvent, ...]:
         """Append ``events`` to ``stream`` if it is at ``expected_version`` (0: a new stream).
 
         One transaction, holding the chain head: refuse a used ``idempotency_key``
         (:class:`DuplicateKey`, checked first) and a stale version
         (:class:`ConcurrencyError`); then write the events, chained, the ``outbox``
-        messages (a key already there is skipped), the stream's ``meta`` (merged) and the
-        checkpoints. Nothing is written when anything is refused.
+        messages (a key already there is skipped), the stream's ``meta`` (merged), its
+        ``projection`` (whose version must be the stream's new version, else
+        ``ValueError`` before anything is written) and the checkpoints. Nothing is written
+        when anything is refused.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
+        _check_projection(projection, expected_version + len(events))
         with self._appending() as (conn, position, previous):
             if idempotency_key is not None:
                 self._check_key(conn, idempotency_key)
-            return self._append_in(
+            stored = self._append_in(
                 conn,
                 (position, previous),
                 stream,
@@ -665,6 +712,9 @@ class PostgresEventStore:
                 expected_version=expected_version,
                 idempotency_key=idempotency_key,
             )
+            if projection is not None:
+                self._put_projection(conn, stream, projection)
+            return stored
 
     def create_numbered(
         self,
@@ -704,7 +754,8 @@ class PostgresEventStore:
             if number != taken:
                 conn.execute("UPDATE counters SET value = %s WHERE name = %s", (number, counter))
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
-            return self._append_in(
+            _check_projection(new.projection, len(new.events))
+            stored = self._append_in(
                 conn,
                 (position, previous),
                 new.stream,
@@ -712,6 +763,9 @@ class PostgresEventStore:
                 expected_version=0,
                 idempotency_key=idempotency_key,
             )
+            if new.projection is not None:
+                self._put_projection(conn, new.stream, new.projection)
+            return stored
 
     @staticmethod
     def _check_key(conn: Connection, idempotency_key: str) -> None:
@@ -840,6 +894,84 @@ class PostgresEventStore:
                 (stream,),
             ).fetchall()
         return tuple(_event(row) for row in rows)
+
+    # --- projections ---------------------------------------------------------------------
+
+    @staticmethod
+    def _put_projection(conn: Connection, stream: str, projection: Projection) -> None:
+        """Upsert the projection row and mark the stream projected at its version, in one
+        statement (the caller's transaction has checked the version)."""
+        body = _json_text(projection.body, "projection.body")[0]
+        conn.execute(
+            "WITH p AS (INSERT INTO projections (stream, version, body, due) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (stream) DO UPDATE SET "
+            "version = excluded.version, body = excluded.body, due = excluded.due "
+            "RETURNING stream, version) "
+            "UPDATE streams AS s SET projected = p.version FROM p WHERE s.stream = p.stream",
+            (stream, projection.version, body, projection.due),
+        )
+
+    def projection(self, stream: str) -> Projection | None:
+        """The projection of ``stream``, or ``None`` if it has none or it is behind its events."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT p.version, p.body, p.due FROM projections AS p "
+                "JOIN streams AS s ON s.stream = p.stream "
+                "WHERE p.stream = %s AND p.version = s.version",
+                (stream,),
+            ).fetchone()
+        if row is None:
+            return None
+        version, body, due = row
+        return Projection(version=int(version), body=json.loads(body), due=due)
+
+    def put_projection(self, stream: str, projection: Projection) -> None:
+        """Write the projection of ``stream`` (rebuilding one); :class:`ConcurrencyError`
+        unless ``projection.version`` is the stream's version.
+
+        The stream's row is locked first, so an append committing meanwhile makes this wait
+        and then refuse (the projection would be behind), never overwrite a newer one.
+        """
+        _check_projection(projection, projection.version)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT version FROM streams WHERE stream = %s FOR UPDATE", (stream,)
+            ).fetchone()
+            actual = 0 if row is None else int(row[0])
+            if actual != projection.version:
+                raise ConcurrencyError(stream, projection.version, actual)
+            self._put_projection(conn, stream, projection)
+
+    def due_streams(self, on: dt.date, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` whose current projection is due
+        on or before ``on``, in the order created.
+
+        Read from the partial index ``projections_due``: a tick with nothing due costs the
+        same whatever the number of streams.
+        """
+        where, params = _meta_filter(meta)
+        query = (
+            "SELECT s.stream FROM projections AS p JOIN streams AS s ON s.stream = p.stream "
+            "WHERE p.due IS NOT NULL AND p.due <= %s AND p.version = s.version"
+        )
+        with self._connection() as conn:
+            rows = conn.execute(query + where + " ORDER BY s.seq", (on, *params)).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def unprojected(self, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` and no current projection (none,
+        or one behind the stream's events), in the order created.
+
+        Read from the partial index ``streams_unprojected``, which holds only those streams.
+        """
+        where, params = _meta_filter(meta)
+        query = (
+            "SELECT s.stream FROM streams AS s "
+            "WHERE (s.projected IS NULL OR s.projected <> s.version)"
+        )
+        with self._connection() as conn:
+            rows = conn.execute(query + where + " ORDER BY s.seq", params).fetchall()
+        return tuple(str(row[0]) for row in rows)
 
     def stream_for_key(self, idempotency_key: str) -> str | None:
         """The stream an idempotency key was used on, or ``None``."""
