@@ -212,8 +212,9 @@ def test_a_schema_2_file_gets_its_projections_when_opened(
         accepted = accepted_with_deferred_materials(service)
         submitted = service.submit(item=GAOYOU, applicant=HOTEL, provided=[FORM])
         expected = {c.case_id: folded(service, c.case_id) for c in (accepted, submitted)}
-    # The file as schema 2 wrote it: no projections table.
+    # The file as schema 2 wrote it: no projections table (nor documents, schema 4).
     sql(db, "DROP TABLE projections")
+    sql(db, "DROP TABLE documents")
     sql(db, "UPDATE schema_version SET version = 2")
     with SQLiteEventStore(db) as store:
         assert sql(db, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]

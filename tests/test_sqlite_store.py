@@ -33,8 +33,10 @@ from creditcommit.ports import (
 )
 from creditcommit.testing.store_contract import (
     AT,
+    DocumentStoreContract,
     EventStoreContract,
     ProjectionStoreContract,
+    TransactionalStoreContract,
     events,
     keys,
     message,
@@ -61,6 +63,28 @@ class TestSQLiteProjections(ProjectionStoreContract):
     def store(self, tmp_path: Path) -> Iterator[SQLiteEventStore]:
         with SQLiteEventStore(tmp_path / "events.db") as store:
             yield store
+
+
+class TestSQLiteDocuments(DocumentStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteEventStore]:
+        with SQLiteEventStore(tmp_path / "events.db") as store:
+            yield store
+
+    def tamper_document(self, store: object, digest: str) -> None:
+        assert isinstance(store, SQLiteEventStore)
+        edit(store.path, "UPDATE documents SET body = body || ' ' WHERE digest = ?", digest)
+
+
+class TestSQLiteTransactions(TransactionalStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[SQLiteEventStore]:
+        with SQLiteEventStore(tmp_path / "events.db", timeout=0.5) as store:
+            yield store
+
+    def reopen(self, store: object) -> EventStore:
+        assert isinstance(store, SQLiteEventStore)
+        return SQLiteEventStore(store.path, timeout=0.5)
 
 
 def edit(path: str | Path, sql: str, *params: object) -> None:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,6 +26,7 @@ from creditcommit.materials import LicenceHolding
 __all__ = [
     "CreditRegistry",
     "CreditSource",
+    "DocumentStore",
     "EventStore",
     "GENESIS_DIGEST",
     "IssuedLicence",
@@ -39,8 +41,10 @@ __all__ = [
     "SignatureProvider",
     "StoredEvent",
     "StreamInfo",
+    "TransactionalStore",
     "VerifyReport",
     "canonical_json",
+    "document_digest",
     "event_digest",
 ]
 
@@ -235,6 +239,8 @@ class NewStream:
     meta: Mapping[str, str] | None = None
     #: Written with the events by a :class:`ProjectionStore` (other stores ignore it).
     projection: Projection | None = None
+    #: Stored with the events by a :class:`DocumentStore` (other stores ignore it).
+    documents: Sequence[str] = ()
 
 
 @attrs.frozen
@@ -318,6 +324,12 @@ def event_digest(
         }
     )
     return hashlib.sha256((previous_digest + content).encode("utf-8")).hexdigest()
+
+
+def document_digest(text: str) -> str:
+    """The key a :class:`DocumentStore` keeps ``text`` under: SHA-256 of its UTF-8 bytes,
+    lowercase hex (64 characters)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @runtime_checkable
@@ -444,3 +456,63 @@ class ProjectionStore(EventStore, Protocol):
     def due_streams(self, on: dt.date, **meta: str) -> tuple[str, ...]: ...
 
     def unprojected(self, **meta: str) -> tuple[str, ...]: ...
+
+
+@runtime_checkable
+class DocumentStore(EventStore, Protocol):
+    """An event store that keeps large documents once, by digest, next to its events
+    (optional).
+
+    A signed commitment letter (several kilobytes) is written once, as a document, and the
+    events and projections that mention it hold its digest
+    (:func:`document_digest`). Because the digest is in an event's payload, the hash chain
+    covers the document's content: ``verify`` recomputes the digest of every stored
+    document and reports one whose content no longer matches, naming the event of the
+    append that stored it.
+
+    * ``append(..., documents=texts)`` appends as :meth:`EventStore.append` does and stores
+      each text in the same transaction, keyed by :func:`document_digest`; a text already
+      stored is kept as it is (storing it again is not an error). A refused append stores
+      none of them. ``create_numbered`` stores :attr:`NewStream.documents` likewise.
+    * ``document(digest)``: the text stored under ``digest``, or ``None``.
+    """
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        recorded_at: dt.datetime,
+        outbox: Sequence[OutboxMessage] = (),
+        idempotency_key: str | None = None,
+        meta: Mapping[str, str] | None = None,
+        documents: Sequence[str] = (),
+    ) -> tuple[StoredEvent, ...]: ...
+
+    def document(self, digest: str) -> str | None: ...
+
+
+@runtime_checkable
+class TransactionalStore(EventStore, Protocol):
+    """An event store whose writes can be grouped into one transaction (optional).
+
+    ``with store.transaction(): ...`` groups every write made through this store object
+    inside the block (appends, ``create_numbered``, projections, documents) into one
+    transaction, for batch imports: one commit instead of one per write.
+
+    * **All or nothing.** The group is committed when the block exits normally; when the
+      block raises, nothing written inside it is kept (numbers taken by
+      ``create_numbered`` included) and the exception propagates.
+    * **Each write stays atomic.** A write refused inside the block
+      (:class:`~creditcommit.ConcurrencyError`, :class:`~creditcommit.DuplicateKey`,
+      ``ValueError``) writes nothing and raises as usual; if the caller catches it, the
+      writes before and after it stand and are committed with the group.
+    * Reads through the same store object inside the block see the group's writes; other
+      handles see none of them before the commit.
+    * A ``transaction()`` inside another one joins it (the outer block decides).
+    * The store's write lock (or the chain head) is held for the whole block: keep it short
+      (a batch of a few hundred or thousand writes, not an interactive session).
+    """
+
+    def transaction(self) -> AbstractContextManager[None]: ...

@@ -52,6 +52,7 @@ from creditcommit.ports import (
     StreamInfo,
     VerifyReport,
     canonical_json,
+    document_digest,
     event_digest,
 )
 
@@ -66,7 +67,7 @@ __all__ = [
 #: The schema this module writes and understands (kept in the ``schema_version`` table).
 #: Version 2 added the checkpoints, the case-number counters and dead letters; version 3 the
 #: projections (one folded row per stream, indexed by the day it is next due).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: The environment variable holding the key of the checkpoints' HMAC (never put it in a file).
 LOG_KEY_ENV = "CREDITCOMMIT_LOG_KEY"
@@ -246,6 +247,14 @@ _SCHEMA = (
     "CREATE INDEX projections_due ON projections (due, stream) WHERE due IS NOT NULL",
     # Which streams have a current projection, without reading the (large) bodies.
     "CREATE INDEX projections_version ON projections (stream, version)",
+    # Schema 4: large documents (signed letters) stored once, keyed by their SHA-256.
+    """
+    CREATE TABLE documents (
+        digest          TEXT PRIMARY KEY,
+        body            TEXT NOT NULL,
+        stream          TEXT NOT NULL REFERENCES streams (stream),
+        event_position  INTEGER NOT NULL
+    ) WITHOUT ROWID""",
 )
 
 # Upgrades from version n to n + 1, applied in order when an older file is opened; the
@@ -257,13 +266,15 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE outbox ADD COLUMN mac TEXT",
         "ALTER TABLE outbox ADD COLUMN delivered_mac TEXT",
         "DROP INDEX outbox_due",
+        _SCHEMA[-7],
         _SCHEMA[-6],
         _SCHEMA[-5],
-        _SCHEMA[-4],
     ),
     # The projections start empty: the service that knows the fold builds them from the
     # events (Approvals.rebuild_projections); until then it folds the events of a case.
-    2: _SCHEMA[-3:],
+    2: _SCHEMA[-4:-1],
+    # Documents start empty: events written before keep their letters inline.
+    3: _SCHEMA[-1:],
 }
 
 _EVENT_COLUMNS = "stream, version, position, type, payload, recorded_at, previous_digest, digest"
@@ -490,6 +501,9 @@ class SQLiteEventStore:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
         self._key = key.encode("utf-8") if isinstance(key, str) else key
         wait = DEFAULT_TIMEOUT if timeout is None else timeout
+        # How deep inside transaction() blocks this handle is (0: each write commits).
+        self._group = 0
+        self._savepoints = 0
         with self._guard():
             self._con = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
         try:
@@ -610,6 +624,21 @@ class SQLiteEventStore:
         :class:`StoreUnavailable`.
         """
         con = self._con
+        if self._group:
+            # Inside transaction(): one savepoint per write keeps each write atomic.
+            self._savepoints += 1
+            name = f"write_{self._savepoints}"
+            with self._guard():
+                con.execute(f"SAVEPOINT {name}")
+                try:
+                    yield con
+                    con.execute(f"RELEASE {name}")
+                except BaseException:
+                    if con.in_transaction:
+                        con.execute(f"ROLLBACK TO {name}")
+                        con.execute(f"RELEASE {name}")
+                    raise
+            return
         with self._guard():
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -619,6 +648,44 @@ class SQLiteEventStore:
                 if con.in_transaction:
                     con.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes made through this store inside the block into one transaction.
+
+        Committed when the block exits normally; when it raises, nothing written inside it
+        is kept. A write refused inside the block writes nothing and raises as usual (each
+        write is a savepoint): catch it, and the others are still committed with the group.
+        A ``transaction()`` inside another joins it. The write lock is held for the whole
+        block, so other writers wait (up to ``timeout``): keep batches short.
+        See :class:`~creditcommit.ports.TransactionalStore`.
+        """
+        if self._group:
+            self._group += 1
+            try:
+                yield
+            finally:
+                self._group -= 1
+            return
+        with self._write():
+            self._group = 1
+            try:
+                yield
+            finally:
+                self._group = 0
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read snapshot (a deferred transaction), or the group's own inside one."""
+        con = self._con
+        begin = not con.in_transaction
+        if begin:
+            con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            if begin:
+                con.execute("COMMIT")
 
     # --- checkpoints ---------------------------------------------------------------------
 
@@ -689,12 +756,8 @@ class SQLiteEventStore:
         vouches for what the file holds *now*, so first check the chain — nothing is
         written unless the hash chain is intact (the report says why not).
         """
-        with self._guard():
-            self._con.execute("BEGIN")
-            try:
-                report = self._verify_chain(self._con)[0]
-            finally:
-                self._con.execute("COMMIT")
+        with self._guard(), self._snapshot() as con:
+            report = self._verify_chain(con)[0]
         if not report.ok:
             return report
         with self._write() as con:
@@ -738,6 +801,7 @@ class SQLiteEventStore:
         idempotency_key: str | None = None,
         meta: Mapping[str, str] | None = None,
         projection: Projection | None = None,
+        documents: Sequence[str] = (),
     ) -> tuple[StoredEvent, ...]:
         """Append ``events`` to ``stream`` if it is at ``expected_version`` (0: a new stream).
 
@@ -746,19 +810,23 @@ class SQLiteEventStore:
         succeeded) and a stale version (:class:`ConcurrencyError`); then write the events,
         chained, the ``outbox`` messages (a key already in the outbox is skipped, not an
         error), the stream's ``meta`` (merged into what it had), its ``projection`` (whose
-        version must be the stream's new version) and the checkpoints.
+        version must be the stream's new version), the ``documents`` (each kept once under
+        its :func:`~creditcommit.ports.document_digest`) and the checkpoints.
         Nothing is written when anything is refused.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
         _check_projection(projection, expected_version + len(events))
+        texts = _check_documents(documents)
         with self._write() as con:
             if idempotency_key is not None:
                 self._check_key(con, idempotency_key)
             stored = self._append_in(con, stream, prepared, expected_version, idempotency_key)
             if projection is not None:
                 self._put_projection(con, stream, projection)
+            if texts:
+                self._put_documents(con, stored, prepared[1], texts)
             return stored
 
     def create_numbered(
@@ -799,9 +867,12 @@ class SQLiteEventStore:
             )
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
             _check_projection(new.projection, len(new.events))
+            texts = _check_documents(new.documents)
             stored = self._append_in(con, new.stream, prepared, 0, idempotency_key)
             if new.projection is not None:
                 self._put_projection(con, new.stream, new.projection)
+            if texts:
+                self._put_documents(con, stored, prepared[1], texts)
             return stored
 
     @staticmethod
@@ -941,6 +1012,37 @@ class SQLiteEventStore:
                 (stream,),
             ).fetchall()
         return tuple(_event(row) for row in rows)
+
+    # --- documents -----------------------------------------------------------------------
+
+    @staticmethod
+    def _put_documents(
+        con: sqlite3.Connection,
+        stored: Sequence[StoredEvent],
+        bodies: Sequence[tuple[str, str, dict[str, Any]]],
+        texts: Mapping[str, str],
+    ) -> None:
+        rows = []
+        for digest, text in texts.items():
+            # The event that mentions the document, else the last of the append.
+            event = next(
+                (e for e, body in zip(stored, bodies, strict=True) if digest in body[1]),
+                stored[-1],
+            )
+            rows.append((digest, text, event.stream, event.position))
+        con.executemany(
+            "INSERT INTO documents (digest, body, stream, event_position) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (digest) DO NOTHING",
+            rows,
+        )
+
+    def document(self, digest: str) -> str | None:
+        """The document stored under ``digest`` (its SHA-256, hex), or ``None``."""
+        with self._guard():
+            row = self._con.execute(
+                "SELECT body FROM documents WHERE digest = ?", (digest,)
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     # --- projections ---------------------------------------------------------------------
 
@@ -1233,15 +1335,12 @@ class SQLiteEventStore:
         rows and delivery acknowledgements with their MACs. With the key, every checkpoint
         and MAC must verify; without it, ``unchecked`` says what could not be detected.
         """
-        con = self._con
-        with self._guard():
-            con.execute("BEGIN")  # one snapshot for the walk and the checks
-            try:
-                report, heads = self._verify_chain(con, signed=self._key is not None)
-                if report.ok:
-                    report = self._verify_anchors(con, report.events, heads)
-            finally:
-                con.execute("COMMIT")
+        with self._guard(), self._snapshot() as con:  # one snapshot for every check
+            report, heads = self._verify_chain(con, signed=self._key is not None)
+            if report.ok:
+                report = self._verify_anchors(con, report.events, heads)
+            if report.ok:
+                report = self._verify_documents(con, report.events)
         if self._key is None:
             return attrs.evolve(report, unchecked=_UNCHECKED)
         return attrs.evolve(report, anchored=True)
@@ -1351,6 +1450,25 @@ class SQLiteEventStore:
                 )
         return VerifyReport(events=checked)
 
+    def _verify_documents(self, con: sqlite3.Connection, checked: int) -> VerifyReport:
+        rows = con.execute(
+            "SELECT digest, body, stream, event_position FROM documents ORDER BY event_position"
+        )
+        for digest, body, stream, position in rows:
+            found = document_digest(body) if isinstance(body, str) else None
+            if found != digest:
+                return VerifyReport(
+                    events=checked,
+                    first_bad=self._event_at(con, position),
+                    problem=(
+                        f"document {digest[:12]}… of case {stream} (stored with event "
+                        f"{position}) does not match its digest (its content hashes to "
+                        f"{(found or '?')[:12]}…): the document was changed"
+                    ),
+                    stream=stream,
+                )
+        return VerifyReport(events=checked)
+
     @staticmethod
     def _event_at(con: sqlite3.Connection, position: int) -> StoredEvent | None:
         row = con.execute(
@@ -1397,6 +1515,18 @@ def _prepare(
         for i, message in enumerate(outbox)
     ]
     return at, bodies, messages, _check_meta(meta or {})
+
+
+def _check_documents(documents: Sequence[str]) -> dict[str, str]:
+    """The documents of an append by digest (each once), checked before the transaction."""
+    if isinstance(documents, str):
+        raise TypeError("documents must be a sequence of texts, not one text")
+    texts: dict[str, str] = {}
+    for i, text in enumerate(documents):
+        if not isinstance(text, str):
+            raise TypeError(f"documents[{i}] must be a text, not {type(text).__name__}")
+        texts.setdefault(document_digest(text), text)
+    return texts
 
 
 def _checked(

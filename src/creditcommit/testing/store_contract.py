@@ -18,8 +18,12 @@ contract against your store::
 
 The built-in SQLite store runs it in ``tests/test_sqlite_store.py``; the PostgreSQL adapter
 runs it too. A store that also keeps projections (:class:`~creditcommit.ports.ProjectionStore`)
-runs :class:`ProjectionStoreContract` as well, with a ``store`` fixture of its own. Needs
-``pytest`` and ``hypothesis``.
+runs :class:`ProjectionStoreContract` as well, with a ``store`` fixture of its own; one that
+keeps documents (:class:`~creditcommit.ports.DocumentStore`) runs
+:class:`DocumentStoreContract` (with a ``tamper_document`` hook), and one whose writes can be
+grouped (:class:`~creditcommit.ports.TransactionalStore`) runs
+:class:`TransactionalStoreContract` (with a ``reopen`` hook). Needs ``pytest`` and
+``hypothesis``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from hypothesis import strategies as st
 from creditcommit.errors import ConcurrencyError, DuplicateKey, UnknownMessage
 from creditcommit.ports import (
     GENESIS_DIGEST,
+    DocumentStore,
     EventStore,
     NewEvent,
     NewStream,
@@ -47,10 +52,17 @@ from creditcommit.ports import (
     Projection,
     ProjectionStore,
     StoredEvent,
+    TransactionalStore,
+    document_digest,
     event_digest,
 )
 
-__all__ = ["EventStoreContract", "ProjectionStoreContract"]
+__all__ = [
+    "DocumentStoreContract",
+    "EventStoreContract",
+    "ProjectionStoreContract",
+    "TransactionalStoreContract",
+]
 
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 AT = dt.datetime(2026, 5, 6, 9, 30, tzinfo=CST)
@@ -901,3 +913,209 @@ class ProjectionStoreContract:
         assert store.due_streams(dt.date.max, kind="draw") == ("draw-1",)
         assert store.unprojected(kind="case") == ("case-4",)
         assert store.unprojected(kind="draw") == ()
+
+
+#: A document the size of a signed letter, and another one.
+LETTER = json.dumps({"letter": "本人承诺" * 1500, "case": "case-1"}, ensure_ascii=False)
+OTHER_LETTER = json.dumps({"letter": "另一份承诺", "case": "case-2"}, ensure_ascii=False)
+
+
+class DocumentStoreContract:
+    """Tests every :class:`~creditcommit.ports.DocumentStore` must pass.
+
+    Subclasses provide the ``store`` fixture (a fresh, empty store for each test) and the
+    ``tamper_document`` hook. Beyond the protocol's docstring, the contract fixes: a
+    document is stored in the transaction of its events (a refused append stores none),
+    keyed by :func:`~creditcommit.ports.document_digest`; storing it again changes nothing;
+    ``verify`` names the event that mentions a document whose content was changed.
+    """
+
+    def tamper_document(self, store: DocumentStore, digest: str) -> None:
+        """Change the stored text of document ``digest`` behind the store's back."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _mentions(digest: str, *types: str) -> list[NewEvent]:
+        return [NewEvent(type_, {"letter": digest, "i": i}) for i, type_ in enumerate(types)]
+
+    def test_a_document_is_stored_by_its_digest(self, store: DocumentStore) -> None:
+        assert isinstance(store, DocumentStore)
+        digest = document_digest(LETTER)
+        assert len(digest) == 64
+        store.append(
+            "case-1",
+            self._mentions(digest, "Signed"),
+            expected_version=0,
+            recorded_at=AT,
+            documents=[LETTER],
+        )
+        assert store.document(digest) == LETTER
+        assert store.document(document_digest(OTHER_LETTER)) is None
+        assert store.document("0" * 64) is None
+
+    def test_a_refused_append_stores_no_document(self, store: DocumentStore) -> None:
+        store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+        digest = document_digest(LETTER)
+        with pytest.raises(ConcurrencyError):
+            store.append(
+                "case-1",
+                self._mentions(digest, "Signed"),
+                expected_version=0,
+                recorded_at=AT,
+                documents=[LETTER],
+            )
+        assert store.document(digest) is None
+        with pytest.raises(TypeError, match="documents"):
+            store.append(
+                "case-1",
+                events("B"),
+                expected_version=1,
+                recorded_at=AT,
+                documents=[b"bytes"],  # type: ignore[list-item]
+            )
+        assert len(store.read("case-1")) == 1
+
+    def test_a_document_stored_again_is_kept_once(self, store: DocumentStore) -> None:
+        digest = document_digest(LETTER)
+        for stream in ("case-1", "case-2"):
+            store.append(
+                stream,
+                self._mentions(digest, "Signed"),
+                expected_version=0,
+                recorded_at=AT,
+                documents=[LETTER, LETTER],
+            )
+        assert store.document(digest) == LETTER
+        assert store.verify().ok
+
+    def test_create_numbered_stores_the_documents(self, store: DocumentStore) -> None:
+        digest = document_digest(OTHER_LETTER)
+        store.create_numbered(
+            "c",
+            lambda n: NewStream(
+                f"case-{n}", self._mentions(digest, "Signed"), documents=(OTHER_LETTER,)
+            ),
+            recorded_at=AT,
+        )
+        assert store.document(digest) == OTHER_LETTER
+
+    def test_verify_names_the_event_of_a_changed_document(self, store: DocumentStore) -> None:
+        digest = document_digest(LETTER)
+        store.append("case-0", events("A"), expected_version=0, recorded_at=AT)
+        stored = store.append(
+            "case-1",
+            [NewEvent("Accepted", {}), *self._mentions(digest, "Signed")],
+            expected_version=0,
+            recorded_at=AT,
+            documents=[LETTER],
+        )
+        assert store.verify().ok
+        self.tamper_document(store, digest)
+        report = store.verify()
+        assert not report.ok
+        assert report.stream == "case-1"
+        assert report.first_bad is not None
+        assert report.first_bad.position == stored[1].position
+        assert report.problem is not None
+        assert digest[:12] in report.problem
+
+
+class TransactionalStoreContract:
+    """Tests every :class:`~creditcommit.ports.TransactionalStore` must pass.
+
+    Subclasses provide the ``store`` fixture (a fresh, empty store for each test) and the
+    ``reopen`` hook (a second, independent handle on the same data).
+    """
+
+    def reopen(self, store: TransactionalStore) -> EventStore:
+        raise NotImplementedError
+
+    def test_a_group_commits_every_write(self, store: TransactionalStore) -> None:
+        assert isinstance(store, TransactionalStore)
+        with store.transaction():
+            store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+            store.append("case-1", events("B"), expected_version=1, recorded_at=AT)
+            store.create_numbered("c", lambda n: NewStream(f"n-{n}", events("A")), recorded_at=AT)
+            # the group's own writes are visible inside it
+            assert [e.type for e in store.read("case-1")] == ["A", "B"]
+        assert [e.version for e in store.read("case-1")] == [1, 2]
+        assert [e.stream for e in store.read("n-1")] == ["n-1"]
+        assert store.verify().ok
+
+    def test_a_group_that_raises_writes_nothing(self, store: TransactionalStore) -> None:
+        store.append("case-0", events("A"), expected_version=0, recorded_at=AT)
+
+        def group() -> None:
+            with store.transaction():
+                store.append(
+                    "case-1",
+                    events("A"),
+                    expected_version=0,
+                    recorded_at=AT,
+                    outbox=[message("k")],
+                )
+                store.create_numbered(
+                    "c", lambda n: NewStream(f"n-{n}", events("A")), recorded_at=AT
+                )
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            group()
+        assert store.read("case-1") == ()
+        assert store.read("n-1") == ()
+        assert keys(store.outbox()) == []
+        # the number taken inside the group was given back
+        stored = store.create_numbered(
+            "c", lambda n: NewStream(f"n-{n}", events("A")), recorded_at=AT
+        )
+        assert stored[0].stream == "n-1"
+        assert store.verify().ok
+
+    def test_a_refused_write_inside_a_group_leaves_the_others(
+        self, store: TransactionalStore
+    ) -> None:
+        with store.transaction():
+            store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+            with pytest.raises(ConcurrencyError):
+                store.append("case-1", events("X", "Y"), expected_version=0, recorded_at=AT)
+            with pytest.raises(ValueError, match="event"):
+                store.append("case-2", [], expected_version=0, recorded_at=AT)
+            store.append(
+                "case-2", events("A"), expected_version=0, recorded_at=AT, idempotency_key="r"
+            )
+            with pytest.raises(DuplicateKey):
+                store.append(
+                    "case-3", events("A"), expected_version=0, recorded_at=AT, idempotency_key="r"
+                )
+            store.append("case-1", events("B"), expected_version=1, recorded_at=AT)
+        assert [e.type for e in store.read("case-1")] == ["A", "B"]
+        assert [e.type for e in store.read("case-2")] == ["A"]
+        assert store.read("case-3") == ()
+        assert store.verify().ok
+
+    def test_a_nested_group_joins_the_outer_one(self, store: TransactionalStore) -> None:
+        seen: list[int] = []
+
+        def group() -> None:
+            with store.transaction():
+                with store.transaction():
+                    store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+                seen.append(len(store.read("case-1")))
+                raise RuntimeError("the outer block decides")
+
+        with pytest.raises(RuntimeError, match="outer"):
+            group()
+        assert seen == [1]
+        assert store.read("case-1") == ()
+
+    def test_another_handle_sees_the_group_only_once_committed(
+        self, store: TransactionalStore
+    ) -> None:
+        other = self.reopen(store)
+        try:
+            with store.transaction():
+                store.append("case-1", events("A"), expected_version=0, recorded_at=AT)
+                assert other.read("case-1") == ()
+            assert [e.type for e in other.read("case-1")] == ["A"]
+        finally:
+            other.close()
