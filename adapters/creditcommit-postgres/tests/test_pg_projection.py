@@ -51,9 +51,10 @@ def query(schema: str, statement: str, *params: object) -> list[tuple[object, ..
 
 
 def downgrade_to_schema_1(schema: str) -> None:
-    """Make ``schema`` what version 1 of the store left: no projections, no index on them."""
+    """Make ``schema`` what version 1 of the store left: no projections, no documents."""
     shell(
         schema,
+        "DROP TABLE documents",
         "DROP TABLE projections",
         "ALTER TABLE streams DROP COLUMN projected",
         "DELETE FROM schema_version WHERE version > 1",

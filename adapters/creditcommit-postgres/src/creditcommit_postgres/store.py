@@ -9,7 +9,10 @@ without retries, leases, dead letters, the same anchored hash chain (the same di
 the same HMAC checkpoints keyed from ``CREDITCOMMIT_LOG_KEY``): the same history written to
 either store has the same digests, checkpoints and MACs. Each stream's projection is
 written in the transaction of the events it folds, indexed by the day it is next due, so
-reading a case and a tick with nothing due cost the same whatever the history.
+reading a case and a tick with nothing due cost the same whatever the history. It is also a
+:class:`~creditcommit.ports.DocumentStore` (a signed letter stored once, by digest, in the
+append's transaction) and a :class:`~creditcommit.ports.TransactionalStore`
+(``transaction()`` groups a thread's writes into one commit, a savepoint per write).
 
 Many application servers and delivery workers may use one database at once:
 
@@ -36,6 +39,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -54,6 +58,7 @@ from creditcommit.builtin.sqlite_store import (
     _UNCHECKED,
     DEFAULT_LEASE,
     LOG_KEY_ENV,
+    _check_documents,
     _check_meta,
     _check_projection,
     _checked,
@@ -89,6 +94,7 @@ from creditcommit.ports import (
     StreamInfo,
     VerifyReport,
     canonical_json,
+    document_digest,
     event_digest,
 )
 
@@ -317,9 +323,22 @@ _VERSION_2 = (
     "WHERE projected IS NULL OR projected <> version",
 )
 
+# Version 3: large documents (signed letters) stored once, keyed by their SHA-256, with the
+# event of the append that stored them (``verify`` names it). Starts empty: events written
+# before keep their letters inline.
+_VERSION_3 = (
+    """
+    CREATE TABLE documents (
+        digest          text PRIMARY KEY,
+        body            text NOT NULL,
+        stream          text NOT NULL REFERENCES streams (stream),
+        event_position  bigint NOT NULL
+    )""",
+)
+
 #: The migrations, in order: ``MIGRATIONS[n - 1]`` takes a schema from version ``n - 1`` to
 #: ``n`` (version 0: no tables). Append new versions; never edit an applied one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3)
 
 #: The schema version this module writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -390,6 +409,8 @@ class PostgresEventStore:
         self.pool_size = pool_size
         self.timeout = timeout
         self._name = f"{redact(conninfo)} (schema {schema})"
+        # The connection of the calling thread's transaction() block, if it is in one.
+        self._local = threading.local()
         if key is None:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
         self._key = key.encode("utf-8") if isinstance(key, str) else key
@@ -511,16 +532,56 @@ class PostgresEventStore:
                 f"the store cannot hold a value it was given ({_words(exc)}); nothing was written"
             ) from None
 
+    def _group(self) -> Connection | None:
+        """The connection of this thread's :meth:`transaction` block, or ``None``."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        return conn
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Connection]:
+        """A pooled connection, or inside :meth:`transaction` the group's own."""
+        group = self._group()
+        if group is not None:
+            with self._guard():
+                yield group
+            return
         with self._guard(), self._pool.connection() as conn:
             yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One transaction (READ COMMITTED): committed if the block returns, else rolled back."""
+        """One transaction (READ COMMITTED): committed if the block returns, else rolled back.
+
+        Inside :meth:`transaction` it is a savepoint of the group's transaction: a write
+        that fails is rolled back alone.
+        """
         with self._connection() as conn, conn.transaction():
             yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes this thread makes through this store inside the block into one
+        transaction (a batch import: one commit instead of one per write).
+
+        Committed when the block exits normally; when it raises, nothing written inside it
+        is kept (case numbers taken included). A write refused inside the block writes
+        nothing and raises as usual (each write is a savepoint): catch it, and the others
+        are still committed with the group. Reads through this store in the block see the
+        group's writes; other connections see them once it commits. A ``transaction()``
+        inside another joins it. The block holds one pooled connection, and from its first
+        append the chain head: other writers wait (up to ``timeout``), so keep batches
+        short. Other threads sharing the store object are not in the group.
+        See :class:`~creditcommit.ports.TransactionalStore`.
+        """
+        if self._group() is not None:
+            yield  # joins the outer block, which decides
+            return
+        with self._guard(), self._pool.connection() as conn, conn.transaction():
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
 
     @contextlib.contextmanager
     def _appending(self) -> Iterator[tuple[Connection, int, str]]:
@@ -686,6 +747,7 @@ class PostgresEventStore:
         idempotency_key: str | None = None,
         meta: Mapping[str, str] | None = None,
         projection: Projection | None = None,
+        documents: Sequence[str] = (),
     ) -> tuple[StoredEvent, ...]:
         """Append ``events`` to ``stream`` if it is at ``expected_version`` (0: a new stream).
 
@@ -694,13 +756,15 @@ class PostgresEventStore:
         (:class:`ConcurrencyError`); then write the events, chained, the ``outbox``
         messages (a key already there is skipped), the stream's ``meta`` (merged), its
         ``projection`` (whose version must be the stream's new version, else
-        ``ValueError`` before anything is written) and the checkpoints. Nothing is written
-        when anything is refused.
+        ``ValueError`` before anything is written), the ``documents`` (each kept once under
+        its :func:`~creditcommit.ports.document_digest`) and the checkpoints. Nothing is
+        written when anything is refused.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
         _check_projection(projection, expected_version + len(events))
+        texts = _check_documents(documents)
         with self._appending() as (conn, position, previous):
             if idempotency_key is not None:
                 self._check_key(conn, idempotency_key)
@@ -714,6 +778,8 @@ class PostgresEventStore:
             )
             if projection is not None:
                 self._put_projection(conn, stream, projection)
+            if texts:
+                self._put_documents(conn, stored, prepared[1], texts)
             return stored
 
     def create_numbered(
@@ -731,7 +797,9 @@ class PostgresEventStore:
         append's transaction: concurrent callers (any process) queue on the counter's row
         and never get the same number, and a rolled-back append gives its number back. A
         number whose stream already exists is passed over. A used ``idempotency_key``
-        raises :class:`DuplicateKey` before any number is taken.
+        raises :class:`DuplicateKey` before any number is taken. The new stream's
+        :attr:`~creditcommit.ports.NewStream.projection` and
+        :attr:`~creditcommit.ports.NewStream.documents` are written in the same transaction.
         """
         _iso(recorded_at, "recorded_at")
         with self._appending() as (conn, position, previous):
@@ -755,6 +823,7 @@ class PostgresEventStore:
                 conn.execute("UPDATE counters SET value = %s WHERE name = %s", (number, counter))
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
             _check_projection(new.projection, len(new.events))
+            texts = _check_documents(new.documents)
             stored = self._append_in(
                 conn,
                 (position, previous),
@@ -765,6 +834,8 @@ class PostgresEventStore:
             )
             if new.projection is not None:
                 self._put_projection(conn, new.stream, new.projection)
+            if texts:
+                self._put_documents(conn, stored, prepared[1], texts)
             return stored
 
     @staticmethod
@@ -894,6 +965,37 @@ class PostgresEventStore:
                 (stream,),
             ).fetchall()
         return tuple(_event(row) for row in rows)
+
+    # --- documents -----------------------------------------------------------------------
+
+    @staticmethod
+    def _put_documents(
+        conn: Connection,
+        stored: Sequence[StoredEvent],
+        bodies: Sequence[tuple[str, str, dict[str, Any]]],
+        texts: Mapping[str, str],
+    ) -> None:
+        """Store ``texts`` (by digest) with the event that mentions each, else the append's
+        last; a digest already stored is kept as it is."""
+        rows = []
+        for digest, text in texts.items():
+            event = next(
+                (e for e, body in zip(stored, bodies, strict=True) if digest in body[1]),
+                stored[-1],
+            )
+            rows.append((digest, text, event.stream, event.position))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO documents (digest, body, stream, event_position) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (digest) DO NOTHING",
+                rows,
+            )
+
+    def document(self, digest: str) -> str | None:
+        """The document stored under ``digest`` (its SHA-256, hex), or ``None``."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT body FROM documents WHERE digest = %s", (digest,)).fetchone()
+        return None if row is None else str(row[0])
 
     # --- projections ---------------------------------------------------------------------
 
@@ -1187,11 +1289,15 @@ class PostgresEventStore:
         With the key, every checkpoint and MAC must verify; without it, ``unchecked`` says
         what could not be detected.
         """
+        grouped = self._group() is not None
         with self._connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if not grouped:  # in a transaction() block: the group's own view
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             report, heads = self._verify_chain(conn, signed=self._key is not None)
             if report.ok:
                 report = self._verify_anchors(conn, report.events, heads)
+            if report.ok:
+                report = self._verify_documents(conn, report.events)
         if self._key is None:
             return attrs.evolve(report, unchecked=_UNCHECKED)
         return attrs.evolve(report, anchored=True)
@@ -1318,6 +1424,30 @@ class PostgresEventStore:
                     problem=problem,
                     stream=stream,
                 )
+        return VerifyReport(events=checked)
+
+    def _verify_documents(self, conn: Connection, checked: int) -> VerifyReport:
+        """Every stored document's content against its digest (read in batches: documents
+        are large)."""
+        with conn.cursor(name="creditcommit_documents") as cur:
+            cur.itersize = 500
+            cur.execute(
+                "SELECT digest, body, stream, event_position FROM documents "
+                "ORDER BY event_position, digest"
+            )
+            for digest, body, stream, position in cur:
+                found = document_digest(body) if isinstance(body, str) else None
+                if found != digest:
+                    return VerifyReport(
+                        events=checked,
+                        first_bad=self._event_at(conn, position),
+                        problem=(
+                            f"document {digest[:12]}… of case {stream} (stored with event "
+                            f"{position}) does not match its digest (its content hashes to "
+                            f"{(found or '?')[:12]}…): the document was changed"
+                        ),
+                        stream=stream,
+                    )
         return VerifyReport(events=checked)
 
     @staticmethod
