@@ -198,11 +198,24 @@ def _tick(service: Approvals, clock: ManualClock, repeat: int) -> float:
     return seconds
 
 
-def section(opts: Options, *, dsn: str | None = None, schema: str = SCHEMA) -> Section:
-    """The pipeline and the tick on PostgreSQL at each size, SQLite at the smallest."""
+def section(
+    opts: Options,
+    *,
+    dsn: str | None = None,
+    schema: str = SCHEMA,
+    sizes: tuple[int, ...] | None = None,
+    per_run: int | None = None,
+) -> Section:
+    """The pipeline and the tick on PostgreSQL at each size, SQLite at the smallest.
+
+    ``sizes`` (stored cases, ascending) and ``per_run`` (pipelines per timed run) default
+    to 1 k, 10 k, 100 k and 100, or 50, 200 and 5 with ``opts.quick``.
+    """
     dsn = dsn or os.environ.get(DSN_ENV) or DEFAULT_DSN
-    sizes = (50, 200) if opts.quick else (1_000, 10_000, 100_000)
-    per_run = 5 if opts.quick else 100
+    if sizes is None:
+        sizes = (50, 200) if opts.quick else (1_000, 10_000, 100_000)
+    if per_run is None:
+        per_run = 5 if opts.quick else 100
     repeat = opts.repeat
     sec = Section(
         "Case pipeline on PostgreSQL",

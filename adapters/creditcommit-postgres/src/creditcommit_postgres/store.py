@@ -1084,27 +1084,38 @@ class PostgresEventStore:
         return None if row is None else str(row[0])
 
     def streams(self, **meta: str) -> tuple[StreamInfo, ...]:
-        """The streams whose meta has every given ``name=value``, in the order created."""
-        where: list[str] = []
+        """The streams whose meta has every given ``name=value``, in the order created.
+
+        The rarest of the given pairs drives the query (through the meta index), the others
+        are looked up per stream found: finding a case by its licence number costs the same
+        whatever the number of cases of the city.
+        """
+        items = _check_meta(meta)
+        columns = "s.stream, s.version, s.created_at, s.updated_at, m.name, m.value"
         params: list[str] = []
-        for name, value in _check_meta(meta):
-            where.append(
-                "s.stream IN (SELECT stream FROM stream_meta WHERE name = %s AND value = %s)"
-            )
-            params += [name, value]
-        query = (
-            "SELECT s.stream, s.version, s.created_at, s.updated_at, m.name, m.value "
-            "FROM streams AS s LEFT JOIN stream_meta AS m ON m.stream = s.stream"
-        )
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY s.seq, m.name"
-        found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
         with self._connection() as conn:
-            for stream, version, created, updated, name, value in conn.execute(query, params):
-                entry = found.setdefault(stream, (version, created, updated, {}))
-                if name is not None:
-                    entry[3][name] = value
+            if items:
+                drive = min(items, key=lambda item: self._meta_count(conn, *item))
+                where, params = _meta_filter(dict(item for item in items if item != drive))
+                query = (
+                    f"SELECT {columns} FROM stream_meta AS d "
+                    "JOIN streams AS s ON s.stream = d.stream "
+                    "LEFT JOIN stream_meta AS m ON m.stream = s.stream "
+                    f"WHERE d.name = %s AND d.value = %s{where}"
+                )
+                params = [*drive, *params]
+            else:
+                query = (
+                    f"SELECT {columns} FROM streams AS s "
+                    "LEFT JOIN stream_meta AS m ON m.stream = s.stream"
+                )
+            query += " ORDER BY s.seq, m.name"
+            rows = conn.execute(query, params).fetchall()
+        found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
+        for stream, version, created, updated, name, value in rows:
+            entry = found.setdefault(stream, (version, created, updated, {}))
+            if name is not None:
+                entry[3][name] = value
         return tuple(
             StreamInfo(
                 stream=stream,
@@ -1115,6 +1126,16 @@ class PostgresEventStore:
             )
             for stream, (version, created, updated, values) in found.items()
         )
+
+    @staticmethod
+    def _meta_count(conn: Connection, name: str, value: str, enough: int = 1000) -> int:
+        """How many streams have meta ``name=value``, counted up to ``enough``."""
+        row = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM stream_meta WHERE name = %s AND value = %s "
+            "LIMIT %s) AS found",
+            (name, value, enough),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
 
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]:
         """Up to ``limit`` events of the whole log after position ``after``, in log order.
