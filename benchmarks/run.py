@@ -437,6 +437,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("decisions", "run:decisions"),
     ("columns", "run:columns"),
     ("pipeline", "bench_pipeline:section"),
+    ("pipeline-postgres", "bench_pipeline_pg:section"),
 ]
 
 

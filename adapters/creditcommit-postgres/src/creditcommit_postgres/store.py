@@ -1,12 +1,18 @@
 """The event store and outbox (事件存储与发件箱) on PostgreSQL.
 
-:class:`PostgresEventStore` implements :class:`~creditcommit.ports.EventStore` with psycopg 3
-and a connection pool, with the semantics of the built-in SQLite store
-(:class:`~creditcommit.builtin.sqlite_store.SQLiteEventStore`) and the same contract suite:
+:class:`PostgresEventStore` implements :class:`~creditcommit.ports.ProjectionStore` (an
+:class:`~creditcommit.ports.EventStore` that also keeps projections) with psycopg 3 and a
+connection pool, with the semantics of the built-in SQLite store
+(:class:`~creditcommit.builtin.sqlite_store.SQLiteEventStore`) and the same contract suites:
 optimistic concurrency, the outbox written in the append's transaction, per-counter numbering
-without retries, leases, dead letters, and the same anchored hash chain (the same digests,
+without retries, leases, dead letters, the same anchored hash chain (the same digests,
 the same HMAC checkpoints keyed from ``CREDITCOMMIT_LOG_KEY``): the same history written to
-either store has the same digests, checkpoints and MACs.
+either store has the same digests, checkpoints and MACs. Each stream's projection is
+written in the transaction of the events it folds, indexed by the day it is next due, so
+reading a case and a tick with nothing due cost the same whatever the history. It is also a
+:class:`~creditcommit.ports.DocumentStore` (a signed letter stored once, by digest, in the
+append's transaction) and a :class:`~creditcommit.ports.TransactionalStore`
+(``transaction()`` groups a thread's writes into one commit, a savepoint per write).
 
 Many application servers and delivery workers may use one database at once:
 
@@ -33,6 +39,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -51,11 +58,14 @@ from creditcommit.builtin.sqlite_store import (
     _UNCHECKED,
     DEFAULT_LEASE,
     LOG_KEY_ENV,
+    _check_documents,
     _check_meta,
+    _check_projection,
     _checked,
     _checkpoint_problem,
     _event,
     _iso,
+    _json_text,
     _mac,
     _micros,
     _outbox_body,
@@ -79,10 +89,12 @@ from creditcommit.ports import (
     NewStream,
     OutboxMessage,
     PendingMessage,
+    Projection,
     StoredEvent,
     StreamInfo,
     VerifyReport,
     canonical_json,
+    document_digest,
     event_digest,
 )
 
@@ -291,12 +303,62 @@ _VERSION_1 = (
     )""",
 )
 
+# Version 2: projections (one folded row per stream, indexed by the day it is next due).
+# ``streams.projected`` is the version of the stream's projection row (NULL: none); the
+# partial index on it holds only the streams whose projection is missing or behind, so
+# ``unprojected()`` (which every tick asks) costs what it finds, not the number of streams.
+# The table starts empty: the service that knows the fold builds the rows from the events
+# (``Approvals.rebuild_projections``, which ``Approvals.from_config`` runs).
+_VERSION_2 = (
+    """
+    CREATE TABLE projections (
+        stream   text PRIMARY KEY REFERENCES streams (stream),
+        version  integer NOT NULL,
+        body     text NOT NULL,
+        due      date
+    )""",
+    "CREATE INDEX projections_due ON projections (due, stream) WHERE due IS NOT NULL",
+    "ALTER TABLE streams ADD COLUMN projected integer",
+    "CREATE INDEX streams_unprojected ON streams (seq) "
+    "WHERE projected IS NULL OR projected <> version",
+)
+
+# Version 3: large documents (signed letters) stored once, keyed by their SHA-256, with the
+# event of the append that stored them (``verify`` names it). Starts empty: events written
+# before keep their letters inline.
+_VERSION_3 = (
+    """
+    CREATE TABLE documents (
+        digest          text PRIMARY KEY,
+        body            text NOT NULL,
+        stream          text NOT NULL REFERENCES streams (stream),
+        event_position  bigint NOT NULL
+    )""",
+)
+
 #: The migrations, in order: ``MIGRATIONS[n - 1]`` takes a schema from version ``n - 1`` to
 #: ``n`` (version 0: no tables). Append new versions; never edit an applied one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3)
 
 #: The schema version this module writes and understands.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _meta_filter(meta: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The SQL condition (after a WHERE) that stream ``s`` has every meta ``name=value``,
+    looked up per stream found (by the primary key of ``stream_meta``).
+
+    The same as the SQLite store's ``_meta_filter``, with PostgreSQL's placeholders.
+    """
+    where = ""
+    params: list[str] = []
+    for name, value in _check_meta(meta):
+        where += (
+            " AND EXISTS (SELECT 1 FROM stream_meta AS e "
+            "WHERE e.stream = s.stream AND e.name = %s AND e.value = %s)"
+        )
+        params += [name, value]
+    return where, params
 
 
 def _words(exc: Exception) -> str:
@@ -347,6 +409,8 @@ class PostgresEventStore:
         self.pool_size = pool_size
         self.timeout = timeout
         self._name = f"{redact(conninfo)} (schema {schema})"
+        # The connection of the calling thread's transaction() block, if it is in one.
+        self._local = threading.local()
         if key is None:
             key = (os.environ if environ is None else environ).get(LOG_KEY_ENV) or None
         self._key = key.encode("utf-8") if isinstance(key, str) else key
@@ -468,16 +532,56 @@ class PostgresEventStore:
                 f"the store cannot hold a value it was given ({_words(exc)}); nothing was written"
             ) from None
 
+    def _group(self) -> Connection | None:
+        """The connection of this thread's :meth:`transaction` block, or ``None``."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        return conn
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Connection]:
+        """A pooled connection, or inside :meth:`transaction` the group's own."""
+        group = self._group()
+        if group is not None:
+            with self._guard():
+                yield group
+            return
         with self._guard(), self._pool.connection() as conn:
             yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One transaction (READ COMMITTED): committed if the block returns, else rolled back."""
+        """One transaction (READ COMMITTED): committed if the block returns, else rolled back.
+
+        Inside :meth:`transaction` it is a savepoint of the group's transaction: a write
+        that fails is rolled back alone.
+        """
         with self._connection() as conn, conn.transaction():
             yield conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes this thread makes through this store inside the block into one
+        transaction (a batch import: one commit instead of one per write).
+
+        Committed when the block exits normally; when it raises, nothing written inside it
+        is kept (case numbers taken included). A write refused inside the block writes
+        nothing and raises as usual (each write is a savepoint): catch it, and the others
+        are still committed with the group. Reads through this store in the block see the
+        group's writes; other connections see them once it commits. A ``transaction()``
+        inside another joins it. The block holds one pooled connection, and from its first
+        append the chain head: other writers wait (up to ``timeout``), so keep batches
+        short. Other threads sharing the store object are not in the group.
+        See :class:`~creditcommit.ports.TransactionalStore`.
+        """
+        if self._group() is not None:
+            yield  # joins the outer block, which decides
+            return
+        with self._guard(), self._pool.connection() as conn, conn.transaction():
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
 
     @contextlib.contextmanager
     def _appending(self) -> Iterator[tuple[Connection, int, str]]:
@@ -642,22 +746,29 @@ class PostgresEventStore:
         outbox: Sequence[OutboxMessage] = (),
         idempotency_key: str | None = None,
         meta: Mapping[str, str] | None = None,
+        projection: Projection | None = None,
+        documents: Sequence[str] = (),
     ) -> tuple[StoredEvent, ...]:
         """Append ``events`` to ``stream`` if it is at ``expected_version`` (0: a new stream).
 
         One transaction, holding the chain head: refuse a used ``idempotency_key``
         (:class:`DuplicateKey`, checked first) and a stale version
         (:class:`ConcurrencyError`); then write the events, chained, the ``outbox``
-        messages (a key already there is skipped), the stream's ``meta`` (merged) and the
-        checkpoints. Nothing is written when anything is refused.
+        messages (a key already there is skipped), the stream's ``meta`` (merged), its
+        ``projection`` (whose version must be the stream's new version, else
+        ``ValueError`` before anything is written), the ``documents`` (each kept once under
+        its :func:`~creditcommit.ports.document_digest`) and the checkpoints. Nothing is
+        written when anything is refused.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
+        _check_projection(projection, expected_version + len(events))
+        texts = _check_documents(documents)
         with self._appending() as (conn, position, previous):
             if idempotency_key is not None:
                 self._check_key(conn, idempotency_key)
-            return self._append_in(
+            stored = self._append_in(
                 conn,
                 (position, previous),
                 stream,
@@ -665,6 +776,11 @@ class PostgresEventStore:
                 expected_version=expected_version,
                 idempotency_key=idempotency_key,
             )
+            if projection is not None:
+                self._put_projection(conn, stream, projection)
+            if texts:
+                self._put_documents(conn, stored, prepared[1], texts)
+            return stored
 
     def create_numbered(
         self,
@@ -681,7 +797,9 @@ class PostgresEventStore:
         append's transaction: concurrent callers (any process) queue on the counter's row
         and never get the same number, and a rolled-back append gives its number back. A
         number whose stream already exists is passed over. A used ``idempotency_key``
-        raises :class:`DuplicateKey` before any number is taken.
+        raises :class:`DuplicateKey` before any number is taken. The new stream's
+        :attr:`~creditcommit.ports.NewStream.projection` and
+        :attr:`~creditcommit.ports.NewStream.documents` are written in the same transaction.
         """
         _iso(recorded_at, "recorded_at")
         with self._appending() as (conn, position, previous):
@@ -704,7 +822,9 @@ class PostgresEventStore:
             if number != taken:
                 conn.execute("UPDATE counters SET value = %s WHERE name = %s", (number, counter))
             prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
-            return self._append_in(
+            _check_projection(new.projection, len(new.events))
+            texts = _check_documents(new.documents)
+            stored = self._append_in(
                 conn,
                 (position, previous),
                 new.stream,
@@ -712,6 +832,11 @@ class PostgresEventStore:
                 expected_version=0,
                 idempotency_key=idempotency_key,
             )
+            if new.projection is not None:
+                self._put_projection(conn, new.stream, new.projection)
+            if texts:
+                self._put_documents(conn, stored, prepared[1], texts)
+            return stored
 
     @staticmethod
     def _check_key(conn: Connection, idempotency_key: str) -> None:
@@ -841,6 +966,115 @@ class PostgresEventStore:
             ).fetchall()
         return tuple(_event(row) for row in rows)
 
+    # --- documents -----------------------------------------------------------------------
+
+    @staticmethod
+    def _put_documents(
+        conn: Connection,
+        stored: Sequence[StoredEvent],
+        bodies: Sequence[tuple[str, str, dict[str, Any]]],
+        texts: Mapping[str, str],
+    ) -> None:
+        """Store ``texts`` (by digest) with the event that mentions each, else the append's
+        last; a digest already stored is kept as it is."""
+        rows = []
+        for digest, text in texts.items():
+            event = next(
+                (e for e, body in zip(stored, bodies, strict=True) if digest in body[1]),
+                stored[-1],
+            )
+            rows.append((digest, text, event.stream, event.position))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO documents (digest, body, stream, event_position) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (digest) DO NOTHING",
+                rows,
+            )
+
+    def document(self, digest: str) -> str | None:
+        """The document stored under ``digest`` (its SHA-256, hex), or ``None``."""
+        with self._connection() as conn:
+            row = conn.execute("SELECT body FROM documents WHERE digest = %s", (digest,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- projections ---------------------------------------------------------------------
+
+    @staticmethod
+    def _put_projection(conn: Connection, stream: str, projection: Projection) -> None:
+        """Upsert the projection row and mark the stream projected at its version, in one
+        statement (the caller's transaction has checked the version)."""
+        body = _json_text(projection.body, "projection.body")[0]
+        conn.execute(
+            "WITH p AS (INSERT INTO projections (stream, version, body, due) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (stream) DO UPDATE SET "
+            "version = excluded.version, body = excluded.body, due = excluded.due "
+            "RETURNING stream, version) "
+            "UPDATE streams AS s SET projected = p.version FROM p WHERE s.stream = p.stream",
+            (stream, projection.version, body, projection.due),
+        )
+
+    def projection(self, stream: str) -> Projection | None:
+        """The projection of ``stream``, or ``None`` if it has none or it is behind its events."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT p.version, p.body, p.due FROM projections AS p "
+                "JOIN streams AS s ON s.stream = p.stream "
+                "WHERE p.stream = %s AND p.version = s.version",
+                (stream,),
+            ).fetchone()
+        if row is None:
+            return None
+        version, body, due = row
+        return Projection(version=int(version), body=json.loads(body), due=due)
+
+    def put_projection(self, stream: str, projection: Projection) -> None:
+        """Write the projection of ``stream`` (rebuilding one); :class:`ConcurrencyError`
+        unless ``projection.version`` is the stream's version.
+
+        The stream's row is locked first, so an append committing meanwhile makes this wait
+        and then refuse (the projection would be behind), never overwrite a newer one.
+        """
+        _check_projection(projection, projection.version)
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT version FROM streams WHERE stream = %s FOR UPDATE", (stream,)
+            ).fetchone()
+            actual = 0 if row is None else int(row[0])
+            if actual != projection.version:
+                raise ConcurrencyError(stream, projection.version, actual)
+            self._put_projection(conn, stream, projection)
+
+    def due_streams(self, on: dt.date, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` whose current projection is due
+        on or before ``on``, in the order created.
+
+        Read from the partial index ``projections_due``: a tick with nothing due costs the
+        same whatever the number of streams.
+        """
+        where, params = _meta_filter(meta)
+        query = (
+            "SELECT s.stream FROM projections AS p JOIN streams AS s ON s.stream = p.stream "
+            "WHERE p.due IS NOT NULL AND p.due <= %s AND p.version = s.version"
+        )
+        with self._connection() as conn:
+            rows = conn.execute(query + where + " ORDER BY s.seq", (on, *params)).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
+    def unprojected(self, **meta: str) -> tuple[str, ...]:
+        """The streams with every given meta ``name=value`` and no current projection (none,
+        or one behind the stream's events), in the order created.
+
+        Read from the partial index ``streams_unprojected``, which holds only those streams.
+        """
+        where, params = _meta_filter(meta)
+        query = (
+            "SELECT s.stream FROM streams AS s "
+            "WHERE (s.projected IS NULL OR s.projected <> s.version)"
+        )
+        with self._connection() as conn:
+            rows = conn.execute(query + where + " ORDER BY s.seq", params).fetchall()
+        return tuple(str(row[0]) for row in rows)
+
     def stream_for_key(self, idempotency_key: str) -> str | None:
         """The stream an idempotency key was used on, or ``None``."""
         with self._connection() as conn:
@@ -850,27 +1084,38 @@ class PostgresEventStore:
         return None if row is None else str(row[0])
 
     def streams(self, **meta: str) -> tuple[StreamInfo, ...]:
-        """The streams whose meta has every given ``name=value``, in the order created."""
-        where: list[str] = []
+        """The streams whose meta has every given ``name=value``, in the order created.
+
+        The rarest of the given pairs drives the query (through the meta index), the others
+        are looked up per stream found: finding a case by its licence number costs the same
+        whatever the number of cases of the city.
+        """
+        items = _check_meta(meta)
+        columns = "s.stream, s.version, s.created_at, s.updated_at, m.name, m.value"
         params: list[str] = []
-        for name, value in _check_meta(meta):
-            where.append(
-                "s.stream IN (SELECT stream FROM stream_meta WHERE name = %s AND value = %s)"
-            )
-            params += [name, value]
-        query = (
-            "SELECT s.stream, s.version, s.created_at, s.updated_at, m.name, m.value "
-            "FROM streams AS s LEFT JOIN stream_meta AS m ON m.stream = s.stream"
-        )
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY s.seq, m.name"
-        found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
         with self._connection() as conn:
-            for stream, version, created, updated, name, value in conn.execute(query, params):
-                entry = found.setdefault(stream, (version, created, updated, {}))
-                if name is not None:
-                    entry[3][name] = value
+            if items:
+                drive = min(items, key=lambda item: self._meta_count(conn, *item))
+                where, params = _meta_filter(dict(item for item in items if item != drive))
+                query = (
+                    f"SELECT {columns} FROM stream_meta AS d "
+                    "JOIN streams AS s ON s.stream = d.stream "
+                    "LEFT JOIN stream_meta AS m ON m.stream = s.stream "
+                    f"WHERE d.name = %s AND d.value = %s{where}"
+                )
+                params = [*drive, *params]
+            else:
+                query = (
+                    f"SELECT {columns} FROM streams AS s "
+                    "LEFT JOIN stream_meta AS m ON m.stream = s.stream"
+                )
+            query += " ORDER BY s.seq, m.name"
+            rows = conn.execute(query, params).fetchall()
+        found: dict[str, tuple[int, str, str, dict[str, str]]] = {}
+        for stream, version, created, updated, name, value in rows:
+            entry = found.setdefault(stream, (version, created, updated, {}))
+            if name is not None:
+                entry[3][name] = value
         return tuple(
             StreamInfo(
                 stream=stream,
@@ -881,6 +1126,16 @@ class PostgresEventStore:
             )
             for stream, (version, created, updated, values) in found.items()
         )
+
+    @staticmethod
+    def _meta_count(conn: Connection, name: str, value: str, enough: int = 1000) -> int:
+        """How many streams have meta ``name=value``, counted up to ``enough``."""
+        row = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM stream_meta WHERE name = %s AND value = %s "
+            "LIMIT %s) AS found",
+            (name, value, enough),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
 
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]:
         """Up to ``limit`` events of the whole log after position ``after``, in log order.
@@ -1055,11 +1310,15 @@ class PostgresEventStore:
         With the key, every checkpoint and MAC must verify; without it, ``unchecked`` says
         what could not be detected.
         """
+        grouped = self._group() is not None
         with self._connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if not grouped:  # in a transaction() block: the group's own view
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             report, heads = self._verify_chain(conn, signed=self._key is not None)
             if report.ok:
                 report = self._verify_anchors(conn, report.events, heads)
+            if report.ok:
+                report = self._verify_documents(conn, report.events)
         if self._key is None:
             return attrs.evolve(report, unchecked=_UNCHECKED)
         return attrs.evolve(report, anchored=True)
@@ -1186,6 +1445,30 @@ class PostgresEventStore:
                     problem=problem,
                     stream=stream,
                 )
+        return VerifyReport(events=checked)
+
+    def _verify_documents(self, conn: Connection, checked: int) -> VerifyReport:
+        """Every stored document's content against its digest (read in batches: documents
+        are large)."""
+        with conn.cursor(name="creditcommit_documents") as cur:
+            cur.itersize = 500
+            cur.execute(
+                "SELECT digest, body, stream, event_position FROM documents "
+                "ORDER BY event_position, digest"
+            )
+            for digest, body, stream, position in cur:
+                found = document_digest(body) if isinstance(body, str) else None
+                if found != digest:
+                    return VerifyReport(
+                        events=checked,
+                        first_bad=self._event_at(conn, position),
+                        problem=(
+                            f"document {digest[:12]}… of case {stream} (stored with event "
+                            f"{position}) does not match its digest (its content hashes to "
+                            f"{(found or '?')[:12]}…): the document was changed"
+                        ),
+                        stream=stream,
+                    )
         return VerifyReport(events=checked)
 
     @staticmethod
