@@ -61,7 +61,14 @@ from creditcommit.errors import (
 )
 from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
-from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
+from creditcommit.metrics import (
+    Report,
+    Row,
+    render_csv,
+    render_json,
+    render_text,
+    statistics_by_period,
+)
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.ports import PendingMessage
 from creditcommit.report_html import render_html, report_periods
@@ -448,29 +455,23 @@ def cmd_outbox_retry(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.end < args.start:
         raise ValueError(f"--to {args.end} is before --from {args.start}")
+    # One pass over the cases, each read from its projection (one row) where it has one;
+    # the HTML page also wants the figures of each month (or quarter) for its charts.
+    periods = [(args.start, args.end)]
+    if args.format == "html":
+        periods += report_periods(args.start, args.end)
     with _service(args) as service:
-        report = statistics(
-            service.cases(),
-            start=args.start,
-            end=args.end,
+        report, *parts = statistics_by_period(
+            service.report_cases(),
+            periods,
             catalog=service.catalog(),
             calendar=service.calendar(),
             draws=service.draws(),
         )
         dead = len(service.store.outbox(delivered=False, dead=True))
-        if args.format == "html":
-            parts = [
-                statistics(
-                    service.cases(),
-                    start=start,
-                    end=end,
-                    catalog=service.catalog(),
-                    calendar=service.calendar(),
-                )
-                for start, end in report_periods(args.start, args.end)
-            ]
-            out.write(render_html(report, parts, lang=args.lang))
-            return 0
+    if args.format == "html":
+        out.write(render_html(report, parts, lang=args.lang))
+        return 0
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":

@@ -15,9 +15,10 @@ outbox, so a crash between the state change and the delivery loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -82,6 +83,7 @@ from creditcommit.errors import (
     UnknownCase,
 )
 from creditcommit.materials import LicenceHolding
+from creditcommit.metrics import ProjectedCase
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
 from creditcommit.ports import (
@@ -1401,6 +1403,39 @@ class Approvals:
             | ({} if licence is None else {"licence": licence.reference}),
         )
         return self._published(case, entry, now)
+
+    # -- reading for the report (issue 11) -----------------------------------------------
+
+    def report_cases(self, *, city: str | None = None) -> Iterator[Case | ProjectedCase]:
+        """Every case (of ``city``, or of every city), oldest first, as
+        :func:`~creditcommit.metrics.statistics` reads them without folding their events.
+
+        With a :class:`~creditcommit.ports.ProjectionStore`, a case whose projection is
+        current is a :class:`~creditcommit.metrics.ProjectedCase` (its projection's body and
+        the time of its last event, one row read); the others, and every case of another
+        store, are read with :meth:`case`. The cases come one at a time: a report over many
+        cases keeps one of them in memory, not all. Unlike :meth:`case`, a projected case's
+        commitment letter is not checked here (:meth:`verify` checks that every projection
+        is the fold of its events).
+        """
+        store = self.store
+        meta = {"kind": "case"} if city is None else {"kind": "case", "city": city}
+        infos = store.streams(**meta)
+        if not isinstance(store, ProjectionStore):
+            for info in infos:
+                yield self.case(info.stream)
+            return
+        for info in infos:
+            found = store.projection(info.stream)
+            if found is None or found.version != info.version:
+                yield self.case(info.stream)
+                continue
+            yield ProjectedCase(
+                case_id=info.stream,
+                body=found.body,
+                last_at=info.updated_at,
+                fold=functools.partial(self.case, info.stream),
+            )
 
 
 _UNGRADED = "未评级"
