@@ -150,7 +150,7 @@ def fold(case: Case, events: Iterable[CaseEvent]) -> Case:
 
 
 def report(
-    cases: Iterable[Case],
+    cases: Iterable[Case | ProjectedCase],
     *,
     start: dt.date = NEW_YEAR,
     end: dt.date = NEW_YEARS_EVE,
@@ -1288,7 +1288,7 @@ def test_a_body_that_does_not_decode_is_folded() -> None:
 
 
 def test_a_projected_case_given_twice() -> None:
-    twice = [YEAR_CASES[1], projected(YEAR_CASES[1])]
+    twice: list[Case | ProjectedCase] = [YEAR_CASES[1], projected(YEAR_CASES[1])]
     with pytest.raises(InvalidValue, match=r"cases\[1\]: case 'JD-1' is already cases\[0\]"):
         report(twice)
 
