@@ -1212,22 +1212,24 @@ def test_adjacent_periods_add_up_for_submissions_and_supervision(cases: list[Cas
 # --- the report from projections: the same figures as from the folded events -------------
 
 
-def projected(case: Case, folds: list[str] | None = None) -> ProjectedCase:
+def projected(case: Case, reads: list[str] | None = None) -> ProjectedCase:
     """``case`` as a projection store keeps it: its snapshot through JSON, the time of its
-    last event, and its fold (noted in ``folds`` when the report asks for it)."""
+    last event, and its events (noted in ``reads`` when the report asks for them)."""
 
-    def fold() -> Case:
-        if folds is not None:
-            folds.append(case.case_id)
-        return case
+    def events() -> Sequence[CaseEvent]:
+        if reads is not None:
+            reads.append(case.case_id)
+        return case.history
 
     body = json.loads(canonical_json(case_to_snapshot(case)))
-    return ProjectedCase(case_id=case.case_id, body=body, last_at=case.history[-1].at, fold=fold)
+    return ProjectedCase(
+        case_id=case.case_id, body=body, last_at=case.history[-1].at, events=events
+    )
 
 
-def needs_fold(case: Case, end: dt.date) -> bool:
-    """Whether the body cannot give the figures as of ``end``: written here from the rules
-    of ProjectedCase, not taken from metrics."""
+def needs_events(case: Case, end: dt.date) -> bool:
+    """Whether the body alone cannot give the figures as of ``end``: written here from the
+    rules of ProjectedCase, not taken from metrics."""
     if case.submission.at.date() > end:
         return False
     return (
@@ -1241,7 +1243,7 @@ def test_the_year_from_projections_is_the_year_from_the_events() -> None:
     folds: list[str] = []
     found = report([projected(case, folds) for case in YEAR_CASES])
     assert found == report(YEAR_CASES)
-    assert sorted(folds) == sorted(c.case_id for c in YEAR_CASES if needs_fold(c, NEW_YEARS_EVE))
+    assert sorted(folds) == sorted(c.case_id for c in YEAR_CASES if needs_events(c, NEW_YEARS_EVE))
     assert len(folds) < len(YEAR_CASES) / 2  # most cases are read from their body alone
 
 
@@ -1259,7 +1261,7 @@ def test_projections_and_folds_give_the_same_report(
     expected = [
         case.case_id
         for case, flag in zip(cases, as_projection, strict=False)
-        if flag and needs_fold(case, end)
+        if flag and needs_events(case, end)
     ]
     assert folds == expected
 
@@ -1273,7 +1275,7 @@ def test_several_periods_in_one_pass_are_each_periods_report(
         [projected(case, folds) for case in cases], periods, catalog=CATALOG, calendar=CALENDAR
     )
     assert found == tuple(report(cases, start=start, end=end) for start, end in periods)
-    assert len(folds) == len(set(folds))  # a case is folded once for every period
+    assert len(folds) == len(set(folds))  # a case's events are read once for every period
 
 
 def test_a_body_that_does_not_decode_is_folded() -> None:

@@ -707,22 +707,24 @@ class ProjectedCase:
     ``body`` is the case's snapshot (``case_to_snapshot``, what a
     :class:`~creditcommit.ports.Projection` of the case holds: ``docs/store.md``),
     ``last_at`` when its last event was recorded (the store's
-    :attr:`StreamInfo.updated_at <creditcommit.ports.StreamInfo.updated_at>`), and ``fold``
-    returns the :class:`Case` folded from its events.
+    :attr:`StreamInfo.updated_at <creditcommit.ports.StreamInfo.updated_at>`), and
+    ``events`` returns the case's events, oldest first.
 
     :func:`statistics` takes the figures of the case from ``body`` without building the
-    case, and calls ``fold`` only where the body cannot say what the events would: a period
-    that ends before ``last_at`` (the report is as of its last day), a case with overdue
-    deferred materials reported or a rectification ordered (the body keeps the materials
-    without the day of the report, and only the last order), or a body that does not
-    decode. :meth:`Approvals.report_cases <creditcommit.Approvals.report_cases>` makes
-    them from a store.
+    case. It asks for the events only where the body cannot say what they would: for a
+    period that ends before ``last_at`` (the report is as of its last day: the case is
+    folded from the events recorded by then), for a case with overdue deferred materials
+    reported or a rectification ordered (the body keeps the materials without the day of
+    the report, and only the last order: the supervision figures are counted from the
+    events), and for a body that does not decode (folded).
+    :meth:`Approvals.report_cases <creditcommit.Approvals.report_cases>` makes them from a
+    store.
     """
 
     case_id: str
     body: Mapping[str, Any]
     last_at: dt.datetime
-    fold: Callable[[], Case] = attrs.field(eq=False, repr=False)
+    events: Callable[[], Sequence[CaseEvent]] = attrs.field(eq=False, repr=False)
 
 
 @attrs.frozen
@@ -734,8 +736,8 @@ class _Facts:
     submitted_on: dt.date
     #: The figures of the case when its submission day is in the period.
     cohort: Mapping[str, int]
-    #: ``(figure, day)`` per supervision event.
-    supervision: tuple[tuple[str, dt.date], ...]
+    #: ``(figure, day)`` per supervision event; None: to be read from the events.
+    supervision: tuple[tuple[str, dt.date], ...] | None
 
 
 _ROUTE_NAMES: Mapping[str, str] = {route.value: name for route, name in _ROUTE_FIELD.items()}
@@ -803,8 +805,6 @@ def _body_facts(body: Mapping[str, Any], calendar: WorkingCalendar) -> _Facts | 
     try:
         if body["format"] != SNAPSHOT_FORMAT:
             return None
-        if body["overdue_materials"] or body["rectification"] is not None:
-            return None
         submission = body["submission"]["payload"]
         found = dict(_NOTHING)
         found["submitted"] = 1
@@ -832,7 +832,10 @@ def _body_facts(body: Mapping[str, Any], calendar: WorkingCalendar) -> _Facts | 
             found[_CLOSURE_NAMES[closure["type"]]] = 1
         else:
             found["in_progress"] = 1
-        supervision = _body_supervision(body)
+        # The body keeps overdue materials without the day they were reported, and only the
+        # last rectification order: the events say when, and how many.
+        in_events = bool(body["overdue_materials"]) or body["rectification"] is not None
+        supervision = None if in_events else _body_supervision(body)
         facts = _Facts(
             item_code=str(submission["item_code"]),
             item_valid_from=_day(submission["item_valid_from"]),
@@ -854,9 +857,31 @@ def _body_facts(body: Mapping[str, Any], calendar: WorkingCalendar) -> _Facts | 
     return facts
 
 
-def _facts_figures(facts: _Facts, start: dt.date, end: dt.date) -> dict[str, int]:
+def _events_supervision(history: Iterable[CaseEvent]) -> tuple[tuple[str, dt.date], ...]:
+    """``(figure, day)`` of each supervision event of ``history`` (as :func:`_supervision`)."""
+    found: list[tuple[str, dt.date]] = []
+    for event in history:
+        day = _event_day(event)
+        if day is None:
+            continue
+        if isinstance(event, VerificationRecorded):
+            found.append((_OUTCOME_FIELD[event.outcome], day))
+        elif isinstance(event, DeferredMaterialOverdue):
+            found.append(("deferred_overdue", day))
+        elif isinstance(event, RectificationOrdered):
+            found.append(("rectifications_ordered", day))
+        elif isinstance(event, Revoked):
+            found.append(("revocations", day))
+        else:
+            found.append(("credit_records", day))
+    return tuple(found)
+
+
+def _facts_figures(
+    facts: _Facts, supervision: Iterable[tuple[str, dt.date]], start: dt.date, end: dt.date
+) -> dict[str, int]:
     found = dict(facts.cohort if start <= facts.submitted_on <= end else _NOTHING)
-    for name, day in facts.supervision:
+    for name, day in supervision:
         if start <= day <= end:
             found[name] += 1
     return found
@@ -978,31 +1003,42 @@ def _count(
     calendar: WorkingCalendar,
 ) -> None:
     """Add the figures of ``case`` to the tally of each period."""
-    folded = case if isinstance(case, Case) else None
-    facts: _Facts | None = None
-    submitted_on: dt.date | None = None
-    last_day = dt.date.max
-    if isinstance(case, ProjectedCase):
-        facts = _body_facts(case.body, calendar)
-        submitted_on = facts.submitted_on if facts is not None else _submitted_on(case.body)
-        last_day = case.last_at.date()
+    if isinstance(case, Case):
+        for (start, end), tally in zip(periods, tallies, strict=True):
+            _count_folded(case, start, end, calendar, tally)
+        return
+    facts = _body_facts(case.body, calendar)
+    submitted_on = facts.submitted_on if facts is not None else _submitted_on(case.body)
+    last_day = case.last_at.date()
+    events: Sequence[CaseEvent] | None = None
+    folded: Case | None = None
+    supervision = None if facts is None else facts.supervision
     for (start, end), tally in zip(periods, tallies, strict=True):
-        if folded is None and submitted_on is not None and end < submitted_on:
+        if submitted_on is not None and end < submitted_on:
             continue  # submitted after the period: nothing of it counts
         if facts is not None and last_day <= end:
-            found = _facts_figures(facts, start, end)
-            code, valid_from = facts.item_code, facts.item_valid_from
-        else:
-            if folded is None:
-                assert isinstance(case, ProjectedCase)
-                folded = case.fold()
-            known = _as_of(folded, end)
-            if known is None:
-                continue
-            found = _case_figures(known, start, end, calendar)
-            code, valid_from = known.item_code, known.item_valid_from
-        if any(found.values()):
-            tally.add(code, valid_from, found)
+            if supervision is None:
+                events = case.events() if events is None else events
+                supervision = _events_supervision(events)
+            found = _facts_figures(facts, supervision, start, end)
+            if any(found.values()):
+                tally.add(facts.item_code, facts.item_valid_from, found)
+            continue
+        if folded is None:
+            events = case.events() if events is None else events
+            folded = Case.from_events(events)
+        _count_folded(folded, start, end, calendar, tally)
+
+
+def _count_folded(
+    case: Case, start: dt.date, end: dt.date, calendar: WorkingCalendar, tally: _Tally
+) -> None:
+    known = _as_of(case, end)
+    if known is None:
+        return
+    found = _case_figures(known, start, end, calendar)
+    if any(found.values()):
+        tally.add(known.item_code, known.item_valid_from, found)
 
 
 def _report(

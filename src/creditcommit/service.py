@@ -1415,8 +1415,8 @@ class Approvals:
         the time of its last event, one row read); the others, and every case of another
         store, are read with :meth:`case`. The cases come one at a time: a report over many
         cases keeps one of them in memory, not all. Unlike :meth:`case`, a projected case's
-        commitment letter is not checked here (:meth:`verify` checks that every projection
-        is the fold of its events).
+        commitment letter is not checked here: the report counts letters, it does not show
+        them (:meth:`verify` checks that every projection is the fold of its events).
         """
         store = self.store
         meta = {"kind": "case"} if city is None else {"kind": "case", "city": city}
@@ -1434,8 +1434,13 @@ class Approvals:
                 case_id=info.stream,
                 body=found.body,
                 last_at=info.updated_at,
-                fold=functools.partial(self.case, info.stream),
+                events=functools.partial(self._events, info.stream, found.version),
             )
+
+    def _events(self, case_id: str, version: int) -> tuple[CaseEvent, ...]:
+        """The first ``version`` events of a case, decoded."""
+        stored = self.store.read(case_id)[:version]
+        return tuple(event_from_record(event.type, event.payload) for event in stored)
 
 
 _UNGRADED = "未评级"
