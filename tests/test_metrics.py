@@ -28,7 +28,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from creditcommit._codec import SNAPSHOT_FORMAT, case_to_snapshot
+from creditcommit._codec import SNAPSHOT_FORMAT, case_to_snapshot, event_to_record
 from creditcommit.builtin.signing import HmacSignatureProvider
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import ACTIONS as CASE_ACTIONS
@@ -1213,17 +1213,18 @@ def test_adjacent_periods_add_up_for_submissions_and_supervision(cases: list[Cas
 
 
 def projected(case: Case, reads: list[str] | None = None) -> ProjectedCase:
-    """``case`` as a projection store keeps it: its snapshot through JSON, the time of its
-    last event, and its events (noted in ``reads`` when the report asks for them)."""
+    """``case`` as a projection store keeps it: its snapshot and its event records through
+    JSON, and the time of its last event (``reads`` notes when the report reads them)."""
 
-    def events() -> Sequence[CaseEvent]:
+    def records() -> list[tuple[str, Any]]:
         if reads is not None:
             reads.append(case.case_id)
-        return case.history
+        found = (event_to_record(event) for event in case.history)
+        return [(r.type, json.loads(canonical_json(r.payload))) for r in found]
 
     body = json.loads(canonical_json(case_to_snapshot(case)))
     return ProjectedCase(
-        case_id=case.case_id, body=body, last_at=case.history[-1].at, events=events
+        case_id=case.case_id, body=body, last_at=case.history[-1].at, records=records
     )
 
 

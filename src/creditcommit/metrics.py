@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 import attrs
 
-from creditcommit._codec import SNAPSHOT_FORMAT
+from creditcommit._codec import EVENT_TYPES, SNAPSHOT_FORMAT, event_from_record
 from creditcommit._converter import parse_json, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import (
@@ -708,15 +708,16 @@ class ProjectedCase:
     :class:`~creditcommit.ports.Projection` of the case holds: ``docs/store.md``),
     ``last_at`` when its last event was recorded (the store's
     :attr:`StreamInfo.updated_at <creditcommit.ports.StreamInfo.updated_at>`), and
-    ``events`` returns the case's events, oldest first.
+    ``records`` returns the case's stored events, oldest first, as ``(type, payload)``
+    event records (``event_to_record``).
 
     :func:`statistics` takes the figures of the case from ``body`` without building the
-    case. It asks for the events only where the body cannot say what they would: for a
+    case. It asks for the records only where the body cannot say what they would: for a
     period that ends before ``last_at`` (the report is as of its last day: the case is
     folded from the events recorded by then), for a case with overdue deferred materials
     reported or a rectification ordered (the body keeps the materials without the day of
-    the report, and only the last order: the supervision figures are counted from the
-    events), and for a body that does not decode (folded).
+    the report, and only the last order: the supervision events are decoded and counted),
+    and for a body that does not decode (folded).
     :meth:`Approvals.report_cases <creditcommit.Approvals.report_cases>` makes them from a
     store.
     """
@@ -724,7 +725,9 @@ class ProjectedCase:
     case_id: str
     body: Mapping[str, Any]
     last_at: dt.datetime
-    events: Callable[[], Sequence[CaseEvent]] = attrs.field(eq=False, repr=False)
+    records: Callable[[], Sequence[tuple[str, Mapping[str, Any]]]] = attrs.field(
+        eq=False, repr=False
+    )
 
 
 @attrs.frozen
@@ -753,6 +756,18 @@ _CLOSURE_NAMES: Mapping[str, str] = {
 _REDUCED = frozenset({Disposition.WAIVED.value, Disposition.RETRIEVED.value})
 _DEFERRED = Disposition.DEFERRED.value
 _REVOKED = "revoked"
+_SUPERVISION_RECORDS = frozenset(
+    name
+    for name, kind in EVENT_TYPES.items()
+    if kind
+    in (
+        VerificationRecorded,
+        DeferredMaterialOverdue,
+        RectificationOrdered,
+        Revoked,
+        CreditRecordCreated,
+    )
+)
 _NOTHING: Mapping[str, int] = dict.fromkeys(FIELDS, 0)
 
 
@@ -1010,23 +1025,27 @@ def _count(
     facts = _body_facts(case.body, calendar)
     submitted_on = facts.submitted_on if facts is not None else _submitted_on(case.body)
     last_day = case.last_at.date()
-    events: Sequence[CaseEvent] | None = None
-    folded: Case | None = None
     supervision = None if facts is None else facts.supervision
+    records: Sequence[tuple[str, Mapping[str, Any]]] | None = None
+    folded: Case | None = None
     for (start, end), tally in zip(periods, tallies, strict=True):
         if submitted_on is not None and end < submitted_on:
             continue  # submitted after the period: nothing of it counts
         if facts is not None and last_day <= end:
             if supervision is None:
-                events = case.events() if events is None else events
-                supervision = _events_supervision(events)
+                records = case.records() if records is None else records
+                supervision = _events_supervision(
+                    event_from_record(kind, payload)
+                    for kind, payload in records
+                    if kind in _SUPERVISION_RECORDS
+                )
             found = _facts_figures(facts, supervision, start, end)
             if any(found.values()):
                 tally.add(facts.item_code, facts.item_valid_from, found)
             continue
         if folded is None:
-            events = case.events() if events is None else events
-            folded = Case.from_events(events)
+            records = case.records() if records is None else records
+            folded = Case.from_events(event_from_record(kind, payload) for kind, payload in records)
         _count_folded(folded, start, end, calendar, tally)
 
 

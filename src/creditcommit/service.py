@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import attrs
 
@@ -1434,13 +1434,12 @@ class Approvals:
                 case_id=info.stream,
                 body=found.body,
                 last_at=info.updated_at,
-                events=functools.partial(self._events, info.stream, found.version),
+                records=functools.partial(self._records, info.stream, found.version),
             )
 
-    def _events(self, case_id: str, version: int) -> tuple[CaseEvent, ...]:
-        """The first ``version`` events of a case, decoded."""
-        stored = self.store.read(case_id)[:version]
-        return tuple(event_from_record(event.type, event.payload) for event in stored)
+    def _records(self, case_id: str, version: int) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        """The first ``version`` stored events of a case, as ``(type, payload)`` records."""
+        return tuple((event.type, event.payload) for event in self.store.read(case_id)[:version])
 
 
 _UNGRADED = "未评级"
