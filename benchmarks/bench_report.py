@@ -230,7 +230,11 @@ def section(opts: Options) -> Section:
     """``report`` over many stored cases against the report's former path."""
     size = 2_000 if opts.quick else 100_000
     reference = 500 if opts.quick else 5_000
-    repeat = 1 if opts.quick else max(1, min(opts.repeat, 2))
+    return measure(size, reference, 1 if opts.quick else max(1, min(opts.repeat, 2)))
+
+
+def measure(size: int, reference: int, repeat: int) -> Section:
+    """The section over ``size`` copies, the former path over ``reference`` of them."""
     sec = Section("report over stored cases")
     with tempfile.TemporaryDirectory(prefix="cc-bench-report-") as tmp:
         directory = Path(tmp) / "store"
