@@ -144,12 +144,12 @@ def test_moving_the_threshold_moves_exactly_the_grades_between(
     found = preview(cases, policies[threshold], catalog=SAMPLE, examples=len(cases))
     old_rank, new_rank = GRADES.index("B"), GRADES.index(threshold)
     expected = {}
-    for case, (grade, chose) in zip(cases, applicants, strict=True):
+    for case, (grade, wants_standard) in zip(cases, applicants, strict=True):
         rank = GRADES.index(grade)
         before = Route.CONDITIONAL if rank <= old_rank else Route.STANDARD
         after = Route.CONDITIONAL if rank <= new_rank else Route.STANDARD
         # Only an applicant offered the commitment route can choose the standard one.
-        chose = chose and before is Route.CONDITIONAL
+        chose = wants_standard and before is Route.CONDITIONAL
         assert case.route is (Route.STANDARD if chose else before)
         if not chose and before is not after:
             expected[case.case_id] = (before.value, after.value)
