@@ -30,8 +30,8 @@ from creditcommit.policy import Application, Decider, Policy, PolicySnapshot
 __all__ = [
     "CHOSE_STANDARD",
     "FORMAT",
-    "REFUSED",
     "PolicyPreview",
+    "REFUSED",
     "RecordedApplication",
     "RouteChange",
     "preview",
