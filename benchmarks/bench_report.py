@@ -254,9 +254,10 @@ def measure(size: int, reference: int, repeat: int) -> Section:
             "standard route issued four days later; refused; withdrawn; deferred materials "
             "overdue with a rectification ordered), copied round robin with their "
             f"projections in the proportions {WEIGHTS} to one copy of each demo case. The "
-            f"period is the year 2025; every case's last event is in it. {from_events:.0%} of the cases have a rectification "
-            "order or overdue materials reported: their supervision figures are read from "
-            "their events, every other figure from the projection.",
+            f"period is the year 2025; every case's last event is in it. {from_events:.0%} of "
+            "the cases have a rectification order or overdue materials reported: their "
+            "supervision figures are read from their events, every other figure from the "
+            "projection.",
             f"Checked equal: the report from projections and the former path's "
             f"(`statistics(service.cases())`) at {reference + kinds:,} cases ({counted:,} "
             "counted). Each figure is the best of its runs, each run in a child process "
