@@ -438,6 +438,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("columns", "run:columns"),
     ("pipeline", "bench_pipeline:section"),
     ("pipeline-postgres", "bench_pipeline_pg:section"),
+    ("report", "bench_report:section"),
 ]
 
 

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from creditcommit._codec import SNAPSHOT_FORMAT, case_to_snapshot, event_to_record
 from creditcommit.builtin.signing import HmacSignatureProvider
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import ACTIONS as CASE_ACTIONS
@@ -70,6 +71,7 @@ from creditcommit.metrics import (
     DrawFigures,
     Figures,
     GradeDraws,
+    ProjectedCase,
     Report,
     Row,
     Scope,
@@ -77,8 +79,10 @@ from creditcommit.metrics import (
     render_json,
     render_text,
     statistics,
+    statistics_by_period,
 )
 from creditcommit.policy import Policy
+from creditcommit.ports import canonical_json
 from creditcommit.supervision import VerificationOutcome
 
 D = dt.date
@@ -146,7 +150,7 @@ def fold(case: Case, events: Iterable[CaseEvent]) -> Case:
 
 
 def report(
-    cases: Iterable[Case],
+    cases: Iterable[Case | ProjectedCase],
     *,
     start: dt.date = NEW_YEAR,
     end: dt.date = NEW_YEARS_EVE,
@@ -1203,3 +1207,100 @@ def test_adjacent_periods_add_up_for_submissions_and_supervision(cases: list[Cas
     whole = report(cases, start=BASE, end=D(2025, 12, 31)).total.figures
     for name in ("submitted", *SUPERVISION):
         assert getattr(first, name) + getattr(second, name) == getattr(whole, name), name
+
+
+# --- the report from projections: the same figures as from the folded events -------------
+
+
+def projected(case: Case, reads: list[str] | None = None) -> ProjectedCase:
+    """``case`` as a projection store keeps it: its snapshot and its event records through
+    JSON, and the time of its last event (``reads`` notes when the report reads them)."""
+
+    def records() -> list[tuple[str, Any]]:
+        if reads is not None:
+            reads.append(case.case_id)
+        found = (event_to_record(event) for event in case.history)
+        return [(r.type, json.loads(canonical_json(r.payload))) for r in found]
+
+    body = json.loads(canonical_json(case_to_snapshot(case)))
+    return ProjectedCase(
+        case_id=case.case_id, body=body, last_at=case.history[-1].at, records=records
+    )
+
+
+def needs_events(case: Case, end: dt.date) -> bool:
+    """Whether the body alone cannot give the figures as of ``end``: written here from the
+    rules of ProjectedCase, not taken from metrics."""
+    if case.submission.at.date() > end:
+        return False
+    return (
+        case.history[-1].at.date() > end
+        or bool(case.overdue_materials)
+        or case.rectification is not None
+    )
+
+
+def test_the_year_from_projections_is_the_year_from_the_events() -> None:
+    folds: list[str] = []
+    found = report([projected(case, folds) for case in YEAR_CASES])
+    assert found == report(YEAR_CASES)
+    assert sorted(folds) == sorted(c.case_id for c in YEAR_CASES if needs_events(c, NEW_YEARS_EVE))
+    assert len(folds) < len(YEAR_CASES) / 2  # most cases are read from their body alone
+
+
+@given(histories(), PERIODS, st.lists(st.booleans(), min_size=5, max_size=5))
+def test_projections_and_folds_give_the_same_report(
+    cases: list[Case], period: tuple[dt.date, dt.date], as_projection: list[bool]
+) -> None:
+    start, end = period
+    folds: list[str] = []
+    mixed = [
+        projected(case, folds) if flag else case
+        for case, flag in zip(cases, as_projection, strict=False)
+    ]
+    assert report(mixed, start=start, end=end) == report(cases, start=start, end=end)
+    expected = [
+        case.case_id
+        for case, flag in zip(cases, as_projection, strict=False)
+        if flag and needs_events(case, end)
+    ]
+    assert folds == expected
+
+
+@given(histories(), st.lists(PERIODS, min_size=1, max_size=4))
+def test_several_periods_in_one_pass_are_each_periods_report(
+    cases: list[Case], periods: list[tuple[dt.date, dt.date]]
+) -> None:
+    folds: list[str] = []
+    found = statistics_by_period(
+        [projected(case, folds) for case in cases], periods, catalog=CATALOG, calendar=CALENDAR
+    )
+    assert found == tuple(report(cases, start=start, end=end) for start, end in periods)
+    assert len(folds) == len(set(folds))  # a case's events are read once for every period
+
+
+def test_a_body_that_does_not_decode_is_folded() -> None:
+    folds: list[str] = []
+    cases = [
+        attrs.evolve(projected(case, folds), body={"format": SNAPSHOT_FORMAT})
+        for case in YEAR_CASES
+    ]
+    assert report(cases) == report(YEAR_CASES)
+    # Not even the submission day can be read: every case is folded.
+    assert sorted(folds) == sorted(case.case_id for case in YEAR_CASES)
+
+
+def test_a_projected_case_given_twice() -> None:
+    twice: list[Case | ProjectedCase] = [YEAR_CASES[1], projected(YEAR_CASES[1])]
+    with pytest.raises(InvalidValue, match=r"cases\[1\]: case 'JD-1' is already cases\[0\]"):
+        report(twice)
+
+
+def test_periods_that_end_before_they_start() -> None:
+    with pytest.raises(InvalidValue, match=r"periods\[1\]: the period ends on 2025-01-01"):
+        statistics_by_period(
+            [],
+            [(NEW_YEAR, NEW_YEARS_EVE), (D(2025, 1, 2), NEW_YEAR)],
+            catalog=CATALOG,
+            calendar=CALENDAR,
+        )

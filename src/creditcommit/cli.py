@@ -13,13 +13,15 @@ Chinese unless ``--lang en`` is given; names and ids read from a store or a file
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
+import io
 import json
 import os
 import signal
 import sys
 import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TextIO
 
 import attrs
@@ -61,9 +63,17 @@ from creditcommit.errors import (
 )
 from creditcommit.identifiers import USCC, ResidentId
 from creditcommit.materials import LicenceHolding, MaterialPlan, plan_materials
-from creditcommit.metrics import Report, Row, render_csv, render_json, render_text, statistics
+from creditcommit.metrics import (
+    Report,
+    Row,
+    render_csv,
+    render_json,
+    render_text,
+    statistics_by_period,
+)
 from creditcommit.policy import SETTINGS, Policy, decide
 from creditcommit.ports import PendingMessage
+from creditcommit.preview import preview
 from creditcommit.report_html import render_html, report_periods
 from creditcommit.service import CHINA_TIME, Approvals, Clock, system_clock
 from creditcommit.supervision import Obligation, ObligationKind
@@ -453,29 +463,23 @@ def cmd_outbox_retry(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if args.end < args.start:
         raise ValueError(f"--to {args.end} is before --from {args.start}")
+    # One pass over the cases, each read from its projection (one row) where it has one;
+    # the HTML page also wants the figures of each month (or quarter) for its charts.
+    periods = [(args.start, args.end)]
+    if args.format == "html":
+        periods += report_periods(args.start, args.end)
     with _service(args) as service:
-        report = statistics(
-            service.cases(),
-            start=args.start,
-            end=args.end,
+        report, *parts = statistics_by_period(
+            service.report_cases(),
+            periods,
             catalog=service.catalog(),
             calendar=service.calendar(),
             draws=service.draws(),
         )
         dead = len(service.store.outbox(delivered=False, dead=True))
-        if args.format == "html":
-            parts = [
-                statistics(
-                    service.cases(),
-                    start=start,
-                    end=end,
-                    catalog=service.catalog(),
-                    calendar=service.calendar(),
-                )
-                for start, end in report_periods(args.start, args.end)
-            ]
-            out.write(render_html(report, parts, lang=args.lang))
-            return 0
+    if args.format == "html":
+        out.write(render_html(report, parts, lang=args.lang))
+        return 0
     if args.format == "json":
         out.write(render_json(report) + "\n")
     elif args.format == "csv":
@@ -484,6 +488,133 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
         out.write(render_text(_printable_report(report), lang=args.lang) + "\n")
         label = "发件箱死信" if args.lang == "zh" else "Outbox dead letters"
         out.write(f"{label}: {dead}\n")
+    return 0
+
+
+# --- preview: a policy change replayed on the recorded applications ---------------------------
+
+_OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "direct": ("直接适用", "direct"),
+    "conditional": ("有条件适用", "conditional"),
+    "standard": ("一般程序", "standard"),
+    "refused": ("限制申请期内不予受理", "refused (re-application ban)"),
+}
+
+
+def _outcome(value: str, lang: Language) -> str:
+    zh, en = _OUTCOME_LABELS[value]
+    return zh if lang == "zh" else en
+
+
+def _preview_cases(args: argparse.Namespace) -> tuple[Catalog, Callable[[], Iterator[Case]]]:
+    """The catalogue and the cases of ``--cases``: a ``creditcommit.toml`` (the city's store
+    and catalogue) or a SQLite store file or URL (the catalogue of ``--catalog``)."""
+    where = str(args.cases)
+    meta = {"kind": "case"} if args.item is None else {"kind": "case", "item": args.item}
+    if where.endswith(".toml"):
+        if args.catalog is not None:
+            raise ValueError(
+                "--catalog cannot be used with a configuration file: preview uses the "
+                "configured city's catalogue"
+            )
+        service = Approvals.from_config(where)
+
+        def configured() -> Iterator[Case]:
+            with service:
+                for info in service.store.streams(**meta):
+                    yield service.case(info.stream)
+
+        return service.catalog(), configured
+    from creditcommit.builtin.sqlite_store import SQLiteEventStore  # noqa: PLC0415
+
+    path = where.removeprefix("sqlite://").removeprefix("sqlite:")
+    if where.startswith("sqlite::memory:") or not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"--cases {where}: no such store file (give a SQLite store, or the "
+            "installation's creditcommit.toml)"
+        )
+    store = SQLiteEventStore(path)
+
+    def stored() -> Iterator[Case]:
+        try:
+            for info in store.streams(**meta):
+                events = store.read(info.stream)
+                yield Case.from_events(event_from_record(e.type, e.payload) for e in events)
+        finally:
+            store.close()
+
+    return _load_catalog(args.catalog), stored
+
+
+def cmd_preview(args: argparse.Namespace, out: TextIO) -> int:
+    policy = Policy.load(*args.policy)
+    catalog, cases = _preview_cases(args)
+    found = preview(cases(), policy, catalog=catalog, on=args.on, examples=args.examples)
+    if args.format == "json":
+        json.dump(found.to_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return 0
+    lang: Language = args.lang
+    if args.format == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(
+            ("事项编码", "原路径", "新路径", "是否改变", "件数", "示例案件")
+            if lang == "zh"
+            else ("item", "old", "new", "changed", "count", "examples")
+        )
+        for change in found.changes:
+            writer.writerow(
+                (
+                    change.item,
+                    _outcome(change.old, lang),
+                    _outcome(change.new, lang),
+                    _say(lang, "是", "yes") if change.changed else _say(lang, "否", "no"),
+                    change.count,
+                    " ".join(change.examples),
+                )
+            )
+        _write_csv(out, text.getvalue(), bom=not args.no_bom)
+        return 0
+    day = (
+        _say(lang, "各案按原决定日重新决定", "each case decided again on its decision day")
+        if args.on is None
+        else _say(lang, f"各案按{args.on.isoformat()}重新决定", f"every case decided on {args.on}")
+    )
+    out.write(_say(lang, "政策调整预演：", "Policy preview: ") + escape(found.policy) + "\n")
+    out.write(day + "\n")
+    out.write(
+        _say(
+            lang,
+            f"重放案件 {found.cases} 件，路径改变 {found.changed} 件，"
+            f"未能重放 {len(found.failed)} 件，未作路径决定 {found.skipped} 件\n",
+            f"replayed {found.cases} cases: {found.changed} would change route, "
+            f"{len(found.failed)} could not be replayed, {found.skipped} had no route\n",
+        )
+    )
+    head = (
+        ["事项编码", "原路径", "新路径", "改变", "件数", "示例案件"]
+        if lang == "zh"
+        else ["item", "old", "new", "changed", "count", "examples"]
+    )
+    body = [
+        [
+            escape(change.item),
+            _outcome(change.old, lang),
+            _outcome(change.new, lang),
+            "*" if change.changed else "",
+            str(change.count),
+            ", ".join(escape(case_id) for case_id in change.examples),
+        ]
+        for change in found.changes
+    ]
+    widths = [max(width(row[i]) for row in (head, *body)) for i in range(len(head))]
+    for row in (head, *body):
+        out.write("  ".join(pad(cell, widths[i]) for i, cell in enumerate(row)).rstrip() + "\n")
+    if found.failed:
+        out.write(_say(lang, "未能重放：", "Not replayed:") + "\n")
+        for case_id, why in found.failed:
+            out.write(f"  {escape(case_id)}: {escape(why)}\n")
     return 0
 
 
@@ -1315,6 +1446,56 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     )
     _add_lang(report, "zh")
     report.set_defaults(handler=cmd_report)
+
+    preview_cmd = commands.add_parser(
+        "preview",
+        help="replay the recorded applications under another policy: which routes would change",
+    )
+    preview_cmd.add_argument(
+        "--policy",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="the policy to preview (repeatable: a city file, then its districts' files)",
+    )
+    preview_cmd.add_argument(
+        "--cases",
+        required=True,
+        metavar="STORE",
+        help="the cases: an installation's creditcommit.toml, or a SQLite store file "
+        "(sqlite:PATH or a path)",
+    )
+    preview_cmd.add_argument(
+        "--on",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="decide every case on this day (default: each on its original decision day)",
+    )
+    preview_cmd.add_argument("--item", metavar="CODE", help="only the cases of this item")
+    preview_cmd.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="the catalogue of a store file's cases (default: the sample; a configuration "
+        "file brings its own)",
+    )
+    preview_cmd.add_argument(
+        "--examples",
+        type=int,
+        default=3,
+        metavar="N",
+        help="example case ids per item and route change (default: 3)",
+    )
+    preview_cmd.add_argument(
+        "--format",
+        choices=("text", "csv", "json"),
+        default="text",
+        help="a text table (default), CSV (UTF-8 with a BOM, for Excel) or JSON",
+    )
+    preview_cmd.add_argument(
+        "--no-bom", action="store_true", help="CSV without the UTF-8 byte order mark"
+    )
+    _add_lang(preview_cmd, "zh")
+    preview_cmd.set_defaults(handler=cmd_preview)
 
     _add_submit_command(commands)
 

@@ -32,13 +32,14 @@ import enum
 import io
 import json
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
 
+from creditcommit._codec import EVENT_TYPES, SNAPSHOT_FORMAT, event_from_record
 from creditcommit._converter import parse_json, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import (
@@ -57,6 +58,7 @@ from creditcommit.catalog import ApprovalItem, Catalog, CatalogSummary
 from creditcommit.decision import Route
 from creditcommit.draws import DrawRecord
 from creditcommit.errors import DataFileError, InvalidValue, Problem
+from creditcommit.materials import Disposition
 from creditcommit.supervision import VerificationOutcome
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "FORMAT",
     "Figures",
     "GradeDraws",
+    "ProjectedCase",
     "Report",
     "Row",
     "Scope",
@@ -72,6 +75,7 @@ __all__ = [
     "render_json",
     "render_text",
     "statistics",
+    "statistics_by_period",
 ]
 
 FORMAT = "creditcommit-report/1"
@@ -693,8 +697,248 @@ def _add(into: dict[str, int], found: Mapping[str, int]) -> None:
         into[name] = max(into[name], value) if name in _MAXIMA else into[name] + value
 
 
+# --------------------------------------------------------------------------- projections
+
+
+@attrs.frozen(kw_only=True)
+class ProjectedCase:
+    """A case as a projection store keeps it: what :func:`statistics` reads in one row.
+
+    ``body`` is the case's snapshot (``case_to_snapshot``, what a
+    :class:`~creditcommit.ports.Projection` of the case holds: ``docs/store.md``),
+    ``last_at`` when its last event was recorded (the store's
+    :attr:`StreamInfo.updated_at <creditcommit.ports.StreamInfo.updated_at>`), and
+    ``records`` returns the case's stored events, oldest first, as ``(type, payload)``
+    event records (``event_to_record``).
+
+    :func:`statistics` takes the figures of the case from ``body`` without building the
+    case. It asks for the records only where the body cannot say what they would: for a
+    period that ends before ``last_at`` (the report is as of its last day: the case is
+    folded from the events recorded by then), for a case with overdue deferred materials
+    reported or a rectification ordered (the body keeps the materials without the day of
+    the report, and only the last order: the supervision events are decoded and counted),
+    and for a body that does not decode (folded).
+    :meth:`Approvals.report_cases <creditcommit.Approvals.report_cases>` makes them from a
+    store.
+    """
+
+    case_id: str
+    body: Mapping[str, Any]
+    last_at: dt.datetime
+    records: Callable[[], Sequence[tuple[str, Mapping[str, Any]]]] = attrs.field(
+        eq=False, repr=False
+    )
+
+
+@attrs.frozen
+class _Facts:
+    """What the report needs of one case whose every event is known, read from its body."""
+
+    item_code: str
+    item_valid_from: dt.date
+    submitted_on: dt.date
+    #: The figures of the case when its submission day is in the period.
+    cohort: Mapping[str, int]
+    #: ``(figure, day)`` per supervision event; None: to be read from the events.
+    supervision: tuple[tuple[str, dt.date], ...] | None
+
+
+_ROUTE_NAMES: Mapping[str, str] = {route.value: name for route, name in _ROUTE_FIELD.items()}
+_OUTCOME_NAMES: Mapping[str, str] = {
+    outcome.value: name for outcome, name in _OUTCOME_FIELD.items()
+}
+# The record types of the closures (``_codec``), by the figure they count in.
+_CLOSURE_NAMES: Mapping[str, str] = {
+    "refused": "refused",
+    "withdrawn": "withdrawn",
+    "returned": "returned",
+}
+_REDUCED = frozenset({Disposition.WAIVED.value, Disposition.RETRIEVED.value})
+_DEFERRED = Disposition.DEFERRED.value
+_REVOKED = "revoked"
+_SUPERVISION_RECORDS = frozenset(
+    name
+    for name, kind in EVENT_TYPES.items()
+    if kind
+    in (
+        VerificationRecorded,
+        DeferredMaterialOverdue,
+        RectificationOrdered,
+        Revoked,
+        CreditRecordCreated,
+    )
+)
+_NOTHING: Mapping[str, int] = dict.fromkeys(FIELDS, 0)
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _moment_day(text: str) -> dt.date:
+    """The day of a recorded time, in its own UTC offset (as ``event.at.date()``)."""
+    return dt.datetime.fromisoformat(text).date()
+
+
+def _body_accepted(body: Mapping[str, Any], found: dict[str, int]) -> None:
+    """The figures of acceptance: materials reduced and deferred (as :func:`_deferred`)."""
+    found["accepted"] = 1
+    lines = body["plan"]["lines"]
+    found["materials_reduced"] = sum(1 for line in lines if line["disposition"] in _REDUCED)
+    supplied = {e["payload"]["code"]: e["payload"]["on_time"] for e in body["supplied"]}
+    for line in lines:
+        if line["disposition"] != _DEFERRED:
+            continue
+        found["deferred"] += 1
+        on_time = supplied.get(line["code"])
+        if on_time is None:
+            found["deferred_outstanding"] += 1
+        elif on_time:
+            found["deferred_on_time"] += 1
+        else:
+            found["deferred_late"] += 1
+
+
+def _body_supervision(body: Mapping[str, Any]) -> tuple[tuple[str, dt.date], ...]:
+    """``(figure, day)`` of each supervision event the body keeps (as :func:`_supervision`)."""
+    found = [
+        (_OUTCOME_NAMES[v["payload"]["outcome"]], _day(v["payload"]["verified_on"]))
+        for v in body["verifications"]
+    ]
+    revocation = body["revocation"]
+    if revocation is not None and revocation["type"] == _REVOKED:
+        found.append(("revocations", _day(revocation["payload"]["revoked_on"])))
+    record = body["credit_record"]
+    if record is not None:
+        found.append(("credit_records", _day(record["decided_on"])))
+    return tuple(found)
+
+
+def _body_facts(body: Mapping[str, Any], calendar: WorkingCalendar) -> _Facts | None:
+    """The report's facts of the case whose snapshot is ``body``, or None if the body
+    cannot give the same figures as the events (see :class:`ProjectedCase`)."""
+    try:
+        if body["format"] != SNAPSHOT_FORMAT:
+            return None
+        submission = body["submission"]["payload"]
+        found = dict(_NOTHING)
+        found["submitted"] = 1
+        decision = body["decision"]
+        if decision is not None:
+            found[_ROUTE_NAMES[decision["route"]]] = 1
+        found["commitments_signed"] = int(body["commitment"] is not None)
+        acceptance = body["acceptance"]
+        if acceptance is not None:
+            _body_accepted(body, found)
+        licence = body["licence"]
+        closure = body["closure"]
+        processing: tuple[dt.date, dt.date, dt.date, dt.date | None, int] | None = None
+        if licence is not None:
+            accepted = acceptance["payload"]
+            due = body["statutory_due"]
+            processing = (
+                _day(accepted["accepted_on"]),
+                _day(licence["payload"]["issued_on"]),
+                _day(accepted["statutory_due"]),
+                None if due is None else _day(due),
+                int(body["paused_working_days"]),
+            )
+        elif closure is not None:
+            found[_CLOSURE_NAMES[closure["type"]]] = 1
+        else:
+            found["in_progress"] = 1
+        # The body keeps overdue materials without the day they were reported, and only the
+        # last rectification order: the events say when, and how many.
+        in_events = bool(body["overdue_materials"]) or body["rectification"] is not None
+        supervision = None if in_events else _body_supervision(body)
+        facts = _Facts(
+            item_code=str(submission["item_code"]),
+            item_valid_from=_day(submission["item_valid_from"]),
+            submitted_on=_moment_day(submission["at"]),
+            cohort=found,
+            supervision=supervision,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if processing is not None:
+        accepted_on, issued_on, statutory_due, due_day, paused = processing
+        days = calendar.working_days_between(accepted_on, issued_on) - paused
+        found["licences_issued"] = 1
+        found["processing_days_total"] = days
+        found["processing_days_max"] = days
+        found["immediate"] = int(issued_on == accepted_on)
+        found["within_statutory_limit"] = int(due_day is not None and issued_on <= due_day)
+        found["statutory_days_total"] = calendar.working_days_between(accepted_on, statutory_due)
+    return facts
+
+
+def _events_supervision(history: Iterable[CaseEvent]) -> tuple[tuple[str, dt.date], ...]:
+    """``(figure, day)`` of each supervision event of ``history`` (as :func:`_supervision`)."""
+    found: list[tuple[str, dt.date]] = []
+    for event in history:
+        day = _event_day(event)
+        if day is None:
+            continue
+        if isinstance(event, VerificationRecorded):
+            found.append((_OUTCOME_FIELD[event.outcome], day))
+        elif isinstance(event, DeferredMaterialOverdue):
+            found.append(("deferred_overdue", day))
+        elif isinstance(event, RectificationOrdered):
+            found.append(("rectifications_ordered", day))
+        elif isinstance(event, Revoked):
+            found.append(("revocations", day))
+        else:
+            found.append(("credit_records", day))
+    return tuple(found)
+
+
+def _facts_figures(
+    facts: _Facts, supervision: Iterable[tuple[str, dt.date]], start: dt.date, end: dt.date
+) -> dict[str, int]:
+    found = dict(facts.cohort if start <= facts.submitted_on <= end else _NOTHING)
+    for name, day in supervision:
+        if start <= day <= end:
+            found[name] += 1
+    return found
+
+
+def _submitted_on(body: Mapping[str, Any]) -> dt.date | None:
+    try:
+        return _moment_day(body["submission"]["payload"]["at"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+class _Tally:
+    """The figures of one period, summed per item version as the cases come."""
+
+    def __init__(self) -> None:
+        self.by_version: dict[tuple[str, dt.date], dict[str, int]] = {}
+
+    def add(self, code: str, valid_from: dt.date, found: Mapping[str, int]) -> None:
+        into = self.by_version.get((code, valid_from))
+        if into is None:
+            self.by_version[code, valid_from] = dict(found)
+        else:
+            _add(into, found)
+
+
+def _period_problem(start: dt.date, end: dt.date, path: str) -> list[Problem]:
+    if end >= start:
+        return []
+    return [
+        Problem(
+            path,
+            f"the period ends on {end.isoformat()}, before it starts on {start.isoformat()}",
+        )
+    ]
+
+
 def statistics(
-    cases: Iterable[Case],
+    cases: Iterable[Case | ProjectedCase],
     *,
     start: dt.date,
     end: dt.date,
@@ -704,9 +948,11 @@ def statistics(
 ) -> Report:
     """The statistics of the period ``[start, end]`` (both days included): a :class:`Report`.
 
-    :param cases: the cases of one city, each folded from its events (any order). A case
-        counts by its submission day; its supervision events by their own day; nothing
-        recorded after ``end`` counts (``docs/report.md``).
+    :param cases: the cases of one city (any order), each folded from its events or as its
+        projection keeps it (:class:`ProjectedCase`: the figures are read from the
+        projection, the same as the fold's). A case counts by its submission day; its
+        supervision events by their own day; nothing recorded after ``end`` counts
+        (``docs/report.md``).
     :param start: the first day of the period.
     :param end: the last day of the period; the report is as of this day.
     :param catalog: the city's catalogue: each case's department is that of its item
@@ -721,41 +967,112 @@ def statistics(
     :raises CalendarCoverageError: a processing time falls in a year the calendar does not
         cover.
     """
-    if end < start:
-        raise InvalidValue(
-            "statistics",
-            [
-                Problem(
-                    "end",
-                    f"the period ends on {end.isoformat()}, before it starts on "
-                    f"{start.isoformat()}",
+    _raise_if("statistics", _period_problem(start, end, "end"))
+    (report,) = statistics_by_period(
+        cases, [(start, end)], catalog=catalog, calendar=calendar, draws=draws
+    )
+    return report
+
+
+def statistics_by_period(
+    cases: Iterable[Case | ProjectedCase],
+    periods: Sequence[tuple[dt.date, dt.date]],
+    *,
+    catalog: Catalog,
+    calendar: WorkingCalendar,
+    draws: Iterable[DrawRecord] = (),
+) -> tuple[Report, ...]:
+    """:func:`statistics` of each period ``(start, end)`` of ``periods``, in one pass over
+    ``cases``: each case is read (and, if need be, folded) once for all the periods.
+
+    ``draws`` count in every report. The reports are those :func:`statistics` gives for
+    each period on its own. :raises InvalidValue: a period ends before it starts (path
+    ``periods[i]``), or as :func:`statistics`.
+    """
+    problems: list[Problem] = []
+    for i, (start, end) in enumerate(periods):
+        problems += _period_problem(start, end, f"periods[{i}]")
+    _raise_if("statistics", problems)
+    drawn = _draw_figures(draws)
+    tallies = [_Tally() for _ in periods]
+    seen: dict[str, int] = {}
+    for n, case in enumerate(cases):
+        case_id = case.case_id
+        if case_id in seen:
+            raise InvalidValue(
+                "statistics",
+                [Problem(f"cases[{n}]", f"case {case_id!r} is already cases[{seen[case_id]}]")],
+            )
+        seen[case_id] = n
+        _count(case, periods, tallies, calendar)
+    return tuple(
+        _report(tally, start, end, catalog, drawn)
+        for tally, (start, end) in zip(tallies, periods, strict=True)
+    )
+
+
+def _count(
+    case: Case | ProjectedCase,
+    periods: Sequence[tuple[dt.date, dt.date]],
+    tallies: Sequence[_Tally],
+    calendar: WorkingCalendar,
+) -> None:
+    """Add the figures of ``case`` to the tally of each period."""
+    if isinstance(case, Case):
+        for (start, end), tally in zip(periods, tallies, strict=True):
+            _count_folded(case, start, end, calendar, tally)
+        return
+    facts = _body_facts(case.body, calendar)
+    submitted_on = facts.submitted_on if facts is not None else _submitted_on(case.body)
+    last_day = case.last_at.date()
+    supervision = None if facts is None else facts.supervision
+    records: Sequence[tuple[str, Mapping[str, Any]]] | None = None
+    folded: Case | None = None
+    for (start, end), tally in zip(periods, tallies, strict=True):
+        if submitted_on is not None and end < submitted_on:
+            continue  # submitted after the period: nothing of it counts
+        if facts is not None and last_day <= end:
+            if supervision is None:
+                records = case.records() if records is None else records
+                supervision = _events_supervision(
+                    event_from_record(kind, payload)
+                    for kind, payload in records
+                    if kind in _SUPERVISION_RECORDS
                 )
-            ],
-        )
+            found = _facts_figures(facts, supervision, start, end)
+            if any(found.values()):
+                tally.add(facts.item_code, facts.item_valid_from, found)
+            continue
+        if folded is None:
+            records = case.records() if records is None else records
+            folded = Case.from_events(event_from_record(kind, payload) for kind, payload in records)
+        _count_folded(folded, start, end, calendar, tally)
+
+
+def _count_folded(
+    case: Case, start: dt.date, end: dt.date, calendar: WorkingCalendar, tally: _Tally
+) -> None:
+    known = _as_of(case, end)
+    if known is None:
+        return
+    found = _case_figures(known, start, end, calendar)
+    if any(found.values()):
+        tally.add(known.item_code, known.item_valid_from, found)
+
+
+def _report(
+    tally: _Tally,
+    start: dt.date,
+    end: dt.date,
+    catalog: Catalog,
+    draws: DrawFigures,
+) -> Report:
     by_item: dict[str, dict[str, int]] = {}
     by_department: dict[str, dict[str, int]] = {}
     total = dict.fromkeys(FIELDS, 0)
     versions: dict[str, ApprovalItem] = {}
-    seen: dict[str, int] = {}
-    for n, case in enumerate(cases):
-        if case.case_id in seen:
-            raise InvalidValue(
-                "statistics",
-                [
-                    Problem(
-                        f"cases[{n}]",
-                        f"case {case.case_id!r} is already cases[{seen[case.case_id]}]",
-                    )
-                ],
-            )
-        seen[case.case_id] = n
-        known = _as_of(case, end)
-        if known is None:
-            continue
-        found = _case_figures(known, start, end, calendar)
-        if not any(found.values()):
-            continue
-        item = catalog.item(known.item_code, known.item_valid_from)
+    for (code, valid_from), found in tally.by_version.items():
+        item = catalog.item(code, valid_from)
         latest = versions.get(item.code)
         if latest is None or latest.valid_from < item.valid_from:
             versions[item.code] = item
@@ -787,7 +1104,7 @@ def statistics(
         items=items,
         departments=departments,
         total=Row(scope=Scope.TOTAL, figures=Figures(**total)),
-        draws=_draw_figures(draws),
+        draws=draws,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -86,6 +87,7 @@ from creditcommit.errors import (
     UnknownCase,
 )
 from creditcommit.materials import LicenceHolding
+from creditcommit.metrics import ProjectedCase
 from creditcommit.plugins import Integrations
 from creditcommit.policy import Policy, PolicySnapshot
 from creditcommit.ports import (
@@ -1616,6 +1618,43 @@ class Approvals:
             | ({} if licence is None else {"licence": licence.reference}),
         )
         return self._published(case, entry, now)
+
+    # -- reading for the report (issue 11) -----------------------------------------------
+
+    def report_cases(self, *, city: str | None = None) -> Iterator[Case | ProjectedCase]:
+        """Every case (of ``city``, or of every city), oldest first, as
+        :func:`~creditcommit.metrics.statistics` reads them without folding their events.
+
+        With a :class:`~creditcommit.ports.ProjectionStore`, a case whose projection is
+        current is a :class:`~creditcommit.metrics.ProjectedCase` (its projection's body and
+        the time of its last event, one row read); the others, and every case of another
+        store, are read with :meth:`case`. The cases come one at a time: a report over many
+        cases keeps one of them in memory, not all. Unlike :meth:`case`, a projected case's
+        commitment letter is not checked here: the report counts letters, it does not show
+        them (:meth:`verify` checks that every projection is the fold of its events).
+        """
+        store = self.store
+        meta = {"kind": "case"} if city is None else {"kind": "case", "city": city}
+        infos = store.streams(**meta)
+        if not isinstance(store, ProjectionStore):
+            for info in infos:
+                yield self.case(info.stream)
+            return
+        for info in infos:
+            found = store.projection(info.stream)
+            if found is None or found.version != info.version:
+                yield self.case(info.stream)
+                continue
+            yield ProjectedCase(
+                case_id=info.stream,
+                body=found.body,
+                last_at=info.updated_at,
+                records=functools.partial(self._records, info.stream, found.version),
+            )
+
+    def _records(self, case_id: str, version: int) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        """The first ``version`` stored events of a case, as ``(type, payload)`` records."""
+        return tuple((event.type, event.payload) for event in self.store.read(case_id)[:version])
 
 
 _UNGRADED = "未评级"
