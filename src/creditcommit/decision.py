@@ -346,19 +346,71 @@ class Decision:
 
 
 _DECISION_FIELDS = tuple(field.name for field in attrs.fields(Decision))
-_DECISION_SLOTS = tuple(getattr(Decision, name).__set__ for name in _DECISION_FIELDS)
+_EXPECTED_FIELDS = (
+    "item_code",
+    "item_valid_from",
+    "applicant",
+    "decided_on",
+    "route",
+    "eligible_route",
+    "reasons",
+    "catalog",
+    "policy",
+    "evidence_digest",
+    "major_project",
+    "jurisdiction",
+)
+if _DECISION_FIELDS != _EXPECTED_FIELDS:  # pragma: no cover - caught at import by any test
+    raise AssertionError(f"_trusted_decision is out of date: Decision has {_DECISION_FIELDS}")
+(
+    _set_item_code,
+    _set_item_valid_from,
+    _set_applicant,
+    _set_decided_on,
+    _set_route,
+    _set_eligible_route,
+    _set_reasons,
+    _set_catalog,
+    _set_policy,
+    _set_evidence_digest,
+    _set_major_project,
+    _set_jurisdiction,
+) = (getattr(Decision, name).__set__ for name in _DECISION_FIELDS)
+_new = object.__new__
 
 
-def _trusted_decision(*values: object) -> Decision:
+def _trusted_decision(
+    item_code: str,
+    item_valid_from: dt.date,
+    applicant: str,
+    decided_on: dt.date,
+    route: Route,
+    eligible_route: Route,
+    reasons: tuple[Reason, ...],
+    catalog: RuleVersion | None,
+    policy: RuleVersion,
+    evidence_digest: str | None,
+    major_project: bool,
+    jurisdiction: str | None,
+) -> Decision:
     """A :class:`Decision` from all its field values in order, without the checks.
 
     For :class:`creditcommit.policy.Decider` only, whose rules always give a reason and
     never a route more favourable than the eligible one (the differential tests compare
-    every field with decisions built the ordinary way). Half the cost of ``Decision(...)``.
+    every field with decisions built the ordinary way). The slots are written directly,
+    unrolled: a fifth of the cost of ``Decision(...)``, and no validator or converter runs.
     """
-    if len(values) != len(_DECISION_SLOTS):
-        raise TypeError(f"expected {len(_DECISION_SLOTS)} values, got {len(values)}")
-    decision = object.__new__(Decision)
-    for store, value in zip(_DECISION_SLOTS, values, strict=True):
-        store(decision, value)
+    decision = _new(Decision)
+    _set_item_code(decision, item_code)
+    _set_item_valid_from(decision, item_valid_from)
+    _set_applicant(decision, applicant)
+    _set_decided_on(decision, decided_on)
+    _set_route(decision, route)
+    _set_eligible_route(decision, eligible_route)
+    _set_reasons(decision, reasons)
+    _set_catalog(decision, catalog)
+    _set_policy(decision, policy)
+    _set_evidence_digest(decision, evidence_digest)
+    _set_major_project(decision, major_project)
+    _set_jurisdiction(decision, jurisdiction)
     return decision

@@ -1743,21 +1743,27 @@ class Decider:
     __slots__ = (
         "_bans",
         "_blocking",
+        "_by_value",
         "_children",
         "_constant",
+        "_cutoffs",
         "_failures",
         "_fresh",
         "_grades",
-        "_items",
+        "_jurisdiction",
         "_level_set",
         "_levels",
+        "_matching",
         "_missing",
         "_no_query",
         "_plans",
         "_policy",
         "_records",
         "_scale",
+        "_table",
+        "_version",
         "_views",
+        "_windows",
         "on",
         "snapshot",
     )
@@ -1772,11 +1778,25 @@ class Decider:
         self.on = on
         self._constant: dict[str, Reason] = {}
         self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
-        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
         self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
-        # The compiled plan of each item: the decider of its place and its rule-1 reasons.
-        self._plans: dict[int, tuple[ApprovalItem, Decider, tuple[Reason, ...]]] = {}
+        # The compiled plan of each item: the decider of its place and its rule-1 reasons,
+        # kept by value (equal items share it, however many item objects a feed makes) and
+        # found first by the item object's identity (the entry holds the item, so its id
+        # cannot be reused while it is cached).
+        self._by_value: dict[ApprovalItem, tuple[Decider, tuple[Reason, ...]]] = {}
+        self._plans: dict[int, _Plan] = {}
+        # The decision table of usable evidence without records (the common case): what
+        # the rules read -> the decision's shared parts (see _Entry).
+        self._table: dict[tuple[str, ProjectLevel | None, bool], _Entry] = {}
         self._failures: dict[tuple[str, FailureCategory, str], Reason] = {}
+        # Per (kind, severity): the blocking rules a record matches on any day (all, and
+        # those that last until repair); per publicity length: the last decision day whose
+        # record is no longer published on this day (None where the calendar ends).
+        self._matching: dict[
+            tuple[CreditRecordKind | str, Severity],
+            tuple[tuple[BlockingRule, ...], tuple[BlockingRule, ...]],
+        ] = {}
+        self._cutoffs: dict[int, dt.date | None] = {}
         self._records: dict[
             tuple[object, ...],
             tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]],
@@ -1805,6 +1825,11 @@ class Decider:
         self._no_query = snapshot.major_project_credit is MajorProjectCredit.NO_QUERY
         self._scale = snapshot.grade_scale.name
         self._fresh = _fresh_window(on, snapshot.credit_evidence_max_age_days)
+        # The same window in each fixed offset evidence arrives in: comparing datetimes of
+        # one tzinfo object compares their fields, without asking either for its offset.
+        self._windows: dict[dt.tzinfo | None, tuple[dt.datetime, dt.datetime]] = {}
+        self._version = snapshot.version
+        self._jurisdiction = snapshot.jurisdiction
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1827,9 +1852,7 @@ class Decider:
         return found
 
     def _item_reasons(self, item: ApprovalItem) -> tuple[Reason, ...]:
-        cached = self._items.get(id(item))
-        if cached is not None and cached[0] is item:
-            return cached[1]
+        """Rule 1's reasons for ``item`` (cached with the item's plan, see :meth:`_plan`)."""
         snap = self.snapshot
         refs = snap.references
         params = {"item": item.code}
@@ -1847,9 +1870,7 @@ class Decider:
                     {**params, **_domains(excluded)}, [refs["excluded_domains"]]
                 )
             )
-        reasons = tuple(found)
-        _bounded(self._items)[id(item)] = (item, reasons)
-        return reasons
+        return tuple(found)
 
     def _by_grade(self, grade: str) -> tuple[Route, tuple[Reason, ...]]:
         """Rule 6 for a grade code: the route and its reasons, built once per code."""
@@ -1908,8 +1929,7 @@ class Decider:
             return REASONS["credit-evidence-unverified"]._render_lazy(
                 {"source": evidence.source}, ref
             )
-        fresh = self._fresh
-        if fresh is None or not fresh[0] <= evidence.retrieved_at < fresh[1]:
+        if not self._is_fresh(evidence.retrieved_at):
             stale = self._stale(evidence)
             if stale is not None:
                 return stale
@@ -1941,17 +1961,67 @@ class Decider:
         return REASONS["credit-evidence-stale"]._render_lazy(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
+        """Rule 4's reasons, in the evidence's record order.
+
+        The same as asking :meth:`BlockingRule.blocks` of every rule of the record's kind,
+        without date arithmetic per record: the rules a (kind, severity) matches are found
+        once, and a record is active when decided after the cutoff of its publicity length.
+        """
         on = self.on
-        table = self._blocking
+        matching = self._matching
+        cutoffs = self._cutoffs
         blocked: list[Reason] = []
         for record in evidence.records:
-            candidates = table.get(record.kind)
-            if candidates:
-                rules = tuple(rule for rule in candidates if rule.blocks(record, on))
-                if rules:
-                    blocked.append(self._blocking_reason(record, rules))
-        # Rule 4's reasons, in the evidence's record order.
+            key = (record.kind, record.severity)
+            found = matching.get(key)
+            if found is None:
+                found = self._match(key)
+            rules, until_repaired = found
+            if not rules or record.decided_on > on:
+                continue
+            repaired = record.repaired_on
+            if repaired is not None and repaired <= on:
+                continue  # neither kind of rule blocks a repaired record
+            months = record.max_publicity_months
+            cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
+            if cutoff is None:  # at the calendar's ends: the record's own arithmetic
+                active = record.is_active(on)
+            else:
+                active = record.decided_on > cutoff
+            hits = rules if active else until_repaired
+            if hits:
+                blocked.append(self._blocking_reason(record, hits))
         return blocked
+
+    def _match(
+        self, key: tuple[CreditRecordKind | str, Severity]
+    ) -> tuple[tuple[BlockingRule, ...], tuple[BlockingRule, ...]]:
+        kind, severity = key
+        rank = _SEVERITY_RANK[severity]
+        rules = tuple(
+            rule
+            for rule in self._blocking.get(kind, ())
+            if rule.kind == kind and rank >= _SEVERITY_RANK[rule.min_severity]
+        )
+        until = tuple(rule for rule in rules if rule.lasts is BlockLasts.UNTIL_REPAIRED)
+        found = (rules, until)
+        _bounded(self._matching)[key] = found
+        return found
+
+    def _cutoff(self, months: int) -> dt.date | None:
+        """The last day ``d`` with ``add_months(d, months) <= on`` (a record decided on or
+        before it is no longer published on ``on``); None if the calendar ends first.
+        ``add_months`` never decreases as its day grows, so one search per length does."""
+        on = self.on
+        try:
+            day = on - dt.timedelta(days=31 * months)  # at most `on` months later
+            one = dt.timedelta(days=1)
+            while add_months(day + one, months) <= on:
+                day += one
+        except (OverflowError, ValueError):
+            day = None
+        _bounded(self._cutoffs)[months] = day
+        return day
 
     def _refuse_if_banned(
         self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
@@ -2061,16 +2131,20 @@ class Decider:
 
     def decide_many(self, applications: Iterable[Application]) -> list[Decision]:
         """The decisions of many applications, in order."""
-        run = self._decide
-        return [
-            run(a.item, a.applicant, a.evidence, a.project, a.choose_standard) for a in applications
-        ]
+        return list(self.stream(applications))
 
     def stream(self, applications: Iterable[Application]) -> Iterator[Decision]:
         """Like :meth:`decide_many`, one decision at a time (for feeds too large for a list)."""
-        run = self._decide
+        plans = self._plans
+        plan_of = self._plan
         for a in applications:
-            yield run(a.item, a.applicant, a.evidence, a.project, a.choose_standard)
+            item = a.item
+            plan = plans.get(id(item))
+            if plan is None or plan[0] is not item:
+                plan = plan_of(item)
+            yield plan[1]._run(
+                item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard
+            )
 
     def _decide(
         self,
@@ -2083,30 +2157,118 @@ class Decider:
         plan = self._plans.get(id(item))
         if plan is None or plan[0] is not item:
             plan = self._plan(item)
-        return plan[1]._run(plan, applicant, evidence, project, choose_standard)
+        return plan[1]._run(item, plan[2], applicant, evidence, project, choose_standard)
 
-    def _plan(self, item: ApprovalItem) -> tuple[ApprovalItem, Decider, tuple[Reason, ...]]:
-        """The item compiled: the decider of its place and its rule-1 reasons (cached)."""
+    def _plan(self, item: ApprovalItem) -> _Plan:
+        """The item compiled: the decider of its place and its rule-1 reasons (cached by
+        value, so a feed that makes a new item object per application reuses them)."""
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
-        decider = self._child(item) or self
-        if decider._missing is not None:
-            raise decider._missing
-        plan = (item, decider, decider._item_reasons(item))
+        compiled = self._by_value.get(item)
+        if compiled is None:
+            decider = self._child(item) or self
+            if decider._missing is not None:
+                raise decider._missing
+            compiled = (decider, decider._item_reasons(item))
+            _bounded(self._by_value)[item] = compiled
+        plan = (item, *compiled)
         _bounded(self._plans)[id(item)] = plan
         return plan
 
     def _run(
         self,
-        plan: tuple[ApprovalItem, Decider, tuple[Reason, ...]],
+        item: ApprovalItem,
+        item_reasons: tuple[Reason, ...],
         applicant: Applicant,
         evidence: CreditEvidence | CreditLookupFailure | None,
         project: ProjectFacts,
         choose_standard: bool,
     ) -> Decision:
-        """The rules on one application, the item already compiled (see :meth:`_plan`)."""
-        item, _, item_reasons = plan
+        """The rules on one application, the item already compiled (see :meth:`_plan`).
+
+        Usable evidence without records (the common case) is looked up in the decision
+        table; everything else goes through every rule (:meth:`_run_rules`).
+        """
+        if (
+            type(evidence) is CreditEvidence
+            and not item_reasons
+            and not evidence.records
+            and evidence.subject == applicant.identifier
+            and evidence.scale == self._scale
+            and evidence.grade is not None
+            and self._is_fresh(evidence.retrieved_at)
+            and evidence.verify()
+        ):
+            major = project.major_level
+            if major is not None and major not in self._level_set:
+                major = None
+            key = (evidence.grade, major, choose_standard)
+            entry = self._table.get(key) or self._entry(key)
+            return _trusted_decision(  # the fields of Decision, in order
+                item.code,
+                item.valid_from,
+                applicant.identifier,
+                self.on,
+                entry[0],
+                entry[1],
+                entry[2],
+                item.catalog,
+                self._version,
+                evidence.digest if entry[3] else None,
+                major is not None,
+                self._jurisdiction,
+            )
+        return self._run_rules(item, item_reasons, applicant, evidence, project, choose_standard)
+
+    def _is_fresh(self, at: dt.datetime) -> bool:
+        """True if ``at`` is in the freshness window (False also at the calendar's ends,
+        where :meth:`_stale` decides)."""
+        window = self._windows.get(at.tzinfo)
+        if window is None:
+            fresh = self._fresh
+            if fresh is None:
+                return False
+            zone = at.tzinfo
+            if type(zone) is not dt.timezone:  # an offset that may change: compare instants
+                return fresh[0] <= at < fresh[1]
+            try:
+                window = (fresh[0].astimezone(zone), fresh[1].astimezone(zone))
+            except OverflowError:  # near the calendar's ends
+                return fresh[0] <= at < fresh[1]
+            _bounded(self._windows)[zone] = window
+        return window[0] <= at < window[1]
+
+    def _entry(self, key: tuple[str, ProjectLevel | None, bool]) -> _Entry:
+        """The decision table's entry for usable, fresh, verified evidence on the policy's
+        scale, with a grade and no records: rules 2, 3 (an unknown grade), 6 and 7."""
+        grade, major, choose_standard = key
+        eligible, reasons = self._grades.get(grade) or self._by_grade(grade)
+        keeps_evidence = True
+        if major is not None and self._no_query:
+            eligible, keeps_evidence = Route.DIRECT, False
+            reasons = (self._level_reason("major-project-no-query", major),)
+        elif major is not None and reasons[0].code != "credit-grade-unknown":
+            eligible = Route.DIRECT
+            reasons = (self._level_reason("major-project-direct", major),)
+        route = eligible
+        if choose_standard:
+            route = Route.STANDARD
+            reasons = (*reasons, self._reason("applicant-chose-standard"))
+        entry = (route, eligible, reasons, keeps_evidence)
+        _bounded(self._table)[key] = entry
+        return entry
+
+    def _run_rules(
+        self,
+        item: ApprovalItem,
+        item_reasons: tuple[Reason, ...],
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts,
+        choose_standard: bool,
+    ) -> Decision:
+        """Every rule, in order, on one application."""
         snap = self.snapshot
         unusable: Reason | None = None
         if isinstance(evidence, CreditEvidence):
@@ -2307,6 +2469,14 @@ def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
 
 
 _CACHE_LIMIT = 4096
+
+#: An item compiled by :meth:`Decider._plan`: the item, the decider of its place, its
+#: rule-1 reasons.
+_Plan = tuple[ApprovalItem, Decider, tuple[Reason, ...]]
+#: An entry of :attr:`Decider._table`: the route, the eligible route, the reasons (shared,
+#: pre-rendered) and whether the decision records the evidence's digest (not when a major
+#: project's credit is not queried).
+_Entry = tuple[Route, Route, tuple[Reason, ...], bool]
 
 
 _K = TypeVar("_K")
