@@ -379,7 +379,7 @@ if _DECISION_FIELDS != _EXPECTED_FIELDS:  # pragma: no cover - caught at import 
 _new = object.__new__
 
 
-def _trusted_decision(
+def _trusted_decision(  # noqa: PLR0917 - every field, in order, as fast as possible
     item_code: str,
     item_valid_from: dt.date,
     applicant: str,

@@ -1984,10 +1984,8 @@ class Decider:
                 continue  # neither kind of rule blocks a repaired record
             months = record.max_publicity_months
             cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
-            if cutoff is None:  # at the calendar's ends: the record's own arithmetic
-                active = record.is_active(on)
-            else:
-                active = record.decided_on > cutoff
+            # At the calendar's ends (no cutoff), the record's own arithmetic.
+            active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
             hits = rules if active else until_repaired
             if hits:
                 blocked.append(self._blocking_reason(record, hits))
@@ -2142,9 +2140,7 @@ class Decider:
             plan = plans.get(id(item))
             if plan is None or plan[0] is not item:
                 plan = plan_of(item)
-            yield plan[1]._run(
-                item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard
-            )
+            yield plan[1]._run(item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard)
 
     def _decide(
         self,
@@ -2176,7 +2172,7 @@ class Decider:
         _bounded(self._plans)[id(item)] = plan
         return plan
 
-    def _run(
+    def _run(  # noqa: PLR0917 - the hot path: positional arguments are cheaper
         self,
         item: ApprovalItem,
         item_reasons: tuple[Reason, ...],
@@ -2259,7 +2255,7 @@ class Decider:
         _bounded(self._table)[key] = entry
         return entry
 
-    def _run_rules(
+    def _run_rules(  # noqa: PLR0917 - as _run
         self,
         item: ApprovalItem,
         item_reasons: tuple[Reason, ...],
