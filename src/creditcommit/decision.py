@@ -262,10 +262,10 @@ class Reason(_Sentences):
         """A reason whose ``zh`` and ``en`` are ``templates`` filled with ``params`` when
         first read (codes and params at once, sentences when needed)."""
         reason = object.__new__(cls)
-        object.__setattr__(reason, "code", code)
-        object.__setattr__(reason, "references", references)
-        object.__setattr__(reason, "params", MappingProxyType(params))
-        object.__setattr__(reason, "_templates", templates)
+        _set_reason_code(reason, code)
+        _set_reason_references(reason, references)
+        _set_reason_params(reason, MappingProxyType(params))
+        _set_reason_templates(reason, templates)
         return reason
 
     if not TYPE_CHECKING:  # a fallback for the two lazy slots only; mypy sees the fields
@@ -282,6 +282,13 @@ class Reason(_Sentences):
             object.__setattr__(self, "zh", zh.format_map(params))
             object.__setattr__(self, "en", en.format_map(params))
             return object.__getattribute__(self, name)
+
+
+# The slots of a lazy reason, written directly (object.__setattr__ looks each name up).
+_set_reason_code = Reason.code.__set__  # type: ignore[attr-defined]
+_set_reason_references = Reason.references.__set__  # type: ignore[attr-defined]
+_set_reason_params = Reason.params.__set__  # type: ignore[attr-defined]
+_set_reason_templates = _Sentences._templates.__set__  # type: ignore[attr-defined]
 
 
 @attrs.frozen

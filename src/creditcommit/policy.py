@@ -1758,7 +1758,6 @@ class Decider:
         "_no_query",
         "_plans",
         "_policy",
-        "_records",
         "_scale",
         "_table",
         "_version",
@@ -1792,15 +1791,8 @@ class Decider:
         # Per (kind, severity): the blocking rules a record matches on any day (all, and
         # those that last until repair); per publicity length: the last decision day whose
         # record is no longer published on this day (None where the calendar ends).
-        self._matching: dict[
-            tuple[CreditRecordKind | str, Severity],
-            tuple[tuple[BlockingRule, ...], tuple[BlockingRule, ...]],
-        ] = {}
+        self._matching: dict[tuple[CreditRecordKind | str, Severity], _Match] = {}
         self._cutoffs: dict[int, dt.date | None] = {}
-        self._records: dict[
-            tuple[object, ...],
-            tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]],
-        ] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         except NoValueInForce as exc:
@@ -1961,23 +1953,28 @@ class Decider:
         return REASONS["credit-evidence-stale"]._render_lazy(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
-        """Rule 4's reasons, in the evidence's record order.
+        """Rule 4's reasons, in the evidence's record order."""
+        return self._blocked(evidence.records, self._matches(evidence.records))
+
+    def _matches(self, records: Sequence[CreditRecord]) -> list[_Match]:
+        """What the policy says about each record's (kind, severity), on any day."""
+        matching = self._matching
+        return [
+            matching.get((r.kind, r.severity)) or self._match((r.kind, r.severity)) for r in records
+        ]
+
+    def _blocked(self, records: Sequence[CreditRecord], matches: Sequence[_Match]) -> list[Reason]:
+        """Rule 4's reasons for ``records`` (with their :meth:`_matches`), in order.
 
         The same as asking :meth:`BlockingRule.blocks` of every rule of the record's kind,
         without date arithmetic per record: the rules a (kind, severity) matches are found
         once, and a record is active when decided after the cutoff of its publicity length.
         """
         on = self.on
-        matching = self._matching
         cutoffs = self._cutoffs
         blocked: list[Reason] = []
-        for record in evidence.records:
-            key = (record.kind, record.severity)
-            found = matching.get(key)
-            if found is None:
-                found = self._match(key)
-            rules, until_repaired = found
-            if not rules or record.decided_on > on:
+        for record, match in zip(records, matches, strict=True):
+            if not match.rules or record.decided_on > on:
                 continue
             repaired = record.repaired_on
             if repaired is not None and repaired <= on:
@@ -1986,14 +1983,15 @@ class Decider:
             cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
             # At the calendar's ends (no cutoff), the record's own arithmetic.
             active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
-            hits = rules if active else until_repaired
-            if hits:
-                blocked.append(self._blocking_reason(record, hits))
+            if active:
+                blocked.append(self._blocking_reason(record, match.rules, match.parts))
+            elif match.until_repaired:
+                blocked.append(
+                    self._blocking_reason(record, match.until_repaired, match.until_parts)
+                )
         return blocked
 
-    def _match(
-        self, key: tuple[CreditRecordKind | str, Severity]
-    ) -> tuple[tuple[BlockingRule, ...], tuple[BlockingRule, ...]]:
+    def _match(self, key: tuple[CreditRecordKind | str, Severity]) -> _Match:
         kind, severity = key
         rank = _SEVERITY_RANK[severity]
         rules = tuple(
@@ -2001,8 +1999,7 @@ class Decider:
             for rule in self._blocking.get(kind, ())
             if rule.kind == kind and rank >= _SEVERITY_RANK[rule.min_severity]
         )
-        until = tuple(rule for rule in rules if rule.lasts is BlockLasts.UNTIL_REPAIRED)
-        found = (rules, until)
+        found = _Match(rules, self._bans.get(kind, ()))
         _bounded(self._matching)[key] = found
         return found
 
@@ -2022,17 +2019,23 @@ class Decider:
         return day
 
     def _refuse_if_banned(
-        self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
+        self,
+        item: ApprovalItem,
+        applicant: Applicant,
+        evidence: CreditEvidence,
+        matches: Sequence[_Match] | None = None,
     ) -> None:
         """Rule 0: a statutory re-application ban refuses the application itself."""
         snap = self.snapshot
-        table = self._bans
+        records = evidence.records
+        if matches is None:
+            matches = self._matches(records)
+        on = self.on
         found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
-        for record in evidence.records:
-            if record.kind not in table:
-                continue
-            for ban in snap.bans(record, item, self.on):
-                found.append((ban.ends_on(record), record, ban))
+        for record, match in zip(records, matches, strict=True):
+            for ban in match.bans:
+                if ban.bans(record, item.code, item.domains, on):
+                    found.append((ban.ends_on(record), record, ban))
         if not found:
             return
         until, record, ban = max(found, key=lambda hit: hit[0])
@@ -2047,27 +2050,24 @@ class Decider:
             reason_zh=reason.zh,
         )
 
-    def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
+    def _blocking_reason(
+        self,
+        record: CreditRecord,
+        rules: Sequence[BlockingRule],
+        cache: dict[tuple[dt.date, int, int], _Parts],
+    ) -> Reason:
         # Everything but the record id depends on a few facts of the record, shared by
-        # many records (the same kind and severity decided on the same day): built once.
-        key = (
-            record.kind,
-            record.severity,
-            record.decided_on,
-            record.min_publicity_months,
-            record.max_publicity_months,
-            tuple(map(id, rules)),  # the snapshot's own rules, alive as long as it is
-        )
-        found = self._records.get(key)
+        # many records (the same kind and severity, whose rules and cache these are,
+        # decided on the same day with the same periods): built once.
+        key = (record.decided_on, record.min_publicity_months, record.max_publicity_months)
+        found = cache.get(key)
         if found is None:
             found = self._blocking_parts(record, rules)
-            _bounded(self._records)[key] = found
+            _bounded(cache)[key] = found
         code, sentences, references, params = found
         return Reason._lazy(code, sentences, references, {"record_id": record.record_id, **params})
 
-    def _blocking_parts(
-        self, record: CreditRecord, rules: Sequence[BlockingRule]
-    ) -> tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]:
+    def _blocking_parts(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> _Parts:
         kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
@@ -2183,13 +2183,12 @@ class Decider:
     ) -> Decision:
         """The rules on one application, the item already compiled (see :meth:`_plan`).
 
-        Usable evidence without records (the common case) is looked up in the decision
-        table; everything else goes through every rule (:meth:`_run_rules`).
+        Usable evidence none of whose records bars anything (the common case) is looked up
+        in the decision table; everything else goes through every rule (:meth:`_run_rules`).
         """
         if (
             type(evidence) is CreditEvidence
             and not item_reasons
-            and not evidence.records
             and evidence.subject == applicant.identifier
             and evidence.scale == self._scale
             and evidence.grade is not None
@@ -2199,6 +2198,12 @@ class Decider:
             major = project.major_level
             if major is not None and major not in self._level_set:
                 major = None
+            if evidence.records:
+                bars = self._record_bars(item, applicant, evidence)
+                if bars is None or (bars and not (major is not None and self._no_query)):
+                    return self._run_rules(
+                        item, item_reasons, applicant, evidence, project, choose_standard, bars
+                    )
             key = (evidence.grade, major, choose_standard)
             entry = self._table.get(key) or self._entry(key)
             return _trusted_decision(  # the fields of Decision, in order
@@ -2216,6 +2221,27 @@ class Decider:
                 self._jurisdiction,
             )
         return self._run_rules(item, item_reasons, applicant, evidence, project, choose_standard)
+
+    def _record_bars(
+        self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
+    ) -> list[Reason] | None:
+        """For evidence usable but for its records and grade: None if a record is about
+        someone else or the grade is unknown (rule 3 decides); else rule 0 (raises if a
+        ban runs) and rule 4's reasons."""
+        ours = applicant.identifier
+        records = evidence.records
+        for record in records:
+            if record.subject != ours:
+                return None
+        grade = evidence.grade
+        assert grade is not None
+        _, reasons = self._grades.get(grade) or self._by_grade(grade)
+        if reasons[0].code == "credit-grade-unknown":
+            return None
+        matches = self._matches(records)
+        if self._bans:
+            self._refuse_if_banned(item, applicant, evidence, matches)
+        return self._blocked(records, matches)
 
     def _is_fresh(self, at: dt.datetime) -> bool:
         """True if ``at`` is in the freshness window (False also at the calendar's ends,
@@ -2263,11 +2289,15 @@ class Decider:
         evidence: CreditEvidence | CreditLookupFailure | None,
         project: ProjectFacts,
         choose_standard: bool,
+        known_bars: list[Reason] | None = None,
     ) -> Decision:
-        """Every rule, in order, on one application."""
+        """Every rule, in order, on one application (``known_bars``: the evidence is usable,
+        rule 0 was checked and these are rule 4's reasons, see :meth:`_record_bars`)."""
         snap = self.snapshot
         unusable: Reason | None = None
-        if isinstance(evidence, CreditEvidence):
+        if known_bars is not None:
+            pass
+        elif isinstance(evidence, CreditEvidence):
             unusable = self._unusable(applicant, evidence)
             if unusable is None and evidence.records and self._bans:
                 self._refuse_if_banned(item, applicant, evidence)
@@ -2292,7 +2322,9 @@ class Decider:
         elif unusable is not None:
             reasons = (unusable,)
         else:
-            bars = self._bars(item, evidence) if evidence.records else None
+            bars = known_bars
+            if bars is None and evidence.records:
+                bars = self._bars(item, evidence)
             if bars:
                 if major is not None:
                     bars.insert(0, self._level_reason("major-project-blocked", major))
@@ -2469,6 +2501,26 @@ _CACHE_LIMIT = 4096
 #: An item compiled by :meth:`Decider._plan`: the item, the decider of its place, its
 #: rule-1 reasons.
 _Plan = tuple[ApprovalItem, Decider, tuple[Reason, ...]]
+#: The parts of a blocking record's reason shared by records of one kind, severity, day and
+#: periods: code, templates, references, params but the record id.
+_Parts = tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]
+
+
+class _Match:
+    """What a policy says about credit records of one (kind, severity), on any day: the
+    blocking rules they match (all, and those lasting until repair), the bans of the kind,
+    and the reasons' shared parts built so far (bounded)."""
+
+    __slots__ = ("bans", "parts", "rules", "until_parts", "until_repaired")
+
+    def __init__(self, rules: tuple[BlockingRule, ...], bans: tuple[ReapplicationBan, ...]) -> None:
+        self.rules = rules
+        self.until_repaired = tuple(r for r in rules if r.lasts is BlockLasts.UNTIL_REPAIRED)
+        self.bans = bans
+        self.parts: dict[tuple[dt.date, int, int], _Parts] = {}
+        self.until_parts: dict[tuple[dt.date, int, int], _Parts] = {}
+
+
 #: An entry of :attr:`Decider._table`: the route, the eligible route, the reasons (shared,
 #: pre-rendered) and whether the decision records the evidence's digest (not when a major
 #: project's credit is not queried).
