@@ -58,7 +58,22 @@ from creditcommit.decision import (
     ProjectLevel,
     Reason,
     Route,
+    _set_applicant,
+    _set_catalog,
+    _set_decided_on,
+    _set_eligible_route,
+    _set_evidence_digest,
+    _set_item_code,
+    _set_item_valid_from,
+    _set_jurisdiction,
+    _set_major_project,
+    _set_policy,
+    _set_reasons,
+    _set_route,
     _trusted_decision,
+)
+from creditcommit.decision import (
+    _new as _new_decision,
 )
 from creditcommit.effective import (
     Dated,
@@ -1791,7 +1806,7 @@ class Decider:
         # Per (kind, severity): the blocking rules a record matches on any day (all, and
         # those that last until repair); per publicity length: the last decision day whose
         # record is no longer published on this day (None where the calendar ends).
-        self._matching: dict[tuple[CreditRecordKind | str, Severity], _Match] = {}
+        self._matching: dict[tuple[object, ...], _Match] = {}
         self._cutoffs: dict[int, dt.date | None] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
@@ -1957,11 +1972,24 @@ class Decider:
         return self._blocked(evidence.records, self._matches(evidence.records))
 
     def _matches(self, records: Sequence[CreditRecord]) -> list[_Match]:
-        """What the policy says about each record's (kind, severity), on any day."""
+        """What the policy says about each record's (kind, severity), on any day.
+
+        Keyed by the codes, not the enum members (hashing a member runs Python code); a
+        city kind's code is kept apart from a national kind's by its type.
+        """
         matching = self._matching
-        return [
-            matching.get((r.kind, r.severity)) or self._match((r.kind, r.severity)) for r in records
-        ]
+        found: list[_Match] = []
+        for record in records:
+            kind = record.kind
+            key = (
+                (str, kind) if isinstance(kind, str) else (CreditRecordKind, kind._value_),
+                record.severity._value_,
+            )
+            match = matching.get(key)
+            if match is None:
+                match = self._match(key, kind, record.severity)
+            found.append(match)
+        return found
 
     def _blocked(self, records: Sequence[CreditRecord], matches: Sequence[_Match]) -> list[Reason]:
         """Rule 4's reasons for ``records`` (with their :meth:`_matches`), in order.
@@ -1991,8 +2019,9 @@ class Decider:
                 )
         return blocked
 
-    def _match(self, key: tuple[CreditRecordKind | str, Severity]) -> _Match:
-        kind, severity = key
+    def _match(
+        self, key: tuple[object, ...], kind: CreditRecordKind | str, severity: Severity
+    ) -> _Match:
         rank = _SEVERITY_RANK[severity]
         rules = tuple(
             rule
@@ -2192,7 +2221,13 @@ class Decider:
             and evidence.subject == applicant.identifier
             and evidence.scale == self._scale
             and evidence.grade is not None
-            and self._is_fresh(evidence.retrieved_at)
+            and (
+                (
+                    (window := self._windows.get((at := evidence.retrieved_at).tzinfo)) is not None
+                    and window[0] <= at < window[1]
+                )
+                or self._is_fresh(at)
+            )
             and evidence.verify()
         ):
             major = project.major_level
@@ -2206,20 +2241,21 @@ class Decider:
                     )
             key = (evidence.grade, major, choose_standard)
             entry = self._table.get(key) or self._entry(key)
-            return _trusted_decision(  # the fields of Decision, in order
-                item.code,
-                item.valid_from,
-                applicant.identifier,
-                self.on,
-                entry[0],
-                entry[1],
-                entry[2],
-                item.catalog,
-                self._version,
-                evidence.digest if entry[3] else None,
-                major is not None,
-                self._jurisdiction,
-            )
+            # _trusted_decision, inlined: the fields of Decision, slot by slot.
+            decision = _new_decision(Decision)
+            _set_item_code(decision, item.code)
+            _set_item_valid_from(decision, item.valid_from)
+            _set_applicant(decision, applicant.identifier)
+            _set_decided_on(decision, self.on)
+            _set_route(decision, entry[0])
+            _set_eligible_route(decision, entry[1])
+            _set_reasons(decision, entry[2])
+            _set_catalog(decision, item.catalog)
+            _set_policy(decision, self._version)
+            _set_evidence_digest(decision, evidence.digest if entry[3] else None)
+            _set_major_project(decision, major is not None)
+            _set_jurisdiction(decision, self._jurisdiction)
+            return decision
         return self._run_rules(item, item_reasons, applicant, evidence, project, choose_standard)
 
     def _record_bars(
