@@ -510,6 +510,7 @@ def machine() -> list[str]:
 SECTIONS: list[tuple[str, str]] = [
     ("decisions", "run:decisions"),
     ("columns", "run:columns"),
+    ("retier", "bench_retier:section"),
 ]
 
 

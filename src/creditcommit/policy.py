@@ -1771,9 +1771,11 @@ class Decider:
         "_matching",
         "_missing",
         "_no_query",
+        "_parts",
         "_plans",
         "_policy",
         "_scale",
+        "_serials",
         "_table",
         "_version",
         "_views",
@@ -1797,7 +1799,7 @@ class Decider:
         # kept by value (equal items share it, however many item objects a feed makes) and
         # found first by the item object's identity (the entry holds the item, so its id
         # cannot be reused while it is cached).
-        self._by_value: dict[ApprovalItem, tuple[Decider, tuple[Reason, ...]]] = {}
+        self._by_value: dict[_PlanKey, tuple[Decider, tuple[Reason, ...]]] = {}
         self._plans: dict[int, _Plan] = {}
         # The decision table of usable evidence without records (the common case): what
         # the rules read -> the decision's shared parts (see _Entry).
@@ -1807,6 +1809,8 @@ class Decider:
         # those that last until repair); per publicity length: the last decision day whose
         # record is no longer published on this day (None where the calendar ends).
         self._matching: dict[tuple[object, ...], _Match] = {}
+        self._serials = itertools.count()
+        self._parts: dict[tuple[int, dt.date, int, int], _Parts] = {}
         self._cutoffs: dict[int, dt.date | None] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
@@ -1859,7 +1863,8 @@ class Decider:
         return found
 
     def _item_reasons(self, item: ApprovalItem) -> tuple[Reason, ...]:
-        """Rule 1's reasons for ``item`` (cached with the item's plan, see :meth:`_plan`)."""
+        """Rule 1's reasons for ``item`` (cached with the item's plan, see :meth:`_plan`:
+        they may read only what :func:`_plan_key` holds)."""
         snap = self.snapshot
         refs = snap.references
         params = {"item": item.code}
@@ -2012,11 +2017,9 @@ class Decider:
             # At the calendar's ends (no cutoff), the record's own arithmetic.
             active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
             if active:
-                blocked.append(self._blocking_reason(record, match.rules, match.parts))
+                blocked.append(self._blocking_reason(record, match.rules, match.serial))
             elif match.until_repaired:
-                blocked.append(
-                    self._blocking_reason(record, match.until_repaired, match.until_parts)
-                )
+                blocked.append(self._blocking_reason(record, match.until_repaired, ~match.serial))
         return blocked
 
     def _match(
@@ -2028,7 +2031,7 @@ class Decider:
             for rule in self._blocking.get(kind, ())
             if rule.kind == kind and rank >= _SEVERITY_RANK[rule.min_severity]
         )
-        found = _Match(rules, self._bans.get(kind, ()))
+        found = _Match(rules, self._bans.get(kind, ()), next(self._serials))
         _bounded(self._matching)[key] = found
         return found
 
@@ -2083,16 +2086,21 @@ class Decider:
         self,
         record: CreditRecord,
         rules: Sequence[BlockingRule],
-        cache: dict[tuple[dt.date, int, int], _Parts],
+        rules_key: int,
     ) -> Reason:
         # Everything but the record id depends on a few facts of the record, shared by
-        # many records (the same kind and severity, whose rules and cache these are,
-        # decided on the same day with the same periods): built once.
-        key = (record.decided_on, record.min_publicity_months, record.max_publicity_months)
-        found = cache.get(key)
+        # many records (the same kind and severity, whose rules `rules_key` names, decided
+        # on the same day with the same periods): built once.
+        key = (
+            rules_key,
+            record.decided_on,
+            record.min_publicity_months,
+            record.max_publicity_months,
+        )
+        found = self._parts.get(key)
         if found is None:
             found = self._blocking_parts(record, rules)
-            _bounded(cache)[key] = found
+            _bounded(self._parts)[key] = found
         code, sentences, references, params = found
         return Reason._lazy(code, sentences, references, {"record_id": record.record_id, **params})
 
@@ -2190,13 +2198,14 @@ class Decider:
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
-        compiled = self._by_value.get(item)
+        key = _plan_key(item)
+        compiled = self._by_value.get(key)
         if compiled is None:
             decider = self._child(item) or self
             if decider._missing is not None:
                 raise decider._missing
             compiled = (decider, decider._item_reasons(item))
-            _bounded(self._by_value)[item] = compiled
+            _bounded(self._by_value)[key] = compiled
         plan = (item, *compiled)
         _bounded(self._plans)[id(item)] = plan
         return plan
@@ -2534,6 +2543,16 @@ def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
 
 _CACHE_LIMIT = 4096
 
+#: What a compiled plan reads of an item: its place and overlays (code, domains) and rule 1
+#: (code, domains, commitment mode). Equal keys share a plan; a decision takes the rest of
+#: its item fields (valid_from, catalog) from the item it was given.
+_PlanKey = tuple[str, frozenset[str], CommitmentMode]
+
+
+def _plan_key(item: ApprovalItem) -> _PlanKey:
+    return (item.code, item.domains, item.commitment_mode)
+
+
 #: An item compiled by :meth:`Decider._plan`: the item, the decider of its place, its
 #: rule-1 reasons.
 _Plan = tuple[ApprovalItem, Decider, tuple[Reason, ...]]
@@ -2545,16 +2564,19 @@ _Parts = tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]
 class _Match:
     """What a policy says about credit records of one (kind, severity), on any day: the
     blocking rules they match (all, and those lasting until repair), the bans of the kind,
-    and the reasons' shared parts built so far (bounded)."""
+    and a number naming them in the decider's cache of reasons' shared parts."""
 
-    __slots__ = ("bans", "parts", "rules", "until_parts", "until_repaired")
+    __slots__ = ("bans", "rules", "serial", "until_repaired")
 
-    def __init__(self, rules: tuple[BlockingRule, ...], bans: tuple[ReapplicationBan, ...]) -> None:
+    def __init__(
+        self, rules: tuple[BlockingRule, ...], bans: tuple[ReapplicationBan, ...], serial: int
+    ) -> None:
         self.rules = rules
         self.until_repaired = tuple(r for r in rules if r.lasts is BlockLasts.UNTIL_REPAIRED)
         self.bans = bans
-        self.parts: dict[tuple[dt.date, int, int], _Parts] = {}
-        self.until_parts: dict[tuple[dt.date, int, int], _Parts] = {}
+        #: Names ``rules`` in the decider's cache of reason parts (``~serial``: those of
+        #: ``until_repaired``); never reused by the decider, unlike an ``id()``.
+        self.serial = serial
 
 
 #: An entry of :attr:`Decider._table`: the route, the eligible route, the reasons (shared,
