@@ -59,7 +59,7 @@ from creditcommit.policy import (
     MajorProjectCredit,
     Policy,
     PolicySnapshot,
-    _shared_decider,
+    _forget_deciders,
     decide,
     decide_many,
 )
@@ -537,7 +537,7 @@ def decisions(opts: Options) -> Section:  # noqa: PLR0915 - one section
     # decide_many compiles the policy for the day (the shared Decider, each item's plan,
     # the decision table, the reasons' shared parts): timed apart, cold, then every
     # subject warm (best of `repeat`), so the loop and the batch compare like for like.
-    _shared_decider.cache_clear()
+    _forget_deciders()
     cold_s, _ = best(lambda: decide_many(apps, policy, ON), 1)
     many_s, decisions = best(lambda: decide_many(apps, policy, ON), repeat)
     assert isinstance(decisions, list)

@@ -251,6 +251,11 @@ class Reason(_Sentences):
         """The sentence in ``lang``."""
         return self.zh if lang == "zh" else self.en
 
+    def __reduce__(self) -> tuple[type[Reason], tuple[object, ...]]:
+        # ``params`` is a read-only view, which pickle and copy cannot take: rebuild the
+        # reason from its fields, params as a plain dict (a lazy reason renders first).
+        return (Reason, (self.code, self.zh, self.en, self.references, dict(self.params)))
+
     @classmethod
     def _lazy(
         cls,

@@ -2537,8 +2537,28 @@ def _shared_decider(key: _ByIdentity, on: dt.date) -> Decider:
 
 
 def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
-    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU)."""
-    return _shared_decider(_ByIdentity(policy), on)
+    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU).
+
+    The last one found is kept aside, so a run of calls with one policy and day (the
+    usual case) skips the LRU's key.
+    """
+    global _last  # noqa: PLW0603 - one tuple, replaced whole (atomic under threads)
+    last = _last
+    if last is not None and last[0] is policy and last[1] == on:
+        return last[2]
+    decider = _shared_decider(_ByIdentity(policy), on)
+    _last = (policy, on, decider)
+    return decider
+
+
+_last: tuple[Policy | PolicySnapshot, dt.date, Decider] | None = None
+
+
+def _forget_deciders() -> None:
+    """Drop every shared decider (for a benchmark of the first, compiling call)."""
+    global _last  # noqa: PLW0603
+    _last = None
+    _shared_decider.cache_clear()
 
 
 _CACHE_LIMIT = 4096
