@@ -2051,25 +2051,28 @@ class Decider:
         return day
 
     def _refuse_if_banned(
-        self,
-        item: ApprovalItem,
-        applicant: Applicant,
-        evidence: CreditEvidence,
-        matches: Sequence[_Match] | None = None,
+        self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
     ) -> None:
         """Rule 0: a statutory re-application ban refuses the application itself."""
-        snap = self.snapshot
         records = evidence.records
-        if matches is None:
-            matches = self._matches(records)
+        matches = self._matches(records)
         on = self.on
         found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
         for record, match in zip(records, matches, strict=True):
             for ban in match.bans:
                 if ban.bans(record, item.code, item.domains, on):
                     found.append((ban.ends_on(record), record, ban))
-        if not found:
-            return
+        if found:
+            self._raise_ban(item, applicant, found)
+
+    def _raise_ban(
+        self,
+        item: ApprovalItem,
+        applicant: Applicant,
+        found: Sequence[tuple[dt.date, CreditRecord, ReapplicationBan]],
+    ) -> None:
+        """Refuse the application: the ban of ``found`` (end, record, ban) that ends last."""
+        snap = self.snapshot
         until, record, ban = max(found, key=lambda hit: hit[0])
         reason = self._ban_reason(record, ban, item)
         basis = ban.reference or snap.references["reapplication_ban_months"]
@@ -2244,9 +2247,29 @@ class Decider:
                 major = None
             if evidence.records:
                 bars = self._record_bars(item, applicant, evidence)
-                if bars is None or (bars and not (major is not None and self._no_query)):
+                if bars is None:
                     return self._run_rules(
-                        item, item_reasons, applicant, evidence, project, choose_standard, bars
+                        item, item_reasons, applicant, evidence, project, choose_standard
+                    )
+                if bars and not (major is not None and self._no_query):
+                    # Rule 4 (with rule 2's reason first for a major project), then rule 7.
+                    if major is not None:
+                        bars.insert(0, self._level_reason("major-project-blocked", major))
+                    if choose_standard:
+                        bars.append(self._reason("applicant-chose-standard"))
+                    return _trusted_decision(
+                        item.code,
+                        item.valid_from,
+                        applicant.identifier,
+                        self.on,
+                        Route.STANDARD,
+                        Route.STANDARD,
+                        tuple(bars),
+                        item.catalog,
+                        self._version,
+                        evidence.digest,
+                        major is not None,
+                        self._jurisdiction,
                     )
             key = (evidence.grade, major, choose_standard)
             entry = self._table.get(key) or self._entry(key)
@@ -2270,23 +2293,49 @@ class Decider:
     def _record_bars(
         self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
     ) -> list[Reason] | None:
-        """For evidence usable but for its records and grade: None if a record is about
-        someone else or the grade is unknown (rule 3 decides); else rule 0 (raises if a
-        ban runs) and rule 4's reasons."""
-        ours = applicant.identifier
-        records = evidence.records
-        for record in records:
-            if record.subject != ours:
-                return None
+        """For evidence usable but for its records and grade: None if the grade is unknown
+        or a record is about someone else (rule 3 decides); else rule 0 (raises if a ban
+        runs) and rule 4's reasons, in one pass over the records (as :meth:`_blocked`)."""
         grade = evidence.grade
         assert grade is not None
         _, reasons = self._grades.get(grade) or self._by_grade(grade)
         if reasons[0].code == "credit-grade-unknown":
             return None
-        matches = self._matches(records)
-        if self._bans:
-            self._refuse_if_banned(item, applicant, evidence, matches)
-        return self._blocked(records, matches)
+        ours = applicant.identifier
+        on = self.on
+        matching = self._matching
+        cutoffs = self._cutoffs
+        blocked: list[Reason] = []
+        banned: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
+        for record in evidence.records:
+            if record.subject != ours:
+                return None
+            kind = record.kind
+            key = (
+                (str, kind) if isinstance(kind, str) else (CreditRecordKind, kind._value_),
+                record.severity._value_,
+            )
+            match = matching.get(key)
+            if match is None:
+                match = self._match(key, kind, record.severity)
+            for ban in match.bans:
+                if ban.bans(record, item.code, item.domains, on):
+                    banned.append((ban.ends_on(record), record, ban))
+            if not match.rules or record.decided_on > on:
+                continue
+            repaired = record.repaired_on
+            if repaired is not None and repaired <= on:
+                continue
+            months = record.max_publicity_months
+            cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
+            active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
+            if active:
+                blocked.append(self._blocking_reason(record, match.rules, match.serial))
+            elif match.until_repaired:
+                blocked.append(self._blocking_reason(record, match.until_repaired, ~match.serial))
+        if banned:
+            self._raise_ban(item, applicant, banned)
+        return blocked
 
     def _is_fresh(self, at: dt.datetime) -> bool:
         """True if ``at`` is in the freshness window (False also at the calendar's ends,
@@ -2334,15 +2383,11 @@ class Decider:
         evidence: CreditEvidence | CreditLookupFailure | None,
         project: ProjectFacts,
         choose_standard: bool,
-        known_bars: list[Reason] | None = None,
     ) -> Decision:
-        """Every rule, in order, on one application (``known_bars``: the evidence is usable,
-        rule 0 was checked and these are rule 4's reasons, see :meth:`_record_bars`)."""
+        """Every rule, in order, on one application."""
         snap = self.snapshot
         unusable: Reason | None = None
-        if known_bars is not None:
-            pass
-        elif isinstance(evidence, CreditEvidence):
+        if isinstance(evidence, CreditEvidence):
             unusable = self._unusable(applicant, evidence)
             if unusable is None and evidence.records and self._bans:
                 self._refuse_if_banned(item, applicant, evidence)
@@ -2367,9 +2412,7 @@ class Decider:
         elif unusable is not None:
             reasons = (unusable,)
         else:
-            bars = known_bars
-            if bars is None and evidence.records:
-                bars = self._bars(item, evidence)
+            bars = self._bars(item, evidence) if evidence.records else None
             if bars:
                 if major is not None:
                     bars.insert(0, self._level_reason("major-project-blocked", major))
