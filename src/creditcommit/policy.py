@@ -1760,6 +1760,7 @@ class Decider:
         "_blocking",
         "_by_value",
         "_children",
+        "_city_matching",
         "_constant",
         "_cutoffs",
         "_failures",
@@ -1808,7 +1809,8 @@ class Decider:
         # Per (kind, severity): the blocking rules a record matches on any day (all, and
         # those that last until repair); per publicity length: the last decision day whose
         # record is no longer published on this day (None where the calendar ends).
-        self._matching: dict[tuple[object, ...], _Match] = {}
+        self._matching: dict[str, dict[str, _Match]] = {}
+        self._city_matching: dict[str, dict[str, _Match]] = {}
         self._serials = itertools.count()
         self._parts: dict[tuple[int, dt.date, int, int], _Parts] = {}
         self._cutoffs: dict[int, dt.date | None] = {}
@@ -1982,17 +1984,14 @@ class Decider:
         Keyed by the codes, not the enum members (hashing a member runs Python code); a
         city kind's code is kept apart from a national kind's by its type.
         """
-        matching = self._matching
+        national, city = self._matching, self._city_matching
         found: list[_Match] = []
         for record in records:
             kind = record.kind
-            key = (
-                (str, kind) if isinstance(kind, str) else (CreditRecordKind, kind._value_),
-                record.severity._value_,
-            )
-            match = matching.get(key)
+            by_severity = city.get(kind) if isinstance(kind, str) else national.get(kind._value_)
+            match = None if by_severity is None else by_severity.get(record.severity._value_)
             if match is None:
-                match = self._match(key, kind, record.severity)
+                match = self._match(kind, record.severity)
             found.append(match)
         return found
 
@@ -2022,9 +2021,9 @@ class Decider:
                 blocked.append(self._blocking_reason(record, match.until_repaired, ~match.serial))
         return blocked
 
-    def _match(
-        self, key: tuple[object, ...], kind: CreditRecordKind | str, severity: Severity
-    ) -> _Match:
+    def _match(self, kind: CreditRecordKind | str, severity: Severity) -> _Match:
+        """The :class:`_Match` of (kind, severity), kept by their codes: a city kind's code
+        apart from a national kind's (hashing an enum member runs Python code)."""
         rank = _SEVERITY_RANK[severity]
         rules = tuple(
             rule
@@ -2032,7 +2031,9 @@ class Decider:
             if rule.kind == kind and rank >= _SEVERITY_RANK[rule.min_severity]
         )
         found = _Match(rules, self._bans.get(kind, ()), next(self._serials))
-        _bounded(self._matching)[key] = found
+        table = self._city_matching if isinstance(kind, str) else self._matching
+        code = kind if isinstance(kind, str) else kind.value
+        _bounded(_bounded(table).setdefault(code, {}))[severity.value] = found
         return found
 
     def _cutoff(self, months: int) -> dt.date | None:
@@ -2303,7 +2304,7 @@ class Decider:
             return None
         ours = applicant.identifier
         on = self.on
-        matching = self._matching
+        national, city = self._matching, self._city_matching
         cutoffs = self._cutoffs
         blocked: list[Reason] = []
         banned: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
@@ -2311,16 +2312,14 @@ class Decider:
             if record.subject != ours:
                 return None
             kind = record.kind
-            key = (
-                (str, kind) if isinstance(kind, str) else (CreditRecordKind, kind._value_),
-                record.severity._value_,
-            )
-            match = matching.get(key)
+            by_severity = city.get(kind) if isinstance(kind, str) else national.get(kind._value_)
+            match = None if by_severity is None else by_severity.get(record.severity._value_)
             if match is None:
-                match = self._match(key, kind, record.severity)
-            for ban in match.bans:
-                if ban.bans(record, item.code, item.domains, on):
-                    banned.append((ban.ends_on(record), record, ban))
+                match = self._match(kind, record.severity)
+            if match.bans and record.item_code == item.code:  # a ban bars its own item only
+                for ban in match.bans:
+                    if ban.bans(record, item.code, item.domains, on):
+                        banned.append((ban.ends_on(record), record, ban))
             if not match.rules or record.decided_on > on:
                 continue
             repaired = record.repaired_on
