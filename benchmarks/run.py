@@ -507,6 +507,11 @@ def machine() -> list[str]:
     ]
 
 
+def _short(times: float) -> str:
+    """How far a figure falls short of its goal: ``"12 % short"`` or ``"2.5 x short"``."""
+    return f"{(times - 1) * 100:.0f} % short" if times < 1.5 else f"{times:.1f} x short"
+
+
 def cpu_best(run: Callable[[], T], repeat: int) -> tuple[float, T]:
     """Like :func:`sections.best`, in CPU seconds of this thread: the other jobs of a
     shared machine do not count (on an idle machine it is the wall time)."""
@@ -680,7 +685,7 @@ def decisions(opts: Options) -> Section:  # noqa: PLR0915 - one section
         ">= 500,000/s",
         f"{many_rate:,.0f}/s",
         many_rate >= 500_000,
-        f"{500_000 / many_rate:.1f} x short" if many_rate < 500_000 else "",
+        _short(500_000 / many_rate) if many_rate < 500_000 else "",
     )
     if rego_s is None:
         sec.target(
