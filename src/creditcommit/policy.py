@@ -2042,7 +2042,7 @@ class Decider:
         ``add_months`` never decreases as its day grows, so one search per length does."""
         on = self.on
         try:
-            day = on - dt.timedelta(days=31 * months)  # at most `on` months later
+            day = on - dt.timedelta(days=31 * months)  # a month is at most 31 days: <= on
             one = dt.timedelta(days=1)
             while add_months(day + one, months) <= on:
                 day += one
