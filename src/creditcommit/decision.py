@@ -251,6 +251,11 @@ class Reason(_Sentences):
         """The sentence in ``lang``."""
         return self.zh if lang == "zh" else self.en
 
+    def __reduce__(self) -> tuple[type[Reason], tuple[object, ...]]:
+        # ``params`` is a read-only view, which pickle and copy cannot take: rebuild the
+        # reason from its fields, params as a plain dict (a lazy reason renders first).
+        return (Reason, (self.code, self.zh, self.en, self.references, dict(self.params)))
+
     @classmethod
     def _lazy(
         cls,
@@ -262,10 +267,10 @@ class Reason(_Sentences):
         """A reason whose ``zh`` and ``en`` are ``templates`` filled with ``params`` when
         first read (codes and params at once, sentences when needed)."""
         reason = object.__new__(cls)
-        object.__setattr__(reason, "code", code)
-        object.__setattr__(reason, "references", references)
-        object.__setattr__(reason, "params", MappingProxyType(params))
-        object.__setattr__(reason, "_templates", templates)
+        _set_reason_code(reason, code)
+        _set_reason_references(reason, references)
+        _set_reason_params(reason, MappingProxyType(params))
+        _set_reason_templates(reason, templates)
         return reason
 
     if not TYPE_CHECKING:  # a fallback for the two lazy slots only; mypy sees the fields
@@ -282,6 +287,13 @@ class Reason(_Sentences):
             object.__setattr__(self, "zh", zh.format_map(params))
             object.__setattr__(self, "en", en.format_map(params))
             return object.__getattribute__(self, name)
+
+
+# The slots of a lazy reason, written directly (object.__setattr__ looks each name up).
+_set_reason_code = Reason.code.__set__  # type: ignore[attr-defined]
+_set_reason_references = Reason.references.__set__  # type: ignore[attr-defined]
+_set_reason_params = Reason.params.__set__  # type: ignore[attr-defined]
+_set_reason_templates = _Sentences._templates.__set__  # type: ignore[attr-defined]
 
 
 @attrs.frozen
@@ -346,19 +358,71 @@ class Decision:
 
 
 _DECISION_FIELDS = tuple(field.name for field in attrs.fields(Decision))
-_DECISION_SLOTS = tuple(getattr(Decision, name).__set__ for name in _DECISION_FIELDS)
+_EXPECTED_FIELDS = (
+    "item_code",
+    "item_valid_from",
+    "applicant",
+    "decided_on",
+    "route",
+    "eligible_route",
+    "reasons",
+    "catalog",
+    "policy",
+    "evidence_digest",
+    "major_project",
+    "jurisdiction",
+)
+if _DECISION_FIELDS != _EXPECTED_FIELDS:  # pragma: no cover - caught at import by any test
+    raise AssertionError(f"_trusted_decision is out of date: Decision has {_DECISION_FIELDS}")
+(
+    _set_item_code,
+    _set_item_valid_from,
+    _set_applicant,
+    _set_decided_on,
+    _set_route,
+    _set_eligible_route,
+    _set_reasons,
+    _set_catalog,
+    _set_policy,
+    _set_evidence_digest,
+    _set_major_project,
+    _set_jurisdiction,
+) = (getattr(Decision, name).__set__ for name in _DECISION_FIELDS)
+_new = object.__new__
 
 
-def _trusted_decision(*values: object) -> Decision:
+def _trusted_decision(  # noqa: PLR0917 - every field, in order, as fast as possible
+    item_code: str,
+    item_valid_from: dt.date,
+    applicant: str,
+    decided_on: dt.date,
+    route: Route,
+    eligible_route: Route,
+    reasons: tuple[Reason, ...],
+    catalog: RuleVersion | None,
+    policy: RuleVersion,
+    evidence_digest: str | None,
+    major_project: bool,
+    jurisdiction: str | None,
+) -> Decision:
     """A :class:`Decision` from all its field values in order, without the checks.
 
     For :class:`creditcommit.policy.Decider` only, whose rules always give a reason and
     never a route more favourable than the eligible one (the differential tests compare
-    every field with decisions built the ordinary way). Half the cost of ``Decision(...)``.
+    every field with decisions built the ordinary way). The slots are written directly,
+    unrolled: a fifth of the cost of ``Decision(...)``, and no validator or converter runs.
     """
-    if len(values) != len(_DECISION_SLOTS):
-        raise TypeError(f"expected {len(_DECISION_SLOTS)} values, got {len(values)}")
-    decision = object.__new__(Decision)
-    for store, value in zip(_DECISION_SLOTS, values, strict=True):
-        store(decision, value)
+    decision = _new(Decision)
+    _set_item_code(decision, item_code)
+    _set_item_valid_from(decision, item_valid_from)
+    _set_applicant(decision, applicant)
+    _set_decided_on(decision, decided_on)
+    _set_route(decision, route)
+    _set_eligible_route(decision, eligible_route)
+    _set_reasons(decision, reasons)
+    _set_catalog(decision, catalog)
+    _set_policy(decision, policy)
+    _set_evidence_digest(decision, evidence_digest)
+    _set_major_project(decision, major_project)
+    _set_jurisdiction(decision, jurisdiction)
     return decision

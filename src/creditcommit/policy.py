@@ -58,7 +58,22 @@ from creditcommit.decision import (
     ProjectLevel,
     Reason,
     Route,
+    _set_applicant,
+    _set_catalog,
+    _set_decided_on,
+    _set_eligible_route,
+    _set_evidence_digest,
+    _set_item_code,
+    _set_item_valid_from,
+    _set_jurisdiction,
+    _set_major_project,
+    _set_policy,
+    _set_reasons,
+    _set_route,
     _trusted_decision,
+)
+from creditcommit.decision import (
+    _new as _new_decision,
 )
 from creditcommit.effective import (
     Dated,
@@ -1743,21 +1758,29 @@ class Decider:
     __slots__ = (
         "_bans",
         "_blocking",
+        "_by_value",
         "_children",
+        "_city_matching",
         "_constant",
+        "_cutoffs",
         "_failures",
         "_fresh",
         "_grades",
-        "_items",
+        "_jurisdiction",
         "_level_set",
         "_levels",
+        "_matching",
         "_missing",
         "_no_query",
+        "_parts",
         "_plans",
         "_policy",
-        "_records",
         "_scale",
+        "_serials",
+        "_table",
+        "_version",
         "_views",
+        "_windows",
         "on",
         "snapshot",
     )
@@ -1772,15 +1795,25 @@ class Decider:
         self.on = on
         self._constant: dict[str, Reason] = {}
         self._grades: dict[str, tuple[Route, tuple[Reason, ...]]] = {}
-        self._items: dict[int, tuple[ApprovalItem, tuple[Reason, ...]]] = {}
         self._levels: dict[tuple[str, ProjectLevel], Reason] = {}
-        # The compiled plan of each item: the decider of its place and its rule-1 reasons.
-        self._plans: dict[int, tuple[ApprovalItem, Decider, tuple[Reason, ...]]] = {}
+        # The compiled plan of each item: the decider of its place and its rule-1 reasons,
+        # kept by value (equal items share it, however many item objects a feed makes) and
+        # found first by the item object's identity (the entry holds the item, so its id
+        # cannot be reused while it is cached).
+        self._by_value: dict[_PlanKey, tuple[Decider, tuple[Reason, ...]]] = {}
+        self._plans: dict[int, _Plan] = {}
+        # The decision table of usable evidence without records (the common case): what
+        # the rules read -> the decision's shared parts (see _Entry).
+        self._table: dict[tuple[str, ProjectLevel | None, bool], _Entry] = {}
         self._failures: dict[tuple[str, FailureCategory, str], Reason] = {}
-        self._records: dict[
-            tuple[object, ...],
-            tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]],
-        ] = {}
+        # Per (kind, severity): the blocking rules a record matches on any day (all, and
+        # those that last until repair); per publicity length: the last decision day whose
+        # record is no longer published on this day (None where the calendar ends).
+        self._matching: dict[str, dict[str, _Match]] = {}
+        self._city_matching: dict[str, dict[str, _Match]] = {}
+        self._serials = itertools.count()
+        self._parts: dict[tuple[int, dt.date, int, int], _Parts] = {}
+        self._cutoffs: dict[int, dt.date | None] = {}
         try:
             snapshot = policy.at(on) if isinstance(policy, Policy) else policy
         except NoValueInForce as exc:
@@ -1805,6 +1838,11 @@ class Decider:
         self._no_query = snapshot.major_project_credit is MajorProjectCredit.NO_QUERY
         self._scale = snapshot.grade_scale.name
         self._fresh = _fresh_window(on, snapshot.credit_evidence_max_age_days)
+        # The same window in each fixed offset evidence arrives in: comparing datetimes of
+        # one tzinfo object compares their fields, without asking either for its offset.
+        self._windows: dict[dt.tzinfo | None, tuple[dt.datetime, dt.datetime]] = {}
+        self._version = snapshot.version
+        self._jurisdiction = snapshot.jurisdiction
 
     # -- shared reasons ----------------------------------------------------------------
 
@@ -1827,9 +1865,8 @@ class Decider:
         return found
 
     def _item_reasons(self, item: ApprovalItem) -> tuple[Reason, ...]:
-        cached = self._items.get(id(item))
-        if cached is not None and cached[0] is item:
-            return cached[1]
+        """Rule 1's reasons for ``item`` (cached with the item's plan, see :meth:`_plan`:
+        they may read only what :func:`_plan_key` holds)."""
         snap = self.snapshot
         refs = snap.references
         params = {"item": item.code}
@@ -1847,9 +1884,7 @@ class Decider:
                     {**params, **_domains(excluded)}, [refs["excluded_domains"]]
                 )
             )
-        reasons = tuple(found)
-        _bounded(self._items)[id(item)] = (item, reasons)
-        return reasons
+        return tuple(found)
 
     def _by_grade(self, grade: str) -> tuple[Route, tuple[Reason, ...]]:
         """Rule 6 for a grade code: the route and its reasons, built once per code."""
@@ -1908,8 +1943,7 @@ class Decider:
             return REASONS["credit-evidence-unverified"]._render_lazy(
                 {"source": evidence.source}, ref
             )
-        fresh = self._fresh
-        if fresh is None or not fresh[0] <= evidence.retrieved_at < fresh[1]:
+        if not self._is_fresh(evidence.retrieved_at):
             stale = self._stale(evidence)
             if stale is not None:
                 return stale
@@ -1941,32 +1975,105 @@ class Decider:
         return REASONS["credit-evidence-stale"]._render_lazy(params, refs)
 
     def _bars(self, item: ApprovalItem, evidence: CreditEvidence) -> list[Reason]:
+        """Rule 4's reasons, in the evidence's record order."""
+        return self._blocked(evidence.records, self._matches(evidence.records))
+
+    def _matches(self, records: Sequence[CreditRecord]) -> list[_Match]:
+        """What the policy says about each record's (kind, severity), on any day.
+
+        Keyed by the codes, not the enum members (hashing a member runs Python code); a
+        city kind's code is kept apart from a national kind's by its type.
+        """
+        national, city = self._matching, self._city_matching
+        found: list[_Match] = []
+        for record in records:
+            kind = record.kind
+            by_severity = city.get(kind) if isinstance(kind, str) else national.get(kind._value_)
+            match = None if by_severity is None else by_severity.get(record.severity._value_)
+            if match is None:
+                match = self._match(kind, record.severity)
+            found.append(match)
+        return found
+
+    def _blocked(self, records: Sequence[CreditRecord], matches: Sequence[_Match]) -> list[Reason]:
+        """Rule 4's reasons for ``records`` (with their :meth:`_matches`), in order.
+
+        The same as asking :meth:`BlockingRule.blocks` of every rule of the record's kind,
+        without date arithmetic per record: the rules a (kind, severity) matches are found
+        once, and a record is active when decided after the cutoff of its publicity length.
+        """
         on = self.on
-        table = self._blocking
+        cutoffs = self._cutoffs
         blocked: list[Reason] = []
-        for record in evidence.records:
-            candidates = table.get(record.kind)
-            if candidates:
-                rules = tuple(rule for rule in candidates if rule.blocks(record, on))
-                if rules:
-                    blocked.append(self._blocking_reason(record, rules))
-        # Rule 4's reasons, in the evidence's record order.
+        for record, match in zip(records, matches, strict=True):
+            if not match.rules or record.decided_on > on:
+                continue
+            repaired = record.repaired_on
+            if repaired is not None and repaired <= on:
+                continue  # neither kind of rule blocks a repaired record
+            months = record.max_publicity_months
+            cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
+            # At the calendar's ends (no cutoff), the record's own arithmetic.
+            active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
+            if active:
+                blocked.append(self._blocking_reason(record, match.rules, match.serial))
+            elif match.until_repaired:
+                blocked.append(self._blocking_reason(record, match.until_repaired, ~match.serial))
         return blocked
+
+    def _match(self, kind: CreditRecordKind | str, severity: Severity) -> _Match:
+        """The :class:`_Match` of (kind, severity), kept by their codes: a city kind's code
+        apart from a national kind's (hashing an enum member runs Python code)."""
+        rank = _SEVERITY_RANK[severity]
+        rules = tuple(
+            rule
+            for rule in self._blocking.get(kind, ())
+            if rule.kind == kind and rank >= _SEVERITY_RANK[rule.min_severity]
+        )
+        found = _Match(rules, self._bans.get(kind, ()), next(self._serials))
+        table = self._city_matching if isinstance(kind, str) else self._matching
+        code = kind if isinstance(kind, str) else kind.value
+        _bounded(_bounded(table).setdefault(code, {}))[severity.value] = found
+        return found
+
+    def _cutoff(self, months: int) -> dt.date | None:
+        """The last day ``d`` with ``add_months(d, months) <= on`` (a record decided on or
+        before it is no longer published on ``on``); None if the calendar ends first.
+        ``add_months`` never decreases as its day grows, so one search per length does."""
+        on = self.on
+        try:
+            day = on - dt.timedelta(days=31 * months)  # a month is at most 31 days: <= on
+            one = dt.timedelta(days=1)
+            while add_months(day + one, months) <= on:
+                day += one
+        except (OverflowError, ValueError):
+            day = None
+        _bounded(self._cutoffs)[months] = day
+        return day
 
     def _refuse_if_banned(
         self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
     ) -> None:
         """Rule 0: a statutory re-application ban refuses the application itself."""
-        snap = self.snapshot
-        table = self._bans
+        records = evidence.records
+        matches = self._matches(records)
+        on = self.on
         found: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
-        for record in evidence.records:
-            if record.kind not in table:
-                continue
-            for ban in snap.bans(record, item, self.on):
-                found.append((ban.ends_on(record), record, ban))
-        if not found:
-            return
+        for record, match in zip(records, matches, strict=True):
+            for ban in match.bans:
+                if ban.bans(record, item.code, item.domains, on):
+                    found.append((ban.ends_on(record), record, ban))
+        if found:
+            self._raise_ban(item, applicant, found)
+
+    def _raise_ban(
+        self,
+        item: ApprovalItem,
+        applicant: Applicant,
+        found: Sequence[tuple[dt.date, CreditRecord, ReapplicationBan]],
+    ) -> None:
+        """Refuse the application: the ban of ``found`` (end, record, ban) that ends last."""
+        snap = self.snapshot
         until, record, ban = max(found, key=lambda hit: hit[0])
         reason = self._ban_reason(record, ban, item)
         basis = ban.reference or snap.references["reapplication_ban_months"]
@@ -1979,27 +2086,29 @@ class Decider:
             reason_zh=reason.zh,
         )
 
-    def _blocking_reason(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> Reason:
+    def _blocking_reason(
+        self,
+        record: CreditRecord,
+        rules: Sequence[BlockingRule],
+        rules_key: int,
+    ) -> Reason:
         # Everything but the record id depends on a few facts of the record, shared by
-        # many records (the same kind and severity decided on the same day): built once.
+        # many records (the same kind and severity, whose rules `rules_key` names, decided
+        # on the same day with the same periods): built once.
         key = (
-            record.kind,
-            record.severity,
+            rules_key,
             record.decided_on,
             record.min_publicity_months,
             record.max_publicity_months,
-            tuple(map(id, rules)),  # the snapshot's own rules, alive as long as it is
         )
-        found = self._records.get(key)
+        found = self._parts.get(key)
         if found is None:
             found = self._blocking_parts(record, rules)
-            _bounded(self._records)[key] = found
+            _bounded(self._parts)[key] = found
         code, sentences, references, params = found
         return Reason._lazy(code, sentences, references, {"record_id": record.record_id, **params})
 
-    def _blocking_parts(
-        self, record: CreditRecord, rules: Sequence[BlockingRule]
-    ) -> tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]:
+    def _blocking_parts(self, record: CreditRecord, rules: Sequence[BlockingRule]) -> _Parts:
         kind_zh, kind_en = self.snapshot.kind_labels(record.kind)
         sev_zh, sev_en = SEVERITY_LABELS[record.severity]
         params = {
@@ -2061,16 +2170,30 @@ class Decider:
 
     def decide_many(self, applications: Iterable[Application]) -> list[Decision]:
         """The decisions of many applications, in order."""
-        run = self._decide
-        return [
-            run(a.item, a.applicant, a.evidence, a.project, a.choose_standard) for a in applications
-        ]
+        plans = self._plans
+        plan_of = self._plan
+        decisions: list[Decision] = []
+        append = decisions.append
+        for a in applications:  # as stream(), without resuming a generator per decision
+            item = a.item
+            plan = plans.get(id(item))
+            if plan is None or plan[0] is not item:
+                plan = plan_of(item)
+            append(
+                plan[1]._run(item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard)
+            )
+        return decisions
 
     def stream(self, applications: Iterable[Application]) -> Iterator[Decision]:
         """Like :meth:`decide_many`, one decision at a time (for feeds too large for a list)."""
-        run = self._decide
+        plans = self._plans
+        plan_of = self._plan
         for a in applications:
-            yield run(a.item, a.applicant, a.evidence, a.project, a.choose_standard)
+            item = a.item
+            plan = plans.get(id(item))
+            if plan is None or plan[0] is not item:
+                plan = plan_of(item)
+            yield plan[1]._run(item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard)
 
     def _decide(
         self,
@@ -2083,30 +2206,196 @@ class Decider:
         plan = self._plans.get(id(item))
         if plan is None or plan[0] is not item:
             plan = self._plan(item)
-        return plan[1]._run(plan, applicant, evidence, project, choose_standard)
+        return plan[1]._run(item, plan[2], applicant, evidence, project, choose_standard)
 
-    def _plan(self, item: ApprovalItem) -> tuple[ApprovalItem, Decider, tuple[Reason, ...]]:
-        """The item compiled: the decider of its place and its rule-1 reasons (cached)."""
+    def _plan(self, item: ApprovalItem) -> _Plan:
+        """The item compiled: the decider of its place and its rule-1 reasons (cached by
+        value, so a feed that makes a new item object per application reuses them)."""
         on = self.on
         if on < item.valid_from or (item.valid_until is not None and on >= item.valid_until):
             raise NoValueInForce(f"approval item {item.code}", on)
-        decider = self._child(item) or self
-        if decider._missing is not None:
-            raise decider._missing
-        plan = (item, decider, decider._item_reasons(item))
+        key = _plan_key(item)
+        compiled = self._by_value.get(key)
+        if compiled is None:
+            decider = self._child(item) or self
+            if decider._missing is not None:
+                raise decider._missing
+            compiled = (decider, decider._item_reasons(item))
+            _bounded(self._by_value)[key] = compiled
+        plan = (item, *compiled)
         _bounded(self._plans)[id(item)] = plan
         return plan
 
-    def _run(
+    def _run(  # noqa: PLR0917 - the hot path: positional arguments are cheaper
         self,
-        plan: tuple[ApprovalItem, Decider, tuple[Reason, ...]],
+        item: ApprovalItem,
+        item_reasons: tuple[Reason, ...],
         applicant: Applicant,
         evidence: CreditEvidence | CreditLookupFailure | None,
         project: ProjectFacts,
         choose_standard: bool,
     ) -> Decision:
-        """The rules on one application, the item already compiled (see :meth:`_plan`)."""
-        item, _, item_reasons = plan
+        """The rules on one application, the item already compiled (see :meth:`_plan`).
+
+        Usable evidence none of whose records bars anything (the common case) is looked up
+        in the decision table; everything else goes through every rule (:meth:`_run_rules`).
+        """
+        if (
+            type(evidence) is CreditEvidence
+            and not item_reasons
+            and evidence.subject == applicant.identifier
+            and evidence.scale == self._scale
+            and evidence.grade is not None
+            and (
+                (
+                    (window := self._windows.get((at := evidence.retrieved_at).tzinfo)) is not None
+                    and window[0] <= at < window[1]
+                )
+                or self._is_fresh(at)
+            )
+            and evidence.verify()
+        ):
+            major = project.major_level
+            if major is not None and major not in self._level_set:
+                major = None
+            if evidence.records:
+                bars = self._record_bars(item, applicant, evidence)
+                if bars is None:
+                    return self._run_rules(
+                        item, item_reasons, applicant, evidence, project, choose_standard
+                    )
+                if bars and not (major is not None and self._no_query):
+                    # Rule 4 (with rule 2's reason first for a major project), then rule 7.
+                    if major is not None:
+                        bars.insert(0, self._level_reason("major-project-blocked", major))
+                    if choose_standard:
+                        bars.append(self._reason("applicant-chose-standard"))
+                    return _trusted_decision(
+                        item.code,
+                        item.valid_from,
+                        applicant.identifier,
+                        self.on,
+                        Route.STANDARD,
+                        Route.STANDARD,
+                        tuple(bars),
+                        item.catalog,
+                        self._version,
+                        evidence.digest,
+                        major is not None,
+                        self._jurisdiction,
+                    )
+            key = (evidence.grade, major, choose_standard)
+            entry = self._table.get(key) or self._entry(key)
+            # _trusted_decision, inlined: the fields of Decision, slot by slot.
+            decision = _new_decision(Decision)
+            _set_item_code(decision, item.code)
+            _set_item_valid_from(decision, item.valid_from)
+            _set_applicant(decision, applicant.identifier)
+            _set_decided_on(decision, self.on)
+            _set_route(decision, entry[0])
+            _set_eligible_route(decision, entry[1])
+            _set_reasons(decision, entry[2])
+            _set_catalog(decision, item.catalog)
+            _set_policy(decision, self._version)
+            _set_evidence_digest(decision, evidence.digest if entry[3] else None)
+            _set_major_project(decision, major is not None)
+            _set_jurisdiction(decision, self._jurisdiction)
+            return decision
+        return self._run_rules(item, item_reasons, applicant, evidence, project, choose_standard)
+
+    def _record_bars(
+        self, item: ApprovalItem, applicant: Applicant, evidence: CreditEvidence
+    ) -> list[Reason] | None:
+        """For evidence usable but for its records and grade: None if the grade is unknown
+        or a record is about someone else (rule 3 decides); else rule 0 (raises if a ban
+        runs) and rule 4's reasons, in one pass over the records (as :meth:`_blocked`)."""
+        grade = evidence.grade
+        assert grade is not None
+        _, reasons = self._grades.get(grade) or self._by_grade(grade)
+        if reasons[0].code == "credit-grade-unknown":
+            return None
+        ours = applicant.identifier
+        on = self.on
+        national, city = self._matching, self._city_matching
+        cutoffs = self._cutoffs
+        blocked: list[Reason] = []
+        banned: list[tuple[dt.date, CreditRecord, ReapplicationBan]] = []
+        for record in evidence.records:
+            if record.subject != ours:
+                return None
+            kind = record.kind
+            by_severity = city.get(kind) if isinstance(kind, str) else national.get(kind._value_)
+            match = None if by_severity is None else by_severity.get(record.severity._value_)
+            if match is None:
+                match = self._match(kind, record.severity)
+            if match.bans and record.item_code == item.code:  # a ban bars its own item only
+                for ban in match.bans:
+                    if ban.bans(record, item.code, item.domains, on):
+                        banned.append((ban.ends_on(record), record, ban))
+            if not match.rules or record.decided_on > on:
+                continue
+            repaired = record.repaired_on
+            if repaired is not None and repaired <= on:
+                continue
+            months = record.max_publicity_months
+            cutoff = cutoffs[months] if months in cutoffs else self._cutoff(months)
+            active = record.is_active(on) if cutoff is None else record.decided_on > cutoff
+            if active:
+                blocked.append(self._blocking_reason(record, match.rules, match.serial))
+            elif match.until_repaired:
+                blocked.append(self._blocking_reason(record, match.until_repaired, ~match.serial))
+        if banned:
+            self._raise_ban(item, applicant, banned)
+        return blocked
+
+    def _is_fresh(self, at: dt.datetime) -> bool:
+        """True if ``at`` is in the freshness window (False also at the calendar's ends,
+        where :meth:`_stale` decides)."""
+        window = self._windows.get(at.tzinfo)
+        if window is None:
+            fresh = self._fresh
+            if fresh is None:
+                return False
+            zone = at.tzinfo
+            if type(zone) is not dt.timezone:  # an offset that may change: compare instants
+                return fresh[0] <= at < fresh[1]
+            try:
+                window = (fresh[0].astimezone(zone), fresh[1].astimezone(zone))
+            except OverflowError:  # near the calendar's ends
+                return fresh[0] <= at < fresh[1]
+            _bounded(self._windows)[zone] = window
+        return window[0] <= at < window[1]
+
+    def _entry(self, key: tuple[str, ProjectLevel | None, bool]) -> _Entry:
+        """The decision table's entry for usable, fresh, verified evidence on the policy's
+        scale, with a grade and no records: rules 2, 3 (an unknown grade), 6 and 7."""
+        grade, major, choose_standard = key
+        eligible, reasons = self._grades.get(grade) or self._by_grade(grade)
+        keeps_evidence = True
+        if major is not None and self._no_query:
+            eligible, keeps_evidence = Route.DIRECT, False
+            reasons = (self._level_reason("major-project-no-query", major),)
+        elif major is not None and reasons[0].code != "credit-grade-unknown":
+            eligible = Route.DIRECT
+            reasons = (self._level_reason("major-project-direct", major),)
+        route = eligible
+        if choose_standard:
+            route = Route.STANDARD
+            reasons = (*reasons, self._reason("applicant-chose-standard"))
+        entry = (route, eligible, reasons, keeps_evidence)
+        _bounded(self._table)[key] = entry
+        return entry
+
+    def _run_rules(  # noqa: PLR0917 - as _run
+        self,
+        item: ApprovalItem,
+        item_reasons: tuple[Reason, ...],
+        applicant: Applicant,
+        evidence: CreditEvidence | CreditLookupFailure | None,
+        project: ProjectFacts,
+        choose_standard: bool,
+    ) -> Decision:
+        """Every rule, in order, on one application."""
         snap = self.snapshot
         unusable: Reason | None = None
         if isinstance(evidence, CreditEvidence):
@@ -2302,11 +2591,72 @@ def _shared_decider(key: _ByIdentity, on: dt.date) -> Decider:
 
 
 def _decider(policy: Policy | PolicySnapshot, on: dt.date) -> Decider:
-    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU)."""
-    return _shared_decider(_ByIdentity(policy), on)
+    """The shared decider of ``policy`` on ``on``: built once, then reused (bounded LRU).
+
+    The last one found is kept aside, so a run of calls with one policy and day (the
+    usual case) skips the LRU's key.
+    """
+    global _last  # noqa: PLW0603 - one tuple, replaced whole (atomic under threads)
+    last = _last
+    if last is not None and last[0] is policy and last[1] == on:
+        return last[2]
+    decider = _shared_decider(_ByIdentity(policy), on)
+    _last = (policy, on, decider)
+    return decider
+
+
+_last: tuple[Policy | PolicySnapshot, dt.date, Decider] | None = None
+
+
+def _forget_deciders() -> None:
+    """Drop every shared decider (for a benchmark of the first, compiling call)."""
+    global _last  # noqa: PLW0603
+    _last = None
+    _shared_decider.cache_clear()
 
 
 _CACHE_LIMIT = 4096
+
+#: What a compiled plan reads of an item: its place and overlays (code, domains) and rule 1
+#: (code, domains, commitment mode). Equal keys share a plan; a decision takes the rest of
+#: its item fields (valid_from, catalog) from the item it was given.
+_PlanKey = tuple[str, frozenset[str], CommitmentMode]
+
+
+def _plan_key(item: ApprovalItem) -> _PlanKey:
+    return (item.code, item.domains, item.commitment_mode)
+
+
+#: An item compiled by :meth:`Decider._plan`: the item, the decider of its place, its
+#: rule-1 reasons.
+_Plan = tuple[ApprovalItem, Decider, tuple[Reason, ...]]
+#: The parts of a blocking record's reason shared by records of one kind, severity, day and
+#: periods: code, templates, references, params but the record id.
+_Parts = tuple[str, tuple[str, str], tuple[LegalReference, ...], dict[str, str]]
+
+
+class _Match:
+    """What a policy says about credit records of one (kind, severity), on any day: the
+    blocking rules they match (all, and those lasting until repair), the bans of the kind,
+    and a number naming them in the decider's cache of reasons' shared parts."""
+
+    __slots__ = ("bans", "rules", "serial", "until_repaired")
+
+    def __init__(
+        self, rules: tuple[BlockingRule, ...], bans: tuple[ReapplicationBan, ...], serial: int
+    ) -> None:
+        self.rules = rules
+        self.until_repaired = tuple(r for r in rules if r.lasts is BlockLasts.UNTIL_REPAIRED)
+        self.bans = bans
+        #: Names ``rules`` in the decider's cache of reason parts (``~serial``: those of
+        #: ``until_repaired``); never reused by the decider, unlike an ``id()``.
+        self.serial = serial
+
+
+#: An entry of :attr:`Decider._table`: the route, the eligible route, the reasons (shared,
+#: pre-rendered) and whether the decision records the evidence's digest (not when a major
+#: project's credit is not queried).
+_Entry = tuple[Route, Route, tuple[Reason, ...], bool]
 
 
 _K = TypeVar("_K")
