@@ -539,7 +539,9 @@ def _preview_cases(args: argparse.Namespace) -> tuple[Catalog, Callable[[], Iter
         try:
             for info in store.streams(**meta):
                 events = store.read(info.stream)
-                yield Case.from_events(event_from_record(e.type, e.payload) for e in events)
+                yield Case.from_events(
+                    event_from_record(e.type, e.payload, store.document) for e in events
+                )
         finally:
             store.close()
 

@@ -39,7 +39,13 @@ from typing import Any, Literal
 
 import attrs
 
-from creditcommit._codec import EVENT_TYPES, SNAPSHOT_FORMAT, event_from_record
+from creditcommit._codec import (
+    EVENT_TYPES,
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_FORMAT_INLINE,
+    Resolve,
+    event_from_record,
+)
 from creditcommit._converter import parse_json, structure
 from creditcommit.calendar import WorkingCalendar
 from creditcommit.case import (
@@ -728,6 +734,9 @@ class ProjectedCase:
     records: Callable[[], Sequence[tuple[str, Mapping[str, Any]]]] = attrs.field(
         eq=False, repr=False
     )
+    #: Finds a stored document by digest (the signed letter of a ``commitment-signed-ref``
+    #: record, when the case is folded from its records); None: the records hold none.
+    document: Resolve | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -818,7 +827,7 @@ def _body_facts(body: Mapping[str, Any], calendar: WorkingCalendar) -> _Facts | 
     """The report's facts of the case whose snapshot is ``body``, or None if the body
     cannot give the same figures as the events (see :class:`ProjectedCase`)."""
     try:
-        if body["format"] != SNAPSHOT_FORMAT:
+        if body["format"] not in (SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_INLINE):
             return None
         submission = body["submission"]["payload"]
         found = dict(_NOTHING)
@@ -1045,7 +1054,9 @@ def _count(
             continue
         if folded is None:
             records = case.records() if records is None else records
-            folded = Case.from_events(event_from_record(kind, payload) for kind, payload in records)
+            folded = Case.from_events(
+                event_from_record(kind, payload, case.document) for kind, payload in records
+            )
         _count_folded(folded, start, end, calendar, tally)
 
 

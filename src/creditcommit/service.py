@@ -1649,10 +1649,16 @@ class Approvals:
                 case_id=info.stream,
                 body=found.body,
                 last_at=info.updated_at,
-                records=functools.partial(self._records, info.stream, found.version),
+                records=functools.partial(self._stored_records, info.stream, found.version),
+                document=functools.partial(self._document_in, info.stream),
             )
 
-    def _records(self, case_id: str, version: int) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    def _document_in(self, case_id: str, digest: str) -> str | None:
+        return self._document_checked(digest, case_id)
+
+    def _stored_records(
+        self, case_id: str, version: int
+    ) -> tuple[tuple[str, Mapping[str, Any]], ...]:
         """The first ``version`` stored events of a case, as ``(type, payload)`` records."""
         return tuple((event.type, event.payload) for event in self.store.read(case_id)[:version])
 
