@@ -26,7 +26,10 @@ from creditcommit import Approvals, Case, CaseState, ManualClock, PauseReason
 from creditcommit._codec import case_to_snapshot, event_from_record
 from creditcommit.builtin.sqlite_store import _text_digest
 from creditcommit.errors import CreditCommitError, DataFileError
+from creditcommit.identifiers import mask_resident_ids
 from creditcommit.ports import canonical_json, event_digest
+from creditcommit.publication import _masked
+from creditcommit.testing.strategies import resident_ids
 from test_service import DEFERRED, FORM, GAOYOU, HOTEL, START, prepare, sign
 
 MATERIALS = [f"GGCSWSXK-0{n}" for n in range(1, 8)]
@@ -242,3 +245,23 @@ def test_a_rolled_back_batch_leaves_the_case_as_stored(tmp_path: Path) -> None:
         assert again.version == case.version
         assert again == folded(service, case.case_id)
         assert sign(service, again).version == case.version + 1
+
+
+# --- publication masking: the memoised, length-guarded path is mask_resident_ids -------------
+
+
+@given(
+    text=st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            lambda before, number, after: before + number + after,
+            st.text(max_size=8),
+            resident_ids(),
+            st.text(max_size=8),
+        ),
+        st.text(alphabet="0123456789Xx -－０１２３４５６７８９", min_size=10, max_size=24),
+    )
+)
+def test_publication_masks_every_text_as_mask_resident_ids(text: str) -> None:
+    assert _masked(text) == mask_resident_ids(text)
+    assert _masked(text) == mask_resident_ids(text)  # again, from the memo
