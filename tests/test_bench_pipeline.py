@@ -17,6 +17,7 @@ def test_the_pipeline_section_runs_quick() -> None:
 
     section = bench_pipeline.section(Options(quick=True, repeat=1))
     titles = [what for what, _, _ in section.rows]
-    assert any("pipeline, 1,000 cases stored" in t for t in titles)
+    assert any("(a) pipeline, commit per command, 1,000 cases stored" in t for t in titles)
+    assert any("(b) pipeline, 10 cases per commit, 1,000 cases stored" in t for t in titles)
     assert any("2,000 events" in t for t in titles)
     assert any("tick()" in t for t in titles)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -429,11 +429,19 @@ def _unrecord(value: Any) -> CaseEvent:
     return event_from_record(value["type"], value["payload"])
 
 
+#: A memo of :func:`case_to_snapshot`'s parts: ``id(value) -> (value, JSON data)``.
+SnapshotParts = MutableMapping[int, tuple[object, Any]]
+
+#: How many parts a :data:`SnapshotParts` memo holds before it is emptied.
+SNAPSHOT_PARTS_LIMIT = 8192
+
+
 def case_to_snapshot(
     case: Case,
     documents: Documents | None = None,
     *,
     digest: Callable[[SignedCommitment], str] | None = None,
+    parts: SnapshotParts | None = None,
 ) -> dict[str, Any]:
     """The case's folded state as JSON data: every field but its history, and its version.
 
@@ -445,6 +453,12 @@ def case_to_snapshot(
     signed letter inline); with it, of format :data:`SNAPSHOT_FORMAT`: the letter is
     ``{"document": digest}`` and its text is appended to ``documents`` — unless ``digest``
     (a caller that knows the letter is stored already) gives the digest, then nothing is.
+
+    ``parts`` (the service's, across commands) memoises the JSON data of each field value
+    and event by identity: the fields of a case are immutable and a command keeps most of
+    them (the submission, the decision, the plan, ...), so the next snapshot of the case
+    encodes only what changed. The JSON data in a memo is shared between snapshots: never
+    change a snapshot made with one. The result is equal to the one made without.
     """
     found: dict[str, Any] = {
         "format": SNAPSHOT_FORMAT if documents is not None else SNAPSHOT_FORMAT_INLINE,
@@ -466,12 +480,39 @@ def case_to_snapshot(
                 documents.append(text)
                 found[name] = {"document": key}
         elif name in _EVENT_FIELDS:
-            found[name] = _record(value)
+            found[name] = _record(value) if parts is None else _part(parts, value, _record)
         elif name in _EVENT_TUPLES:
-            found[name] = [_record(event) for event in value]
-        else:
+            if parts is None:
+                found[name] = [_record(event) for event in value]
+            else:
+                found[name] = [_part(parts, event, _record) for event in value]
+        elif parts is None:
             found[name] = _CONVERTER.unstructure(value, unstructure_as=_CASE_TYPES[name])
+        else:
+            found[name] = _part(parts, value, _UNSTRUCTURERS[name])
     return found
+
+
+def _unstructurer(kind: Any) -> Callable[[Any], Any]:
+    return lambda value: _CONVERTER.unstructure(value, unstructure_as=kind)
+
+
+_UNSTRUCTURERS: Mapping[str, Callable[[Any], Any]] = MappingProxyType(
+    {name: _unstructurer(kind) for name, kind in _CASE_TYPES.items()}
+)
+
+
+def _part(parts: SnapshotParts, value: object, make: Callable[[Any], Any]) -> Any:
+    """``make(value)``, memoised in ``parts`` by the identity of ``value`` (kept alive by
+    the memo, so its id is not reused while it is there)."""
+    found = parts.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    made = make(value)
+    if len(parts) >= SNAPSHOT_PARTS_LIMIT:
+        parts.clear()
+    parts[id(value)] = (value, made)
+    return made
 
 
 def case_from_snapshot(

@@ -13,6 +13,7 @@ Chinese unless ``--lang en`` is given; names and ids read from a store or a file
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -974,15 +975,25 @@ def _checked_applicant(given: _ApplicantInput, source: str) -> Applicant:
 
 def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
     source = "<stdin>" if args.file == "-" else args.file
-    given = structure(_read_json(args.file), _SubmissionInput, source=source)
+    submit = _submitter(structure(_read_json(args.file), _SubmissionInput, source=source), source)
+    with _service(args) as service:
+        case = submit(service)
+        _print_case(args, out, service, case)
+    return 0
+
+
+def _submitter(given: _SubmissionInput, source: str) -> Callable[[Approvals], Case]:
+    """Submits one application (checked at once: a bad applicant raises here, naming
+    ``source``) to the service it is given."""
     project = (
         None
         if given.project is None
         else ProjectFacts(given.project.level, given.project.name, given.project.investment_yuan)
     )
     applicant = _checked_applicant(given.applicant, source)
-    with _service(args) as service:
-        case = service.submit(
+
+    def submit(service: Approvals) -> Case:
+        return service.submit(
             item=given.item,
             applicant=applicant,
             project=project,
@@ -991,8 +1002,110 @@ def cmd_submit(args: argparse.Namespace, out: TextIO) -> int:
             key=given.key,
             city=given.city,
         )
-        _print_case(args, out, service, case)
+
+    return submit
+
+
+#: Applications per transaction of ``creditcommit import`` (``--batch``).
+IMPORT_BATCH = 100
+
+
+def _json_lines(name: str) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of JSON-lines file ``name`` (``-``: standard input), numbered from
+    1; a line longer than the size limit of a data file is a :class:`DataFileError`."""
+    label = "<stdin>" if name == "-" else name
+    stream = (
+        contextlib.nullcontext(sys.stdin) if name == "-" else open(name, encoding="utf-8-sig")  # noqa: SIM115
+    )
+    with stream as lines:
+        for number, line in enumerate(lines, start=1):
+            if len(line) > MAX_FILE_BYTES:
+                raise DataFileError(
+                    f"{label}, line {number}",
+                    [Problem("", f"larger than {MAX_FILE_BYTES} bytes: not read")],
+                )
+            if line.strip():
+                yield number, line
+
+
+def _batches(lines: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for numbered in lines:
+        batch.append(numbered)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    """``import FILE``: a JSON-lines file of applications, ``--batch`` per transaction."""
+    lang: Language = args.lang
+    label = "<stdin>" if args.file == "-" else args.file
+    if args.batch < 1:
+        raise ValueError(f"--batch must be at least 1, got {args.batch}")
+    done: list[dict[str, object]] = []
+    total = 0
+    with _service(args) as service:
+        for number, batch in enumerate(_batches(_json_lines(args.file), args.batch), start=1):
+            first, last = batch[0][0], batch[-1][0]
+            try:
+                cases = _import_batch(service, batch, label)
+            except DataFileError:
+                if args.format == "text":
+                    out.write(
+                        _say(
+                            lang,
+                            f"第 {number} 批（第 {first}–{last} 行）未保存，本批无一件提交。\n",
+                            f"batch {number} (lines {first}-{last}) not stored: none of it "
+                            "was submitted.\n",
+                        )
+                    )
+                    out.flush()
+                raise
+            done.append({"batch": number, "lines": [first, last], "cases": cases})
+            total += len(cases)
+            if args.format == "text":
+                out.write(
+                    _say(
+                        lang,
+                        f"第 {number} 批（第 {first}–{last} 行）：已提交 {len(cases)} 件。\n",
+                        f"batch {number} (lines {first}-{last}): {len(cases)} submitted.\n",
+                    )
+                )
+    if args.format == "json":
+        json.dump({"imported": total, "batches": done}, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        out.write(
+            _say(
+                lang,
+                f"共导入 {total} 件，{len(done)} 批。\n",
+                f"{total} applications imported in {len(done)} batch(es).\n",
+            )
+        )
     return 0
+
+
+def _import_batch(service: Approvals, batch: list[tuple[int, str]], label: str) -> list[str]:
+    """Check every application of ``batch``, then submit them all in one transaction; a bad
+    one is a :class:`DataFileError` naming its line, and nothing of the batch is stored."""
+    checked: list[tuple[str, Callable[[Approvals], Case]]] = []
+    for line, text in batch:
+        source = f"{label}, line {line}"
+        given = structure(parse_json(text, source=source), _SubmissionInput, source=source)
+        checked.append((source, _submitter(given, source)))
+    cases: list[str] = []
+    with service.batch():
+        for source, submit in checked:
+            try:
+                cases.append(submit(service).case_id)
+            except DataFileError as exc:
+                raise DataFileError(source, exc.problems) from exc
+            except (CreditCommitError, ValueError) as exc:
+                raise DataFileError(source, [Problem("", str(exc))]) from exc
+    return cases
 
 
 def cmd_case_sign(args: argparse.Namespace, out: TextIO) -> int:
@@ -1061,6 +1174,30 @@ def _add_submit_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     _add_format(submit)
     _add_lang(submit, "zh")
     submit.set_defaults(handler=cmd_submit)
+
+
+def _add_import_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``import``: many applications (JSON lines), a batch per transaction."""
+    imported = commands.add_parser(
+        "import",
+        help="submit a JSON-lines file of applications, all or nothing per batch",
+    )
+    imported.add_argument(
+        "file",
+        metavar="FILE",
+        help="one application per line, each as for submit --file; - reads standard input",
+    )
+    imported.add_argument(
+        "--batch",
+        type=int,
+        default=IMPORT_BATCH,
+        metavar="N",
+        help=f"applications per transaction (default {IMPORT_BATCH}): a bad line stores "
+        "nothing of its batch",
+    )
+    _add_format(imported)
+    _add_lang(imported, "zh")
+    imported.set_defaults(handler=cmd_import)
 
 
 def _add_case_actions(case_cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -1500,6 +1637,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one statement 
     preview_cmd.set_defaults(handler=cmd_preview)
 
     _add_submit_command(commands)
+    _add_import_command(commands)
 
     tick = commands.add_parser("tick", help="apply deadlines reached and deliver the outbox")
     _add_lang(tick, "zh")

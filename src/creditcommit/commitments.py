@@ -411,7 +411,13 @@ class Templates:
 
         A placeholder without a value is an error (``KeyError``), never left in the text.
         """
-        return string.Template(self.text(lang, key)).substitute(values or {})
+        return _template(self.text(lang, key)).substitute(values or {})
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(text: str) -> string.Template:
+    """The template of ``text`` (a letter fills some 60 of them; each is made once)."""
+    return string.Template(text)
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -194,10 +195,21 @@ _IDENTIFYING: Mapping[PublicationKind, tuple[str, ...]] = MappingProxyType(
 # --------------------------------------------------------------------------- JSON values
 
 
+#: The fewest characters a masked text has: a resident identity number is 15 or 18 of them.
+_SHORTEST_MASKED = 15
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_long_text(value: str) -> str:
+    # The same names, addresses and authorities recur in entry after entry: masked once.
+    return mask_resident_ids(value)
+
+
 def _masked(value: Any) -> Any:
     """``value`` with every text masked, dates as ISO text, lists as tuples, maps frozen."""
     if isinstance(value, str):
-        return mask_resident_ids(value)
+        # A text shorter than any identity number has nothing to mask.
+        return value if len(value) < _SHORTEST_MASKED else _masked_long_text(value)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, Mapping):

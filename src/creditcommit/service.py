@@ -32,6 +32,7 @@ from creditcommit._codec import (
     COMMITMENT_REF,
     SNAPSHOT_FORMAT_INLINE,
     Documents,
+    SnapshotParts,
     case_from_snapshot,
     case_to_snapshot,
     event_from_record,
@@ -248,6 +249,8 @@ def _short(value: object, limit: int = 80) -> str:
 
 #: How many signed letters (and checked letter objects) a service keeps in memory.
 _LETTER_CACHE = 4096
+#: How many cases a service remembers as it last wrote them (see ``Approvals.case``).
+_RECENT_CASES = 1024
 
 
 def _tick_day(case: Case) -> dt.date | None:
@@ -314,6 +317,11 @@ class Approvals:
         self._kinds: tuple[EventStore, ProjectionStore | None, DocumentStore | None] | None = None
         # Inside batch(): listener notifications held until the group commits.
         self._held: list[tuple[str, str, tuple[StoredEvent, ...]]] | None = None
+        # The cases this service last wrote, by id (bounded): a command on a case that no
+        # other writer touched since starts from the case it made, not from its stored row.
+        self._recent: dict[str, tuple[EventStore, Case]] = {}
+        # The JSON data of case parts already encoded in a projection (see _projection).
+        self._parts: SnapshotParts = {}
 
     @classmethod
     def from_config(
@@ -373,6 +381,7 @@ class Approvals:
         """Close the event store (a case read from its projection can no longer read its
         history: :class:`~creditcommit.HistoryUnavailable`)."""
         self._closed = True
+        self._recent.clear()
         self.store.close()
 
     def __enter__(self) -> Self:
@@ -507,16 +516,49 @@ class Approvals:
         (:attr:`~creditcommit.SignedCommitment.legacy`) has only its text digest checked.
         """
         store = self._store_kinds()[0]
-        found = None if store is None else store.projection(case_id)
-        case = self._folded(case_id) if found is None else self._projected(case_id, found)
+        recent = self._recent_case(case_id)
+        if recent is not None:
+            case = recent
+        else:
+            found = None if store is None else store.projection(case_id)
+            case = self._folded(case_id) if found is None else self._projected(case_id, found)
         self._check_letters(case)
         return case
+
+    def _recent_case(self, case_id: str) -> Case | None:
+        """The case this service last wrote to ``case_id``, if the store says its stored
+        projection is still, to the byte, the one written with it at its version (nobody
+        appended to the case or changed its row since): the row need not be decoded."""
+        found = self._recent.get(case_id)
+        if found is None or found[0] is not self.store:
+            return None
+        unchanged = getattr(self.store, "projection_unchanged", None)
+        if unchanged is None or not unchanged(case_id, found[1].version):
+            return None
+        return found[1]
+
+    def _wrote(self, case: Case) -> None:
+        """Remember ``case`` as this service just stored it (its history read from the
+        store when asked for, as a case read from its projection)."""
+        if self._store_kinds()[0] is None:
+            return  # a store without projections: cases are folded from their events
+        if len(self._recent) >= _RECENT_CASES:
+            self._recent.clear()
+        lazy = attrs.evolve(case, history=self._lazy_history(case.case_id, case.version))
+        self._recent[case.case_id] = (self.store, lazy)
 
     def _folded(self, case_id: str) -> Case:
         return Case.from_events(self._decode(stored) for stored in self.history(case_id))
 
     def _projected(self, case_id: str, found: Projection) -> Case:
-        version = found.version
+        return case_from_snapshot(
+            found.body,
+            self._lazy_history(case_id, found.version),
+            lambda digest: self._letter(digest, case_id),
+        )
+
+    def _lazy_history(self, case_id: str, version: int) -> History:
+        """The first ``version`` events of ``case_id``, read from the store when asked for."""
 
         def load() -> tuple[CaseEvent, ...]:
             if self._closed:
@@ -524,22 +566,25 @@ class Approvals:
             stored = self.store.read(case_id)[:version]
             return tuple(self._decode(event) for event in stored)
 
-        return case_from_snapshot(
-            found.body, History(version, load), lambda digest: self._letter(digest, case_id)
-        )
+        return History(version, load)
 
-    def _projection(self, case: Case, documents: Documents | None = None) -> Projection:
+    def _projection(
+        self, case: Case, documents: Documents | None = None, *, plain: bool = False
+    ) -> Projection:
         """What the store keeps of ``case``: its snapshot and the day a tick must visit it.
 
         With ``documents`` (a store that keeps them), the signed letter is referred to by
         digest, and its text is added to ``documents`` unless it is known to be stored.
+        The parts the case shares with the snapshots made before (its submission, decision,
+        plan, ...) are encoded once (a memo by identity), unless ``plain`` (``verify``).
         """
+        parts = None if plain else self._parts
         if documents is None:
-            body = case_to_snapshot(case)
+            body = case_to_snapshot(case, parts=parts)
         else:
             known = None if case.commitment is None else self._known_digest(case.commitment)
             body = case_to_snapshot(
-                case, documents, digest=None if known is None else (lambda _: known)
+                case, documents, digest=None if known is None else (lambda _: known), parts=parts
             )
         return Projection(version=case.version, body=body, due=_tick_day(case))
 
@@ -757,6 +802,7 @@ class Approvals:
             return self.case(exc.stream)
         case_id = stored[0].stream
         self._notify(where, case_id, stored)
+        self._wrote(made[case_id])
         return made[case_id]
 
     def choose_route(self, case_id: str, route: Route) -> Case:
@@ -859,17 +905,22 @@ class Approvals:
                 "no transaction()); run them one by one"
             )
         if self._held is not None:  # joins the outer batch
-            with store.transaction():
-                yield
+            try:
+                with store.transaction():
+                    yield
+            except BaseException:
+                self._recent.clear()  # what it wrote may not be kept
+                raise
             return
         self._held = []
         try:
             with store.transaction():
                 yield
         except BaseException:
-            # Letters remembered inside the batch were not kept: forget every one.
+            # Letters and cases remembered inside the batch were not kept: forget them.
             self._letters.clear()
             self._letter_digests.clear()
+            self._recent.clear()
             self._held = None
             raise
         held, self._held = self._held, None
@@ -1267,7 +1318,7 @@ class Approvals:
         except Exception as exc:  # reported, not raised
             return f"{where} cannot be checked: its events do not fold ({_one_line(exc)})"
         inline = found.body.get("format") == SNAPSHOT_FORMAT_INLINE
-        expected = self._projection(case, None if inline else [])
+        expected = self._projection(case, None if inline else [], plain=True)
         if found.version != expected.version:
             return (
                 f"{where} is of version {found.version}, its events end at version "
@@ -1405,6 +1456,7 @@ class Approvals:
                 meta=meta,
             )
         self._notify(case.city, case.case_id, stored)
+        self._wrote(new)
         return new
 
     def _check_licence_number(self, case: Case, reference: str) -> None:
