@@ -12,12 +12,13 @@ one store that grows from 1 k to 10 k to 100 k stored cases:
   holding 1 k cases.
 
 The stored cases are copies of one real supervised case (issued on commitment, verified,
-deferred materials owed and not yet due) appended through the store itself, with their
-projections, in groups of 500 per transaction (``transaction()``) and with
-``synchronous_commit=off`` for the filling connection only; then ``ANALYZE``, as autovacuum
-would on a live database (the plans made for empty tables read every case). Every new case
-must end issued on both stores and every tick must move nothing: otherwise the section
-fails.
+deferred materials owed and not yet due), with their projections, written with ``COPY``
+(:func:`copy_fill`): row for row what appending them through the store writes (:func:`fill`,
+which the SQLite reference uses; a test compares the two), chained digests, MACs and
+checkpoints included, so ``verify`` passes on the filled store; then ``ANALYZE``, as
+autovacuum would on a live database (the plans made for empty tables read every case).
+Every new case must end issued on both stores and every tick must move nothing: otherwise
+the section fails.
 
 The server is ``CREDITCOMMIT_BENCH_POSTGRES_DSN`` (default: the test server,
 ``postgresql://postgres@127.0.0.1:5432/test``); the section works in the schema
@@ -29,12 +30,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from creditcommit_postgres import PostgresEventStore
@@ -43,10 +46,16 @@ from sections import Options, Section, best, rate
 
 from creditcommit import Approvals, Case, ManualClock, Signer
 from creditcommit._demo import GAOYOU, HOTEL_B, prepare
-from creditcommit.builtin.sqlite_store import SQLiteEventStore
+from creditcommit.builtin.sqlite_store import LOG_KEY_ENV, SQLiteEventStore, _mac
 from creditcommit.case import CaseState
 from creditcommit.config import Config
-from creditcommit.ports import NewEvent, Projection, ProjectionStore, canonical_json
+from creditcommit.ports import (
+    GENESIS_DIGEST,
+    NewEvent,
+    Projection,
+    ProjectionStore,
+    canonical_json,
+)
 from creditcommit.service import CHINA_TIME
 from creditcommit.supervision import VerificationOutcome
 
@@ -172,6 +181,149 @@ def fill(store: ProjectionStore, template: str, first: int, count: int) -> None:
                 )
 
 
+def _json_text(value: str) -> str:
+    """A text as canonical JSON writes it (non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def copy_fill(
+    dsn: str,
+    schema: str,
+    template: str,
+    first: int,
+    count: int,
+    *,
+    key: str | bytes | None = None,
+) -> None:
+    """What :func:`fill` writes, row for row, written with ``COPY`` in one transaction.
+
+    Copies ``first .. first + count - 1`` of case ``template``: its events (the case id
+    replaced in their payloads), meta and projection, chained after the log's head with the
+    digests, MACs (under ``key``, by default ``CREDITCOMMIT_LOG_KEY`` as the store reads it)
+    and checkpoints an append would write, so ``verify`` passes on the filled store and the
+    tables hold what ``fill`` would have left (the test compares them). The chain makes the
+    digests sequential, so they are computed here, one SHA-256 per event, and streamed to the
+    server; the server-side work is the ``COPY``. The chain head is locked meanwhile, and
+    the transaction commits without waiting for the disk (``synchronous_commit=off``, the
+    filling connection only).
+    """
+    if key is None:
+        key = os.environ.get(LOG_KEY_ENV) or None
+    secret = key.encode("utf-8") if isinstance(key, str) else key
+    options = f"-c search_path={schema} -c synchronous_commit=off"
+    with psycopg.connect(dsn, options=options) as conn:  # one transaction, committed at exit
+        found = conn.execute("SELECT position, digest FROM log_head WHERE id = 1 FOR UPDATE")
+        position, previous = found.fetchone() or (0, GENESIS_DIGEST)
+        events = conn.execute(
+            "SELECT type, payload FROM events WHERE stream = %s ORDER BY version", (template,)
+        ).fetchall()
+        meta = conn.execute(
+            "SELECT name, value FROM stream_meta WHERE stream = %s ORDER BY name", (template,)
+        ).fetchall()
+        projected = conn.execute(
+            "SELECT version, body, due FROM projections WHERE stream = %s", (template,)
+        ).fetchone()
+        log_row = conn.execute(
+            "SELECT body FROM checkpoints WHERE kind = 'log' AND scope = ''"
+        ).fetchone()
+        if not events or projected is None or log_row is None:
+            raise AssertionError(f"the template case {template} has no events or projection")
+        log = json.loads(log_row[0])
+        at = _json_text(START.isoformat())
+        version = len(events)
+        # Every text is copied with the case id replaced, as fill() does through JSON; a
+        # canonical text stays canonical (checked once here, and by the test against fill).
+        for text in [payload for _, payload in events] + [projected[1]]:
+            changed = text.replace(template, f"{template[:-6]}-F000000")
+            if canonical_json(json.loads(changed)) != changed:
+                raise AssertionError("a copied text would not be canonical JSON")
+        rows: dict[str, list[tuple[object, ...]]] = {
+            "streams": [],
+            "events": [],
+            "stream_meta": [],
+            "projections": [],
+            "checkpoints": [],
+        }
+        for n in range(first, first + count):
+            new_id = f"{template[:-6]}-F{n:06d}"
+            stream = _json_text(new_id)
+            for offset, (type_, payload) in enumerate(events, start=1):
+                position += 1
+                text = payload.replace(template, new_id)
+                # canonical_json of the digested object, its keys in sorted order.
+                content = (
+                    f'{{"payload":{text},"position":{position},"recorded_at":{at},'
+                    f'"stream":{stream},"type":{_json_text(type_)},"version":{offset}}}'
+                )
+                digest = hashlib.sha256((previous + content).encode("utf-8")).hexdigest()
+                rows["events"].append(
+                    (
+                        new_id,
+                        offset,
+                        position,
+                        type_,
+                        text,
+                        START.isoformat(),
+                        previous,
+                        digest,
+                        _mac(secret, "event", digest),
+                    )
+                )
+                previous = digest
+            values = {name: value.replace(template, new_id) for name, value in meta}
+            rows["stream_meta"].extend((new_id, name, value) for name, value in values.items())
+            rows["streams"].append(
+                (new_id, version, START.isoformat(), START.isoformat(), projected[0])
+            )
+            rows["projections"].append(
+                (new_id, projected[0], projected[1].replace(template, new_id), projected[2])
+            )
+            body = canonical_json(
+                {"head": previous, "keys": [], "meta": values, "version": version}
+            )
+            rows["checkpoints"].append(
+                ("stream", new_id, body, _mac(secret, "checkpoint", "stream", new_id, body))
+            )
+            if len(rows["events"]) >= 50_000 or n == first + count - 1:
+                _copy_rows(conn, rows)
+        body = canonical_json(
+            {
+                "events": position,
+                "head": previous,
+                "outbox": log["outbox"],
+                "streams": log["streams"] + count,
+            }
+        )
+        conn.execute(
+            "UPDATE checkpoints SET body = %s, mac = %s WHERE kind = 'log' AND scope = ''",
+            (body, _mac(secret, "checkpoint", "log", "", body)),
+        )
+        conn.execute(
+            "UPDATE log_head SET position = %s, digest = %s WHERE id = 1", (position, previous)
+        )
+
+
+#: The columns copy_fill writes, per table (in the order of its rows).
+_COPY_COLUMNS = {
+    "streams": "stream, version, created_at, updated_at, projected",
+    "events": "stream, version, position, type, payload, recorded_at, previous_digest, digest, mac",
+    "stream_meta": "stream, name, value",
+    "projections": "stream, version, body, due",
+    "checkpoints": "kind, scope, body, mac",
+}
+
+
+def _copy_rows(conn: psycopg.Connection[Any], rows: dict[str, list[tuple[object, ...]]]) -> None:
+    """COPY the rows gathered so far into their tables (streams first) and forget them."""
+    for table, columns in _COPY_COLUMNS.items():
+        with conn.cursor() as cur:
+            statement = f"COPY {table} ({columns}) FROM STDIN"
+            with cur.copy(statement.encode()) as copy:
+                for row in rows[table]:
+                    copy.write_row(row)
+        rows[table].clear()
+
+
 def _pipelines(service: Approvals, count: int, tag: str, repeat: int) -> float:
     """Seconds per case of ``count`` pipelines, best of ``repeat`` runs; every case issued.
 
@@ -259,14 +411,14 @@ def section(
             config = _city(Path(tmp) / "pg", url)
             with _service(config, clock) as service:
                 template = supervised_template(service)
-            filling = _with_query(url, options="-c synchronous_commit=off")
             per_case: dict[int, float] = {}
             ticks: dict[int, float] = {}
             stored = 1
             for size in sizes:
                 began = time.perf_counter()
-                with PostgresEventStore.from_url(filling) as store:
-                    fill(store, template, stored, size - stored)
+                copy_fill(dsn, schema, template, stored, size - stored)
+                if size == sizes[0]:  # the copies chain and verify as appended ones do
+                    _verifies(url)
                 # Fresh planner statistics, as autovacuum keeps them on a live database: a
                 # plan made for the empty tables would read every case (see the README).
                 _analyze(dsn, schema)
@@ -325,6 +477,14 @@ def section(
         "serialised on the chain head, so servers added do not add throughput."
     )
     return sec
+
+
+def _verifies(url: str) -> None:
+    """Raise unless the store at ``url`` verifies."""
+    with PostgresEventStore.from_url(url) as store:
+        report = store.verify()
+    if not report.ok:
+        raise AssertionError(f"the filled store does not verify: {report}")
 
 
 def _sqlite_reference(directory: Path, size: int, per_run: int, repeat: int) -> float:
