@@ -19,8 +19,9 @@ Many application servers and delivery workers may use one database at once:
 * **Appends are serialised on the chain head.** Every append (and ``create_numbered``) locks
   the one row of ``log_head`` ``FOR UPDATE`` first: the log is one hash chain, so each event
   needs the digest of the one before it. Appends therefore run one at a time across all
-  servers — about 10 ms each, some 100 per second (see the README), well above a city's
-  volume — while reads, ``verify`` and delivery never wait for them.
+  servers, each two round trips in pipeline mode (every read under the head at once, then
+  every write and the commit at once) and the commit's flush (see the README), well above a
+  city's volume — while reads, ``verify`` and delivery never wait for them.
 * **Delivery workers** lease messages with ``FOR UPDATE SKIP LOCKED``: workers in several
   processes take disjoint batches and never block each other.
 * **Migrations** run on start-up under a transaction-scoped advisory lock, so two servers
