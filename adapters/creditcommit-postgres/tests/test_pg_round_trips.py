@@ -228,3 +228,32 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced_before_it_is_len
         # No StoreUnavailable: the dead connection was found before the call used it.
         store.append("case-1", events("B"), expected_version=1, recorded_at=AT)
         assert [e.type for e in store.read("case-1")] == ["A", "B"]
+
+
+def test_without_pipeline_mode_the_same_calls_work_statement_by_statement(
+    schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_PIPELINE", False)  # as with a libpq older than 14
+
+    def build(number: int) -> NewStream:
+        return NewStream(f"case-{number}", events("Submitted"), meta={"kind": "case"})
+
+    with PostgresEventStore(dsn(), schema=schema, key="k") as store:
+        store.append("case-2", events("A"), expected_version=0, recorded_at=AT)
+        assert store.create_numbered("c", build, recorded_at=AT)[0].stream == "case-1"
+        assert store.create_numbered("c", build, recorded_at=AT)[0].stream == "case-3"
+        store.append(
+            "case-1",
+            events("B"),
+            expected_version=1,
+            recorded_at=AT,
+            outbox=[message("m-1")],
+            projection=Projection(version=2, body={"v": 2}),
+        )
+        with pytest.raises(ConcurrencyError):
+            store.append("case-1", events("C"), expected_version=1, recorded_at=AT)
+        assert [s.stream for s in store.streams(kind="case")] == ["case-1", "case-3"]
+        assert store.projection("case-1") == Projection(version=2, body={"v": 2})
+        assert [m.message.key for m in store.outbox()] == ["m-1"]
+        report = store.verify()
+        assert report.ok, report
