@@ -42,11 +42,13 @@ def test_the_pipeline_section_runs_and_drops_its_schema() -> None:
         )
         with psycopg.connect(dsn()) as conn:
             found = conn.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
-            ).fetchone()
-    assert found is None
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name IN (%s, %s)",
+                (schema, f"{schema}_ref"),
+            ).fetchall()
+    assert found == []
     whats = [what for what, _, _ in sec.rows]
     assert "pipeline on PostgreSQL, 20 cases stored" in whats
+    assert "pipeline per case, 20 vs 5 stored (PostgreSQL, runs taking turns)" in whats
     assert "tick() with nothing due, PostgreSQL, 20 cases" in whats
     assert [t.met for t in sec.targets if "tick" in t.what] == [True]
     assert len(sec.targets) == 2
