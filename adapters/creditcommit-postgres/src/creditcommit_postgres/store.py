@@ -19,8 +19,9 @@ Many application servers and delivery workers may use one database at once:
 * **Appends are serialised on the chain head.** Every append (and ``create_numbered``) locks
   the one row of ``log_head`` ``FOR UPDATE`` first: the log is one hash chain, so each event
   needs the digest of the one before it. Appends therefore run one at a time across all
-  servers — about 10 ms each, some 100 per second (see the README), well above a city's
-  volume — while reads, ``verify`` and delivery never wait for them.
+  servers, each two round trips in pipeline mode (every read under the head at once, then
+  every write and the commit at once) and the commit's flush (see the README), well above a
+  city's volume — while reads, ``verify`` and delivery never wait for them.
 * **Delivery workers** lease messages with ``FOR UPDATE SKIP LOCKED``: workers in several
   processes take disjoint batches and never block each other.
 * **Migrations** run on start-up under a transaction-scoped advisory lock, so two servers
@@ -39,6 +40,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -372,6 +374,126 @@ def _lock_id(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# --- round trips -----------------------------------------------------------------------------
+
+
+def _lend(conn: Connection) -> None:
+    """The pool's check before lending a connection, without a round trip to the server.
+
+    An idle connection has nothing to read: if its socket has (the server closed it after a
+    restart or ``pg_terminate_backend``, say), it is checked for real with an empty query,
+    which raises if it is dead, and the pool replaces it. A healthy connection costs one
+    non-blocking ``select``, where :meth:`ConnectionPool.check_connection` costs a round trip
+    per call.
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
+#: Whether this libpq has pipeline mode (libpq 14 or later; the binary wheel has it).
+_PIPELINE = psycopg.Pipeline.is_supported()
+
+
+class _HeadReads:
+    """What every append reads first, queued together (one round trip in pipeline mode):
+    the chain head (locked ``FOR UPDATE``), the stream an idempotency key was used on, the
+    log's checkpoint and, for a numbered stream, the counter's next number."""
+
+    def __init__(
+        self, conn: Connection, idempotency_key: str | None, *, counter: str | None = None
+    ) -> None:
+        self._key = idempotency_key
+        self._head = conn.execute("SELECT position, digest FROM log_head WHERE id = 1 FOR UPDATE")
+        self._owner = (
+            None
+            if idempotency_key is None
+            else conn.execute(
+                "SELECT stream FROM idempotency_keys WHERE key = %s", (idempotency_key,)
+            )
+        )
+        self._log = conn.execute("SELECT body FROM checkpoints WHERE kind = 'log' AND scope = ''")
+        self._counter = (
+            None
+            if counter is None
+            else conn.execute(
+                "INSERT INTO counters (name, value) VALUES (%s, 1) ON CONFLICT (name) "
+                "DO UPDATE SET value = counters.value + 1 RETURNING value",
+                (counter,),
+            )
+        )
+
+    def take(self, store: str) -> tuple[int, str]:
+        """The chain head (last position and digest); DuplicateKey if the key is used."""
+        row = self._head.fetchone()
+        if row is None:
+            raise StoreUnavailable(store, "the log_head row is missing")
+        if self._owner is not None and self._key is not None:
+            owner = self._owner.fetchone()
+            if owner is not None:
+                raise DuplicateKey(self._key, str(owner[0]))
+        return int(row[0]), str(row[1])
+
+    def log(self) -> dict[str, Any]:
+        """The log's checkpoint body (as before the first append, when there is none)."""
+        row = self._log.fetchone()
+        if row is None:
+            return {"events": 0, "head": GENESIS_DIGEST, "outbox": 0, "streams": 0}
+        body: dict[str, Any] = json.loads(row[0])
+        return body
+
+    def number(self) -> int:
+        """The counter's number taken."""
+        row = None if self._counter is None else self._counter.fetchone()
+        return 1 if row is None else int(row[0])
+
+
+class _StreamReads:
+    """What an append reads of its stream, queued together: its version (``None``: no such
+    stream), meta and idempotency keys (for its checkpoint), and which of the outbox keys
+    it publishes are already in the outbox."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        stream: str,
+        messages: Sequence[tuple[OutboxMessage, str, str, int]],
+    ) -> None:
+        self._version = conn.execute("SELECT version FROM streams WHERE stream = %s", (stream,))
+        self._meta = conn.execute(
+            "SELECT name, value FROM stream_meta WHERE stream = %s", (stream,)
+        )
+        self._keys = conn.execute("SELECT key FROM idempotency_keys WHERE stream = %s", (stream,))
+        keys = [message.key for message, _, _, _ in messages]
+        self._outbox = (
+            conn.execute("SELECT key FROM outbox WHERE key = ANY(%s)", (keys,)) if keys else None
+        )
+        self._read: dict[str, Any] = {}
+
+    def _once(self, name: str, cur: psycopg.Cursor[TupleRow]) -> list[tuple[Any, ...]]:
+        if name not in self._read:
+            self._read[name] = cur.fetchall()
+        rows: list[tuple[Any, ...]] = self._read[name]
+        return rows
+
+    def version(self) -> int | None:
+        rows = self._once("version", self._version)
+        return int(rows[0][0]) if rows else None
+
+    def meta(self) -> dict[str, str]:
+        return {str(name): str(value) for name, value in self._once("meta", self._meta)}
+
+    def keys(self) -> list[str]:
+        return [str(row[0]) for row in self._once("keys", self._keys)]
+
+    def outbox_keys(self) -> set[str]:
+        if self._outbox is None:
+            return set()
+        return {str(row[0]) for row in self._once("outbox", self._outbox)}
+
+
 # --- the store -------------------------------------------------------------------------------
 
 
@@ -436,7 +558,7 @@ class PostgresEventStore:
             max_size=pool_size,
             timeout=timeout,
             open=False,
-            check=ConnectionPool.check_connection,
+            check=_lend,
             name=f"creditcommit-{schema}",
         )
         try:
@@ -594,6 +716,42 @@ class PostgresEventStore:
                 raise StoreUnavailable(self._name, "the log_head row is missing")
             yield conn, int(row[0]), str(row[1])
 
+    @contextlib.contextmanager
+    def _atomic(self) -> Iterator[tuple[Connection, Callable[[], None]]]:
+        """A write in pipeline mode: its ``BEGIN`` (inside :meth:`transaction`, a savepoint)
+        goes with the first statements, its ``COMMIT`` with the last; ``sync()`` sends what
+        is queued and reads the results. A write that reads once and then writes costs two
+        round trips. Rolled back (to the savepoint) if the block raises or a statement fails.
+        Without pipeline mode (libpq older than 14), the same in a plain transaction.
+        """
+        grouped = self._group() is not None
+        with self._connection() as conn:
+            if not _PIPELINE:
+                with conn.transaction():
+                    yield conn, lambda: None
+                return
+            try:
+                with conn.pipeline() as pipe:
+                    conn.execute("SAVEPOINT creditcommit_write" if grouped else "BEGIN")
+                    yield conn, pipe.sync
+                    conn.execute("RELEASE SAVEPOINT creditcommit_write" if grouped else "COMMIT")
+            except BaseException:
+                self._undo(conn, grouped=grouped)
+                raise
+
+    @staticmethod
+    def _undo(conn: Connection, *, grouped: bool) -> None:
+        """Roll back what a failed :meth:`_atomic` write did, if the connection still works
+        (a broken one is dropped by the pool, and the server rolls back)."""
+        if conn.broken or conn.closed:
+            return
+        with contextlib.suppress(psycopg.Error):
+            if grouped:
+                conn.execute("ROLLBACK TO SAVEPOINT creditcommit_write")
+                conn.execute("RELEASE SAVEPOINT creditcommit_write")
+            elif conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+
     # --- migrations ----------------------------------------------------------------------
 
     def _version(self, conn: Connection) -> int:
@@ -643,6 +801,22 @@ class PostgresEventStore:
             (kind, scope, text, _mac(self._key, "checkpoint", kind, scope, text)),
         )
 
+    def _put_checkpoints(
+        self, conn: Connection, checkpoints: Sequence[tuple[str, str, Mapping[str, Any]]]
+    ) -> None:
+        """Upsert several checkpoints in one statement batch (no result read back)."""
+        rows = []
+        for kind, scope, body in checkpoints:
+            text = canonical_json(body)
+            rows.append((kind, scope, text, _mac(self._key, "checkpoint", kind, scope, text)))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO checkpoints (kind, scope, body, mac) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (kind, scope) DO UPDATE SET body = excluded.body, "
+                "mac = excluded.mac",
+                rows,
+            )
+
     def _checkpoint_log(
         self, conn: Connection, *, events: int, head: str, outbox: int, streams: int
     ) -> None:
@@ -668,16 +842,6 @@ class PostgresEventStore:
         )
         version, head = (0, GENESIS_DIGEST) if last is None else last
         return {"head": head, "keys": keys, "meta": meta, "version": version}
-
-    @staticmethod
-    def _read_log_checkpoint(conn: Connection) -> dict[str, Any]:
-        row = conn.execute(
-            "SELECT body FROM checkpoints WHERE kind = 'log' AND scope = ''"
-        ).fetchone()
-        if row is None:
-            return {"events": 0, "head": GENESIS_DIGEST, "outbox": 0, "streams": 0}
-        body: dict[str, Any] = json.loads(row[0])
-        return body
 
     def anchor(self) -> VerifyReport:
         """Recompute every checkpoint from the data and sign it (and the outbox and the
@@ -759,22 +923,29 @@ class PostgresEventStore:
         ``ValueError`` before anything is written), the ``documents`` (each kept once under
         its :func:`~creditcommit.ports.document_digest`) and the checkpoints. Nothing is
         written when anything is refused.
+
+        Two round trips to the server (pipeline mode): the chain head locked and everything
+        the append must know read at once; then every write and the commit at once.
         """
         if expected_version < 0:
             raise ValueError(f"expected_version must be 0 or more, got {expected_version}")
         prepared = _prepare(events, outbox, meta, recorded_at)
         _check_projection(projection, expected_version + len(events))
         texts = _check_documents(documents)
-        with self._appending() as (conn, position, previous):
-            if idempotency_key is not None:
-                self._check_key(conn, idempotency_key)
-            stored = self._append_in(
+        with self._atomic() as (conn, sync):
+            head = _HeadReads(conn, idempotency_key)
+            state = _StreamReads(conn, stream, prepared[2])
+            sync()
+            position, previous = head.take(self._name)
+            stored = self._write_append(
                 conn,
                 (position, previous),
                 stream,
                 prepared,
+                state,
                 expected_version=expected_version,
                 idempotency_key=idempotency_key,
+                log=head.log(),
             )
             if projection is not None:
                 self._put_projection(conn, stream, projection)
@@ -800,37 +971,38 @@ class PostgresEventStore:
         raises :class:`DuplicateKey` before any number is taken. The new stream's
         :attr:`~creditcommit.ports.NewStream.projection` and
         :attr:`~creditcommit.ports.NewStream.documents` are written in the same transaction.
+
+        Three round trips (pipeline mode): the chain head, the key and the number; whether
+        the stream named by the number exists; every write and the commit.
         """
         _iso(recorded_at, "recorded_at")
-        with self._appending() as (conn, position, previous):
-            if idempotency_key is not None:
-                self._check_key(conn, idempotency_key)
-            row = conn.execute(
-                "INSERT INTO counters (name, value) VALUES (%s, 1) ON CONFLICT (name) "
-                "DO UPDATE SET value = counters.value + 1 RETURNING value",
-                (counter,),
-            ).fetchone()
-            taken = number = 1 if row is None else int(row[0])
+        with self._atomic() as (conn, sync):
+            # The number is taken in the same round trip; a used key rolls it back.
+            head = _HeadReads(conn, idempotency_key, counter=counter)
+            sync()
+            position, previous = head.take(self._name)
+            taken = number = head.number()
             while True:
                 new = build(number)
-                exists = conn.execute(
-                    "SELECT 1 FROM streams WHERE stream = %s", (new.stream,)
-                ).fetchone()
-                if exists is None:
+                prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
+                _check_projection(new.projection, len(new.events))
+                texts = _check_documents(new.documents)
+                state = _StreamReads(conn, new.stream, prepared[2])
+                sync()
+                if state.version() is None:
                     break
                 number += 1
             if number != taken:
                 conn.execute("UPDATE counters SET value = %s WHERE name = %s", (number, counter))
-            prepared = _prepare(new.events, new.outbox, new.meta, recorded_at)
-            _check_projection(new.projection, len(new.events))
-            texts = _check_documents(new.documents)
-            stored = self._append_in(
+            stored = self._write_append(
                 conn,
                 (position, previous),
                 new.stream,
                 prepared,
+                state,
                 expected_version=0,
                 idempotency_key=idempotency_key,
+                log=head.log(),
             )
             if new.projection is not None:
                 self._put_projection(conn, new.stream, new.projection)
@@ -838,29 +1010,28 @@ class PostgresEventStore:
                 self._put_documents(conn, stored, prepared[1], texts)
             return stored
 
-    @staticmethod
-    def _check_key(conn: Connection, idempotency_key: str) -> None:
-        owner = conn.execute(
-            "SELECT stream FROM idempotency_keys WHERE key = %s", (idempotency_key,)
-        ).fetchone()
-        if owner is not None:
-            raise DuplicateKey(idempotency_key, str(owner[0]))
-
-    def _append_in(
+    def _write_append(
         self,
         conn: Connection,
         head: tuple[int, str],
         stream: str,
         prepared: _Prepared,
+        state: _StreamReads,
         *,
         expected_version: int,
         idempotency_key: str | None,
+        log: Mapping[str, Any],
     ) -> tuple[StoredEvent, ...]:
-        """Append under the chain head ``head`` (the last position and digest)."""
+        """Queue the writes of an append under the chain head ``head`` (the last position
+        and digest), from what was read under it (``state``, ``log``): nothing is read
+        back, so in pipeline mode they go to the server with the commit, in one round trip.
+        ConcurrencyError (before anything is queued) if the stream is not at
+        ``expected_version``.
+        """
         at, bodies, messages, meta_items = prepared
         position, previous = head
-        row = conn.execute("SELECT version FROM streams WHERE stream = %s", (stream,)).fetchone()
-        actual = 0 if row is None else int(row[0])
+        found = state.version()
+        actual = 0 if found is None else found
         if actual != expected_version:
             raise ConcurrencyError(stream, expected_version, actual)
         stored: list[StoredEvent] = []
@@ -890,7 +1061,7 @@ class PostgresEventStore:
             )
             previous = digest
 
-        if row is None:
+        if found is None:
             conn.execute(
                 "INSERT INTO streams (stream, version, created_at, updated_at) "
                 "VALUES (%s, %s, %s, %s)",
@@ -931,30 +1102,53 @@ class PostgresEventStore:
                 "INSERT INTO idempotency_keys (key, stream) VALUES (%s, %s)",
                 (idempotency_key, stream),
             )
-        added = 0
+        # A key already in the outbox is the same message published again: skipped. Which
+        # ones are new is known from the reads: only appends (holding the head) add rows.
+        known = state.outbox_keys()
+        rows = []
         for m, text, created, due in messages:
-            # A key already in the outbox is the same message published again: skipped.
+            if m.key in known:
+                continue
+            known.add(m.key)
             signed = (m.key, m.destination, m.topic, m.city, text, created, stream, position)
-            inserted = conn.execute(
-                "INSERT INTO outbox (key, destination, topic, city, payload, created_at, "
-                "stream, event_position, next_attempt_at, due_us, mac) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (key) DO NOTHING RETURNING seq",
-                (*signed, created, due, self._outbox_macs(signed, None)[0]),
-            ).fetchone()
-            added += inserted is not None
+            rows.append((*signed, created, due, self._outbox_macs(signed, None)[0]))
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO outbox (key, destination, topic, city, payload, created_at, "
+                    "stream, event_position, next_attempt_at, due_us, mac) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    rows,
+                )
         conn.execute(
             "UPDATE log_head SET position = %s, digest = %s WHERE id = 1", (position, previous)
         )
-        log = self._read_log_checkpoint(conn)
-        self._checkpoint_log(
-            conn,
-            events=position,
-            head=previous,
-            outbox=int(log["outbox"]) + added,
-            streams=int(log["streams"]) + (1 if row is None else 0),
-        )
-        self._put_checkpoint(conn, "stream", stream, self._stream_state(conn, stream))
+        # The checkpoints, as _stream_state and the log's would read them after the writes.
+        keys = state.keys() + ([idempotency_key] if idempotency_key is not None else [])
+        checkpoints = [
+            (
+                "log",
+                "",
+                {
+                    "events": position,
+                    "head": previous,
+                    "outbox": int(log["outbox"]) + len(rows),
+                    "streams": int(log["streams"]) + (1 if found is None else 0),
+                },
+            ),
+            (
+                "stream",
+                stream,
+                {
+                    "head": previous,
+                    "keys": sorted(keys),
+                    "meta": {**state.meta(), **dict(meta_items)},
+                    "version": stored[-1].version,
+                },
+            ),
+        ]
+        self._put_checkpoints(conn, checkpoints)
         return tuple(stored)
 
     def read(self, stream: str) -> tuple[StoredEvent, ...]:
@@ -1095,7 +1289,8 @@ class PostgresEventStore:
         params: list[str] = []
         with self._connection() as conn:
             if items:
-                drive = min(items, key=lambda item: self._meta_count(conn, *item))
+                counts = self._meta_counts(conn, items)
+                drive = min(items, key=lambda item: counts[item])
                 where, params = _meta_filter(dict(item for item in items if item != drive))
                 query = (
                     f"SELECT {columns} FROM stream_meta AS d "
@@ -1128,14 +1323,22 @@ class PostgresEventStore:
         )
 
     @staticmethod
-    def _meta_count(conn: Connection, name: str, value: str, enough: int = 1000) -> int:
-        """How many streams have meta ``name=value``, counted up to ``enough``."""
-        row = conn.execute(
+    def _meta_counts(
+        conn: Connection, items: Sequence[tuple[str, str]], enough: int = 1000
+    ) -> dict[tuple[str, str], int]:
+        """How many streams have each meta ``name=value`` of ``items``, counted up to
+        ``enough``: one round trip for them all (pipeline mode)."""
+        query = (
             "SELECT count(*) FROM (SELECT 1 FROM stream_meta WHERE name = %s AND value = %s "
-            "LIMIT %s) AS found",
-            (name, value, enough),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+            "LIMIT %s) AS found"
+        )
+        with conn.pipeline() if _PIPELINE else contextlib.nullcontext():
+            cursors = [(item, conn.execute(query, (*item, enough))) for item in items]
+        counts = {}
+        for item, cur in cursors:
+            row = cur.fetchone()
+            counts[item] = 0 if row is None else int(row[0])
+        return counts
 
     def events(self, *, after: int = 0, limit: int = 1000) -> tuple[StoredEvent, ...]:
         """Up to ``limit`` events of the whole log after position ``after``, in log order.
