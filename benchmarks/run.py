@@ -436,6 +436,7 @@ def machine() -> list[str]:
 SECTIONS: list[tuple[str, str]] = [
     ("decisions", "run:decisions"),
     ("columns", "run:columns"),
+    ("draws", "bench_draws:section"),
 ]
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "Inspector",
     "SeedCommitment",
     "Target",
+    "TargetColumns",
     "draw",
     "sample_size",
     "verify_draw",
@@ -1014,7 +1015,14 @@ def _assign(
 
 def _first_in_order(members: set[int], values: tuple[int, ...], need: int) -> list[int]:
     """The ``need`` members with the smallest order values (roster order among equal values)."""
-    lowest = sorted(map(values.__getitem__, members))[:need]
+    if need * 8 < len(members):
+        pool = list(map(values.__getitem__, members))
+        lowest = []
+        for _ in range(need):
+            lowest.append(min(pool))
+            pool.remove(lowest[-1])
+    else:
+        lowest = sorted(map(values.__getitem__, members))[:need]
     if all(values.count(v) == 1 for v in lowest):
         return list(map(values.index, lowest))
     return sorted(members, key=lambda i: (values[i], i))[:need]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -181,38 +181,52 @@ def _csv_chunks(name: str) -> Iterator[_Chunk]:
     except OSError as exc:
         raise DataFileError(name, [Problem("", f"cannot read file: {exc.strerror}")]) from None
     with fh:
-        line_no = 0
-        first = True
+        done = 0  # lines before this block
+        rest = ""
         while True:
             try:
-                lines = fh.readlines(1 << 21)
+                block = fh.read(1 << 21)
             except UnicodeDecodeError as exc:
+                where = f"line {done + rest.count(chr(10)) + 1}+"
                 raise DataFileError(
-                    name, [Problem(f"line {line_no + 1}+", f"not UTF-8 text: {exc.reason}")]
+                    name, [Problem(where, f"not UTF-8 text: {exc.reason}")]
                 ) from None
-            if not lines:
+            if not block and not rest:
                 return
-            if first:
-                first = False
-                lines[0] = lines[0].removeprefix("\ufeff")
-                if lines[0].rstrip("\r\n") == "id,grade":
-                    del lines[0]
-                    line_no += 1
-            ids: list[str] = []
-            grades: list[str] = []
-            add_id, add_grade = ids.append, grades.append
-            for line in lines:
-                line_no += 1
-                fields = line.rstrip("\r\n").split(",")
-                if len(fields) != 2:
-                    raise DataFileError(
-                        name,
-                        [Problem(f"line {line_no}", f"expected 'id,grade', got {fields!r}")],
-                    )
-                add_id(fields[0])
-                add_grade(fields[1])
+            if not done:
+                block = block.removeprefix("\ufeff")
+            text = (rest + block).replace("\r\n", "\n")
+            if block:
+                cut = text.rfind("\n") + 1
+                text, rest = text[:cut], text[cut:]
+                if not text:
+                    continue  # a line longer than a block: read on
+                text = text[:-1]
+            else:
+                text, rest = text.removesuffix("\n").removesuffix("\r"), ""
+            lines = text.count("\n") + 1
+            if not done and (text == "id,grade" or text.startswith("id,grade\n")):
+                text = text[9:]
+                lines -= 1
+                done += 1
+                if not lines:
+                    continue
+            if text.count(",") != lines:
+                _raise_line(name, text, done)
+            fields = text.replace("\n", ",").split(",")
+            ids, grades = fields[0::2], fields[1::2]
             for what, column in (("id", ids), ("grade", grades)):
                 if found := first_problem(column):
-                    at = line_no - len(ids) + found[0] + 1
+                    at = done + found[0] + 1
                     raise DataFileError(name, [Problem(f"line {at}", f"{what}: {found[1]}")])
+            done += lines
             yield ids, grades
+
+
+def _raise_line(name: str, text: str, done: int) -> NoReturn:
+    for n, line in enumerate(text.split("\n"), start=done + 1):
+        if line.count(",") != 1:
+            raise DataFileError(
+                name, [Problem(f"line {n}", f"expected 'id,grade' (one comma), got {line!r}")]
+            )
+    raise AssertionError("unreachable: every line has one comma")  # pragma: no cover
