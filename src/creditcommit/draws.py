@@ -1247,6 +1247,8 @@ def draw(
             "commitment",
             f"the seed's SHA-256 is {_sha256_hex(seed)}, not the published commitment {commitment}",
         )
+    if counts is None and isinstance(targets, TargetColumns):
+        counts = targets.counts
     done, used = _run(inputs, targets, counts)
     if done.counts != used:
         rule, said = (
