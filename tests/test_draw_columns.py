@@ -4,6 +4,7 @@ numpy arrays and id,grade files; the format-2 records made before columns still 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import sys
 from collections import Counter
@@ -99,7 +100,7 @@ def column_inputs(draw_: st.DrawFn) -> dict[str, Any]:
 def both(inputs: dict[str, Any], columns: TargetColumns) -> tuple[Any, Any]:
     """The plain draw over Target rows and the column draw: records, or the DrawErrors."""
     args = {k: v for k, v in inputs.items() if k not in ("ids", "grades")}
-    found = []
+    found: list[Any] = []
     for targets in (rows(inputs["ids"], inputs["grades"]), columns):
         try:
             found.append(draw(targets, **args))
@@ -343,8 +344,8 @@ def test_the_chunk_check_finds_exactly_the_bad_ids(values: list[str]) -> None:
 @pytest.mark.slow  # spawns four child processes over 200,000 targets
 def test_the_benchmark_section_runs_quickly() -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-    from bench_draws import section
-    from sections import Options
+    bench = importlib.import_module("bench_draws")
+    options = importlib.import_module("sections").Options
 
-    result = section(Options(quick=True))
+    result = bench.section(options(quick=True))
     assert len(result.rows) == 4
