@@ -95,13 +95,17 @@ def _naive(path: str) -> list[str]:
     return [target_id for _, target_id in sorted(drawn)]
 
 
-def _digest(data: Any) -> str:
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
+def _digest(items: Any) -> str:
+    """SHA-256 over the JSON of each item in turn (a large record is never one JSON text)."""
+    found = hashlib.sha256()
+    for item in items:
+        found.update(json.dumps(item, ensure_ascii=False, sort_keys=True).encode() + b"\n")
+    return found.hexdigest()
 
 
 def measure(kind: str, path: str, counts: dict[str, int] | None) -> dict[str, Any]:
     """In a child process: run one draw; its seconds, peak RSS and what it selected."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if kind == "columns":
         record = _record(TargetColumns.from_csv(path, counts=counts))
     elif kind == "rows":
@@ -110,13 +114,19 @@ def measure(kind: str, path: str, counts: dict[str, int] | None) -> dict[str, An
     else:
         ids = _naive(path)
         seconds = time.perf_counter() - started
-        return {"seconds": seconds, "mb": peak_rss_mb(), "ids": _digest(ids), "record": None}
-    seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        found = {"seconds": seconds, "cpu": cpu, "mb": peak_rss_mb(), "record": None}
+        return found | {"ids": _digest(ids)}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    mb = peak_rss_mb()  # before the checks below, which build JSON
+    # The inputs digest covers the inputs (population counts and digest, roster, ...).
+    inputs = [record.format, record.inputs_digest, record.seed.hex(), record.beacon.hex()]
     return {
         "seconds": seconds,
-        "mb": peak_rss_mb(),
-        "ids": _digest([s.target.id for s in record.selections]),
-        "record": _digest(record.to_dict()),
+        "cpu": cpu,
+        "mb": mb,
+        "ids": _digest(s.target.id for s in record.selections),
+        "record": _digest([inputs, *(s.to_dict() for s in record.selections)]),
         "drawn": len(record.selections),
     }
 
@@ -178,12 +188,12 @@ def section(opts: Options) -> Section:
                 versus = f"{per:.2f}× the time per target at {sizes[0]:,}"
             sec.row(
                 f"column draw from the file, {label}",
-                f"{col['seconds']:.1f} s, {col['mb']:,.0f} MB",
+                f"{col['seconds']:.1f} s ({col['cpu']:.1f} s CPU), {col['mb']:,.0f} MB",
                 versus,
             )
             sec.row(
                 f"column draw, counts given (one pass), {label}",
-                f"{one['seconds']:.1f} s, {one['mb']:,.0f} MB",
+                f"{one['seconds']:.1f} s ({one['cpu']:.1f} s CPU), {one['mb']:,.0f} MB",
                 f"{one['seconds'] / col['seconds']:.2f}× counting first",
             )
             small = col["seconds"] if size == sizes[0] else small

@@ -349,3 +349,34 @@ def test_the_benchmark_section_runs_quickly() -> None:
 
     result = bench.section(options(quick=True))
     assert len(result.rows) == 4
+
+
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=12).flatmap(
+        lambda values: st.tuples(
+            st.just(values),
+            st.sets(st.integers(0, len(values) - 1), min_size=1),
+            st.integers(1, 4),
+        )
+    )
+)
+def test_the_random_order_picks_the_smallest_values_then_roster_order(
+    case: tuple[list[int], set[int], int],
+) -> None:
+    """Inspectors tied in load: smallest order value first, an exact tie to roster order."""
+    from creditcommit.draws import _first_in_order
+
+    values, members, need = case
+    need = min(need, len(members))
+    expected = sorted(members, key=lambda i: (values[i], i))[:need]
+    assert _first_in_order(set(members), values, need) == expected
+
+
+def test_order_values_are_big_endian_64_bit() -> None:
+    from creditcommit.draws import _order_values
+
+    data = bytes(range(16))
+    assert list(_order_values(data)) == [
+        int.from_bytes(data[:8], "big"),
+        int.from_bytes(data[8:], "big"),
+    ]

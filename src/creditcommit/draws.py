@@ -22,12 +22,13 @@ The exact construction is documented in ``docs/draws.md`` so that anyone can re-
 
 from __future__ import annotations
 
+import array
 import hashlib
 import heapq
 import hmac
 import json
 import re
-import struct
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -946,7 +947,6 @@ def _assign(
     """
     ids = [i.id for i in roster]
     position = {inspector: i for i, inspector in enumerate(ids)}
-    tie_values = struct.Struct(f">{len(ids)}Q").unpack
     recused: dict[str, set[int]] = {}
     for c in conflicts:
         if (i := position.get(c.inspector)) is not None:
@@ -982,7 +982,7 @@ def _assign(
             # More at this load than places left: the random order decides among them.
             raw = target.id.encode()
             stream = hashlib.shake_256(tie_prefix + len(raw).to_bytes(4, "big") + raw)
-            values = tie_values(stream.digest(8 * len(ids)))
+            values = _order_values(stream.digest(8 * len(ids)))
             chosen += _first_in_order(members, values, per_target - len(chosen))
             break
         if len(chosen) < per_target:
@@ -1013,19 +1013,33 @@ def _assign(
     return result
 
 
-def _first_in_order(members: set[int], values: tuple[int, ...], need: int) -> list[int]:
+def _order_values(data: bytes) -> Sequence[int]:
+    """``data`` read as 64-bit big-endian integers (an array, byte-swapped at C speed)."""
+    values = array.array("Q", data)
+    if values.itemsize != 8:  # pragma: no cover - no such platform in use
+        return [int.from_bytes(data[n : n + 8], "big") for n in range(0, len(data), 8)]
+    if sys.byteorder == "little":
+        values.byteswap()
+    return values
+
+
+def _first_in_order(members: set[int], values: Sequence[int], need: int) -> list[int]:
     """The ``need`` members with the smallest order values (roster order among equal values)."""
-    if need * 8 < len(members):
-        pool = list(map(values.__getitem__, members))
-        lowest = []
-        for _ in range(need):
-            lowest.append(min(pool))
-            pool.remove(lowest[-1])
-    else:
-        lowest = sorted(map(values.__getitem__, members))[:need]
-    if all(values.count(v) == 1 for v in lowest):
-        return list(map(values.index, lowest))
-    return sorted(members, key=lambda i: (values[i], i))[:need]
+    order = list(members)
+    pool = list(map(values.__getitem__, order))
+    chosen = []
+    for _ in range(need):
+        lowest = min(pool)
+        if pool.count(lowest) > 1:  # an exact tie in value: roster order decides
+            return sorted(members, key=lambda i: (values[i], i))[:need]
+        at = pool.index(lowest)
+        chosen.append(order[at])
+        pool[at] = _PAST_ALL
+    return chosen
+
+
+_PAST_ALL = 1 << 64
+"""Larger than every 64-bit order value: marks a member already chosen."""
 
 
 def _assign_1(
