@@ -380,3 +380,13 @@ def test_order_values_are_big_endian_64_bit() -> None:
         int.from_bytes(data[:8], "big"),
         int.from_bytes(data[8:], "big"),
     ]
+
+
+def test_a_file_is_counted_without_splitting_its_lines(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "export.csv", IDS, GRADES)
+    columns = TargetColumns.from_csv(path)
+    assert columns.grade_counts(("A", "B", "C", "D")) == dict(Counter(GRADES))
+    # A grade it was not told of: counted line by line instead, so it is found.
+    assert columns.grade_counts(("A", "B", "C")) == dict(Counter(GRADES))
+    with pytest.raises(DrawError, match="100 targets have grade 'D'"):
+        run(columns, ratios={"A": 0.1, "B": 0.25, "C": 0.5})

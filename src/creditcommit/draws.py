@@ -825,7 +825,7 @@ def _select(
 
 def _count_columns(columns: TargetColumns, ratios: Mapping[str, Fraction]) -> dict[str, int]:
     counts = dict.fromkeys(ratios, 0)
-    for grade, count in columns.grade_counts().items():
+    for grade, count in columns.grade_counts(tuple(ratios)).items():
         if grade not in counts:
             raise DrawError(
                 "grade",
