@@ -23,6 +23,8 @@ The exact construction is documented in ``docs/draws.md`` so that anyone can re-
 from __future__ import annotations
 
 import array
+import contextlib
+import gc
 import hashlib
 import heapq
 import hmac
@@ -1263,7 +1265,8 @@ def draw(
         )
     if counts is None and isinstance(targets, TargetColumns):
         counts = targets.counts
-    done, used = _run(inputs, targets, counts)
+    with _bulk():
+        done, used = _run(inputs, targets, counts)
     if done.counts != used:
         rule, said = (
             ("counts", "counts says")
@@ -1281,7 +1284,25 @@ def draw(
             f"the population has {done.counts[grade]} targets of grade {grade!r}, but {said} "
             f"{used[grade]}{hint}",
         )
-    return _record(inputs, done)
+    with _bulk():
+        return _record(inputs, done)
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a draw builds its many small objects.
+
+    A draw makes no reference cycles; without the pause, each full collection re-scans every
+    object the growing heaps and selections hold (about a tenth of the time of a draw of
+    millions). Reference counting still frees everything as usual.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- verification
@@ -1338,8 +1359,10 @@ def verify_draw(
         conflicts=record.conflicts,
     )
     try:
-        done, _ = _run(inputs, targets, record.population)
-        again = _record(inputs, done).selections if done.counts == dict(record.population) else None
+        with _bulk():
+            done, _ = _run(inputs, targets, record.population)
+            same = done.counts == dict(record.population)
+            again = _record(inputs, done).selections if same else None
     except DrawError as exc:
         differences.append(f"the draw cannot be re-run on this population: {exc.detail}")
     else:
