@@ -529,6 +529,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("decisions", "run:decisions"),
     ("columns", "run:columns"),
     ("retier", "bench_retier:section"),
+    ("draws", "bench_draws:section"),
     ("pipeline", "bench_pipeline:section"),
     ("pipeline-postgres", "bench_pipeline_pg:section"),
     ("report", "bench_report:section"),

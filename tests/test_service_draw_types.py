@@ -79,3 +79,27 @@ def test_targets_take_the_inspection_type_of_their_item(service: Approvals) -> N
     )
     assert [s.inspectors for s in record.selections] == [("GY-01", "GY-03")]
     assert verify_draw(record, targets=[target])
+
+
+def test_the_service_draws_from_columns(service: Approvals, tmp_path: Path) -> None:
+    """A registry export file drawn through the service gives the row draw's record."""
+    from creditcommit import Target
+    from creditcommit.population import TargetColumns
+
+    ids = [f"913210{n:012d}" for n in range(300)]
+    grades = ["ABCD"[n % 4] for n in range(300)]
+    export = tmp_path / "export.csv"
+    export.write_text("".join(f"{i},{g}\n" for i, g in zip(ids, grades, strict=True)), "utf-8")
+    roster = [Inspector(f"GY-{i:02d}", f"检查员{i}") for i in range(6)]
+    commitment = SeedCommitment.create(SEED).digest
+    columns = TargetColumns.from_csv(export)
+    record = service.draw(
+        "高邮-2025-双随机-03", columns, inspectors=roster, seed=SEED, commitment=commitment
+    )
+    rows = [Target(i, g) for i, g in zip(ids, grades, strict=True)]
+    again = service.draw(
+        "高邮-2025-双随机-04", rows, inspectors=roster, seed=SEED, commitment=commitment
+    )
+    assert again.selections == record.selections
+    assert verify_draw(record, targets=TargetColumns.from_csv(export))
+    assert record in service.draws()

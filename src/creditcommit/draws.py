@@ -22,12 +22,16 @@ The exact construction is documented in ``docs/draws.md`` so that anyone can re-
 
 from __future__ import annotations
 
+import array
+import contextlib
+import gc
 import hashlib
 import heapq
 import hmac
 import json
 import re
-import struct
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -45,6 +49,7 @@ from creditcommit.errors import (
     Problem,
 )
 from creditcommit.identifiers import mask_resident_ids
+from creditcommit.population import TargetColumns, first_problem
 
 __all__ = [
     "Conflict",
@@ -56,6 +61,7 @@ __all__ = [
     "Inspector",
     "SeedCommitment",
     "Target",
+    "TargetColumns",
     "draw",
     "sample_size",
     "verify_draw",
@@ -735,7 +741,7 @@ def _inputs_digest(inputs: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- the draw
 
-_Population: TypeAlias = Iterable[Target] | Callable[[], Iterable[Target]]
+_Population: TypeAlias = Iterable[Target] | Callable[[], Iterable[Target]] | TargetColumns
 
 
 def _draw_key(seed: bytes, beacon: bytes) -> bytes:
@@ -819,6 +825,99 @@ def _select(
     return _Pass(counts, digest, drawn)
 
 
+def _count_columns(columns: TargetColumns, ratios: Mapping[str, Fraction]) -> dict[str, int]:
+    counts = dict.fromkeys(ratios, 0)
+    for grade, count in columns.grade_counts(tuple(ratios)).items():
+        if grade not in counts:
+            raise DrawError(
+                "grade",
+                f"{columns.source}: {count} targets have grade {grade!r}, which has no sampling "
+                f"ratio (ratios are set for {', '.join(ratios)})",
+            )
+        counts[grade] = count
+    return counts
+
+
+def _select_columns(
+    columns: TargetColumns, ratios: Mapping[str, Fraction], sizes: Mapping[str, int], key: bytes
+) -> _Pass:
+    """:func:`_select` over columns: the same pass, without a :class:`Target` per row.
+
+    Per target: the digest element and the draw key are hashed, and the key's bytes are
+    compared with the largest key kept for its grade (the heap's top); only a target whose
+    key is smaller enters the heap. :class:`Target` objects are made for the drawn only.
+    """
+    counts = dict.fromkeys(ratios, 0)
+    heaps: dict[str, list[tuple[int, str]]] = {g: [] for g in ratios}
+    # The largest key kept for each grade, as bytes (33 bytes of ff: nothing kept yet).
+    tops = {g: b"\xff" * 33 if sizes[g] else b"" for g in ratios}
+    candidates: set[str] = set()
+    grade_part = {g: b"%d:%s," % (len(g.encode()), g.encode()) for g in ratios}
+    total = 0
+    element = hashlib.shake_256(_TAG + b"/target\x00").copy
+    keyed = hashlib.sha256(key + b"\x01").copy
+    as_int = int.from_bytes
+    push, replace = heapq.heappush, heapq.heapreplace
+    seen = 0
+    for ids, grades in columns.chunks():
+        if len(ids) != len(grades):
+            raise DrawError(
+                "input",
+                f"{columns.source}: a chunk has {len(ids)} ids but {len(grades)} grades",
+            )
+        if problem := first_problem(ids):
+            raise DrawError(
+                "input", f"{columns.source}: target {seen + problem[0]}: id: {problem[1]}"
+            )
+        for id_, grade in zip(ids, grades, strict=True):
+            raw = id_.encode()
+            try:
+                part = grade_part[grade]
+            except (KeyError, TypeError):
+                _check_column_grade(id_, grade, ratios)  # raises
+                raise  # pragma: no cover
+            h = element()
+            h.update(b"%d:%s,%s" % (len(raw), raw, part))
+            total += as_int(h.digest(_DIGEST_BYTES))
+            k = keyed()
+            k.update(raw)
+            found = k.digest()
+            if found < tops[grade]:
+                heap = heaps[grade]
+                if id_ in candidates:
+                    _admit(candidates, Target(id_, grade))  # raises: a duplicate
+                candidates.add(id_)
+                if len(heap) < sizes[grade]:
+                    push(heap, (-as_int(found), id_))
+                    if len(heap) < sizes[grade]:
+                        continue
+                else:
+                    candidates.discard(replace(heap, (-as_int(found), id_))[1])
+                tops[grade] = (-heap[0][0]).to_bytes(32, "big")
+        seen += len(ids)
+        for grade, found_count in Counter(grades).items():
+            counts[grade] += found_count
+    total %= _DIGEST_MODULUS
+    digest = _sha256_hex(_TAG + b"/population\x00" + total.to_bytes(_DIGEST_BYTES, "big"))
+    drawn = sorted(
+        ((-negated).to_bytes(32, "big"), Target(id_, grade))
+        for grade, heap in heaps.items()
+        for negated, id_ in heap
+    )
+    return _Pass(counts, digest, drawn)
+
+
+def _check_column_grade(id_: str, grade: object, ratios: Mapping[str, Fraction]) -> None:
+    if type(grade) is not str:
+        raise DrawError("input", f"target {id_!r} has grade {describe(grade)}, not a string")
+    raise DrawError(
+        "grade",
+        f"target {id_!r} has grade {grade!r}, which has no sampling ratio "
+        f"(ratios are set for {', '.join(ratios)})",
+        target=id_,
+    )
+
+
 def _admit(candidates: set[str], target: Target) -> None:
     if target.id in candidates:
         raise DrawError(
@@ -849,52 +948,100 @@ def _assign(
     assigned — the least-loaded, and among equal loads the random order decides.
     """
     ids = [i.id for i in roster]
-    tie_values = struct.Struct(f">{len(ids)}Q").unpack
-    recused: dict[str, set[str]] = {}
+    position = {inspector: i for i, inspector in enumerate(ids)}
+    recused: dict[str, set[int]] = {}
     for c in conflicts:
-        recused.setdefault(c.target, set()).add(c.inspector)
+        if (i := position.get(c.inspector)) is not None:
+            recused.setdefault(c.target, set()).add(i)
     load = [0] * len(ids)
-    everyone = list(range(len(ids)))
-    qualified_for: dict[str | None, list[int]] = {None: everyone}
+    # The load buckets: for each inspection type met so far, the qualified inspectors
+    # grouped by load, and for each inspector the buckets it is in (one per type it is
+    # qualified for), so that the least-loaded are found without sorting the roster.
+    groups: dict[str | None, tuple[int, dict[int, set[int]]]] = {}
+    member_of: list[list[dict[int, set[int]]]] = [[] for _ in ids]
     tie_prefix = key + b"\x02"
     result = []
     for key_bytes, target in drawn:
         kind = target.inspection_type if qualify else None
-        qualified = qualified_for.get(kind)
-        if qualified is None:
+        group = groups.get(kind)
+        if group is None:
+            levels: dict[int, set[int]] = {}
             qualified = [i for i, officer in enumerate(roster) if officer.qualified(kind)]
-            qualified_for[kind] = qualified
+            for i in qualified:
+                levels.setdefault(load[i], set()).add(i)
+                member_of[i].append(levels)
+            group = groups[kind] = (len(qualified), levels)
+        size, levels = group
         excluded = recused.get(target.id)
-        eligible = [i for i in qualified if ids[i] not in excluded] if excluded else qualified[:]
-        if len(eligible) < per_target:
-            out = len(qualified) - len(eligible)
+        chosen: list[int] = []
+        for level in sorted(levels):
+            members = levels[level] - excluded if excluded else levels[level]
+            if len(chosen) + len(members) <= per_target:
+                chosen += members
+                if len(chosen) == per_target:
+                    break
+                continue
+            # More at this load than places left: the random order decides among them.
+            raw = target.id.encode()
+            stream = hashlib.shake_256(tie_prefix + len(raw).to_bytes(4, "big") + raw)
+            values = _order_values(stream.digest(8 * len(ids)))
+            chosen += _first_in_order(members, values, per_target - len(chosen))
+            break
+        if len(chosen) < per_target:
+            out = size - len(chosen)
             why = (
                 f"({out} recused)"
                 if kind is None
-                else f"({len(qualified)} qualified for {kind!r}, {out} of them recused)"
+                else f"({size} qualified for {kind!r}, {out} of them recused)"
             )
             raise DrawError(
                 "coverage",
-                f"target {target.id!r} needs {per_target} inspectors but only {len(eligible)} of "
+                f"target {target.id!r} needs {per_target} inspectors but only {len(chosen)} of "
                 f"the {len(ids)} on the roster may inspect it {why}",
                 target=target.id,
-                eligible=len(eligible),
+                eligible=len(chosen),
                 needed=per_target,
             )
-        eligible.sort(key=load.__getitem__)
-        cut = load[eligible[per_target - 1]]
-        chosen = [i for i in eligible if load[i] < cut]
-        tied = [i for i in eligible if load[i] == cut]
-        need = per_target - len(chosen)
-        if len(tied) > need:
-            raw = target.id.encode()
-            stream = hashlib.shake_256(tie_prefix + len(raw).to_bytes(4, "big") + raw)
-            tied.sort(key=tie_values(stream.digest(8 * len(ids))).__getitem__)
-        chosen += tied[:need]
         for i in chosen:
-            load[i] += 1
+            now = load[i]
+            load[i] = now + 1
+            for buckets in member_of[i]:
+                bucket = buckets[now]
+                bucket.discard(i)
+                if not bucket:
+                    del buckets[now]
+                buckets.setdefault(now + 1, set()).add(i)
         result.append(DrawnTarget(target, key_bytes.hex(), tuple(ids[i] for i in sorted(chosen))))
     return result
+
+
+def _order_values(data: bytes) -> Sequence[int]:
+    """``data`` read as 64-bit big-endian integers (an array, byte-swapped at C speed)."""
+    values = array.array("Q", data)
+    if values.itemsize != 8:  # pragma: no cover - no such platform in use
+        return [int.from_bytes(data[n : n + 8], "big") for n in range(0, len(data), 8)]
+    if sys.byteorder == "little":
+        values.byteswap()
+    return values
+
+
+def _first_in_order(members: set[int], values: Sequence[int], need: int) -> list[int]:
+    """The ``need`` members with the smallest order values (roster order among equal values)."""
+    order = list(members)
+    pool = list(map(values.__getitem__, order))
+    chosen = []
+    for _ in range(need):
+        lowest = min(pool)
+        if pool.count(lowest) > 1:  # an exact tie in value: roster order decides
+            return sorted(members, key=lambda i: (values[i], i))[:need]
+        at = pool.index(lowest)
+        chosen.append(order[at])
+        pool[at] = _PAST_ALL
+    return chosen
+
+
+_PAST_ALL = 1 << 64
+"""Larger than every 64-bit order value: marks a member already chosen."""
 
 
 def _assign_1(
@@ -998,6 +1145,16 @@ def _run(
     inputs: _Inputs, targets: _Population, counts: Mapping[str, int] | None
 ) -> tuple[_Pass, dict[str, int]]:
     """Count (unless ``counts`` is given) and select; returns the pass and the counts used."""
+    key = _draw_key(inputs.seed, inputs.beacon)
+    if isinstance(targets, TargetColumns):
+        if counts is None and targets.counts is not None:
+            counts = targets.counts
+        if counts is not None:
+            sizes_from = _declared(counts, inputs.ratios)
+        else:
+            sizes_from = _count_columns(targets, inputs.ratios)
+        sizes = {g: sample_size(r, sizes_from[g]) for g, r in inputs.ratios.items()}
+        return _select_columns(targets, inputs.ratios, sizes, key), sizes_from
     if counts is not None:
         sizes_from = _declared(counts, inputs.ratios)
         source = targets() if callable(targets) else targets
@@ -1014,7 +1171,6 @@ def _run(
         sizes_from = _count(targets, inputs.ratios)
         source = targets
     sizes = {g: sample_size(r, sizes_from[g]) for g, r in inputs.ratios.items()}
-    key = _draw_key(inputs.seed, inputs.beacon)
     return _select(source, inputs.ratios, sizes, key), sizes_from
 
 
@@ -1107,7 +1263,10 @@ def draw(
             "commitment",
             f"the seed's SHA-256 is {_sha256_hex(seed)}, not the published commitment {commitment}",
         )
-    done, used = _run(inputs, targets, counts)
+    if counts is None and isinstance(targets, TargetColumns):
+        counts = targets.counts
+    with _bulk():
+        done, used = _run(inputs, targets, counts)
     if done.counts != used:
         rule, said = (
             ("counts", "counts says")
@@ -1125,7 +1284,25 @@ def draw(
             f"the population has {done.counts[grade]} targets of grade {grade!r}, but {said} "
             f"{used[grade]}{hint}",
         )
-    return _record(inputs, done)
+    with _bulk():
+        return _record(inputs, done)
+
+
+@contextlib.contextmanager
+def _bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a draw builds its many small objects.
+
+    A draw makes no reference cycles; without the pause, each full collection re-scans every
+    object the growing heaps and selections hold (about a tenth of the time of a draw of
+    millions). Reference counting still frees everything as usual.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # --------------------------------------------------------------------------- verification
@@ -1182,8 +1359,10 @@ def verify_draw(
         conflicts=record.conflicts,
     )
     try:
-        done, _ = _run(inputs, targets, record.population)
-        again = _record(inputs, done).selections if done.counts == dict(record.population) else None
+        with _bulk():
+            done, _ = _run(inputs, targets, record.population)
+            same = done.counts == dict(record.population)
+            again = _record(inputs, done).selections if same else None
     except DrawError as exc:
         differences.append(f"the draw cannot be re-run on this population: {exc.detail}")
     else:

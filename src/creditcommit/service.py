@@ -76,7 +76,7 @@ from creditcommit.delivery import (
     Destinations,
     deliver_all,
 )
-from creditcommit.draws import Conflict, DrawRecord, Inspector, Target
+from creditcommit.draws import Conflict, DrawRecord, Inspector, Target, TargetColumns
 from creditcommit.errors import (
     ConcurrencyError,
     DuplicateKey,
@@ -1186,7 +1186,7 @@ class Approvals:
     def draw(
         self,
         draw_id: str,
-        targets: Sequence[Target],
+        targets: Sequence[Target] | TargetColumns,
         *,
         inspectors: Sequence[Inspector],
         seed: bytes,
@@ -1201,6 +1201,8 @@ class Approvals:
         (:class:`~creditcommit.draws.SeedCommitment`). The record is stored in the stream
         ``draw:<draw_id>`` and published to every channel through the outbox, with every
         resident identity number in it masked (:meth:`DrawRecord.publication_payload`).
+        ``targets`` may be a :class:`~creditcommit.population.TargetColumns` (ids and grades
+        as columns, or a registry export file) to draw from millions of targets.
         """
         where = city or self.city
         now = self._now()
