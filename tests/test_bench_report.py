@@ -58,3 +58,16 @@ def test_the_fast_fill_writes_what_verify_accepts(
         assert len(copies) == 130
         assert store.projection(copies[-1].stream) is not None
     assert bench_report._check_equal(directory) > 100  # raises if the two paths differ
+    # Every month of the HTML page: the copies closed by the tick in November are counted
+    # from their bodies for October (a closing changes no figure), the others folded.
+    from creditcommit.metrics import statistics_by_period
+    from creditcommit.report_html import report_periods
+    from creditcommit.service import Approvals
+
+    periods = [bench_report.YEAR, *report_periods(*bench_report.YEAR)]
+    with Approvals.from_config(directory / "creditcommit.toml") as service:
+        kwargs = {"catalog": service.catalog(), "calendar": service.calendar()}
+        found = statistics_by_period(service.report_cases(), periods, **kwargs)
+        expected = statistics_by_period(service.cases(), periods, **kwargs)
+    assert found == expected
+    assert found[10].total.figures.submitted > 100  # October
