@@ -66,8 +66,12 @@ def test_the_fast_fill_writes_what_verify_accepts(
 
     periods = [bench_report.YEAR, *report_periods(*bench_report.YEAR)]
     with Approvals.from_config(directory / "creditcommit.toml") as service:
-        kwargs = {"catalog": service.catalog(), "calendar": service.calendar()}
-        found = statistics_by_period(service.report_cases(), periods, **kwargs)
-        expected = statistics_by_period(service.cases(), periods, **kwargs)
+        catalog, calendar = service.catalog(), service.calendar()
+        found = statistics_by_period(
+            service.report_cases(), periods, catalog=catalog, calendar=calendar
+        )
+        expected = statistics_by_period(
+            service.cases(), periods, catalog=catalog, calendar=calendar
+        )
     assert found == expected
     assert found[10].total.figures.submitted > 100  # October
