@@ -20,7 +20,7 @@ from creditcommit import _demo
 from creditcommit._codec import event_to_record
 from creditcommit.case import ACTIONS, Case, Withdrawn, withdraw
 from creditcommit.metrics import ProjectedCase, statistics, statistics_by_period
-from creditcommit.ports import ProjectionStore
+from creditcommit.ports import ProjectionReader, ProjectionStore
 from creditcommit.report_html import report_periods
 from creditcommit.service import Approvals
 
@@ -43,10 +43,35 @@ def _open(where: Path) -> Approvals:
     return Approvals.from_config(where / "creditcommit.toml")
 
 
+class _OneByOne:
+    """The store without :meth:`projections`: the report reads one projection per case."""
+
+    def __init__(self, store: object) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        if name == "projections":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def _reading(service: Approvals, path: str) -> Approvals:
+    """``service`` reading its projections in chunks (``bulk``) or one by one."""
+    if path == "bulk":
+        assert isinstance(service.store, ProjectionReader)
+        return service
+    reader = Approvals(service.integrations, _OneByOne(service.store))  # type: ignore[arg-type]
+    assert isinstance(reader.store, ProjectionStore)
+    assert not isinstance(reader.store, ProjectionReader)
+    return reader
+
+
+@pytest.mark.parametrize("path", ["bulk", "one-by-one"])
 def test_the_demo_store_reports_the_same_from_projections_as_from_its_events(
-    demo: Path,
+    demo: Path, path: str
 ) -> None:
-    with _open(demo) as service:
+    with _open(demo) as opened:
+        service = _reading(opened, path)
         read = list(service.report_cases())
         assert read
         assert all(isinstance(case, ProjectedCase) for case in read)
@@ -62,13 +87,17 @@ def test_the_demo_store_reports_the_same_from_projections_as_from_its_events(
     assert found[0].total.figures.revocations == 1
 
 
-def test_a_case_appended_without_its_projection_is_folded(demo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("path", ["bulk", "one-by-one"])
+def test_a_case_appended_without_its_projection_is_folded(
+    demo: Path, tmp_path: Path, path: str
+) -> None:
     where = tmp_path / "copy"
     where.mkdir()
-    for path in demo.iterdir():
-        if path.is_file():
-            (where / path.name).write_bytes(path.read_bytes())
-    with _open(where) as service:
+    for file in demo.iterdir():
+        if file.is_file():
+            (where / file.name).write_bytes(file.read_bytes())
+    with _open(where) as opened:
+        service = _reading(opened, path)
         store = service.store
         assert isinstance(store, ProjectionStore)
         # Withdraw an open case behind the service's back: its projection is now behind.

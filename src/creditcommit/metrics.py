@@ -1040,7 +1040,12 @@ def _count(
     for (start, end), tally in zip(periods, tallies, strict=True):
         if submitted_on is not None and end < submitted_on:
             continue  # submitted after the period: nothing of it counts
-        if facts is not None and last_day <= end:
+        if facts is not None and last_day > end:
+            records = case.records() if records is None else records
+            whole = _nothing_counts_after(records, end)
+        else:
+            whole = facts is not None
+        if facts is not None and whole:
             if supervision is None:
                 records = case.records() if records is None else records
                 supervision = _events_supervision(
@@ -1058,6 +1063,27 @@ def _count(
                 event_from_record(kind, payload, case.document) for kind, payload in records
             )
         _count_folded(folded, start, end, calendar, tally)
+
+
+#: Record types whose events change no figure of the report: a case as of a day before
+#: such events (folded without them) has the figures of the case with them. ``closed``
+#: only sets the case's state and its ``closed`` fact, which no figure reads
+#: (:func:`_case_figures`); it is the event the tick appends, often in a later month.
+_NO_FIGURES = frozenset({"closed"})
+
+
+def _nothing_counts_after(records: Sequence[tuple[str, Mapping[str, Any]]], end: dt.date) -> bool:
+    """Whether the events of ``records`` that :func:`_as_of` leaves out for a period ending on
+    ``end`` (from the first one whose time is after that day) all change no figure: then
+    the case as of ``end`` has the figures of the whole case, which its body gives."""
+    try:
+        cut = next(
+            (n for n, (_, payload) in enumerate(records) if _moment_day(payload["at"]) > end),
+            len(records),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return cut > 0 and all(kind in _NO_FIGURES for kind, _ in records[cut:])
 
 
 def _count_folded(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -36,6 +36,7 @@ __all__ = [
     "OutboxMessage",
     "PendingMessage",
     "Projection",
+    "ProjectionReader",
     "ProjectionStore",
     "PublishingChannel",
     "SignatureProvider",
@@ -516,3 +517,28 @@ class TransactionalStore(EventStore, Protocol):
     """
 
     def transaction(self) -> AbstractContextManager[None]: ...
+
+
+@runtime_checkable
+class ProjectionReader(Protocol):
+    """A :class:`ProjectionStore` that reads the projections of many streams at once
+    (optional).
+
+    A report over every case of a city reads one row per case; asking for them one
+    :meth:`ProjectionStore.projection` at a time costs a query each. A store that
+    implements this protocol answers the lot in a few queries instead.
+    :meth:`Approvals.report_cases <creditcommit.Approvals.report_cases>` uses it when the
+    store has it.
+
+    * ``projections(**meta)``: every stream with every given meta ``name=value`` (as
+      :meth:`EventStore.streams`), in the order created, each as ``(info, projection)``:
+      ``info`` is what :meth:`EventStore.streams` says of it, ``projection`` its current
+      projection (the one :meth:`ProjectionStore.projection` would return), or ``None``
+      when it has none or it is behind the stream's events (the caller folds those).
+    * The rows are read in chunks of a bounded size, each chunk one query: iterating keeps
+      one chunk in memory, not the whole store. A stream appended while the iterator is
+      consumed may or may not be among those yielded (each chunk sees the store as it is
+      when the chunk is read); none is yielded twice or out of order.
+    """
+
+    def projections(self, **meta: str) -> Iterator[tuple[StreamInfo, Projection | None]]: ...

@@ -98,6 +98,7 @@ from creditcommit.ports import (
     NewStream,
     OutboxMessage,
     Projection,
+    ProjectionReader,
     ProjectionStore,
     StoredEvent,
     TransactionalStore,
@@ -1682,30 +1683,43 @@ class Approvals:
         With a :class:`~creditcommit.ports.ProjectionStore`, a case whose projection is
         current is a :class:`~creditcommit.metrics.ProjectedCase` (its projection's body and
         the time of its last event, one row read); the others, and every case of another
-        store, are read with :meth:`case`. The cases come one at a time: a report over many
-        cases keeps one of them in memory, not all. Unlike :meth:`case`, a projected case's
-        commitment letter is not checked here: the report counts letters, it does not show
-        them (:meth:`verify` checks that every projection is the fold of its events).
+        store, are read with :meth:`case`. A store that is also a
+        :class:`~creditcommit.ports.ProjectionReader` gives the rows a chunk at a time
+        (a few queries per thousand cases); another one a query per case. The cases come
+        one at a time: a report over many cases keeps one of them (or one chunk of rows)
+        in memory, not all. Unlike :meth:`case`, a projected case's commitment letter is
+        not checked here: the report counts letters, it does not show them (:meth:`verify`
+        checks that every projection is the fold of its events).
         """
         store = self.store
         meta = {"kind": "case"} if city is None else {"kind": "case", "city": city}
-        infos = store.streams(**meta)
         if not isinstance(store, ProjectionStore):
-            for info in infos:
+            for info in store.streams(**meta):
                 yield self.case(info.stream)
             return
-        for info in infos:
+        if isinstance(store, ProjectionReader):
+            for info, found in store.projections(**meta):
+                yield self._report_case(info.stream, info.updated_at, found)
+            return
+        for info in store.streams(**meta):
             found = store.projection(info.stream)
-            if found is None or found.version != info.version:
-                yield self.case(info.stream)
-                continue
-            yield ProjectedCase(
-                case_id=info.stream,
-                body=found.body,
-                last_at=info.updated_at,
-                records=functools.partial(self._stored_records, info.stream, found.version),
-                document=functools.partial(self._document_in, info.stream),
-            )
+            if found is not None and found.version != info.version:
+                found = None
+            yield self._report_case(info.stream, info.updated_at, found)
+
+    def _report_case(
+        self, case_id: str, last_at: dt.datetime, found: Projection | None
+    ) -> Case | ProjectedCase:
+        """The case as the report reads it: projected if ``found`` (its current projection)."""
+        if found is None:
+            return self.case(case_id)
+        return ProjectedCase(
+            case_id=case_id,
+            body=found.body,
+            last_at=last_at,
+            records=functools.partial(self._stored_records, case_id, found.version),
+            document=functools.partial(self._document_in, case_id),
+        )
 
     def _document_in(self, case_id: str, digest: str) -> str | None:
         return self._document_checked(digest, case_id)

@@ -1537,6 +1537,62 @@ class SQLiteEventStore:
         ).fetchone()
         return None if row is None else _event(row)
 
+    # --- reading many projections at once (ProjectionReader) -----------------------------
+
+    #: How many streams :meth:`projections` reads per query.
+    _projection_chunk = 1000
+
+    def projections(self, **meta: str) -> Iterator[tuple[StreamInfo, Projection | None]]:
+        """Every stream with every given meta ``name=value``, in the order created, with its
+        current projection (``None``: none, or one behind the stream's events).
+
+        Read in chunks (:attr:`_projection_chunk` streams, each chunk one read snapshot of
+        two queries): the iterator holds one chunk, and no transaction stays open between
+        chunks. See :class:`~creditcommit.ports.ProjectionReader`.
+        """
+        where, params = _meta_filter(meta)
+        rows_sql = (
+            "SELECT s.rowid, s.stream, s.version, s.created_at, s.updated_at, "
+            "p.version, p.body, p.due FROM streams AS s "
+            "LEFT JOIN projections AS p ON p.stream = s.stream AND p.version = s.version "
+            f"WHERE s.rowid > ?{where} ORDER BY s.rowid LIMIT ?"
+        )
+        meta_sql = (
+            "SELECT m.stream, m.name, m.value FROM streams AS s "
+            "JOIN stream_meta AS m ON m.stream = s.stream "
+            "WHERE s.rowid BETWEEN ? AND ?"
+        )
+        after = 0
+        while True:
+            with self._guard(), self._snapshot() as con:
+                rows = con.execute(rows_sql, (after, *params, self._projection_chunk)).fetchall()
+                if not rows:
+                    return
+                found: dict[str, dict[str, str]] = {row[1]: {} for row in rows}
+                for stream, name, value in con.execute(meta_sql, (rows[0][0], rows[-1][0])):
+                    values = found.get(stream)
+                    if values is not None:
+                        values[name] = value
+            for _, stream, version, created, updated, p_version, body, due in rows:
+                info = StreamInfo(
+                    stream=stream,
+                    version=version,
+                    created_at=dt.datetime.fromisoformat(created),
+                    updated_at=dt.datetime.fromisoformat(updated),
+                    meta=found[stream],
+                )
+                projection = (
+                    None
+                    if p_version is None
+                    else Projection(
+                        version=p_version,
+                        body=json.loads(body),
+                        due=None if due is None else dt.date.fromisoformat(due),
+                    )
+                )
+                yield info, projection
+            after = rows[-1][0]
+
 
 _UNCHECKED = (
     f"no key is set ({LOG_KEY_ENV}): the chain and the checkpoints were checked, but "

@@ -50,6 +50,7 @@ from creditcommit.ports import (
     OutboxMessage,
     PendingMessage,
     Projection,
+    ProjectionReader,
     ProjectionStore,
     StoredEvent,
     TransactionalStore,
@@ -60,6 +61,7 @@ from creditcommit.ports import (
 __all__ = [
     "DocumentStoreContract",
     "EventStoreContract",
+    "ProjectionReaderContract",
     "ProjectionStoreContract",
     "TransactionalStoreContract",
 ]
@@ -1119,3 +1121,88 @@ class TransactionalStoreContract:
             assert [e.type for e in other.read("case-1")] == ["A"]
         finally:
             other.close()
+
+
+class ProjectionReaderContract:
+    """Tests every :class:`~creditcommit.ports.ProjectionReader` must pass.
+
+    Subclasses provide the ``store`` fixture (a fresh, empty store for each test, also a
+    :class:`~creditcommit.ports.ProjectionStore`). Beyond the protocol's docstring, the
+    contract fixes: every stream matching the meta is yielded once, in the order created,
+    with what :meth:`~creditcommit.ports.EventStore.streams` says of it and what
+    :meth:`~creditcommit.ports.ProjectionStore.projection` returns for it, whatever the size
+    of the chunks (a store's ``_projection_chunk``, when it has one, is set to 2 here so
+    that several chunks are read).
+    """
+
+    @pytest.fixture(autouse=True)
+    def _small_chunks(self, store: ProjectionReader, monkeypatch: pytest.MonkeyPatch) -> None:
+        if hasattr(store, "_projection_chunk"):
+            monkeypatch.setattr(store, "_projection_chunk", 2)
+
+    def _fill(self, store: ProjectionStore) -> None:
+        late = AT + dt.timedelta(days=3)
+        for name, kind, city, projected in (
+            ("case-1", "case", "A", True),
+            ("draw-1", "draw", "A", True),
+            ("case-2", "case", "B", False),
+            ("case-3", "case", "A", True),
+            ("case-4", "case", "A", True),
+            ("case-5", "case", "B", True),
+        ):
+            store.append(
+                name,
+                events("A"),
+                expected_version=0,
+                recorded_at=AT,
+                meta={"kind": kind, "city": city},
+                projection=_projection(1, dt.date(2026, 6, 1), name=name) if projected else None,
+            )
+        # Behind its events: appended to without a projection.
+        store.append("case-3", events("B"), expected_version=1, recorded_at=late)
+        # Current again after a second append.
+        store.append(
+            "case-4", events("B"), expected_version=1, recorded_at=late, projection=_projection(2)
+        )
+
+    def test_every_stream_with_its_current_projection(self, store: ProjectionReader) -> None:
+        assert isinstance(store, ProjectionReader)
+        assert isinstance(store, ProjectionStore)
+        self._fill(store)
+        for meta in ({}, {"kind": "case"}, {"kind": "case", "city": "A"}, {"city": "B"}):
+            found = list(store.projections(**meta))
+            assert [info for info, _ in found] == list(store.streams(**meta)), meta
+            assert [p for _, p in found] == [store.projection(i.stream) for i, _ in found]
+        names = {info.stream: p for info, p in store.projections(kind="case")}
+        assert list(names) == ["case-1", "case-2", "case-3", "case-4", "case-5"]
+        assert names["case-1"] == _projection(1, dt.date(2026, 6, 1), name="case-1")
+        assert names["case-2"] is None  # never had one
+        assert names["case-3"] is None  # behind its events
+        assert names["case-4"] == _projection(2)
+
+    def test_nothing_matches(self, store: ProjectionReader) -> None:
+        assert list(store.projections(kind="case")) == []
+        assert isinstance(store, ProjectionStore)
+        self._fill(store)
+        assert list(store.projections(kind="licence")) == []
+
+    def test_streams_appended_while_reading_are_not_yielded_twice(
+        self, store: ProjectionReader
+    ) -> None:
+        assert isinstance(store, ProjectionStore)
+        self._fill(store)
+        seen: list[str] = []
+        for n, (info, _) in enumerate(store.projections(kind="case")):
+            seen.append(info.stream)
+            store.append(
+                f"late-{n}",
+                events("A"),
+                expected_version=0,
+                recorded_at=AT,
+                meta={"kind": "case"},
+                projection=_projection(1),
+            )
+            if n > 20:
+                break
+        assert len(seen) == len(set(seen))
+        assert seen[:5] == ["case-1", "case-2", "case-3", "case-4", "case-5"]

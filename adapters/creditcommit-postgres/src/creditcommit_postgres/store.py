@@ -1681,3 +1681,55 @@ class PostgresEventStore:
             (position,),
         ).fetchone()
         return None if row is None else _event(row)
+
+    # --- reading many projections at once (ProjectionReader) -----------------------------
+
+    #: How many streams :meth:`projections` reads per query.
+    _projection_chunk = 1000
+
+    def projections(self, **meta: str) -> Iterator[tuple[StreamInfo, Projection | None]]:
+        """Every stream with every given meta ``name=value``, in the order created, with its
+        current projection (``None``: none, or one behind the stream's events).
+
+        Read in chunks (:attr:`_projection_chunk` streams, two queries each, on a pooled
+        connection taken per chunk and given back before the chunk is yielded). See
+        :class:`~creditcommit.ports.ProjectionReader`.
+        """
+        where, params = _meta_filter(meta)
+        rows_sql = (
+            "SELECT s.seq, s.stream, s.version, s.created_at, s.updated_at, "
+            "p.version, p.body, p.due FROM streams AS s "
+            "LEFT JOIN projections AS p ON p.stream = s.stream AND p.version = s.version "
+            f"WHERE s.seq > %s{where} ORDER BY s.seq LIMIT %s"
+        )
+        meta_sql = (
+            "SELECT m.stream, m.name, m.value FROM streams AS s "
+            "JOIN stream_meta AS m ON m.stream = s.stream "
+            "WHERE s.seq BETWEEN %s AND %s"
+        )
+        after = 0
+        while True:
+            with self._connection() as conn:
+                rows = conn.execute(rows_sql, (after, *params, self._projection_chunk)).fetchall()
+                if not rows:
+                    return
+                found: dict[str, dict[str, str]] = {row[1]: {} for row in rows}
+                for stream, name, value in conn.execute(meta_sql, (rows[0][0], rows[-1][0])):
+                    values = found.get(stream)
+                    if values is not None:
+                        values[name] = value
+            for _, stream, version, created, updated, p_version, body, due in rows:
+                info = StreamInfo(
+                    stream=stream,
+                    version=version,
+                    created_at=dt.datetime.fromisoformat(created),
+                    updated_at=dt.datetime.fromisoformat(updated),
+                    meta=found[stream],
+                )
+                projection = (
+                    None
+                    if p_version is None
+                    else Projection(version=int(p_version), body=json.loads(body), due=due)
+                )
+                yield info, projection
+            after = rows[-1][0]
