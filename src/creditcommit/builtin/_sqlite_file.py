@@ -49,7 +49,7 @@ class SharedConnection:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
-        self._finalizer: weakref.finalize[..., None] | None = None
+        self._finalizer: weakref.finalize[[], SharedConnection] | None = None
 
     @property
     def opened(self) -> bool:
