@@ -902,6 +902,18 @@ def _day_text(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
+#: The content of letters signed by this process, by object identity (see ``sign``); the
+#: object is held with it, so an id is not reused while its entry lives. Bounded.
+_CONTENTS: dict[int, tuple[SignedCommitment, bytes]] = {}
+_CONTENTS_SIZE = 1024
+
+
+def _remember_content(signed: SignedCommitment, content: bytes) -> None:
+    if len(_CONTENTS) >= _CONTENTS_SIZE:
+        _CONTENTS.clear()
+    _CONTENTS[id(signed)] = (signed, content)
+
+
 def _terms_content(terms: CommitmentTerms) -> dict[str, Any]:
     """What a signature binds of the terms: everything the letter states, as plain data.
 
@@ -990,6 +1002,9 @@ class SignedCommitment:
         """The bytes the signature covers: canonical JSON (UTF-8, sorted keys) of the
         content version, the text's SHA-256, how it was rendered, who signed and when, and
         the terms (:data:`SIGNED_CONTENT_VERSION`)."""
+        known = _CONTENTS.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
         signer = self.signer
         data = {
             "version": SIGNED_CONTENT_VERSION,
@@ -1490,7 +1505,8 @@ class CommitmentLetter(_TermsDocument):
             text=text,
             sha256=_sha256(text),
         )
-        signature = provider.sign(unsigned.content())
+        content = unsigned.content()
+        signature = provider.sign(content)
         if not isinstance(signature, Signature):
             raise InvalidValue(
                 "SignedCommitment",
@@ -1502,4 +1518,9 @@ class CommitmentLetter(_TermsDocument):
                     )
                 ],
             )
-        return attrs.evolve(unsigned, signature=signature)
+        signed = attrs.evolve(unsigned, signature=signature)
+        # The signed letter's content is the unsigned one's (the signature is not part of
+        # it): verifying the letter later (a service checks every letter it reads) does not
+        # build it again.
+        _remember_content(signed, content)
+        return signed
