@@ -34,6 +34,12 @@ __all__ = ["SharedConnection"]
 _INHERITED: list[sqlite3.Connection] = []
 
 
+def _new_locks_in_child() -> None:
+    # A lock held by another thread at fork() would stay held in the child for ever.
+    for shared in tuple(_EVERY):
+        shared._lock = threading.RLock()
+
+
 class SharedConnection:
     """One lazily opened connection to ``path``, for one adapter object.
 
@@ -50,6 +56,7 @@ class SharedConnection:
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
         self._finalizer: weakref.finalize[[], SharedConnection] | None = None
+        _EVERY.add(self)
 
     @property
     def opened(self) -> bool:
@@ -108,3 +115,8 @@ class SharedConnection:
             if self._finalizer is not None:
                 self._finalizer()  # closes it, once
             self._conn = self._finalizer = None
+
+
+#: Every shared connection alive, for the fork hook.
+_EVERY: weakref.WeakSet[SharedConnection] = weakref.WeakSet()
+os.register_at_fork(after_in_child=_new_locks_in_child)
