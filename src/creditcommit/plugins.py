@@ -533,6 +533,19 @@ class Integrations:
         self._providers[key] = claimants[0] if configured is not None else answers[0][0]
         return value
 
+    def close(self) -> None:
+        """Close the ports the built-in plugin made (its SQLite files' connections).
+
+        Ports from other plugins are theirs to manage and are left alone. A closed built-in
+        adapter opens its file again on its next call, so an object still in use elsewhere
+        keeps working.
+        """
+        for key, provider in self._providers.items():
+            if provider == BUILTIN:
+                close = getattr(self._cache.get(key), "close", None)
+                if callable(close):
+                    close()
+
     def check_credit_loop(self, city: str) -> None:
         """Check that ``city``'s credit source reads back what its credit registry stores.
 

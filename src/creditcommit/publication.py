@@ -233,8 +233,12 @@ _ORGANISATIONS = frozenset(
 
 def _is_org_code(value: object) -> bool:
     """Whether ``value`` is a valid USCC written in its normalised form."""
-    if not isinstance(value, str):
-        return False
+    return isinstance(value, str) and _is_org_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_org_text(value: str) -> bool:
+    # Built twice per entry (the entry, its payload); parsing a USCC is the costly part.
     try:
         return USCC.parse(value).value == value
     except InvalidIdentifier:

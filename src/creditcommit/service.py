@@ -380,10 +380,14 @@ class Approvals:
 
     def close(self) -> None:
         """Close the event store (a case read from its projection can no longer read its
-        history: :class:`~creditcommit.HistoryUnavailable`)."""
+        history: :class:`~creditcommit.HistoryUnavailable`) and the connections of the
+        built-in adapters (which reopen their files if called again)."""
         self._closed = True
         self._recent.clear()
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            self.integrations.close()
 
     def __enter__(self) -> Self:
         return self

@@ -7,27 +7,29 @@ the evidence of the subject's next application.
 
 The file holds grades and records per city and subject; a city fills it from its credit
 platform's CSV export with :meth:`FileCreditSource.import_csv` (columns in
-``docs/plugins.md``). Standard library only (``sqlite3``); each call opens and closes its
-own connection, so one object may be shared between threads.
+``docs/plugins.md``). Standard library only (``sqlite3``). Each object keeps one connection
+to its file, opened on first use and closed by ``close()`` (or its ``with`` block, or the
+service's ``close()``; the next call opens it again); one object may be shared between
+threads (its calls run one at a time) and used after ``fork()``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
 
 import attrs
 
 from creditcommit._converter import hostile_text_problem, read_text
+from creditcommit.builtin._sqlite_file import SharedConnection
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
@@ -101,29 +103,6 @@ CREATE TABLE IF NOT EXISTS credit_pushes (
 """
 
 
-@contextlib.contextmanager
-def _connect(path: Path, timeout: float, *, create: bool = False) -> Iterator[sqlite3.Connection]:
-    # Autocommit mode: every write below opens its own BEGIN IMMEDIATE transaction.
-    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-    try:
-        if create:
-            conn.executescript(f"BEGIN;{_SCHEMA}COMMIT;")
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _upsert_record(conn: sqlite3.Connection, city: str, record: CreditRecord) -> None:
     conn.execute(
         "INSERT INTO credit_records (city, record_id, subject, decided_on, record) "
@@ -193,8 +172,8 @@ class FileCreditSource:
         self.faults: Mapping[str, FailureCategory] = MappingProxyType(
             {subject: FailureCategory(kind) for subject, kind in (faults or {}).items()}
         )
-        self._timeout = timeout
-        with _connect(self.path, timeout, create=True) as conn, _transaction(conn):
+        self._db = SharedConnection(self.path, timeout, _SCHEMA)
+        with self._db.transaction() as conn:
             row = conn.execute("SELECT value FROM credit_meta WHERE key = 'scale'").fetchone()
             if row is None:
                 conn.execute(
@@ -207,6 +186,21 @@ class FileCreditSource:
 
     def __repr__(self) -> str:
         return f"FileCreditSource({str(self.path)!r}, scale={self.scale.name!r})"
+
+    def close(self) -> None:
+        """Close the connection to the file (the next call opens it again)."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def lookup(
         self, subject: str, *, city: str, at: dt.datetime
@@ -233,7 +227,7 @@ class FileCreditSource:
 
     def read(self, subject: str, *, city: str, at: dt.datetime) -> CreditEvidence:
         """What the file holds about ``subject`` in ``city`` (the testing aids do not apply)."""
-        with _connect(self.path, self._timeout) as conn:
+        with self._db.use() as conn:
             row = conn.execute(
                 "SELECT grade FROM credit_subjects WHERE city = ? AND subject = ?",
                 (city, subject),
@@ -258,7 +252,7 @@ class FileCreditSource:
     def set_grade(self, subject: str, grade: str | None, *, city: str) -> None:
         """Set (or clear, with ``None``) the grade of ``subject`` in ``city``."""
         code = None if grade is None else self.scale.grade(grade).code
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO credit_subjects (city, subject, grade) VALUES (?, ?, ?) "
                 "ON CONFLICT (city, subject) DO UPDATE SET grade = excluded.grade",
@@ -267,7 +261,7 @@ class FileCreditSource:
 
     def add_record(self, record: CreditRecord, *, city: str) -> None:
         """Store ``record`` for its subject in ``city`` (replacing one with the same id)."""
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             _upsert_record(conn, city, record)
 
     def import_csv(
@@ -298,7 +292,7 @@ class FileCreditSource:
             problems += found
         if problems:
             raise DataFileError(source, problems)
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             conn.executemany(
                 "INSERT INTO credit_subjects (city, subject, grade) VALUES (?, ?, ?) "
                 "ON CONFLICT (city, subject) DO UPDATE SET grade = excluded.grade",
@@ -542,12 +536,27 @@ class FileCreditRegistry:
     ) -> None:
         self.path = Path(path)
         self.name = name
-        self._timeout = timeout
-        with _connect(self.path, timeout, create=True):
-            pass
+        self._db = SharedConnection(self.path, timeout, _SCHEMA)
+        with self._db.use():
+            pass  # the file and its tables exist from here on
 
     def __repr__(self) -> str:
         return f"FileCreditRegistry({str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close the connection to the file (the next call opens it again)."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def push(self, message: OutboxMessage) -> None:
         """Store the record in ``message`` unless its key was pushed before.
@@ -557,7 +566,7 @@ class FileCreditRegistry:
         record = CreditRecord.from_dict(
             dict(message.payload), source=f"outbox message {message.key!r}"
         )
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             seen = conn.execute(
                 "SELECT 1 FROM credit_pushes WHERE key = ?", (message.key,)
             ).fetchone()

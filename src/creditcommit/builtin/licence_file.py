@@ -2,19 +2,21 @@
 
 :class:`FileLicenceStore` implements :class:`~creditcommit.ports.LicenceStore` with the
 standard library only. ``record`` and ``withdraw`` are idempotent on the licence reference,
-so the outbox may deliver them more than once. Each call opens and closes its own
-connection, so one object may be shared between threads.
+so the outbox may deliver them more than once. Each object keeps one connection to its
+file, opened on first use and closed by ``close()`` (or its ``with`` block, or the service's
+``close()``; the next call opens it again); one object may be shared between threads (its
+calls run one at a time) and used after ``fork()``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
+from creditcommit.builtin._sqlite_file import SharedConnection
 from creditcommit.errors import DuplicateLicence, LicenceHolderMismatch, UnknownLicence
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import IssuedLicence
@@ -39,28 +41,6 @@ CREATE INDEX IF NOT EXISTS licences_by_subject ON licences (city, subject);
 """
 
 _FIELDS = ("licence_type", "subject", "item_code", "case_id", "issued_on", "valid_until")
-
-
-@contextlib.contextmanager
-def _connect(path: Path, timeout: float, *, create: bool = False) -> Iterator[sqlite3.Connection]:
-    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
-    try:
-        if create:
-            conn.executescript(f"BEGIN;{_SCHEMA}COMMIT;")
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def _row(licence: IssuedLicence) -> tuple[str | None, ...]:
@@ -98,17 +78,32 @@ class FileLicenceStore:
     ) -> None:
         self.path = Path(path)
         self.name = name
-        self._timeout = timeout
-        with _connect(self.path, timeout, create=True):
-            pass
+        self._db = SharedConnection(self.path, timeout, _SCHEMA)
+        with self._db.use():
+            pass  # the file and its table exist from here on
 
     def __repr__(self) -> str:
         return f"FileLicenceStore({str(self.path)!r})"
 
+    def close(self) -> None:
+        """Close the connection to the file (the next call opens it again)."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def holdings(self, subject: str, *, city: str, on: dt.date) -> tuple[LicenceHolding, ...]:
         """The licences of ``subject`` valid in ``city`` on ``on``, by type and reference."""
         day = on.isoformat()
-        with _connect(self.path, self._timeout) as conn:
+        with self._db.use() as conn:
             rows = conn.execute(
                 "SELECT licence_type, reference, valid_until FROM licences "
                 "WHERE city = ? AND subject = ? AND issued_on <= ? "
@@ -132,7 +127,7 @@ class FileLicenceStore:
         :raises DuplicateLicence: the reference is already recorded with other details.
         """
         row = _row(licence)
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             existing = conn.execute(
                 f"SELECT {', '.join(_FIELDS)} FROM licences WHERE city = ? AND reference = ?",
                 (city, licence.reference),
@@ -159,7 +154,7 @@ class FileLicenceStore:
         :raises LicenceHolderMismatch: the licence is recorded for another holder; nothing
             is changed.
         """
-        with _connect(self.path, self._timeout) as conn, _transaction(conn):
+        with self._db.transaction() as conn:
             row = conn.execute(
                 "SELECT subject, withdrawn_on FROM licences WHERE city = ? AND reference = ?",
                 (city, reference),
