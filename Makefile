@@ -12,6 +12,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 DOCS_STAMP := $(VENV)/.installed-docs
+BENCH_STAMP := $(VENV)/.installed-bench
 # Tests run on every core (pytest-xdist); override with `make test JOBS=1`.
 JOBS ?= auto
 # The adapter distributions (adapters/*/) are installed and tested with the core.
@@ -36,9 +37,11 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml $(wildcard adapters/*/pyproject.toml)
 	$(BIN)/python -m pip install --quiet -e . $(ADAPTER_INSTALL)
 	@touch $@
 
+# The bench extra too: the tests check each rule engine's translation of the rules against
+# creditcommit's routes, and run every benchmark section at small sizes.
 $(DEV_STAMP): $(BIN)/python pyproject.toml $(wildcard adapters/*/pyproject.toml)
-	$(BIN)/python -m pip install --quiet -e '.[dev]' $(ADAPTER_INSTALL)
-	@touch $@ $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' $(ADAPTER_INSTALL)
+	@touch $@ $(RUN_STAMP) $(BENCH_STAMP)
 
 $(DOCS_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[docs]'
@@ -62,8 +65,6 @@ unit: $(DEV_STAMP)
 test-slow: $(DEV_STAMP)
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(BIN)/python -m pytest -W error \
 		-n $(JOBS) -m slow || test $$? -eq 5
-
-BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
