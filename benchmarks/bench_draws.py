@@ -85,9 +85,10 @@ def _naive(path: str) -> list[str]:
     population = list(TargetColumns.from_csv(path))
     by_grade: dict[str, list[tuple[bytes, str]]] = defaultdict(list)
     for target_id, grade in population:
-        by_grade[grade].append(
-            (hashlib.sha256(key + b"\x01" + target_id.encode()).digest(), target_id)
-        )
+        # Format 3's key: the first 32 bytes of SHAKE-256(K ‖ 03 ‖ the target's line).
+        raw, code = target_id.encode(), grade.encode()
+        line = b"%d:%s,%d:%s," % (len(raw), raw, len(code), code)
+        by_grade[grade].append((hashlib.shake_256(key + b"\x03" + line).digest(32), target_id))
     drawn: list[tuple[bytes, str]] = []
     for grade, members in by_grade.items():
         members.sort()
