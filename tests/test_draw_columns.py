@@ -240,7 +240,7 @@ def test_the_format_2_record_made_before_columns_still_verifies() -> None:
         Conflict("E01", "9132000003", "近亲属任职"),
         Conflict("E03", "9132000003", "曾任职"),
     ]
-    args = {
+    args: dict[str, Any] = {
         "ratios": {"A": 0.1, "B": 0.25, "C": 0.5, "D": 1},
         "inspectors": [Inspector(f"E{i:02d}", f"检查员{i}") for i in range(12)],
         "seed": SEED,
