@@ -995,20 +995,21 @@ def _select_columns_3(
 ) -> _Pass:
     """:func:`_select_3` over columns, a chunk at a time.
 
-    The chunk's lines are built and hashed in list comprehensions, the elements summed with
-    one ``sum``, and only the targets whose key (the element's first 32 bytes) is below
-    their grade's largest kept key at the start of the chunk go on to the heaps.
+    The chunk's lines are built and hashed in list comprehensions and the elements summed
+    with one ``sum``. A target whose element is below its grade's bound (the largest key
+    kept at the last pruning) is kept as ``(key, id)``; when a grade holds a quarter more
+    than its sample size, its keys are sorted (C-speed byte comparisons) and cut back to
+    the sample size. No heap, no :class:`Target` for a target that is not drawn.
     """
     counts = dict.fromkeys(ratios, 0)
-    heaps: dict[str, list[tuple[int, str]]] = {g: [] for g in ratios}
-    # The largest key kept for each grade (nothing kept yet: above every element).
-    tops = {g: b"\xff" * (_DIGEST_BYTES + 1) if sizes[g] else b"" for g in ratios}
-    grade_of: dict[str, str] = {}
+    kept: dict[str, list[tuple[bytes, str]]] = {g: [] for g in ratios}
+    limits = {g: sizes[g] + max(sizes[g] // 4, 1024) for g in ratios}
+    # Nothing kept yet: every element is below the bound (an element is 256 bytes).
+    bounds = {g: b"\xff" * (_DIGEST_BYTES + 1) if sizes[g] else b"" for g in ratios}
     grade_part = {g: b"%d:%s," % (len(g.encode()), g.encode()) for g in ratios}
     prefix = _element_3(key)
     shake = hashlib.shake_256
     as_int = int.from_bytes
-    push, replace = heapq.heappush, heapq.heapreplace
     total = 0
     seen = 0
     for ids, grades in columns.chunks():
@@ -1034,13 +1035,24 @@ def _select_columns_3(
         found = [shake(line).digest(_DIGEST_BYTES) for line in lines]
         del lines
         total += sum(map(as_int, found))
-        bound = dict(tops)
-        hits = [n for n, (e, g) in enumerate(zip(found, grades, strict=True)) if e < bound[g]]
+        # An element is below a bound iff its key (first 32 bytes) is: a tie is 2^-256.
+        hits = [n for n, (e, g) in enumerate(zip(found, grades, strict=True)) if e < bounds[g]]
         for n in hits:
-            grade, element = grades[n], found[n]
-            if element >= tops[grade]:
-                continue
-            id_ = ids[n]
+            grade = grades[n]
+            bucket = kept[grade]
+            bucket.append((found[n][:32], ids[n]))
+            if len(bucket) >= limits[grade]:
+                bucket.sort()
+                del bucket[sizes[grade] :]
+                bounds[grade] = bucket[-1][0]
+        seen += len(ids)
+        for grade, found_count in Counter(grades).items():
+            counts[grade] += found_count
+    grade_of: dict[str, str] = {}
+    for grade, bucket in kept.items():
+        bucket.sort()
+        del bucket[sizes[grade] :]
+        for _, id_ in bucket:
             if id_ in grade_of:
                 raise DrawError(
                     "duplicate",
@@ -1048,20 +1060,12 @@ def _select_columns_3(
                     target=id_,
                 )
             grade_of[id_] = grade
-            heap = heaps[grade]
-            negated = -as_int(element[:32])
-            if len(heap) < sizes[grade]:
-                push(heap, (negated, id_))
-                if len(heap) < sizes[grade]:
-                    continue
-            else:
-                del grade_of[replace(heap, (negated, id_))[1]]
-            # An element is below the top iff its first 32 bytes are (a tie is 2^-256).
-            tops[grade] = (-heap[0][0]).to_bytes(32, "big")
-        seen += len(ids)
-        for grade, found_count in Counter(grades).items():
-            counts[grade] += found_count
-    return _Pass(counts, _population_digest(total), _in_key_order(heaps, grade_of))
+    drawn = sorted(
+        (found_key, Target(id_, grade))
+        for grade, bucket in kept.items()
+        for found_key, id_ in bucket
+    )
+    return _Pass(counts, _population_digest(total), drawn)
 
 
 def _check_column_grade(id_: str, grade: object, ratios: Mapping[str, Fraction]) -> None:
