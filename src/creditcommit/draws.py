@@ -968,7 +968,7 @@ def _select_3(
         elif negated > heap[0][0]:
             _admit(candidates, target)
             candidates.discard(heapq.heapreplace(heap, (negated, target))[1].id)
-    return _Pass(counts, _population_digest(total), _in_key_order(heaps, None))
+    return _Pass(counts, _population_digest(total), _in_key_order(heaps))
 
 
 def _population_digest(total: int) -> str:
@@ -976,17 +976,12 @@ def _population_digest(total: int) -> str:
     return _sha256_hex(_TAG + b"/population\x00" + total.to_bytes(_DIGEST_BYTES, "big"))
 
 
-def _in_key_order(
-    heaps: Mapping[str, list[tuple[int, Any]]], grades: Mapping[str, str] | None
-) -> list[tuple[bytes, Target]]:
-    """The drawn of every grade's heap, in key order (ids made Targets if ``grades``)."""
+def _in_key_order(heaps: Mapping[str, list[tuple[int, Target]]]) -> list[tuple[bytes, Target]]:
+    """The drawn of every grade's heap, in key order."""
     return sorted(
-        (
-            (-negated).to_bytes(32, "big"),
-            item if grades is None else Target(item, grades[item]),
-        )
+        ((-negated).to_bytes(32, "big"), target)
         for heap in heaps.values()
-        for negated, item in heap
+        for negated, target in heap
     )
 
 
@@ -997,12 +992,13 @@ def _select_columns_3(
 
     The chunk's lines are built and hashed in list comprehensions and the elements summed
     with one ``sum``. A target whose element is below its grade's bound (the largest key
-    kept at the last pruning) is kept as ``(key, id)``; when a grade holds a quarter more
-    than its sample size, its keys are sorted (C-speed byte comparisons) and cut back to
-    the sample size. No heap, no :class:`Target` for a target that is not drawn.
+    kept at the last pruning) is kept as the bytes ``key ‖ id`` (32 bytes of key, so the
+    bytes order is the (key, id) order); when a grade holds a quarter more than its sample
+    size, they are sorted (C-speed byte comparisons) and cut back to the sample size. No
+    heap, no :class:`Target` for a target that is not drawn.
     """
     counts = dict.fromkeys(ratios, 0)
-    kept: dict[str, list[tuple[bytes, str]]] = {g: [] for g in ratios}
+    kept: dict[str, list[bytes]] = {g: [] for g in ratios}
     limits = {g: sizes[g] + max(sizes[g] // 4, 1024) for g in ratios}
     # Nothing kept yet: every element is below the bound (an element is 256 bytes).
     bounds = {g: b"\xff" * (_DIGEST_BYTES + 1) if sizes[g] else b"" for g in ratios}
@@ -1028,44 +1024,46 @@ def _select_columns_3(
             n = next(n for n, g in enumerate(grades) if type(g) is not str or g not in ratios)
             _check_column_grade(ids[n], grades[n], ratios)  # raises
             raise  # pragma: no cover
-        lines = [
-            b"%s%d:%s,%s" % (prefix, len(raw), raw, part)
+        found = [
+            shake(b"%s%d:%s,%s" % (prefix, len(raw), raw, part)).digest(_DIGEST_BYTES)
             for raw, part in zip(map(str.encode, ids), parts, strict=True)
         ]
-        found = [shake(line).digest(_DIGEST_BYTES) for line in lines]
-        del lines
         total += sum(map(as_int, found))
         # An element is below a bound iff its key (first 32 bytes) is: a tie is 2^-256.
         hits = [n for n, (e, g) in enumerate(zip(found, grades, strict=True)) if e < bounds[g]]
         for n in hits:
             grade = grades[n]
             bucket = kept[grade]
-            bucket.append((found[n][:32], ids[n]))
+            bucket.append(found[n][:32] + ids[n].encode())
             if len(bucket) >= limits[grade]:
                 bucket.sort()
                 del bucket[sizes[grade] :]
-                bounds[grade] = bucket[-1][0]
+                bounds[grade] = bucket[-1][:32]
         seen += len(ids)
         for grade, found_count in Counter(grades).items():
             counts[grade] += found_count
-    grade_of: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    drawn: list[tuple[bytes, Target]] = []
     for grade, bucket in kept.items():
         bucket.sort()
         del bucket[sizes[grade] :]
-        for _, id_ in bucket:
-            if id_ in grade_of:
+        for entry in bucket:
+            id_ = entry[32:].decode()
+            if id_ in seen_ids:
                 raise DrawError(
                     "duplicate",
                     f"target {id_!r} appears twice in the population; ids must be unique",
                     target=id_,
                 )
-            grade_of[id_] = grade
-    drawn = sorted(
-        (found_key, Target(id_, grade))
-        for grade, bucket in kept.items()
-        for found_key, id_ in bucket
-    )
+            seen_ids.add(id_)
+            drawn.append((entry[:32], Target(id_, grade)))
+        bucket.clear()
+    drawn.sort(key=_first)
     return _Pass(counts, _population_digest(total), drawn)
+
+
+def _first(item: tuple[bytes, Target]) -> bytes:
+    return item[0]
 
 
 def _check_column_grade(id_: str, grade: object, ratios: Mapping[str, Fraction]) -> None:
