@@ -6,11 +6,12 @@
 - :class:`SeedCommitment`: the SHA-256 of the draw's seed, published before the draw; the
   seed is revealed after it.
 - :func:`draw`: samples every credit grade at its ratio (sample size ``ceil(ratio × count)``)
-  by keeping, per grade, the targets with the smallest keyed hash ``SHA-256(K ‖ 01 ‖ id)``
-  (bottom-k sampling, O(sample) memory), then draws for every drawn target ``per_target``
-  distinct inspectors at random from those qualified for its inspection type and not
-  recused, balanced: least-loaded first, the random order deciding among equal loads
-  (format 2; see ``docs/draws.md``).
+  by keeping, per grade, the targets with the smallest keys — the first 32 bytes of the
+  target's keyed SHAKE-256 element ``SHAKE-256(K ‖ 03 ‖ line)``, which is also its share of
+  the population digest (bottom-k sampling, O(sample) memory) — then gives every drawn
+  target ``per_target`` distinct inspectors from those qualified for its inspection type
+  and not recused, balanced: least-loaded first, a seeded tie value per inspector and load
+  deciding among equal loads (format 3; see ``docs/draws.md``).
 - :class:`DrawRecord`: everything needed to re-run the draw, and its result;
   :func:`verify_draw` re-runs it and says what differs.
 
@@ -409,7 +410,8 @@ def _ids(values: Iterable[str]) -> tuple[str, ...]:
 class DrawnTarget:
     """A drawn target (抽中的检查对象), its draw key and the inspectors assigned to it.
 
-    ``key`` is ``SHA-256(K ‖ 01 ‖ id)`` in hex: within a grade, the targets with the
+    ``key`` is, in hex, the first 32 bytes of ``SHAKE-256(K ‖ 03 ‖ line)`` (format 3;
+    ``SHA-256(K ‖ 01 ‖ id)`` in formats 1 and 2): within a grade, the targets with the
     smallest keys are drawn; all drawn targets are listed, and given inspectors, in key
     order. ``inspectors`` are inspector ids, sorted.
     """
