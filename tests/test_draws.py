@@ -377,6 +377,8 @@ def test_the_draw_is_the_documented_construction(inputs: dict[str, Any]) -> None
     for s in record.selections:
         assert s.key == element_3(key, s.target)[:32].hex()
     assert record.population_digest == population_digest_3(key, inputs["targets"])
+    # Built by the draw without re-checking: the checking constructor accepts it as it is.
+    assert attrs.evolve(record) == record
 
 
 @given(draws_inputs())

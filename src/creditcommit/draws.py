@@ -1031,7 +1031,7 @@ def _select_columns_3(
             for raw, part in zip(map(str.encode, ids), parts, strict=True)
         ]
         total += sum(map(as_int, found))
-        # An element is below a bound iff its key (first 32 bytes) is: a tie is 2^-256.
+        # An element (256 bytes) is below a 32-byte bound iff its key, its first 32 bytes, is.
         hits = [n for n, (e, g) in enumerate(zip(found, grades, strict=True)) if e < bounds[g]]
         for n in hits:
             grade = grades[n]
