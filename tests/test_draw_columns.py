@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 
 from creditcommit.draws import (
     FORMAT,
+    FORMAT_2,
     Conflict,
     DrawRecord,
     Inspector,
     Target,
     TargetColumns,
+    _draw,
     draw,
     sample_size,
     verify_draw,
@@ -230,7 +232,7 @@ def test_the_format_2_record_made_before_columns_still_verifies() -> None:
     """A record written by the draw before this change (a fixture): read, verified, re-made."""
     data = json.loads((GOLDEN / "draw-format-2-untyped.json").read_text(encoding="utf-8"))
     record = DrawRecord.from_dict(data)
-    assert record.format == FORMAT
+    assert record.format == FORMAT_2
     assert record.to_dict() == data
     assert verify_draw(record, targets=rows(IDS, GRADES))
     assert verify_draw(record, targets=TargetColumns.of(IDS, GRADES))
@@ -238,30 +240,64 @@ def test_the_format_2_record_made_before_columns_still_verifies() -> None:
         Conflict("E01", "9132000003", "近亲属任职"),
         Conflict("E03", "9132000003", "曾任职"),
     ]
-    again = run(
-        TargetColumns.of(IDS, GRADES),
-        per_target=3,
-        conflicts=conflicts,
-        draw_id="golden-format-2-untyped",
+    args: dict[str, Any] = {
+        "ratios": {"A": 0.1, "B": 0.25, "C": 0.5, "D": 1},
+        "inspectors": [Inspector(f"E{i:02d}", f"检查员{i}") for i in range(12)],
+        "seed": SEED,
+        "commitment": COMMITMENT,
+        "per_target": 3,
+        "conflicts": conflicts,
+        "draw_id": "golden-format-2-untyped",
+    }
+    for targets in (TargetColumns.of(IDS, GRADES), rows(IDS, GRADES)):
+        assert _draw(targets=targets, **args, format=FORMAT_2) == record
+    # New draws are format 3: other keys and inspectors from the same inputs.
+    fresh = run(TargetColumns.of(IDS, GRADES), per_target=3, conflicts=conflicts)
+    assert fresh.format == FORMAT
+    assert fresh.population_digest != record.population_digest
+
+
+GOLDEN_POPULATION = [
+    Target(
+        f"9132{n:06d}",
+        "ABCD"[(n * 7) % 4],
+        ("item-1",) if n % 5 == 0 else (),
+        inspection_type="食品安全" if n % 9 == 0 else None,
     )
-    assert again == record
+    for n in range(300)
+]
 
 
-def test_the_typed_format_2_record_made_before_still_verifies() -> None:
-    data = json.loads((GOLDEN / "draw-format-2.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["draw-format-2.json", "draw-format-3.json"])
+def test_the_typed_golden_records_still_verify(name: str) -> None:
+    """Fixtures written by each format's draw: read, verified, a changed registry rejected."""
+    data = json.loads((GOLDEN / name).read_text(encoding="utf-8"))
     record = DrawRecord.from_dict(data)
-    population = [
-        Target(
-            f"9132{n:06d}",
-            "ABCD"[(n * 7) % 4],
-            ("item-1",) if n % 5 == 0 else (),
-            inspection_type="食品安全" if n % 9 == 0 else None,
-        )
-        for n in range(300)
-    ]
+    assert record.to_dict() == data
+    population = GOLDEN_POPULATION
     assert verify_draw(record, targets=population)
+    assert verify_draw(record, targets=list(reversed(population)))
     with pytest.raises(DrawVerificationError, match="population digest"):
         verify_draw(record, targets=[*population[:-1], Target("9132000299", "B", ("item-2",))])
+
+
+def test_the_format_3_golden_record_is_what_a_new_draw_makes() -> None:
+    """Pins format 3: the same inputs must keep giving exactly the fixture's record."""
+    data = json.loads((GOLDEN / "draw-format-3.json").read_text(encoding="utf-8"))
+    record = DrawRecord.from_dict(data)
+    assert record.format == FORMAT
+    again = draw(
+        GOLDEN_POPULATION,
+        ratios=dict(record.ratios),
+        inspectors=record.roster,
+        conflicts=record.conflicts,
+        per_target=record.per_target,
+        seed=record.seed,
+        commitment=record.commitment,
+        draw_id=record.draw_id,
+        beacon=record.beacon,
+    )
+    assert again == record
 
 
 # --------------------------------------------------------------------------- bad input

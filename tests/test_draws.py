@@ -20,12 +20,14 @@ from hypothesis import strategies as st
 from creditcommit.draws import (
     FORMAT,
     FORMAT_1,
+    FORMAT_2,
     Conflict,
     DrawnTarget,
     DrawRecord,
     Inspector,
     SeedCommitment,
     Target,
+    _draw,
     draw,
     sample_size,
     verify_draw,
@@ -146,8 +148,63 @@ def tie_values(key: bytes, target_id: str, roster: list[str]) -> dict[str, int]:
     return {i: int.from_bytes(data[8 * n : 8 * n + 8], "big") for n, i in enumerate(roster)}
 
 
+def line(target: Target) -> bytes:
+    """A target's line, as docs/draws.md writes it (length-prefixed id, grade, tags, type)."""
+    parts = [target.id, target.grade, *target.tags]
+    found = b"".join(b"%d:%s," % (len(p.encode()), p.encode()) for p in parts)
+    if target.inspection_type is not None:
+        raw = target.inspection_type.encode()
+        found += b"|%d:%s" % (len(raw), raw)
+    return found
+
+
+def element_3(key: bytes, target: Target) -> bytes:
+    """Format 3: the target's 256-byte element; its first 32 bytes are its draw key."""
+    return hashlib.shake_256(key + b"\x03" + line(target)).digest(256)
+
+
+def population_digest_3(key: bytes, targets: list[Target]) -> str:
+    total = sum(int.from_bytes(element_3(key, t), "big") for t in targets) % (1 << 2048)
+    return hashlib.sha256(
+        b"creditcommit/draw/v1/population\x00" + total.to_bytes(256, "big")
+    ).hexdigest()
+
+
+def tie_3(key: bytes, inspector: str, load: int) -> int:
+    raw = inspector.encode()
+    data = key + b"\x04" + len(raw).to_bytes(4, "big") + raw + load.to_bytes(8, "big")
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
+
+
 def naive(inputs: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
-    """The whole draw done the obvious way: sort everything in memory."""
+    """Format 3 done the obvious way: key everything, sort everything, sort the roster."""
+    key = draw_key(inputs["seed"], inputs["beacon"])
+    population = inputs["targets"]
+    drawn: list[tuple[bytes, Target]] = []
+    for grade, ratio in inputs["ratios"].items():
+        members = sorted((element_3(key, t)[:32], t) for t in population if t.grade == grade)
+        drawn += members[: math.ceil(Fraction(ratio) * len(members))]
+    roster = {i.id: i for i in inputs["inspectors"]}
+    load = dict.fromkeys(roster, 0)
+    recused = {(c.inspector, c.target) for c in inputs["conflicts"]}
+    result = []
+    for _, target in sorted(drawn):
+        eligible = [
+            i
+            for i in sorted(roster)
+            if (i, target.id) not in recused and roster[i].qualified(target.inspection_type)
+        ]
+        eligible.sort(key=lambda i: (load[i], tie_3(key, i, load[i]), i))
+        chosen = tuple(sorted(eligible[: inputs["per_target"]]))
+        assert len(chosen) == inputs["per_target"]
+        for i in chosen:
+            load[i] += 1
+        result.append((target.id, chosen))
+    return result
+
+
+def naive_2(inputs: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """Format 2 (untyped) done the obvious way: sort everything in memory."""
     key = draw_key(inputs["seed"], inputs["beacon"])
     population = inputs["targets"]
     drawn: list[tuple[bytes, str]] = []
@@ -309,14 +366,36 @@ def test_input_order_does_not_change_the_draw(inputs: dict[str, Any], rnd: Any) 
 
 @given(draws_inputs())
 def test_the_draw_is_the_documented_construction(inputs: dict[str, Any]) -> None:
-    """Bottom-k over SHA-256 keys equals sorting everything; inspectors by (load, tie key)."""
+    """Format 3: bottom-k over the elements' keys equals sorting everything; inspectors by
+    (load, tie at that load, id); the population digest is the sum of the elements."""
     record = run_or_none(inputs)
     assume(record is not None)
     assert record is not None
+    assert record.format == FORMAT == "creditcommit-draw/3"
     key = draw_key(inputs["seed"], inputs["beacon"])
     assert [(s.target.id, s.inspectors) for s in record.selections] == naive(inputs)
     for s in record.selections:
+        assert s.key == element_3(key, s.target)[:32].hex()
+    assert record.population_digest == population_digest_3(key, inputs["targets"])
+    # Built by the draw without re-checking: the checking constructor accepts it as it is.
+    assert attrs.evolve(record) == record
+
+
+@given(draws_inputs())
+def test_format_2_is_still_its_documented_construction(inputs: dict[str, Any]) -> None:
+    """Old records are re-run by their own construction: format 2, written out plainly."""
+    args = dict(inputs)
+    try:
+        record = _draw(targets=args.pop("targets"), **args, format=FORMAT_2)
+    except DrawError as exc:
+        assume(exc.rule != "coverage")
+        raise
+    assert record.format == FORMAT_2
+    key = draw_key(inputs["seed"], inputs["beacon"])
+    assert [(s.target.id, s.inspectors) for s in record.selections] == naive_2(inputs)
+    for s in record.selections:
         assert s.key == target_key(key, s.target.id).hex()
+    assert verify_draw(record, targets=inputs["targets"])
 
 
 @given(draws_inputs())
@@ -586,7 +665,8 @@ def test_from_dict_lists_the_problems_of_every_field() -> None:
     with pytest.raises(DataFileError) as info:
         DrawRecord.from_dict(data, source="draw.json")
     assert info.value.report().splitlines() == [
-        "draw.json: format: expected 'creditcommit-draw/1' or 'creditcommit-draw/2', got 'other/9'",
+        "draw.json: format: expected one of 'creditcommit-draw/1', 'creditcommit-draw/2', "
+        "'creditcommit-draw/3', got 'other/9'",
         "draw.json: seed: expected lower-case hex digits in pairs, got 'XYZ'",
         "draw.json: ratios.A: expected a ratio from 0 to 1, got '1.5'",
         "draw.json: roster[0].name: expected a non-empty name without surrounding spaces, got ''",
@@ -936,10 +1016,19 @@ def test_a_format_1_record_still_reads_and_verifies() -> None:
     assert record.format == FORMAT_1
     assert record.to_dict() == data
     assert verify_draw(record, targets=POPULATION)
-    # Re-run by the new construction, the same inputs (no inspection types) give the same
-    # inspectors: format 2 only adds qualifications.
-    fresh = make(ratios={"A": Fraction(1, 20), "B": Fraction(1, 5), "C": Fraction(1, 4)})
-    assert fresh.format == FORMAT
+    # Re-run by format 2, the same inputs (no inspection types) give the same inspectors:
+    # format 2 only adds qualifications.
+    fresh = _draw(
+        targets=POPULATION,
+        ratios={"A": Fraction(1, 20), "B": Fraction(1, 5), "C": Fraction(1, 4)},
+        inspectors=ROSTER,
+        conflicts=[Conflict("I0", "T002", "近亲属任职")],
+        seed=SEED,
+        commitment=COMMITMENT,
+        draw_id="2026-抽查-001",
+        format=FORMAT_2,
+    )
+    assert fresh.format == FORMAT_2
     assert [(s.target.id, s.inspectors) for s in fresh.selections] == [
         (s.target.id, s.inspectors) for s in record.selections
     ]
@@ -964,3 +1053,11 @@ def test_a_format_1_record_altered_to_format_2_fails_verification() -> None:
     with pytest.raises(DrawVerificationError) as info:
         verify_draw(record, targets=POPULATION)
     assert "do not match its inputs digest" in str(info.value)
+
+
+@given(typed_inputs())
+def test_a_typed_draw_is_the_documented_construction(inputs: dict[str, Any]) -> None:
+    record = run_or_none(inputs)
+    assume(record is not None)
+    assert record is not None
+    assert [(s.target.id, s.inspectors) for s in record.selections] == naive(inputs)

@@ -6,11 +6,12 @@
 - :class:`SeedCommitment`: the SHA-256 of the draw's seed, published before the draw; the
   seed is revealed after it.
 - :func:`draw`: samples every credit grade at its ratio (sample size ``ceil(ratio × count)``)
-  by keeping, per grade, the targets with the smallest keyed hash ``SHA-256(K ‖ 01 ‖ id)``
-  (bottom-k sampling, O(sample) memory), then draws for every drawn target ``per_target``
-  distinct inspectors at random from those qualified for its inspection type and not
-  recused, balanced: least-loaded first, the random order deciding among equal loads
-  (format 2; see ``docs/draws.md``).
+  by keeping, per grade, the targets with the smallest keys — the first 32 bytes of the
+  target's keyed SHAKE-256 element ``SHAKE-256(K ‖ 03 ‖ line)``, which is also its share of
+  the population digest (bottom-k sampling, O(sample) memory) — then gives every drawn
+  target ``per_target`` distinct inspectors from those qualified for its inspection type
+  and not recused, balanced: least-loaded first, a seeded tie value per inspector and load
+  deciding among equal loads (format 3; see ``docs/draws.md``).
 - :class:`DrawRecord`: everything needed to re-run the draw, and its result;
   :func:`verify_draw` re-runs it and says what differs.
 
@@ -58,6 +59,7 @@ __all__ = [
     "FORMAT",
     "FORMATS",
     "FORMAT_1",
+    "FORMAT_2",
     "Inspector",
     "SeedCommitment",
     "Target",
@@ -67,16 +69,22 @@ __all__ = [
     "verify_draw",
 ]
 
-FORMAT = "creditcommit-draw/2"
+FORMAT = "creditcommit-draw/3"
 """The ``format`` of new draws (:meth:`DrawRecord.to_dict`); bumped when the construction
-changes. Format 2 adds the target's inspection type and draws only inspectors qualified for
-it."""
+changes. Format 3 hashes each target once (one SHAKE-256 output is both its population
+digest element and its draw key) and assigns inspectors from a heap (least-loaded first,
+ties broken by a seeded hash of the inspector and its load), so that a draw over millions of
+targets is fast; see ``docs/draws.md``."""
+
+FORMAT_2 = "creditcommit-draw/2"
+"""The second format: the target's inspection type, only qualified inspectors drawn; two
+hashes per target and a random roster order per drawn target. Still read and verified."""
 
 FORMAT_1 = "creditcommit-draw/1"
 """The first format: targets without inspection types, qualifications not considered.
 Records in it are still read and verified by its own construction."""
 
-FORMATS = (FORMAT_1, FORMAT)
+FORMATS = (FORMAT_1, FORMAT_2, FORMAT)
 
 MIN_SEED_BYTES = 16
 """A shorter seed could be found from its published hash by trying every value."""
@@ -402,7 +410,8 @@ def _ids(values: Iterable[str]) -> tuple[str, ...]:
 class DrawnTarget:
     """A drawn target (抽中的检查对象), its draw key and the inspectors assigned to it.
 
-    ``key`` is ``SHA-256(K ‖ 01 ‖ id)`` in hex: within a grade, the targets with the
+    ``key`` is, in hex, the first 32 bytes of ``SHAKE-256(K ‖ 03 ‖ line)`` (format 3;
+    ``SHA-256(K ‖ 01 ‖ id)`` in formats 1 and 2): within a grade, the targets with the
     smallest keys are drawn; all drawn targets are listed, and given inspectors, in key
     order. ``inspectors`` are inspector ids, sorted.
     """
@@ -418,6 +427,10 @@ class DrawnTarget:
             "key": self.key,
             "inspectors": list(self.inspectors),
         }
+
+
+def _formats_text() -> str:
+    return ", ".join(repr(f) for f in FORMATS)
 
 
 def _drawn(values: Iterable[DrawnTarget]) -> tuple[DrawnTarget, ...]:
@@ -436,7 +449,7 @@ def _record_problems(record: DrawRecord) -> list[Problem]:
     problems = []
     if record.format not in FORMATS:
         problems.append(
-            Problem("format", f"expected {FORMAT_1!r} or {FORMAT!r}, got {record.format!r}")
+            Problem("format", f"expected one of {_formats_text()}, got {record.format!r}")
         )
     problems += _text_problems("draw_id", record.draw_id, "draw id")
     problems += _hex64_problems("commitment", record.commitment, "the seed commitment")
@@ -540,7 +553,8 @@ class DrawRecord:
     """The record of one random inspection draw (抽查记录), for storage and publication.
 
     ``format`` says which construction made it (:data:`FORMAT` for new draws, or
-    :data:`FORMAT_1`); :func:`verify_draw` re-runs a record by its own format. Inputs:
+    :data:`FORMAT_2`, :data:`FORMAT_1`); :func:`verify_draw` re-runs a record by its own
+    format. Inputs:
     ``draw_id``, the seed ``commitment`` (published before the draw), the revealed
     ``seed``, the public ``beacon`` (empty if none was used), the sampling ``ratios`` per
     grade, the ``population`` count per grade with its order-independent
@@ -567,6 +581,21 @@ class DrawRecord:
 
     def __attrs_post_init__(self) -> None:
         _raise_if("DrawRecord", _record_problems(self))
+
+    @classmethod
+    def _unchecked(cls, **fields: Any) -> Self:
+        """A record the draw has just computed, built without re-checking every selection.
+
+        Only :func:`draw` (and :func:`verify_draw`'s re-run) call this: what they pass is
+        correct by construction. A record read or built by anyone else is checked in full.
+        """
+        record = object.__new__(cls)
+        for field in attrs.fields(cls):
+            value = fields[field.name]
+            if field.converter is not None:
+                value = field.converter(value)
+            object.__setattr__(record, field.name, value)
+        return record
 
     @property
     def sample_sizes(self) -> Mapping[str, int]:
@@ -617,7 +646,7 @@ class DrawRecord:
         problems: list[Problem] = []
         if schema.format not in FORMATS:
             problems.append(
-                Problem("format", f"expected {FORMAT_1!r} or {FORMAT!r}, got {schema.format!r}")
+                Problem("format", f"expected one of {_formats_text()}, got {schema.format!r}")
             )
         seed = _hex_bytes("seed", schema.seed, problems)
         beacon = _hex_bytes("beacon", schema.beacon, problems)
@@ -907,6 +936,138 @@ def _select_columns(
     return _Pass(counts, digest, drawn)
 
 
+def _element_3(key: bytes) -> bytes:
+    """What precedes a target's line in its format-3 element: ``K ‖ 03``."""
+    return key + b"\x03"
+
+
+def _select_3(
+    targets: Iterable[Target], ratios: Mapping[str, Fraction], sizes: Mapping[str, int], key: bytes
+) -> _Pass:
+    """Format 3's pass: one SHAKE-256 output per target is its digest element and its key."""
+    counts = dict.fromkeys(ratios, 0)
+    heaps: dict[str, list[tuple[int, Target]]] = {g: [] for g in ratios}
+    candidates: set[str] = set()
+    total = 0
+    prefix = _element_3(key)
+    shake = hashlib.shake_256
+    as_int = int.from_bytes
+    for n, target in enumerate(targets):
+        if not isinstance(target, Target) or target.grade not in counts:
+            _check_target(n, target, ratios)  # raises: not a target, or an unknown grade
+        grade = target.grade
+        counts[grade] += 1
+        found = shake(prefix + target._line(target.id.encode())).digest(_DIGEST_BYTES)
+        total += as_int(found)
+        size = sizes[grade]
+        if not size:
+            continue
+        negated = -as_int(found[:32])
+        heap = heaps[grade]
+        if len(heap) < size:
+            _admit(candidates, target)
+            heapq.heappush(heap, (negated, target))
+        elif negated > heap[0][0]:
+            _admit(candidates, target)
+            candidates.discard(heapq.heapreplace(heap, (negated, target))[1].id)
+    return _Pass(counts, _population_digest(total), _in_key_order(heaps))
+
+
+def _population_digest(total: int) -> str:
+    total %= _DIGEST_MODULUS
+    return _sha256_hex(_TAG + b"/population\x00" + total.to_bytes(_DIGEST_BYTES, "big"))
+
+
+def _in_key_order(heaps: Mapping[str, list[tuple[int, Target]]]) -> list[tuple[bytes, Target]]:
+    """The drawn of every grade's heap, in key order."""
+    return sorted(
+        ((-negated).to_bytes(32, "big"), target)
+        for heap in heaps.values()
+        for negated, target in heap
+    )
+
+
+def _select_columns_3(
+    columns: TargetColumns, ratios: Mapping[str, Fraction], sizes: Mapping[str, int], key: bytes
+) -> _Pass:
+    """:func:`_select_3` over columns, a chunk at a time.
+
+    The chunk's lines are built and hashed in list comprehensions and the elements summed
+    with one ``sum``. A target whose element is below its grade's bound (the largest key
+    kept at the last pruning) is kept as the bytes ``key ‖ id`` (32 bytes of key, so the
+    bytes order is the (key, id) order); when a grade holds a quarter more than its sample
+    size, they are sorted (C-speed byte comparisons) and cut back to the sample size. No
+    heap, no :class:`Target` for a target that is not drawn.
+    """
+    counts = dict.fromkeys(ratios, 0)
+    kept: dict[str, list[bytes]] = {g: [] for g in ratios}
+    limits = {g: sizes[g] + max(sizes[g] // 4, 1024) for g in ratios}
+    # Nothing kept yet: every element is below the bound (an element is 256 bytes).
+    bounds = {g: b"\xff" * (_DIGEST_BYTES + 1) if sizes[g] else b"" for g in ratios}
+    grade_part = {g: b"%d:%s," % (len(g.encode()), g.encode()) for g in ratios}
+    prefix = _element_3(key)
+    shake = hashlib.shake_256
+    as_int = int.from_bytes
+    total = 0
+    seen = 0
+    for ids, grades in columns.chunks():
+        if len(ids) != len(grades):
+            raise DrawError(
+                "input",
+                f"{columns.source}: a chunk has {len(ids)} ids but {len(grades)} grades",
+            )
+        if problem := first_problem(ids):
+            raise DrawError(
+                "input", f"{columns.source}: target {seen + problem[0]}: id: {problem[1]}"
+            )
+        try:
+            parts = [grade_part[g] for g in grades]
+        except (KeyError, TypeError):
+            n = next(n for n, g in enumerate(grades) if type(g) is not str or g not in ratios)
+            _check_column_grade(ids[n], grades[n], ratios)  # raises
+            raise  # pragma: no cover
+        found = [
+            shake(b"%s%d:%s,%s" % (prefix, len(raw), raw, part)).digest(_DIGEST_BYTES)
+            for raw, part in zip(map(str.encode, ids), parts, strict=True)
+        ]
+        total += sum(map(as_int, found))
+        # An element (256 bytes) is below a 32-byte bound iff its key, its first 32 bytes, is.
+        hits = [n for n, (e, g) in enumerate(zip(found, grades, strict=True)) if e < bounds[g]]
+        for n in hits:
+            grade = grades[n]
+            bucket = kept[grade]
+            bucket.append(found[n][:32] + ids[n].encode())
+            if len(bucket) >= limits[grade]:
+                bucket.sort()
+                del bucket[sizes[grade] :]
+                bounds[grade] = bucket[-1][:32]
+        seen += len(ids)
+        for grade, found_count in Counter(grades).items():
+            counts[grade] += found_count
+    seen_ids: set[str] = set()
+    drawn: list[tuple[bytes, Target]] = []
+    for grade, bucket in kept.items():
+        bucket.sort()
+        del bucket[sizes[grade] :]
+        for entry in bucket:
+            id_ = entry[32:].decode()
+            if id_ in seen_ids:
+                raise DrawError(
+                    "duplicate",
+                    f"target {id_!r} appears twice in the population; ids must be unique",
+                    target=id_,
+                )
+            seen_ids.add(id_)
+            drawn.append((entry[:32], Target(id_, grade)))
+        bucket.clear()
+    drawn.sort(key=_first)
+    return _Pass(counts, _population_digest(total), drawn)
+
+
+def _first(item: tuple[bytes, Target]) -> bytes:
+    return item[0]
+
+
 def _check_column_grade(id_: str, grade: object, ratios: Mapping[str, Fraction]) -> None:
     if type(grade) is not str:
         raise DrawError("input", f"target {id_!r} has grade {describe(grade)}, not a string")
@@ -1055,7 +1216,93 @@ def _assign_1(
     return _assign(drawn, roster, conflicts, per_target, key, qualify=False)
 
 
-_ASSIGN = {FORMAT_1: _assign_1, FORMAT: _assign}
+def _assign_3(
+    drawn: list[tuple[bytes, Target]],
+    roster: tuple[Inspector, ...],
+    conflicts: tuple[Conflict, ...],
+    per_target: int,
+    key: bytes,
+) -> list[DrawnTarget]:
+    """Format 3: the ``per_target`` eligible inspectors first by (load, tie, roster order).
+
+    For each drawn target, in key order: the eligible inspectors are those qualified for its
+    inspection type and not recused; the chosen are the first ``per_target`` of them ordered
+    by their load (drawn targets so far), then their tie value at that load —
+    ``SHA-256(K ‖ 04 ‖ u32(len id) ‖ id ‖ u64(load))``, its first 8 bytes big-endian — then
+    roster (id) order. One hash per assignment (when a load grows), not one per inspector
+    per target: each inspection type keeps a heap of its qualified inspectors, refreshed
+    lazily when an inspector's load has grown through another type's targets.
+    """
+    ids = [i.id for i in roster]
+    position = {inspector: i for i, inspector in enumerate(ids)}
+    recused: dict[str, set[int]] = {}
+    for c in conflicts:
+        if (i := position.get(c.inspector)) is not None:
+            recused.setdefault(c.target, set()).add(i)
+    prefix = key + b"\x04"
+    bases = []
+    for inspector in ids:
+        raw = inspector.encode()
+        bases.append(hashlib.sha256(prefix + len(raw).to_bytes(4, "big") + raw).copy)
+    as_int = int.from_bytes
+
+    def tie(i: int, level: int) -> int:
+        h = bases[i]()
+        h.update(level.to_bytes(8, "big"))
+        return as_int(h.digest()[:8])
+
+    load = [0] * len(ids)
+    ties = [tie(i, 0) for i in range(len(ids))]
+    heaps: dict[str | None, tuple[int, list[tuple[int, int, int]]]] = {}
+    pop, push = heapq.heappop, heapq.heappush
+    result = []
+    for key_bytes, target in drawn:
+        kind = target.inspection_type
+        group = heaps.get(kind)
+        if group is None:
+            heap = [(load[i], ties[i], i) for i, o in enumerate(roster) if o.qualified(kind)]
+            heapq.heapify(heap)
+            group = heaps[kind] = (len(heap), heap)
+        size, heap = group
+        excluded = recused.get(target.id)
+        chosen: list[int] = []
+        aside: list[tuple[int, int, int]] = []
+        while heap and len(chosen) < per_target:
+            entry = pop(heap)
+            i = entry[2]
+            if entry[0] != load[i]:  # its load grew through another type's targets
+                push(heap, (load[i], ties[i], i))
+            elif excluded and i in excluded:
+                aside.append(entry)
+            else:
+                chosen.append(i)
+        for entry in aside:
+            push(heap, entry)
+        if len(chosen) < per_target:
+            out = size - len(chosen)
+            why = (
+                f"({out} recused)"
+                if kind is None
+                else f"({size} qualified for {kind!r}, {out} of them recused)"
+            )
+            raise DrawError(
+                "coverage",
+                f"target {target.id!r} needs {per_target} inspectors but only {len(chosen)} of "
+                f"the {len(ids)} on the roster may inspect it {why}",
+                target=target.id,
+                eligible=len(chosen),
+                needed=per_target,
+            )
+        for i in chosen:
+            now = load[i] = load[i] + 1
+            ties[i] = tie(i, now)
+            push(heap, (now, ties[i], i))
+        chosen.sort()
+        result.append(DrawnTarget(target, key_bytes.hex(), tuple(ids[i] for i in chosen)))
+    return result
+
+
+_ASSIGN = {FORMAT_1: _assign_1, FORMAT_2: _assign, FORMAT: _assign_3}
 
 
 @attrs.frozen
@@ -1081,6 +1328,7 @@ def _inputs(
     commitment: str,
     draw_id: str,
     beacon: bytes,
+    format: str = FORMAT,
 ) -> _Inputs:
     if _text_problems("draw_id", draw_id, "draw id"):
         raise DrawError("draw-id", f"the draw id must be a non-empty string, got {draw_id!r}")
@@ -1116,7 +1364,7 @@ def _inputs(
         if not isinstance(conflict, Conflict):
             raise DrawError("conflict", f"conflict {n} is {describe(conflict)}, not a Conflict")
     return _Inputs(
-        format=FORMAT,
+        format=format,
         draw_id=draw_id,
         commitment=commitment,
         seed=seed,
@@ -1154,7 +1402,8 @@ def _run(
         else:
             sizes_from = _count_columns(targets, inputs.ratios)
         sizes = {g: sample_size(r, sizes_from[g]) for g, r in inputs.ratios.items()}
-        return _select_columns(targets, inputs.ratios, sizes, key), sizes_from
+        by_columns = _select_columns_3 if inputs.format == FORMAT else _select_columns
+        return by_columns(targets, inputs.ratios, sizes, key), sizes_from
     if counts is not None:
         sizes_from = _declared(counts, inputs.ratios)
         source = targets() if callable(targets) else targets
@@ -1171,7 +1420,8 @@ def _run(
         sizes_from = _count(targets, inputs.ratios)
         source = targets
     sizes = {g: sample_size(r, sizes_from[g]) for g, r in inputs.ratios.items()}
-    return _select(source, inputs.ratios, sizes, key), sizes_from
+    by_rows = _select_3 if inputs.format == FORMAT else _select
+    return by_rows(source, inputs.ratios, sizes, key), sizes_from
 
 
 def _record(inputs: _Inputs, done: _Pass) -> DrawRecord:
@@ -1192,7 +1442,7 @@ def _record(inputs: _Inputs, done: _Pass) -> DrawRecord:
         "conflicts": inputs.conflicts,
     }
     digest = _inputs_digest(_inputs_payload(fields))
-    return DrawRecord(**fields, inputs_digest=digest, selections=selections)
+    return DrawRecord._unchecked(**fields, inputs_digest=digest, selections=selections)
 
 
 def _inputs_payload(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -1248,6 +1498,36 @@ def draw(
         match the commitment, or a drawn target has fewer than ``per_target`` eligible
         inspectors (``rule == "coverage"``, naming the target and the number eligible).
     """
+    return _draw(
+        targets=targets,
+        ratios=ratios,
+        inspectors=inspectors,
+        conflicts=conflicts,
+        per_target=per_target,
+        seed=seed,
+        commitment=commitment,
+        draw_id=draw_id,
+        beacon=beacon,
+        counts=counts,
+        format=FORMAT,
+    )
+
+
+def _draw(
+    *,
+    targets: _Population,
+    ratios: Mapping[str, Fraction | Decimal | float | int],
+    inspectors: Iterable[Inspector],
+    conflicts: Iterable[Conflict] = (),
+    per_target: int = 2,
+    seed: bytes,
+    commitment: str,
+    draw_id: str,
+    beacon: bytes = b"",
+    counts: Mapping[str, int] | None = None,
+    format: str,
+) -> DrawRecord:
+    """:func:`draw` by the construction of ``format`` (tests draw old formats with it)."""
     inputs = _inputs(
         ratios=ratios,
         inspectors=inspectors,
@@ -1257,6 +1537,7 @@ def draw(
         commitment=commitment,
         draw_id=draw_id,
         beacon=beacon,
+        format=format,
     )
     if not hmac.compare_digest(_sha256_hex(seed), commitment):
         raise DrawError(
