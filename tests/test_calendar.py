@@ -537,3 +537,26 @@ def test_a_malformed_override_file_names_the_file_and_each_path(tmp_path: Path) 
         CHINA.with_override(bad)
     assert raised.value.source == str(bad)
     assert [p.path for p in raised.value.problems] == ["years[0].holidays[4].start"]
+
+
+def test_the_warning_in_chinese_says_the_same_day_and_year() -> None:
+    status = CHINA.coverage(dt.date(2026, 12, 7))
+    assert status.warning_zh == (
+        "工作日历将于 2026-12-31 截止（还有 24 天）：此后的期限无法计算，需要计算期限的操作将失败；"
+        "请将国务院办公厅关于 2027 年部分节假日安排的通知作为日历覆盖文件加载"
+        "（docs/calendar.md），或升级节假日数据"
+    )
+    assert CHINA.coverage(dt.date(2026, 12, 30)).warning_zh.startswith(  # type: ignore[union-attr]
+        "工作日历将于明天（2026-12-31）截止"
+    )
+    late = CHINA.coverage(dt.date(2027, 1, 5)).warning_zh
+    assert late is not None
+    assert late.startswith("工作日历已于 2026-12-31 截止（5 天前）")
+
+
+@given(st.dates(dt.date(2026, 1, 1), dt.date(2027, 3, 1)), st.integers(0, 120))
+def test_the_chinese_warning_is_given_exactly_when_the_english_one_is(
+    today: dt.date, warn_days: int
+) -> None:
+    status = CHINA.coverage(today, warn_days=warn_days)
+    assert (status.warning_zh is None) == (status.warning is None)

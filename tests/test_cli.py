@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +17,16 @@ from creditcommit.cli import main
 from creditcommit.service import CHINA_TIME
 
 DATA = Path(__file__).parent / "data"
+
+
+def errors_only(err: str) -> str:
+    """Standard error without the library's warnings (the calendar's edge is near on some
+    days the tests run: every command then warns first)."""
+    return "".join(
+        line
+        for line in err.splitlines(keepends=True)
+        if not line.startswith(("警告：", "warning: "))
+    )
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -211,7 +222,7 @@ def test_log_verify_names_a_tampered_event(
         )
     code, _ = run("--config", config, "log", "verify")
     assert code == 1
-    err = capsys.readouterr().err
+    err = errors_only(capsys.readouterr().err)
     assert err.startswith("error: event ")
     assert "case 321000-20250926-N0004, version 1, case-submitted" in err
 
@@ -279,3 +290,51 @@ def test_policy_check_rejects_rectifying_a_false_commitment(
     err = capsys.readouterr().err
     assert err.startswith(f"{bad}: revocation_rules[0].value.false_commitment.action: ")
     assert "《中华人民共和国行政许可法》第六十九条第二款" in err
+
+
+def test_library_warnings_are_printed_in_the_commands_language(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditcommit import cli
+
+    def warns(args: object, out: object) -> int:
+        logging.getLogger("creditcommit").warning(
+            "city %s: %s", "321000", "the calendar ends", extra={"zh": "城市 321000：日历将截止"}
+        )
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_calendar_status", warns)
+    assert run("calendar", "status")[0] == 0
+    assert capsys.readouterr().err == "警告：城市 321000：日历将截止\n"
+    # After the command the handler is gone: the library logs as the embedding program says.
+    assert not [
+        h for h in logging.getLogger("creditcommit").handlers if isinstance(h, cli._WarningPrinter)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "zh", "printed"),
+    [
+        ("zh", "城市 321000：日历将截止", "警告：城市 321000：日历将截止\n"),
+        ("en", "城市 321000：日历将截止", "warning: city 321000: the calendar ends\n"),
+        ("zh", None, "warning: city 321000: the calendar ends\n"),  # no Chinese text given
+    ],
+)
+def test_a_warning_is_printed_in_chinese_only_when_it_has_a_chinese_text(
+    capsys: pytest.CaptureFixture[str], lang: str, zh: str | None, printed: str
+) -> None:
+    from creditcommit.cli import _WarningPrinter
+
+    record = logging.LogRecord(
+        "creditcommit",
+        logging.WARNING,
+        __file__,
+        1,
+        "city %s: %s",
+        ("321000", "the calendar ends"),
+        None,
+    )
+    if zh is not None:
+        record.zh = zh
+    _WarningPrinter(lang).emit(record)
+    assert capsys.readouterr().err == printed

@@ -90,6 +90,32 @@ class CalendarCoverage:
             "the holiday data"
         )
 
+    @property
+    def warning_zh(self) -> str | None:
+        """:attr:`warning` in Chinese (what the command line prints by default)."""
+        left = self.days_left
+        if self.last_day is None or left is None:
+            return (
+                "工作日历未覆盖任何年份，无法计算期限；"
+                "请按国务院办公厅通知加载日历覆盖文件（docs/calendar.md）"
+            )
+        if left > self.warn_days:
+            return None
+        day = self.last_day.isoformat()
+        if left > 1:
+            when = f"将于 {day} 截止（还有 {left} 天）"
+        elif left == 1:
+            when = f"将于明天（{day}）截止"
+        elif left == 0:
+            when = f"于今天（{day}）截止"
+        else:
+            when = f"已于 {day} 截止（{-left} 天前）"
+        return (
+            f"工作日历{when}：此后的期限无法计算，需要计算期限的操作将失败；"
+            f"请将国务院办公厅关于 {self.last_day.year + 1} 年部分节假日安排的通知"
+            "作为日历覆盖文件加载（docs/calendar.md），或升级节假日数据"
+        )
+
 
 # --- override file schema (types only; checks in _check_override) ---------------------------
 

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import json
+import logging
 import os
 import signal
 import sys
@@ -1825,6 +1826,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = sys.stdout if out is None else out
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    warnings = _WarningPrinter(getattr(args, "lang", "zh"))
+    logger = logging.getLogger("creditcommit")
+    logger.addHandler(warnings)
     try:
         status = handler(args, out)
         out.flush()
@@ -1837,6 +1841,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (CreditCommitError, ValueError, OSError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
+    finally:
+        logger.removeHandler(warnings)
+
+
+class _WarningPrinter(logging.Handler):
+    """Prints the library's warnings to standard error in the command's language: a record
+    with a Chinese text (``extra={"zh": ...}``) as ``警告：…`` when the language is zh."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(logging.WARNING)
+        self.lang = lang
+
+    def emit(self, record: logging.LogRecord) -> None:
+        zh = getattr(record, "zh", None)
+        if self.lang == "zh" and isinstance(zh, str):
+            line = f"警告：{zh}"
+        else:
+            line = f"warning: {record.getMessage()}"
+        sys.stderr.write(line + "\n")
 
 
 def _reader_gone(out: TextIO) -> int:

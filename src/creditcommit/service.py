@@ -363,7 +363,12 @@ class Approvals:
         except ValueError:  # a clock without a time zone: the first action says so
             return
         if coverage.warning is not None:
-            _log.warning("city %s: %s", self.city, coverage.warning)
+            _log.warning(
+                "city %s: %s",
+                self.city,
+                coverage.warning,
+                extra={"zh": f"城市 {self.city}：{coverage.warning_zh}"},
+            )
 
     def check(self, city: str | None = None) -> None:
         """Resolve every port, the catalogue, the policy and the calendar of ``city``."""
