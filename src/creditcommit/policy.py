@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
+from creditcommit._bulk import bulk
 from creditcommit._converter import describe, read_toml, structure
 from creditcommit.catalog import ApprovalItem, CommitmentMode
 from creditcommit.credit import (
@@ -2174,14 +2175,17 @@ class Decider:
         plan_of = self._plan
         decisions: list[Decision] = []
         append = decisions.append
-        for a in applications:  # as stream(), without resuming a generator per decision
-            item = a.item
-            plan = plans.get(id(item))
-            if plan is None or plan[0] is not item:
-                plan = plan_of(item)
-            append(
-                plan[1]._run(item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard)
-            )
+        with bulk():  # decisions hold no cycles: the collector would only re-scan the list
+            for a in applications:  # as stream(), without resuming a generator per decision
+                item = a.item
+                plan = plans.get(id(item))
+                if plan is None or plan[0] is not item:
+                    plan = plan_of(item)
+                append(
+                    plan[1]._run(
+                        item, plan[2], a.applicant, a.evidence, a.project, a.choose_standard
+                    )
+                )
         return decisions
 
     def stream(self, applications: Iterable[Application]) -> Iterator[Decision]:
