@@ -26,8 +26,10 @@ import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
-__all__ = ["SharedConnection"]
+__all__ = ["FileAdapter", "SharedConnection"]
 
 #: Connections inherited across fork(): never used or closed by the child (the parent owns
 #: them); kept referenced so that their finaliser does not close them in the child either.
@@ -120,3 +122,27 @@ class SharedConnection:
 #: Every shared connection alive, for the fork hook.
 _EVERY: weakref.WeakSet[SharedConnection] = weakref.WeakSet()
 os.register_at_fork(after_in_child=_new_locks_in_child)
+
+
+class FileAdapter:
+    """A built-in adapter over one SQLite file: ``close()`` and the context manager.
+
+    Subclasses set ``self._db`` to their :class:`SharedConnection`.
+    """
+
+    _db: SharedConnection
+
+    def close(self) -> None:
+        """Close the connection to the file (the next call opens it again)."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -23,13 +23,13 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Self
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 
 from creditcommit._converter import hostile_text_problem, read_text
-from creditcommit.builtin._sqlite_file import SharedConnection
+from creditcommit.builtin._sqlite_file import FileAdapter, SharedConnection
 from creditcommit.credit import (
     DEFAULT_PUBLICITY_MONTHS,
     CreditEvidence,
@@ -136,7 +136,7 @@ class CsvImport:
     records: int
 
 
-class FileCreditSource:
+class FileCreditSource(FileAdapter):
     """A credit source (信用信息平台) backed by a local SQLite file.
 
     ``lookup`` returns the subject's grade (``None`` if the file has none) and all its
@@ -186,21 +186,6 @@ class FileCreditSource:
 
     def __repr__(self) -> str:
         return f"FileCreditSource({str(self.path)!r}, scale={self.scale.name!r})"
-
-    def close(self) -> None:
-        """Close the connection to the file (the next call opens it again)."""
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def lookup(
         self, subject: str, *, city: str, at: dt.datetime
@@ -520,7 +505,7 @@ def _months(
     return months, problems
 
 
-class FileCreditRegistry:
+class FileCreditRegistry(FileAdapter):
     """The credit registry (信用信息共享平台) side of the credit file.
 
     ``push`` stores the dishonesty record in an outbox message (``payload`` is a
@@ -542,21 +527,6 @@ class FileCreditRegistry:
 
     def __repr__(self) -> str:
         return f"FileCreditRegistry({str(self.path)!r})"
-
-    def close(self) -> None:
-        """Close the connection to the file (the next call opens it again)."""
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def push(self, message: OutboxMessage) -> None:
         """Store the record in ``message`` unless its key was pushed before.

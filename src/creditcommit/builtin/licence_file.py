@@ -13,10 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
-from creditcommit.builtin._sqlite_file import SharedConnection
+from creditcommit.builtin._sqlite_file import FileAdapter, SharedConnection
 from creditcommit.errors import DuplicateLicence, LicenceHolderMismatch, UnknownLicence
 from creditcommit.materials import LicenceHolding
 from creditcommit.ports import IssuedLicence
@@ -54,7 +52,7 @@ def _row(licence: IssuedLicence) -> tuple[str | None, ...]:
     )
 
 
-class FileLicenceStore:
+class FileLicenceStore(FileAdapter):
     """An e-licence store (电子证照库) in a local SQLite file.
 
     ``holdings(subject, city=..., on=...)`` lists the licences of ``subject`` in ``city``
@@ -84,21 +82,6 @@ class FileLicenceStore:
 
     def __repr__(self) -> str:
         return f"FileLicenceStore({str(self.path)!r})"
-
-    def close(self) -> None:
-        """Close the connection to the file (the next call opens it again)."""
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def holdings(self, subject: str, *, city: str, on: dt.date) -> tuple[LicenceHolding, ...]:
         """The licences of ``subject`` valid in ``city`` on ``on``, by type and reference."""
