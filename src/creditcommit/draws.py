@@ -1088,6 +1088,26 @@ def _admit(candidates: set[str], target: Target) -> None:
     candidates.add(target.id)
 
 
+def _coverage_error(
+    target: str, per_target: int, eligible: int, *, qualified: int, roster: int, kind: str | None
+) -> DrawError:
+    """The target has fewer inspectors it may be sent than it needs."""
+    out = qualified - eligible
+    why = (
+        f"({out} recused)"
+        if kind is None
+        else f"({qualified} qualified for {kind!r}, {out} of them recused)"
+    )
+    return DrawError(
+        "coverage",
+        f"target {target!r} needs {per_target} inspectors but only {eligible} of "
+        f"the {roster} on the roster may inspect it {why}",
+        target=target,
+        eligible=eligible,
+        needed=per_target,
+    )
+
+
 def _assign(
     drawn: list[tuple[bytes, Target]],
     roster: tuple[Inspector, ...],
@@ -1148,19 +1168,8 @@ def _assign(
             chosen += _first_in_order(members, values, per_target - len(chosen))
             break
         if len(chosen) < per_target:
-            out = size - len(chosen)
-            why = (
-                f"({out} recused)"
-                if kind is None
-                else f"({size} qualified for {kind!r}, {out} of them recused)"
-            )
-            raise DrawError(
-                "coverage",
-                f"target {target.id!r} needs {per_target} inspectors but only {len(chosen)} of "
-                f"the {len(ids)} on the roster may inspect it {why}",
-                target=target.id,
-                eligible=len(chosen),
-                needed=per_target,
+            raise _coverage_error(
+                target.id, per_target, len(chosen), qualified=size, roster=len(ids), kind=kind
             )
         for i in chosen:
             now = load[i]
@@ -1278,19 +1287,8 @@ def _assign_3(
         for entry in aside:
             push(heap, entry)
         if len(chosen) < per_target:
-            out = size - len(chosen)
-            why = (
-                f"({out} recused)"
-                if kind is None
-                else f"({size} qualified for {kind!r}, {out} of them recused)"
-            )
-            raise DrawError(
-                "coverage",
-                f"target {target.id!r} needs {per_target} inspectors but only {len(chosen)} of "
-                f"the {len(ids)} on the roster may inspect it {why}",
-                target=target.id,
-                eligible=len(chosen),
-                needed=per_target,
+            raise _coverage_error(
+                target.id, per_target, len(chosen), qualified=size, roster=len(ids), kind=kind
             )
         for i in chosen:
             now = load[i] = load[i] + 1
