@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
 
@@ -1409,49 +1409,15 @@ class SQLiteEventStore:
     def _verify_chain(
         self, con: sqlite3.Connection, *, signed: bool = False
     ) -> tuple[VerifyReport, dict[str, StoredEvent]]:
-        previous = GENESIS_DIGEST
-        checked = 0
-        heads: dict[str, StoredEvent] = {}
-        versions: dict[str, int] = {}
         with contextlib.closing(
             con.execute(f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position")
         ) as rows:
-            for row in rows:
-                checked += 1
-                event, problem = _checked(row[:-1], previous, checked, versions)
-                if (
-                    problem is None
-                    and signed
-                    and not _same(row[-1], _mac(self._key, "event", event.digest))
-                ):
-                    problem = "the event is not signed with the key: " + (
-                        "it has no signature — written by a process without the key (set "
-                        f"{LOG_KEY_ENV} for every process that writes the store) or forged "
-                        "behind the store's back"
-                        if row[-1] is None
-                        else "it was forged (inserted or appended behind the store's back), "
-                        "or the chain was recomputed from here"
-                    )
-                if problem is not None:
-                    return VerifyReport(
-                        events=checked, first_bad=event, problem=problem, stream=event.stream
-                    ), heads
-                versions[event.stream] = event.version
-                heads[event.stream] = event
-                previous = event.digest
-        for stream, version in con.execute("SELECT stream, version FROM streams ORDER BY rowid"):
-            found = versions.get(stream, 0)
-            if found != version:
-                return VerifyReport(
-                    events=checked,
-                    first_bad=heads.get(stream),
-                    problem=(
-                        f"stream {stream!r} is recorded at version {version} but its events "
-                        f"end at version {found}: events were removed"
-                    ),
-                    stream=stream,
-                ), heads
-        return VerifyReport(events=checked), heads
+            chain = _ChainCheck(self._key if signed else None)
+            problem = chain.events(rows)
+        if problem is not None:
+            return problem, chain.heads
+        streams = con.execute("SELECT stream, version FROM streams ORDER BY rowid")
+        return chain.streams(streams), chain.heads
 
     def _verify_anchors(
         self, con: sqlite3.Connection, checked: int, heads: Mapping[str, StoredEvent]
@@ -1644,6 +1610,66 @@ def _check_documents(documents: Sequence[str]) -> dict[str, str]:
             raise TypeError(f"documents[{i}] must be a text, not {type(text).__name__}")
         texts.setdefault(document_digest(text), text)
     return texts
+
+
+class _ChainCheck:
+    """The hash chain of a whole log, checked row by row (both stores' ``verify``).
+
+    :meth:`events` reads the event rows in log order (the event columns, then the MAC; the
+    MAC is checked when a key is given); :meth:`streams` then checks each stream's recorded
+    version against its events. ``heads`` is the last event of each stream seen.
+    """
+
+    def __init__(self, key: bytes | None) -> None:
+        self.key = key
+        self.checked = 0
+        self.heads: dict[str, StoredEvent] = {}
+        self.versions: dict[str, int] = {}
+
+    def events(self, rows: Iterable[tuple[Any, ...]]) -> VerifyReport | None:
+        """The report of the first bad event, or None when every row is sound."""
+        previous = GENESIS_DIGEST
+        key, heads, versions = self.key, self.heads, self.versions
+        for row in rows:
+            self.checked += 1
+            event, problem = _checked(row[:-1], previous, self.checked, versions)
+            if (
+                problem is None
+                and key is not None
+                and not _same(row[-1], _mac(key, "event", event.digest))
+            ):
+                problem = "the event is not signed with the key: " + (
+                    "it has no signature — written by a process without the key (set "
+                    f"{LOG_KEY_ENV} for every process that writes the store) or forged "
+                    "behind the store's back"
+                    if row[-1] is None
+                    else "it was forged (inserted or appended behind the store's back), "
+                    "or the chain was recomputed from here"
+                )
+            if problem is not None:
+                return VerifyReport(
+                    events=self.checked, first_bad=event, problem=problem, stream=event.stream
+                )
+            versions[event.stream] = event.version
+            heads[event.stream] = event
+            previous = event.digest
+        return None
+
+    def streams(self, recorded: Iterable[Sequence[Any]]) -> VerifyReport:
+        """Each ``(stream, version)`` recorded must be where its events end."""
+        for stream, version in recorded:
+            found = self.versions.get(stream, 0)
+            if found != version:
+                return VerifyReport(
+                    events=self.checked,
+                    first_bad=self.heads.get(stream),
+                    problem=(
+                        f"stream {stream!r} is recorded at version {version} but its events "
+                        f"end at version {found}: events were removed"
+                    ),
+                    stream=stream,
+                )
+        return VerifyReport(events=self.checked)
 
 
 def _checked(

@@ -60,10 +60,10 @@ from creditcommit.builtin.sqlite_store import (
     _UNCHECKED,
     DEFAULT_LEASE,
     LOG_KEY_ENV,
+    _ChainCheck,
     _check_documents,
     _check_meta,
     _check_projection,
-    _checked,
     _checkpoint_problem,
     _event,
     _iso,
@@ -1529,49 +1529,15 @@ class PostgresEventStore:
     def _verify_chain(
         self, conn: Connection, *, signed: bool = False
     ) -> tuple[VerifyReport, dict[str, StoredEvent]]:
-        previous = GENESIS_DIGEST
-        checked = 0
-        heads: dict[str, StoredEvent] = {}
-        versions: dict[str, int] = {}
+        chain = _ChainCheck(self._key if signed else None)
         with conn.cursor(name="creditcommit_verify") as cur:
             cur.itersize = 2000
             cur.execute(f"SELECT {_EVENT_COLUMNS}, mac FROM events ORDER BY position")
-            for row in cur:
-                checked += 1
-                event, problem = _checked(row[:-1], previous, checked, versions)
-                if (
-                    problem is None
-                    and signed
-                    and not _same(row[-1], _mac(self._key, "event", event.digest))
-                ):
-                    problem = "the event is not signed with the key: " + (
-                        "it has no signature — written by a process without the key (set "
-                        f"{LOG_KEY_ENV} for every process that writes the store) or forged "
-                        "behind the store's back"
-                        if row[-1] is None
-                        else "it was forged (inserted or appended behind the store's back), "
-                        "or the chain was recomputed from here"
-                    )
-                if problem is not None:
-                    return VerifyReport(
-                        events=checked, first_bad=event, problem=problem, stream=event.stream
-                    ), heads
-                versions[event.stream] = event.version
-                heads[event.stream] = event
-                previous = event.digest
-        for stream, version in conn.execute("SELECT stream, version FROM streams ORDER BY seq"):
-            found = versions.get(stream, 0)
-            if found != version:
-                return VerifyReport(
-                    events=checked,
-                    first_bad=heads.get(stream),
-                    problem=(
-                        f"stream {stream!r} is recorded at version {version} but its events "
-                        f"end at version {found}: events were removed"
-                    ),
-                    stream=stream,
-                ), heads
-        return VerifyReport(events=checked), heads
+            problem = chain.events(cur)
+        if problem is not None:
+            return problem, chain.heads
+        streams = conn.execute("SELECT stream, version FROM streams ORDER BY seq")
+        return chain.streams(streams), chain.heads
 
     def _verify_anchors(
         self, conn: Connection, checked: int, heads: Mapping[str, StoredEvent]
