@@ -1539,25 +1539,29 @@ class SQLiteEventStore:
                     values = found.get(stream)
                     if values is not None:
                         values[name] = value
-            for _, stream, version, created, updated, p_version, body, due in rows:
-                info = StreamInfo(
-                    stream=stream,
-                    version=version,
-                    created_at=dt.datetime.fromisoformat(created),
-                    updated_at=dt.datetime.fromisoformat(updated),
-                    meta=found[stream],
-                )
-                projection = (
-                    None
-                    if p_version is None
-                    else Projection(
-                        version=p_version,
-                        body=json.loads(body),
-                        due=None if due is None else dt.date.fromisoformat(due),
-                    )
-                )
-                yield info, projection
+            yield from _projected_rows(rows, found)
             after = rows[-1][0]
+
+
+def _projected_rows(
+    rows: Sequence[tuple[Any, ...]], meta: Mapping[str, Mapping[str, str]]
+) -> Iterator[tuple[StreamInfo, Projection | None]]:
+    """``projections()``'s rows ``(seq, stream, version, created, updated, projection
+    version, body, due)`` as stream and projection (both stores; ``due`` a day or its ISO
+    text)."""
+    for _, stream, version, created, updated, p_version, body, due in rows:
+        info = StreamInfo(
+            stream=stream,
+            version=version,
+            created_at=dt.datetime.fromisoformat(created),
+            updated_at=dt.datetime.fromisoformat(updated),
+            meta=meta[stream],
+        )
+        if p_version is None:
+            yield info, None
+            continue
+        day = dt.date.fromisoformat(due) if isinstance(due, str) else due
+        yield info, Projection(version=int(p_version), body=json.loads(body), due=day)
 
 
 _UNCHECKED = (

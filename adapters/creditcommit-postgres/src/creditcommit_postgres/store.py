@@ -75,6 +75,7 @@ from creditcommit.builtin.sqlite_store import (
     _positive,
     _prepare,
     _Prepared,
+    _projected_rows,
     _same,
     _sha256,
 )
@@ -1684,18 +1685,5 @@ class PostgresEventStore:
                     values = found.get(stream)
                     if values is not None:
                         values[name] = value
-            for _, stream, version, created, updated, p_version, body, due in rows:
-                info = StreamInfo(
-                    stream=stream,
-                    version=version,
-                    created_at=dt.datetime.fromisoformat(created),
-                    updated_at=dt.datetime.fromisoformat(updated),
-                    meta=found[stream],
-                )
-                projection = (
-                    None
-                    if p_version is None
-                    else Projection(version=int(p_version), body=json.loads(body), due=due)
-                )
-                yield info, projection
+            yield from _projected_rows(rows, found)
             after = rows[-1][0]
